@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Runs gpuarr's checks on a CUDA machine: the whole test suite with the 'cuda' device enabled,
+# the notebooks on cuda, then the GPU benchmarks. Expects Python with CuPy, NumPy and pytest
+# installed (and PyTorch for the comparisons); installs nothing and needs no network.
+# Usage: bash ci/gpu.sh [OUTDIR]     (results and logs are written to OUTDIR, default ci-out/)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+out=${1:-ci-out}
+mkdir -p "$out"
+export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH} PYTHONUNBUFFERED=1 GPUARR_TEST_CUDA=1
+
+python -c "import gpuarr, sys; ok = gpuarr.cuda.is_available(); \
+print('cuda available:', ok, gpuarr.cuda.unavailable_reason()); sys.exit(0 if ok else 1)" \
+  || { echo "gpu.sh: no usable CUDA device"; exit 1; }
+
+python -m pytest -q -p no:cacheprovider tests 2>&1 | tee "$out/pytest.log"
+test_rc=${PIPESTATUS[0]}
+
+nb_rc=0
+if python -c "import nbclient, ipykernel" 2>/dev/null; then
+  GPUARR_DEVICE=cuda python notebooks/run_notebooks.py 2>&1 | tee "$out/notebooks.log"
+  nb_rc=${PIPESTATUS[0]}
+else
+  echo "notebooks: nbclient/ipykernel missing on this machine (bring them as wheels)"
+  nb_rc=1
+fi
+
+python benchmarks/run.py --device cuda --out "$out/RESULTS-cuda.md" 2>&1 | tee "$out/bench.log"
+bench_rc=${PIPESTATUS[0]}
+
+summary=$(grep -E "^[0-9]+ (passed|failed)|passed|failed" "$out/pytest.log" | tail -n 1)
+echo "gpu.sh summary: tests rc=$test_rc ($summary); notebooks rc=$nb_rc; benchmarks rc=$bench_rc"
+[ "$test_rc" -eq 0 ] && [ "$nb_rc" -eq 0 ] && [ "$bench_rc" -eq 0 ]

@@ -1,0 +1,84 @@
+"""gpuarr: a lightweight PyTorch-flavoured tensor library on NumPy (CPU) and CuPy (CUDA).
+
+Example:
+    >>> import gpuarr
+    >>> x = gpuarr.arange(6, dtype=gpuarr.float32).view(2, 3).requires_grad_()
+    >>> (x * x).sum().backward()
+    >>> x.grad
+    tensor([[ 0.,  2.,  4.],
+            [ 6.,  8., 10.]])
+"""
+
+from __future__ import annotations
+
+from . import _dtype, autograd, cuda  # noqa: E402
+from ._creation import *  # noqa: F403
+from ._creation import range_ as range  # noqa: A004
+from ._device import device
+from ._dtype import (
+    bool,
+    double,
+    dtype,
+    float,
+    float16,
+    float32,
+    float64,
+    get_default_dtype,
+    half,
+    int,
+    int8,
+    int16,
+    int32,
+    int64,
+    long,
+    promote_types,
+    set_default_dtype,
+    short,
+    uint8,
+)
+from ._random import (
+    Generator,
+    default_generator,
+    get_rng_state,
+    initial_seed,
+    manual_seed,
+    seed,
+    set_rng_state,
+)
+from ._tensor import Size, Tensor
+from ._tensor_str import get_printoptions, printoptions, set_printoptions
+from .autograd.grad_mode import (
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    no_grad,
+    set_grad_enabled,
+)
+from .ops.conversion import clone
+from .ops.elementwise import *  # noqa: F403
+from .ops.random import *  # noqa: F403
+from .ops.reduction import *  # noqa: F403
+from .ops.shape import *  # noqa: F403
+from .serialization import load, save
+
+__version__ = "0.1.0"
+
+
+def is_tensor(obj) -> bool:
+    """True if ``obj`` is a gpuarr Tensor."""
+    return isinstance(obj, Tensor)
+
+
+def numel(input: Tensor) -> int:
+    """Number of elements of ``input``."""
+    return input.numel()
+
+
+def result_type(tensor1, tensor2) -> dtype:
+    """The dtype an op on the two operands (tensors or numbers) would return."""
+    return _dtype.result_type(tensor1, tensor2)
+
+
+def can_cast(from_: dtype, to: dtype) -> bool:
+    """Whether torch's casting rules allow ``from_`` -> ``to`` in in-place ops."""
+    return _dtype.can_cast(from_, to)

@@ -1,0 +1,222 @@
+"""gpuarr's dtypes and PyTorch's type-promotion rules.
+
+A :class:`dtype` wraps one NumPy dtype (CuPy uses the same dtype objects). Promotion follows
+PyTorch rather than NumPy: categories are ordered bool < integer < floating; within a category
+the wider type wins; across categories the higher category's type wins (``int64 + float16`` is
+``float16``). Operands have three priorities: tensors with dimensions, zero-dim tensors, and
+Python scalars ("weak" values). A lower-priority operand only changes the result when it is of a
+higher category; then a zero-dim tensor brings its own dtype and a Python scalar brings the default
+dtype of its category (``int64`` tensor + ``1.5`` is ``float32``).
+"""
+
+from __future__ import annotations
+
+import builtins as _builtins
+
+import numpy as np
+
+_pyfloat, _pyint, _pybool = _builtins.float, _builtins.int, _builtins.bool
+
+__all__ = [
+    "dtype",
+    "float16",
+    "float32",
+    "float64",
+    "int8",
+    "int16",
+    "int32",
+    "int64",
+    "uint8",
+    "bool",
+    "half",
+    "float",
+    "double",
+    "short",
+    "int",
+    "long",
+    "get_default_dtype",
+    "set_default_dtype",
+    "promote_types",
+    "result_type",
+    "can_cast",
+]
+
+_BOOL, _INT, _FLOAT = 0, 1, 2
+
+
+class dtype:
+    """A gpuarr data type, e.g. ``gpuarr.float32``.
+
+    Attributes:
+        name: short name ("float32").
+        itemsize: bytes per element.
+        is_floating_point: True for float16/32/64.
+        is_signed: True for signed integers and floats.
+    """
+
+    __slots__ = ("name", "np", "itemsize", "is_floating_point", "is_signed", "_cat", "is_complex")
+
+    def __init__(self, name: str, np_dtype: np.dtype, category: int) -> None:
+        self.name = name
+        self.np = np.dtype(np_dtype)
+        self.itemsize = self.np.itemsize
+        self.is_floating_point = category == _FLOAT
+        self.is_complex = False
+        self.is_signed = category == _FLOAT or (category == _INT and self.np.kind == "i")
+        self._cat = category
+
+    def __repr__(self) -> str:
+        return f"gpuarr.{self.name}"
+
+    def __reduce__(self):  # dtypes are singletons: unpickle to the same object
+        return (_by_name, (self.name,))
+
+    def to_numpy(self) -> np.dtype:
+        """The NumPy dtype this gpuarr dtype stores its data as."""
+        return self.np
+
+
+float16 = dtype("float16", np.float16, _FLOAT)
+float32 = dtype("float32", np.float32, _FLOAT)
+float64 = dtype("float64", np.float64, _FLOAT)
+int8 = dtype("int8", np.int8, _INT)
+int16 = dtype("int16", np.int16, _INT)
+int32 = dtype("int32", np.int32, _INT)
+int64 = dtype("int64", np.int64, _INT)
+uint8 = dtype("uint8", np.uint8, _INT)
+bool = dtype("bool", np.bool_, _BOOL)  # noqa: A001 - torch exposes gpuarr.bool too
+
+# torch's aliases
+half, float, double = float16, float32, float64  # noqa: A001
+short, int, long = int16, int32, int64  # noqa: A001
+
+ALL_DTYPES = (float16, float32, float64, int8, int16, int32, int64, uint8, bool)
+FLOAT_DTYPES = (float16, float32, float64)
+_NAMES = {d.name: d for d in ALL_DTYPES}
+# NumPy dtype -> gpuarr dtype; hot path of Tensor.dtype.
+FROM_NP: dict[np.dtype, dtype] = {d.np: d for d in ALL_DTYPES}
+
+_default_float = float32
+
+
+def _by_name(name: str) -> dtype:
+    return _NAMES[name]
+
+
+def get_default_dtype() -> dtype:
+    """Return the default floating point dtype (float32 unless changed)."""
+    return _default_float
+
+
+def set_default_dtype(d: dtype) -> None:
+    """Set the default floating point dtype used for Python floats and float factories.
+
+    Args:
+        d: ``gpuarr.float32`` or ``gpuarr.float64`` (``float16`` is allowed too).
+    """
+    global _default_float
+    d = as_dtype(d)
+    if not d.is_floating_point:
+        raise TypeError(f"only floating-point types are supported as the default type, got {d}")
+    _default_float = d
+
+
+def as_dtype(d) -> dtype:
+    """Turn a gpuarr dtype, NumPy dtype, Python type or name into a gpuarr dtype."""
+    if d.__class__ is dtype:
+        return d
+    if isinstance(d, str):
+        name = d[7:] if d.startswith("gpuarr.") else d
+        try:
+            return _NAMES[name] if name not in _ALIASES else _ALIASES[name]
+        except KeyError:
+            raise TypeError(f"unknown dtype name {d!r}") from None
+    if d is _pyfloat:
+        return _default_float
+    if d is _pyint:
+        return int64
+    if d is _pybool:
+        return bool
+    try:
+        return FROM_NP[np.dtype(d)]
+    except (TypeError, KeyError):
+        name = getattr(d, "__module__", "")
+        if name.startswith("torch") or type(d).__name__ == "dtype":
+            short = str(d).split(".")[-1]
+            if short in _NAMES:
+                return _NAMES[short]
+        raise TypeError(f"gpuarr does not support dtype {d!r}") from None
+
+
+_ALIASES = {"half": float16, "float": float32, "double": float64, "short": int16, "int": int32,
+            "long": int64}
+
+
+def promote_types(a: dtype, b: dtype) -> dtype:
+    """The smallest dtype both ``a`` and ``b`` convert to, by PyTorch's rules.
+
+    Example:
+        >>> promote_types(gpuarr.int64, gpuarr.float16)
+        gpuarr.float16
+    """
+    if a is b:
+        return a
+    if a._cat != b._cat:
+        return a if a._cat > b._cat else b
+    if a._cat == _BOOL:
+        return a
+    return FROM_NP[np.promote_types(a.np, b.np)]
+
+
+def scalar_category(x) -> int:
+    """Category of a Python scalar: bool, int or float."""
+    t = x.__class__
+    if t is _pybool or t is np.bool_:
+        return _BOOL
+    if t is _pyint or isinstance(x, np.integer):
+        return _INT
+    return _FLOAT
+
+
+def _default_for(cat: int) -> dtype:
+    return bool if cat == _BOOL else int64 if cat == _INT else _default_float
+
+
+def result_type(*operands) -> dtype:
+    """Result dtype of an op over tensors and Python scalars, by PyTorch's three-tier rules.
+
+    Args:
+        *operands: gpuarr Tensors or Python scalars (bool/int/float).
+
+    Returns:
+        The promoted :class:`dtype`.
+    """
+    dim_t = zero_t = scalar_cat = None
+    for x in operands:
+        d = getattr(x, "dtype", None)
+        if d.__class__ is dtype and hasattr(x, "ndim"):
+            if x.ndim:
+                dim_t = d if dim_t is None else promote_types(dim_t, d)
+            else:
+                zero_t = d if zero_t is None else promote_types(zero_t, d)
+        else:
+            c = scalar_category(x)
+            scalar_cat = c if scalar_cat is None else max(scalar_cat, c)
+    result = dim_t
+    if zero_t is not None:
+        if result is None:
+            result = zero_t
+        elif zero_t._cat > result._cat:
+            result = zero_t
+    if scalar_cat is not None:
+        if result is None:
+            result = _default_for(scalar_cat)
+        elif scalar_cat > result._cat:
+            result = _default_for(scalar_cat)
+    return result
+
+
+def can_cast(from_: dtype, to: dtype) -> _builtins.bool:
+    """Whether an in-place op may write a ``from_`` result into a ``to`` tensor (torch's rule:
+    never to a lower category)."""
+    return from_._cat <= to._cat

@@ -1,0 +1,338 @@
+"""The backward engine: iterative, dependency-counted (Kahn's algorithm), no recursion.
+
+``run_backward`` walks the graph once to count, for every node, how many edges feed it, then
+runs nodes whose gradients are complete. Gradients for one node output are summed in a buffer
+before the node runs. Leaves accumulate into ``.grad`` (or, for ``autograd.grad``, are captured
+and returned instead). Saved tensors are released after each node unless ``retain_graph``.
+"""
+
+from __future__ import annotations
+
+from .function import Node
+from .grad_mode import _state
+
+__all__ = ["run_backward"]
+
+
+_Tensor = _make = None  # bound on first use: gpuarr._tensor imports this package
+
+
+def _bind() -> None:
+    global _Tensor, _make
+    from .._tensor import Tensor
+    from .._tensor import _make as make
+
+    _Tensor, _make = Tensor, make
+
+
+def _sum_to(g, shape):
+    """Sum ``g`` down to ``shape`` (the inverse of broadcasting)."""
+    lead = g.ndim - len(shape)
+    dims = tuple(range(lead)) + tuple(
+        i + lead for i, s in enumerate(shape) if s == 1 and g.shape[i + lead] != 1
+    )
+    if dims:
+        g = g.sum(dim=dims, keepdim=True)
+    if lead:
+        g = g.reshape(shape)
+    return g
+
+
+def _broadcastable_to(src: tuple, dst: tuple) -> bool:
+    if len(src) < len(dst):
+        return False
+    for a, b in zip(src[len(src) - len(dst):], dst):
+        if a != b and b != 1:
+            return False
+    return True
+
+
+def _validate(node: Node, grads) -> list:
+    """Check the grads a backward returned; sum broadcast dims and cast dtypes like torch."""
+    n = len(node.next_edges)
+    if not isinstance(grads, tuple):
+        grads = (grads,)
+    if len(grads) != n:
+        if len(grads) > n and all(g is None for g in grads[n:]):
+            grads = grads[:n]
+        else:
+            raise RuntimeError(
+                f"function {node.name()} returned an incorrect number of gradients "
+                f"(expected {n}, got {len(grads)})"
+            )
+    out = list(grads)
+    for i, g in enumerate(out):
+        meta = node.input_meta[i]
+        if g is None or meta is None:
+            if meta is None:
+                out[i] = None
+            continue
+        if not isinstance(g, _Tensor):
+            raise TypeError(
+                f"function {node.name()} returned a gradient of type {type(g).__name__} at "
+                f"index {i}; expected a Tensor or None"
+            )
+        shape, np_dtype = meta
+        if g._data.shape != shape:
+            if not _broadcastable_to(g.shape, shape):
+                raise RuntimeError(
+                    f"Function {node.name()} returned an invalid gradient at index {i} - got "
+                    f"{list(g.shape)} but expected shape compatible with {list(shape)}"
+                )
+            g = _sum_to(g, shape)
+        if g._data.dtype != np_dtype:
+            g = g.to(np_dtype)
+        if g._device is not node.device:
+            raise RuntimeError(
+                f"Function {node.name()} returned an invalid gradient at index {i} - expected "
+                f"device {node.device} but got {g._device}"
+            )
+        out[i] = g
+    return out
+
+
+class _Owner:
+    """Decides when a grad may be stored in ``.grad`` as is, or must be copied first so that two
+    ``.grad`` attributes (or a ``.grad`` and a caller's tensor) never share memory."""
+
+    def __init__(self, roots) -> None:
+        self.seen = {id(g._data) for g in roots}
+
+    def own(self, g):
+        arr = g._data
+        if arr.base is not None or id(arr) in self.seen:
+            g = g.detach().clone()
+            arr = g._data
+        self.seen.add(id(arr))
+        return g
+
+
+def _accumulate_leaf(leaf, g, create_graph: bool, owner: _Owner) -> None:
+    hooks = leaf._hooks
+    if hooks:
+        for h in list(hooks):
+            r = h(g)
+            if r is not None:
+                g = r
+    if leaf.grad is None:
+        leaf.grad = g if create_graph else owner.own(g.detach() if g._rg else g)
+    elif create_graph or leaf.grad._rg:
+        leaf.grad = leaf.grad + g
+    else:
+        cur = leaf.grad
+        if cur.shape == g.shape and cur._data.dtype == g._data.dtype:
+            cur._data += g._data
+        else:
+            leaf.grad = cur + g
+
+
+def run_backward(
+    roots,
+    root_grads,
+    retain_graph: bool,
+    create_graph: bool,
+    inputs=None,
+    allow_unused: bool = False,
+    accumulate: bool = True,
+):
+    """Backpropagate from ``roots`` (Tensors) seeded with ``root_grads``.
+
+    Args:
+        roots: output tensors.
+        root_grads: one gradient Tensor per root.
+        retain_graph: keep saved tensors so the graph can be traversed again.
+        create_graph: record the backward pass (for higher-order gradients).
+        inputs: if given, tensors whose gradients are captured and returned.
+        allow_unused: with ``inputs``, return None for inputs the outputs do not depend on
+            instead of raising.
+        accumulate: accumulate into leaves' ``.grad`` (``Tensor.backward``); ``autograd.grad``
+            passes False.
+
+    Returns:
+        With ``inputs``: a tuple of gradients, one per input; else None.
+    """
+    if _Tensor is None:
+        _bind()
+    prev = _state.enabled
+    _state.enabled = create_graph
+    try:
+        return _run(roots, root_grads, retain_graph, create_graph, inputs, allow_unused,
+                    accumulate)
+    finally:
+        _state.enabled = prev
+
+
+def _run(roots, root_grads, retain_graph, create_graph, inputs, allow_unused, accumulate):
+    owner = _Owner(root_grads)
+    # What to capture (autograd.grad): leaves by identity, non-leaves by (node, output index).
+    cap_leaf: dict = {}
+    cap_node: dict = {}
+    results: list = []
+    if inputs is not None:
+        for k, t in enumerate(inputs):
+            results.append(None)
+            if t.grad_fn is None:
+                cap_leaf.setdefault(id(t), []).append(k)
+            else:
+                cap_node.setdefault((t.grad_fn, t._output_nr), []).append(k)
+
+    def capture(ks, g):
+        for k in ks:
+            results[k] = g if results[k] is None else results[k] + g
+
+    # Seed: leaves among the roots get their grad at once; others go into node buffers.
+    buffers: dict = {}
+    start: list = []
+    for t, g in zip(roots, root_grads):
+        fn = t.grad_fn
+        if fn is None:
+            if not t._rg:
+                raise RuntimeError(
+                    "element 0 of tensors does not require grad and does not have a grad_fn"
+                )
+            if inputs is not None:
+                ks = cap_leaf.get(id(t))
+                if ks:
+                    capture(ks, g)
+            elif accumulate:
+                _accumulate_leaf(t, g, create_graph, owner)
+            continue
+        buf = buffers.get(fn)
+        if buf is None:
+            buf = buffers[fn] = [None] * len(fn._out_meta)
+            start.append(fn)
+        i = t._output_nr
+        buf[i] = g if buf[i] is None else buf[i] + g
+
+    # Count incoming edges of every reachable node (iteratively).
+    deps: dict = {}
+    stack = list(start)
+    seen = set(start)
+    order: list = []
+    while stack:
+        node = stack.pop()
+        order.append(node)
+        for e in node.next_edges:
+            if e.__class__ is tuple:
+                child = e[0]
+                deps[child] = deps.get(child, 0) + 1
+                if child not in seen:
+                    seen.add(child)
+                    stack.append(child)
+
+    needed = None
+    if inputs is not None:
+        needed = _needed_nodes(order, deps, cap_leaf, cap_node)
+
+    ready = [n for n in start if deps.get(n, 0) == 0]
+    while ready:
+        node = ready.pop()
+        grads_out = buffers.pop(node, None)
+        if grads_out is None:
+            grads_out = [None] * len(node._out_meta)
+        run = needed is None or node in needed
+        grads_in = None
+        if run and any(g is not None for g in grads_out):
+            grads_in = _call_node(node, grads_out, create_graph, owner, cap_node, capture)
+        if not retain_graph:
+            node.release()
+        for i, e in enumerate(node.next_edges):
+            if e is None:
+                continue
+            g = grads_in[i] if grads_in is not None else None
+            if e.__class__ is tuple:
+                child, idx = e
+                if g is not None:
+                    buf = buffers.get(child)
+                    if buf is None:
+                        buf = buffers[child] = [None] * len(child._out_meta)
+                    buf[idx] = g if buf[idx] is None else buf[idx] + g
+                d = deps[child] - 1
+                deps[child] = d
+                if d == 0:
+                    ready.append(child)
+            elif g is not None:
+                if inputs is not None:
+                    ks = cap_leaf.get(id(e))
+                    if ks:
+                        capture(ks, g)
+                elif accumulate:
+                    _accumulate_leaf(e, g, create_graph, owner)
+
+    if inputs is None:
+        return None
+    for k in range(len(inputs)):
+        if results[k] is None and not allow_unused:
+            raise RuntimeError(
+                "One of the differentiated Tensors appears to not have been used in the graph. "
+                "Set allow_unused=True if this is the desired behavior."
+            )
+    return tuple(results)
+
+
+def _needed_nodes(order, deps, cap_leaf, cap_node) -> set:
+    """Nodes from which some captured input can be reached (the rest need not run)."""
+    targets = {n for (n, _i) in cap_node}
+    # Reverse topological order: children before parents.
+    indeg = dict(deps)
+    topo = []
+    stack = [n for n in order if indeg.get(n, 0) == 0]
+    while stack:
+        n = stack.pop()
+        topo.append(n)
+        for e in n.next_edges:
+            if e.__class__ is tuple:
+                c = e[0]
+                indeg[c] -= 1
+                if indeg[c] == 0:
+                    stack.append(c)
+    needed: set = set()
+    for n in reversed(topo):
+        if n in targets:
+            needed.add(n)
+            continue
+        for e in n.next_edges:
+            if e is None:
+                continue
+            if e.__class__ is tuple:
+                if e[0] in needed:
+                    needed.add(n)
+                    break
+            elif id(e) in cap_leaf:
+                needed.add(n)
+                break
+    return needed
+
+
+def _call_node(node: Node, grads_out: list, create_graph: bool, owner: _Owner, cap_node,
+               capture):
+    hooks = node._pre_hooks
+    if hooks:
+        for i, hs in hooks.items():
+            if grads_out[i] is not None:
+                for h in list(hs):
+                    r = h(grads_out[i])
+                    if r is not None:
+                        grads_out[i] = r
+    retain = node._retain
+    if retain:
+        for i, ref in retain.items():
+            t = ref()
+            g = grads_out[i]
+            if t is not None and g is not None:
+                gg = g if create_graph else owner.own(g)
+                t.grad = gg if t.grad is None else t.grad + gg
+    if cap_node:
+        for i, g in enumerate(grads_out):
+            ks = cap_node.get((node, i))
+            if ks and g is not None:
+                capture(ks, g)
+    if node._materialize:
+        for i, g in enumerate(grads_out):
+            if g is None:
+                meta = node._out_meta[i]
+                if meta is not None:
+                    grads_out[i] = _make(node.xp.zeros(meta[0], dtype=meta[1]), node.device)
+    fn = node._fn
+    grads_in = fn.backward(node, *grads_out)
+    return _validate(node, grads_in)

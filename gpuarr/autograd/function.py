@@ -1,0 +1,360 @@
+"""``Function``: the one mechanism every differentiable op goes through, and the graph node.
+
+An op is a :class:`Function` subclass with static ``forward(ctx, ...)`` and
+``backward(ctx, *grads)``. ``Function.apply`` checks devices, runs ``forward``, and, when grad
+mode is on and an input requires grad, records a :class:`Node` (which is also the ``ctx``) whose
+``backward`` the engine calls later. ``backward`` is written with gpuarr Tensor ops, so running
+it with grad mode on (``create_graph=True``) records the backward pass for higher-order grads.
+
+gpuarr's own ops set ``_raw = True``: their ``forward`` receives backend arrays (NumPy/CuPy)
+instead of Tensors and returns arrays, which saves wrapping on the hot path. Whatever a raw
+forward passes to ``ctx.save_for_backward`` (input arrays, output arrays, other arrays) is turned
+into Tensors after forward, so ``backward`` always sees Tensors connected to the graph.
+User-defined Functions (``_raw = False``) get Tensors, exactly like PyTorch.
+"""
+
+from __future__ import annotations
+
+from .grad_mode import _state
+
+__all__ = ["Function", "Node", "FunctionCtx", "once_differentiable"]
+
+
+class _PlainCtx:
+    """The ctx of a forward that records nothing: saving is a no-op."""
+
+    def __init__(self, xp, device, n: int) -> None:
+        self.xp = xp
+        self.device = device
+        self.needs_input_grad = (False,) * n
+
+    def save_for_backward(self, *objs) -> None:
+        pass
+
+    def mark_non_differentiable(self, *outs) -> None:
+        pass
+
+    def mark_dirty(self, *objs) -> None:
+        pass
+
+    def set_materialize_grads(self, value: bool) -> None:
+        pass
+
+
+FunctionCtx = _PlainCtx
+
+
+class AccumulateGrad:
+    """Stands for a leaf tensor in ``grad_fn.next_functions`` (as in torch)."""
+
+    __slots__ = ("variable",)
+
+    def __init__(self, variable) -> None:
+        self.variable = variable
+
+    def __repr__(self) -> str:
+        return "<AccumulateGrad object>"
+
+    def name(self) -> str:
+        return "torch::autograd::AccumulateGrad"
+
+
+class Node:
+    """A recorded op: the ``ctx`` of its forward and the graph node its backward runs from.
+
+    Attributes:
+        next_edges: per forward argument, None (no grad flows there), a leaf Tensor, or a
+            ``(Node, output_index)`` pair.
+        input_meta: per forward argument, ``(shape, numpy dtype)`` of tensor inputs, used to
+            check and fix the grads backward returns (sum broadcast dims, cast dtype).
+        needs_input_grad: per forward argument, whether its gradient is wanted.
+    """
+
+    __slots__ = (
+        "_fn", "xp", "device", "next_edges", "input_meta", "needs_input_grad", "_to_save",
+        "_saved", "_saved_versions", "_freed", "_out_meta", "_non_diff", "_pre_hooks",
+        "_retain", "_materialize", "__dict__", "__weakref__",
+    )
+
+    def __init__(self, fn, xp, device, n_args: int) -> None:
+        self._fn = fn
+        self.xp = xp
+        self.device = device
+        self.next_edges: list = [None] * n_args
+        self.input_meta: list = [None] * n_args
+        self.needs_input_grad: tuple = ()
+        self._to_save = None
+        self._saved = None
+        self._saved_versions = None
+        self._freed = False
+        self._out_meta: list = []
+        self._non_diff = None
+        self._pre_hooks: dict | None = None
+        self._retain: dict | None = None
+        self._materialize = True
+
+    # ---- the ctx API used inside forward/backward ----
+    def save_for_backward(self, *objs) -> None:
+        """Keep tensors (arrays, in raw ops) for backward; they come back as Tensors."""
+        self._to_save = objs
+
+    def mark_non_differentiable(self, *outs) -> None:
+        """Declare outputs that have no gradient (e.g. indices)."""
+        self._non_diff = outs
+
+    def mark_dirty(self, *objs) -> None:
+        """Accepted for torch compatibility; gpuarr handles in-place edits in the Tensor layer."""
+
+    def set_materialize_grads(self, value: bool) -> None:
+        """If False, backward receives None (not zeros) for outputs that got no gradient."""
+        self._materialize = bool(value)
+
+    @property
+    def saved_tensors(self) -> tuple:
+        """The tensors given to ``save_for_backward``, checked against in-place edits."""
+        if self._freed:
+            raise RuntimeError(
+                "Trying to backward through the graph a second time (or directly access saved "
+                "tensors after they have already been freed). Saved intermediate values of the "
+                "graph are freed when you call .backward() or autograd.grad(). Specify "
+                "retain_graph=True if you need to backward through the graph a second time or "
+                "if you need to access saved tensors after calling backward."
+            )
+        saved = self._saved
+        if saved is None:
+            return ()
+        versions = self._saved_versions
+        for i, t in enumerate(saved):
+            if t is not None and versions[i] != t._version_value():
+                raise RuntimeError(
+                    "one of the variables needed for gradient computation has been modified by "
+                    f"an inplace operation: [{t._type_str()} {list(t.shape)}]"
+                    f"{_which_output(t)}, is at version {t._version_value()}; expected version "
+                    f"{versions[i]} instead. Hint: the operation that modified it ran after "
+                    f"{self.name()} saved it; clone() the tensor before modifying it in place."
+                )
+        return saved
+
+    saved_variables = saved_tensors
+
+    # ---- graph API ----
+    def name(self) -> str:
+        return self._fn._node_name
+
+    def __repr__(self) -> str:
+        return f"<{self._fn._node_name} object>"
+
+    @property
+    def next_functions(self) -> tuple:
+        out = []
+        for e in self.next_edges:
+            if e is None:
+                out.append((None, 0))
+            elif e.__class__ is tuple:
+                out.append(e)
+            else:
+                out.append((AccumulateGrad(e), 0))
+        return tuple(out)
+
+    def register_prehook(self, index: int, hook) -> _Handle:
+        if self._pre_hooks is None:
+            self._pre_hooks = {}
+        hooks = self._pre_hooks.setdefault(index, [])
+        hooks.append(hook)
+        return _Handle(hooks, hook)
+
+    def release(self) -> None:
+        """Drop saved tensors after backward (unless the graph is retained)."""
+        saved = self._saved
+        # like torch, only a node that really saved tensors refuses a second backward
+        if saved is not None and any(t is not None for t in saved):
+            self._saved = None
+            self._freed = True
+
+
+def _which_output(t) -> str:
+    fn = t.grad_fn
+    if fn is None:
+        return ""
+    return f", which is output {t._output_nr} of {fn.name()}"
+
+
+class _Handle:
+    """Removable handle returned by ``register_hook``."""
+
+    def __init__(self, container: list, item) -> None:
+        self._container = container
+        self._item = item
+
+    def remove(self) -> None:
+        try:
+            self._container.remove(self._item)
+        except ValueError:
+            pass
+
+
+class _FunctionMeta(type):
+    def __init__(cls, name, bases, ns) -> None:
+        super().__init__(name, bases, ns)
+        raw = ns.get("_raw", getattr(cls, "_raw", False))
+        cls._node_name = name + ("Backward0" if raw else "Backward")
+
+
+class Function(metaclass=_FunctionMeta):
+    """Base class of differentiable ops, gpuarr's own and users'.
+
+    Subclass it with static ``forward(ctx, *args)`` and ``backward(ctx, *grad_outputs)`` and
+    call ``MyFn.apply(*args)``. ``backward`` returns one gradient (or None) per forward argument.
+
+    Example:
+        >>> class Square(gpuarr.autograd.Function):
+        ...     @staticmethod
+        ...     def forward(ctx, x):
+        ...         ctx.save_for_backward(x)
+        ...         return x * x
+        ...     @staticmethod
+        ...     def backward(ctx, g):
+        ...         (x,) = ctx.saved_tensors
+        ...         return 2 * x * g
+        >>> y = Square.apply(gpuarr.tensor(3.0, requires_grad=True))
+    """
+
+    _raw = False  # gpuarr's own ops: forward works on backend arrays
+    _is_view = False  # output shares memory (and version counter) with input 0
+    _nondiff_outputs = False  # all outputs are non-differentiable (e.g. argmax)
+
+    @staticmethod
+    def forward(ctx, *args):
+        raise NotImplementedError("You must implement the forward function for custom Function")
+
+    @staticmethod
+    def backward(ctx, *grads):
+        raise NotImplementedError("You must implement the backward function for custom Function")
+
+    @classmethod
+    def apply(cls, *args):
+        """Run the op on ``args`` and record it in the graph when gradients are needed."""
+        return _apply(cls, args)
+
+
+def once_differentiable(fn):
+    """Decorator for ``backward``: run it without recording a graph (no double backward)."""
+
+    def wrapper(ctx, *grads):
+        prev = _state.enabled
+        _state.enabled = False
+        try:
+            return fn(ctx, *grads)
+        finally:
+            _state.enabled = prev
+
+    wrapper.__name__ = getattr(fn, "__name__", "backward")
+    wrapper.__doc__ = fn.__doc__
+    return wrapper
+
+
+_T = None  # gpuarr's Tensor class and helpers, bound on first use (import cycle)
+
+
+def _bind():
+    global _T, _device_mismatch, _wrap_out, _make
+    from .._tensor import Tensor, _device_mismatch, _make, _wrap_out  # noqa: F811
+
+    _T = Tensor
+    return Tensor
+
+
+def _apply(cls, args: tuple):
+    Tensor = _T or _bind()
+    device = None
+    needs = False
+    for a in args:
+        if isinstance(a, Tensor):
+            if device is None:
+                device = a._device
+            elif a._device is not device:
+                raise _device_mismatch(device, a._device)
+            if a._rg:
+                needs = True
+    if device is None:
+        raise TypeError(f"{cls.__name__}.apply() expects at least one Tensor argument")
+    xp = device._xp()
+    raw = cls._raw
+    if raw:
+        fargs = [a._data if isinstance(a, Tensor) else a for a in args]
+    else:
+        fargs = args
+    if not (needs and _state.enabled):
+        ctx = _PlainCtx(xp, device, len(args))
+        if raw:
+            out = cls.forward(ctx, *fargs)
+        else:
+            prev = _state.enabled
+            _state.enabled = False
+            try:
+                out = cls.forward(ctx, *fargs)
+            finally:
+                _state.enabled = prev
+        return _wrap_out(out, device, raw, args, cls._is_view)
+
+    n = len(args)
+    node = Node(cls, xp, device, n)
+    nig = [False] * n
+    edges = node.next_edges
+    meta = node.input_meta
+    for i, a in enumerate(args):
+        if isinstance(a, Tensor) and a._rg:
+            nig[i] = True
+            meta[i] = (a._data.shape, a._data.dtype)
+            fn = a.grad_fn
+            edges[i] = (fn, a._output_nr) if fn is not None else a
+    node.needs_input_grad = tuple(nig)
+    if raw:
+        out = cls.forward(node, *fargs)
+    else:
+        prev = _state.enabled
+        _state.enabled = False
+        try:
+            out = cls.forward(node, *fargs)
+        finally:
+            _state.enabled = prev
+    result = _wrap_out(out, device, raw, args, cls._is_view)
+    outs = result if result.__class__ is tuple else (result,)
+    non_diff = node._non_diff
+    nd_ids = {id(o) for o in non_diff} if non_diff else ()
+    out_meta = []
+    nondiff_all = cls._nondiff_outputs
+    for i, o in enumerate(outs):
+        if o is None:
+            out_meta.append(None)
+            continue
+        d = o._data
+        out_meta.append((d.shape, d.dtype))
+        if d.dtype.kind == "f" and not nondiff_all and not (
+            nd_ids and (id(o) in nd_ids or id(d) in nd_ids)
+        ):
+            o._rg = True
+            o.grad_fn = node
+            o._output_nr = i
+    node._out_meta = out_meta
+    to_save = node._to_save
+    if to_save is not None:
+        node._to_save = None
+        saved = tuple(_resolve_saved(s, args, outs, device, Tensor) for s in to_save)
+        node._saved = saved
+        node._saved_versions = tuple(
+            (0 if t._version is None else t._version[0]) if t is not None else 0 for t in saved
+        )
+    return result
+
+
+def _resolve_saved(s, args, outs, device, Tensor):
+    if s is None or isinstance(s, Tensor):
+        return s
+    for a in args:
+        if isinstance(a, Tensor) and a._data is s:
+            return a
+    for o in outs:
+        if isinstance(o, Tensor) and o._data is s:
+            return o
+    return _make(s, device)

@@ -1,0 +1,149 @@
+"""Helpers shared by the op families: argument checks, promotion, torch-style errors."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import _dtype as D
+from .._device import as_device
+from .._tensor import Tensor, _device_mismatch, _make, _wrap_dim
+from ..autograd.function import Function
+from ..autograd.grad_mode import _state
+
+__all__ = [
+    "Function", "Tensor", "_make", "_state", "wrap_dim", "broadcast_error", "broadcast_shapes",
+    "as_tensor_arg", "promote_operands", "dims_arg", "check_same_device", "dtype_name",
+]
+
+wrap_dim = _wrap_dim
+
+_TORCH_NAMES = {
+    "float16": "Half", "float32": "Float", "float64": "Double", "int8": "Char",
+    "int16": "Short", "int32": "Int", "int64": "Long", "uint8": "Byte", "bool": "Bool",
+}
+
+
+def dtype_name(d) -> str:
+    """torch's capitalised scalar-type name ('Float', 'Long') used in its error texts."""
+    return _TORCH_NAMES[D.as_dtype(d).name]
+
+
+def broadcast_shapes(*shapes) -> tuple:
+    """The broadcast shape of ``shapes``; RuntimeError with torch's text when they clash.
+
+    Example:
+        >>> broadcast_shapes((3, 1), (1, 4))
+        (3, 4)
+    """
+    ndim = max((len(s) for s in shapes), default=0)
+    out = [1] * ndim
+    for k, s in enumerate(shapes):
+        off = ndim - len(s)
+        for i, n in enumerate(s):
+            j = off + i
+            if out[j] == 1:
+                out[j] = n
+            elif n != 1 and n != out[j]:
+                # torch names the first two tensors a and b, sizes as seen at that dim
+                raise broadcast_error(shapes[0] if k else s, s if k else shapes[0], j, ndim)
+    return tuple(out)
+
+
+def broadcast_error(sa, sb, dim: int | None = None, ndim: int | None = None) -> RuntimeError:
+    """torch's broadcasting RuntimeError for shapes ``sa`` and ``sb``."""
+    sa, sb = tuple(sa), tuple(sb)
+    n = max(len(sa), len(sb))
+    pa = (1,) * (n - len(sa)) + sa
+    pb = (1,) * (n - len(sb)) + sb
+    for j in range(n - 1, -1, -1):
+        if pa[j] != pb[j] and pa[j] != 1 and pb[j] != 1:
+            return RuntimeError(
+                f"The size of tensor a ({pa[j]}) must match the size of tensor b ({pb[j]}) at "
+                f"non-singleton dimension {j}"
+            )
+    return RuntimeError(f"shapes {list(sa)} and {list(sb)} cannot be broadcast together")
+
+
+def check_same_device(*tensors) -> None:
+    dev = None
+    for t in tensors:
+        if isinstance(t, Tensor):
+            if dev is None:
+                dev = t._device
+            elif t._device is not dev:
+                raise _device_mismatch(dev, t._device)
+
+
+_SCALARS = (int, float, bool, np.number, np.bool_)
+
+
+def as_tensor_arg(x, like: Tensor | None = None, name: str = "input") -> Tensor:
+    """Accept a Tensor, or turn a scalar / list / array into one on ``like``'s device."""
+    if isinstance(x, Tensor):
+        return x
+    from .._creation import tensor
+
+    dev = like._device if like is not None else None
+    if isinstance(x, _SCALARS):
+        dt = D.result_type(like, x) if like is not None else None
+        return tensor(x, dtype=dt, device=dev)
+    try:
+        return tensor(x, device=dev)
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"{name} must be a Tensor, got {type(x).__name__}") from e
+
+
+def scalar_as(x, d: D.dtype):
+    """A Python/NumPy scalar as a NumPy scalar of dtype ``d`` (wrapping like torch on overflow)."""
+    try:
+        return d.np.type(x)
+    except (OverflowError, ValueError):
+        return np.array(x).astype(d.np)[()]
+
+
+def promote_operands(a, b, op: str, force_float: bool = False):
+    """Cast operands of a binary op to their common dtype by torch's rules.
+
+    Args:
+        a, b: Tensors or scalars (at least one Tensor).
+        op: op name for error messages.
+        force_float: promote integer results to the default float dtype (true division).
+
+    Returns:
+        ``(a, b, dtype)`` with tensors cast (differentiably) and scalars as NumPy scalars.
+    """
+    if isinstance(a, Tensor) and isinstance(b, Tensor) and a._device is not b._device:
+        raise _device_mismatch(a._device, b._device)
+    if not isinstance(a, (Tensor, *_SCALARS)):
+        a = as_tensor_arg(a, b if isinstance(b, Tensor) else None)
+    if not isinstance(b, (Tensor, *_SCALARS)):
+        b = as_tensor_arg(b, a if isinstance(a, Tensor) else None)
+    res = D.result_type(a, b)
+    if force_float and not res.is_floating_point:
+        res = D.get_default_dtype()
+    return _cast(a, res), _cast(b, res), res
+
+
+def _cast(x, d: D.dtype):
+    if isinstance(x, Tensor):
+        return x if x._data.dtype == d.np else x.to(d)
+    return scalar_as(x, d)
+
+
+def dims_arg(dim, ndim: int) -> tuple | None:
+    """Normalise a reduction's ``dim`` (None, int, or tuple/list of ints) to a tuple."""
+    if dim is None:
+        return None
+    if isinstance(dim, (list, tuple)):
+        out = tuple(wrap_dim(d, ndim) for d in dim)
+        if len(set(out)) != len(out):
+            raise RuntimeError(f"dim {out[0]} appears multiple times in the list of dims")
+        return out
+    return (wrap_dim(dim, ndim),)
+
+
+def resolve_device(device):
+    return as_device(device)
+
+
+__all__ += ["scalar_as", "resolve_device"]

@@ -1,0 +1,154 @@
+"""Copies, casts and device moves: ``to``, ``clone``, ``contiguous``, ``copy_``, ``fill_``."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._device import CPU
+from ._common import Function, Tensor, _make, _state, broadcast_error
+
+__all__ = ["clone", "to_impl"]
+
+
+class ToCopy(Function):
+    """dtype cast and/or device move; the gradient goes back the same way."""
+
+    _raw = True
+
+    @staticmethod
+    def forward(ctx, x, device, np_dtype, src_device):
+        if device is not None and device is not src_device:
+            if device is CPU:
+                arr = src_device._backend().to_host(x)
+            else:
+                bk = device._backend()
+                arr = bk.asarray(x, index=device.index)
+            if np_dtype is not None and arr.dtype != np_dtype:
+                arr = arr.astype(np_dtype)
+            return _make(arr, device)
+        return x.astype(np_dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        # the engine casts back to the input dtype; move back to the input's device here
+        return g.to(ctx.device), None, None, None
+
+
+def to_impl(x: Tensor, device, dtype, copy: bool) -> Tensor:
+    """Implementation of :meth:`Tensor.to` after argument parsing."""
+    same_dev = device is None or device is x._device
+    np_dt = None if dtype is None else dtype.np
+    same_dt = np_dt is None or np_dt == x._data.dtype
+    if same_dev and same_dt:
+        return clone(x) if copy else x
+    return ToCopy.apply(x, None if same_dev else device, np_dt, x._device)
+
+
+class Clone(Function):
+    _raw = True
+
+    @staticmethod
+    def forward(ctx, x):
+        return x.copy()
+
+    @staticmethod
+    def backward(ctx, g):
+        return g
+
+
+def clone(input: Tensor, *, memory_format=None) -> Tensor:
+    """A copy of ``input`` with its own memory (differentiable).
+
+    Example:
+        >>> y = x.clone()
+    """
+    if not (_state.enabled and input._rg):
+        return _make(input._data.copy(), input._device)
+    return Clone.apply(input)
+
+
+class Contiguous(Function):
+    _raw = True
+
+    @staticmethod
+    def forward(ctx, x):
+        return ctx.xp.ascontiguousarray(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g
+
+
+def contiguous(self: Tensor, memory_format=None) -> Tensor:
+    """Self if already row-major contiguous, else a contiguous copy."""
+    if self._data.flags.c_contiguous:
+        return self
+    return Contiguous.apply(self)
+
+
+def copy_(self: Tensor, src, non_blocking: bool = False) -> Tensor:
+    """Copy ``src`` (broadcast, cast, moved across devices) into ``self``; returns self."""
+    from .elementwise import _inplace
+
+    if not isinstance(src, Tensor):
+        from .._creation import tensor
+
+        src = tensor(src, device=self._device)
+
+    def _copy(dst, s):
+        s = s.to(device=dst._device, dtype=dst.dtype)
+        shape = np.broadcast_shapes(dst.shape, s.shape) if s.shape != dst.shape else dst.shape
+        if tuple(shape) != tuple(dst.shape):
+            raise broadcast_error(dst.shape, s.shape)
+        if s.shape != dst.shape:
+            s = s.expand(dst.shape)
+        return s + dst * 0 if (_state.enabled and (s._rg or dst._rg)) else s
+
+    if src._device is not self._device and not (_state.enabled and (src._rg or self._rg)):
+        src = src.to(device=self._device)
+    if not (_state.enabled and (src._rg or self._rg)):
+        try:
+            self._device._xp().copyto(self._data, src._data.astype(self._data.dtype, copy=False))
+        except ValueError:
+            raise broadcast_error(self.shape, src.shape) from None
+        self._bump_version()
+        return self
+    return _inplace(self, _copy, src)
+
+
+def fill_(self: Tensor, value) -> Tensor:
+    """Fill with ``value`` (a number or a one-element tensor); returns self."""
+    if isinstance(value, Tensor):
+        if value.ndim != 0:
+            raise RuntimeError(
+                "fill_ only supports 0-dimension value tensor but got tensor with "
+                f"{value.ndim} dimensions."
+            )
+        if _state.enabled and value._rg:
+            from .elementwise import _inplace
+
+            return _inplace(self, lambda d, v: v.expand(d.shape) + d * 0, value)
+        value = value.item()
+    if _state.enabled and self._rg and self.grad_fn is None:
+        raise RuntimeError(
+            "a leaf Variable that requires grad is being used in an in-place operation."
+        )
+    self._data[...] = value
+    if _state.enabled and self._rg:
+        from .elementwise import _inplace
+
+        return _inplace(self, lambda d: d * 0 + value)
+    self._bump_version()
+    return self
+
+
+def zero_(self: Tensor) -> Tensor:
+    """Fill with zeros; returns self."""
+    return fill_(self, 0)
+
+
+Tensor.clone = clone
+Tensor.contiguous = contiguous
+Tensor.copy_ = copy_
+Tensor.fill_ = fill_
+Tensor.zero_ = zero_

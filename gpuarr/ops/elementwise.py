@@ -1,0 +1,1344 @@
+"""Elementwise ops: arithmetic, comparisons, bitwise/logical ops, and unary math.
+
+Binary ops promote their operands by torch's rules (``_common.promote_operands``), then run one
+backend ufunc. When no gradient is needed and both operands already share a dtype, the public
+function calls the ufunc directly (the hot path of small-tensor code). Gradients of broadcast
+operands are summed back to their shapes by the engine's shared check.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import _dtype as D
+from ._common import (
+    Function,
+    Tensor,
+    _make,
+    _state,
+    broadcast_error,
+    dtype_name,
+    promote_operands,
+    scalar_as,
+)
+
+__all__ = [
+    "add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide", "floor_divide",
+    "remainder", "fmod", "pow", "maximum", "minimum", "atan2",
+    "eq", "ne", "lt", "le", "gt", "ge", "greater", "less", "greater_equal", "less_equal",
+    "not_equal", "equal", "allclose", "isclose",
+    "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "logical_and", "logical_or",
+    "logical_xor", "logical_not",
+    "neg", "negative", "abs", "absolute", "exp", "exp2", "log", "log2", "log10", "log1p", "expm1",
+    "sqrt", "rsqrt", "square", "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh",
+    "tanh", "sigmoid", "relu", "sign", "floor", "ceil", "round", "trunc", "frac", "reciprocal",
+    "erf", "isnan", "isinf", "isfinite", "nan_to_num", "clamp", "clip", "where", "lerp",
+]
+
+_ndarray = np.ndarray
+
+
+# --------------------------------------------------------------------------------------------
+# binary arithmetic
+
+
+def _bcast_guard(fn, a, b):
+    """Run ``fn(a, b)`` turning NumPy/CuPy broadcast errors into torch's RuntimeError."""
+    try:
+        return fn(a, b)
+    except ValueError as e:
+        sa, sb = getattr(a, "shape", ()), getattr(b, "shape", ())
+        if "broadcast" in str(e) or "shape" in str(e):
+            raise broadcast_error(sa, sb) from None
+        raise
+
+
+class _Binary(Function):
+    _raw = True
+    _ufunc = ""
+
+    @classmethod
+    def forward(cls, ctx, a, b):
+        return _bcast_guard(getattr(ctx.xp, cls._ufunc), a, b)
+
+
+class Add(_Binary):
+    _ufunc = "add"
+
+    @staticmethod
+    def backward(ctx, g):
+        return g, g
+
+
+class Sub(_Binary):
+    _ufunc = "subtract"
+
+    @staticmethod
+    def backward(ctx, g):
+        return g, (-g if ctx.needs_input_grad[1] else None)
+
+
+class Mul(_Binary):
+    _ufunc = "multiply"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        na, nb = ctx.needs_input_grad
+        # scalars are kept on ctx, not saved: a graph that saved no tensor can be re-run
+        ctx.sa = a if nb and isinstance(a, np.generic) else None
+        ctx.sb = b if na and isinstance(b, np.generic) else None
+        ctx.save_for_backward(a if nb and ctx.sa is None else None,
+                              b if na and ctx.sb is None else None)
+        return _bcast_guard(ctx.xp.multiply, a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        a = a if a is not None else ctx.sa
+        b = b if b is not None else ctx.sb
+        return (g * b if b is not None else None), (g * a if a is not None else None)
+
+
+class Div(_Binary):
+    _ufunc = "true_divide"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a if ctx.needs_input_grad[1] else None,
+                              b if not isinstance(b, np.generic) else None)
+        ctx.b = b
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return _bcast_guard(ctx.xp.true_divide, a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        if b is None:
+            b = ctx.b
+        ga = g / b if ctx.needs_input_grad[0] else None
+        gb = -g * a / (b * b) if ctx.needs_input_grad[1] else None
+        return ga, gb
+
+
+class Pow(_Binary):
+    _ufunc = "power"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        xp = ctx.xp
+        if isinstance(b, np.generic) and b.dtype.kind in "iu" and b < 0 and a.dtype.kind in "iu":
+            raise RuntimeError("Integers to negative integer powers are not allowed.")
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            out = _bcast_guard(xp.power, a, b)
+        ctx.save_for_backward(a, b, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b, out = ctx.saved_tensors
+        ga = gb = None
+        if ctx.needs_input_grad[0]:
+            if isinstance(b, Tensor):
+                ga = g * b * where(b == 0, 1.0, a ** (b - 1))
+            else:
+                ga = g * b * a ** (b - 1) if b != 0 else g * 0.0
+        if ctx.needs_input_grad[1]:
+            # d/db a**b = a**b * log(a); defined as 0 where a == 0 and b >= 0 (as torch)
+            la = where((a == 0) & (b >= 0), 0.0, log(a)) if isinstance(a, Tensor) else math.log(a)
+            gb = g * out * la
+        return ga, gb
+
+
+class Maximum(_Binary):
+    _ufunc = "maximum"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return _bcast_guard(ctx.xp.maximum, a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        half = (a == b).to(g.dtype) * 0.5
+        wa = (a > b).to(g.dtype) + half
+        return g * wa, g * (1 - wa)
+
+
+class Minimum(_Binary):
+    _ufunc = "minimum"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return _bcast_guard(ctx.xp.minimum, a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        half = (a == b).to(g.dtype) * 0.5
+        wa = (a < b).to(g.dtype) + half
+        return g * wa, g * (1 - wa)
+
+
+class Remainder(_Binary):
+    _ufunc = "remainder"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a if ctx.needs_input_grad[1] else None,
+                              b if ctx.needs_input_grad[1] else None)
+        if a.dtype.kind in "iu" and _has_zero(b):
+            raise RuntimeError("ZeroDivisionError")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return _bcast_guard(ctx.xp.remainder, a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        gb = -g * floor_divide(a, b) if ctx.needs_input_grad[1] else None
+        return g, gb
+
+
+class Fmod(_Binary):
+    _ufunc = "fmod"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a if ctx.needs_input_grad[1] else None,
+                              b if ctx.needs_input_grad[1] else None)
+        if a.dtype.kind in "iu" and _has_zero(b):
+            raise RuntimeError("ZeroDivisionError")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return _bcast_guard(ctx.xp.fmod, a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        gb = -g * trunc(a / b) if ctx.needs_input_grad[1] else None
+        return g, gb
+
+
+class Atan2(_Binary):
+    _ufunc = "arctan2"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return _bcast_guard(ctx.xp.arctan2, a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        den = a * a + b * b
+        return g * b / den, -g * a / den
+
+
+def _has_zero(b) -> bool:
+    if isinstance(b, np.generic):
+        return b == 0
+    return bool((b == 0).any())
+
+
+def _binary(cls, a, b, fast_int: bool = True, force_float: bool = False):
+    """Run binary op ``cls`` on tensors/scalars with torch promotion and a no-grad fast path."""
+    if a.__class__ is Tensor:
+        if b.__class__ is Tensor:
+            da, db = a._data, b._data
+            if (
+                da.dtype == db.dtype
+                and a._device is b._device
+                and (fast_int or da.dtype.kind == "f")
+                and not (_state.enabled and (a._rg or b._rg))
+            ):
+                return _make(_bcast_guard(getattr(a._device._xp(), cls._ufunc), da, db), a._device)
+        elif (b.__class__ is float or b.__class__ is int) and a._data.dtype.kind == "f":
+            if not (_state.enabled and a._rg):
+                xp = a._device._xp()
+                s = b if xp is np else a._data.dtype.type(b)
+                with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+                    return _make(getattr(xp, cls._ufunc)(a._data, s), a._device)
+        bc = b.__class__
+        if bc is Tensor:
+            if a._device is b._device and a._data.dtype == b._data.dtype and (
+                    fast_int or a._data.dtype.kind == "f"):
+                return cls.apply(a, b)
+        elif (bc is float or bc is int) and a._data.dtype.kind == "f":
+            # a weak Python scalar never changes a float tensor's dtype
+            return cls.apply(a, a._data.dtype.type(b))
+    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
+        raise TypeError(
+            f"{cls.__name__.lower()}(): argument 'input' must be Tensor, not {type(a).__name__}"
+        )
+    a, b, _ = promote_operands(a, b, cls.__name__.lower(), force_float=force_float)
+    return cls.apply(a, b)
+
+
+def add(input, other, *, alpha=1, out=None):
+    """``input + alpha * other`` with broadcasting and torch's type promotion.
+
+    Args:
+        input: a Tensor or number.
+        other: a Tensor or number.
+        alpha: multiplier for ``other``.
+
+    Returns:
+        A new Tensor.
+
+    Example:
+        >>> gpuarr.add(gpuarr.ones(2), 1)
+        tensor([2., 2.])
+    """
+    if alpha != 1:
+        other = mul(other, alpha)
+    return _out(_binary(Add, input, other), out)
+
+
+def sub(input, other, *, alpha=1, out=None):
+    """``input - alpha * other`` (see :func:`add`)."""
+    if isinstance(input, Tensor) and input._data.dtype == np.bool_ and isinstance(
+        other, Tensor) and other._data.dtype == np.bool_:
+        raise RuntimeError(
+            "Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` "
+            "or `logical_xor()` operator instead."
+        )
+    if alpha != 1:
+        other = mul(other, alpha)
+    return _out(_binary(Sub, input, other), out)
+
+
+subtract = sub
+
+
+def mul(input, other, *, out=None):
+    """Elementwise product with broadcasting."""
+    return _out(_binary(Mul, input, other), out)
+
+
+multiply = mul
+
+
+def div(input, other, *, rounding_mode=None, out=None):
+    """Elementwise division. Integer inputs give floats unless ``rounding_mode`` is 'trunc' or
+    'floor'.
+
+    Args:
+        rounding_mode: None (true division), 'trunc' or 'floor'.
+    """
+    if rounding_mode is None:
+        return _out(_binary(Div, input, other, fast_int=False, force_float=True), out)
+    if rounding_mode == "floor":
+        return _out(floor_divide(input, other), out)
+    if rounding_mode == "trunc":
+        a, b, res = promote_operands(input, other, "div")
+        if res.is_floating_point:
+            return _out(trunc(Div.apply(a, b) if isinstance(a, Tensor) else Div.apply(a, b)), out)
+        q = _nograd_binary("floor_divide", a, b)
+        r = _nograd_binary("remainder", a, b)
+        fix = (r != 0) & ((r < 0) != (b < 0) if isinstance(b, Tensor) else (r < 0) != (b < 0))
+        return _out(q + fix.to(q.dtype), out)
+    raise RuntimeError(
+        f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
+        f"'{rounding_mode}'"
+    )
+
+
+divide = div
+true_divide = div
+
+
+def floor_divide(input, other, *, out=None):
+    """Division rounded down (torch's floor_divide); not differentiable."""
+    a, b, res = promote_operands(input, other, "floor_divide")
+    if not res.is_floating_point and _has_zero(b._data if isinstance(b, Tensor) else b):
+        raise RuntimeError("ZeroDivisionError")
+    return _out(_nograd_binary("floor_divide", a, b), out)
+
+
+def remainder(input, other, *, out=None):
+    """Python-style modulus (result has the sign of ``other``)."""
+    return _out(_binary(Remainder, input, other, fast_int=False), out)
+
+
+def fmod(input, other, *, out=None):
+    """C-style modulus (result has the sign of ``input``)."""
+    return _out(_binary(Fmod, input, other, fast_int=False), out)
+
+
+def pow(input, exponent, *, out=None):
+    """``input ** exponent`` elementwise (either may be a number)."""
+    return _out(_binary(Pow, input, exponent, fast_int=False), out)
+
+
+def maximum(input, other, *, out=None):
+    """Elementwise maximum of two tensors (NaN propagates)."""
+    _need_tensors("maximum", input, other)
+    return _out(_binary(Maximum, input, other), out)
+
+
+def minimum(input, other, *, out=None):
+    """Elementwise minimum of two tensors (NaN propagates)."""
+    _need_tensors("minimum", input, other)
+    return _out(_binary(Minimum, input, other), out)
+
+
+def atan2(input, other, *, out=None):
+    """Elementwise arctangent of ``input / other`` choosing the quadrant."""
+    return _out(_binary(Atan2, input, other, fast_int=False, force_float=True), out)
+
+
+def _need_tensors(name, *xs):
+    for x in xs:
+        if not isinstance(x, Tensor):
+            raise TypeError(f"{name}(): argument 'other' must be Tensor, not {type(x).__name__}")
+
+
+def _out(res, out):
+    if out is None:
+        return res
+    if not isinstance(out, Tensor):
+        raise TypeError(f"out must be a Tensor, got {type(out).__name__}")
+    if out.shape != res.shape:
+        out._data = out._device._xp().empty(res.shape, dtype=out._data.dtype)
+    out._device._xp().copyto(out._data, res._data, casting="unsafe")
+    out._bump_version()
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# ops without gradients: comparisons, bitwise, logical
+
+
+def _nograd_binary(fname: str, a, b):
+    t = a if isinstance(a, Tensor) else b
+    xp = t._device._xp()
+    da = a._data if isinstance(a, Tensor) else a
+    db = b._data if isinstance(b, Tensor) else b
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return _make(_bcast_guard(getattr(xp, fname), da, db), t._device)
+
+
+def _compare(fname: str, a, b) -> Tensor:
+    if a.__class__ is Tensor and b.__class__ is Tensor and a._data.dtype == b._data.dtype:
+        if a._device is b._device:
+            return _make(_bcast_guard(getattr(a._device._xp(), fname), a._data, b._data),
+                         a._device)
+    a, b, _ = promote_operands(a, b, fname)
+    return _nograd_binary(fname, a, b)
+
+
+def eq(input, other) -> Tensor:
+    """Elementwise ``==`` as a bool tensor."""
+    return _compare("equal", input, other)
+
+
+def ne(input, other) -> Tensor:
+    """Elementwise ``!=`` as a bool tensor."""
+    return _compare("not_equal", input, other)
+
+
+def lt(input, other) -> Tensor:
+    """Elementwise ``<`` as a bool tensor."""
+    return _compare("less", input, other)
+
+
+def le(input, other) -> Tensor:
+    """Elementwise ``<=`` as a bool tensor."""
+    return _compare("less_equal", input, other)
+
+
+def gt(input, other) -> Tensor:
+    """Elementwise ``>`` as a bool tensor."""
+    return _compare("greater", input, other)
+
+
+def ge(input, other) -> Tensor:
+    """Elementwise ``>=`` as a bool tensor."""
+    return _compare("greater_equal", input, other)
+
+
+greater, less, greater_equal, less_equal, not_equal = gt, lt, ge, le, ne
+
+
+def equal(input: Tensor, other: Tensor) -> bool:
+    """True if both tensors have the same shape and elements."""
+    if input.shape != other.shape:
+        return False
+    return bool(eq(input, other).all().item())
+
+
+def isclose(input, other, rtol: float = 1e-05, atol: float = 1e-08,
+            equal_nan: bool = False) -> Tensor:
+    """Elementwise ``|input - other| <= atol + rtol * |other|`` as a bool tensor."""
+    a, b, _ = promote_operands(input, other, "isclose")
+    xp = (a if isinstance(a, Tensor) else b)._device._xp()
+    da = a._data if isinstance(a, Tensor) else a
+    db = b._data if isinstance(b, Tensor) else b
+    return _make(xp.isclose(da, db, rtol=rtol, atol=atol, equal_nan=equal_nan),
+                 (a if isinstance(a, Tensor) else b)._device)
+
+
+def allclose(input, other, rtol: float = 1e-05, atol: float = 1e-08,
+             equal_nan: bool = False) -> bool:
+    """True if :func:`isclose` holds everywhere."""
+    return bool(isclose(input, other, rtol, atol, equal_nan).all().item())
+
+
+def _bitwise(fname: str, torch_name: str, a, b) -> Tensor:
+    a, b, res = promote_operands(a, b, fname)
+    if res.is_floating_point:
+        dev = (a if isinstance(a, Tensor) else b)._device
+        raise RuntimeError(f'"{torch_name}_{dev.type}" not implemented for '
+                           f"'{dtype_name(res)}'")
+    return _nograd_binary(fname, a, b)
+
+
+def bitwise_and(input, other) -> Tensor:
+    """Elementwise AND of integer/bool tensors (``&``)."""
+    return _bitwise("bitwise_and", "bitwise_and", input, other)
+
+
+def bitwise_or(input, other) -> Tensor:
+    """Elementwise OR of integer/bool tensors (``|``)."""
+    return _bitwise("bitwise_or", "bitwise_or", input, other)
+
+
+def bitwise_xor(input, other) -> Tensor:
+    """Elementwise XOR of integer/bool tensors (``^``)."""
+    return _bitwise("bitwise_xor", "bitwise_xor", input, other)
+
+
+def bitwise_not(input: Tensor) -> Tensor:
+    """Elementwise NOT of an integer/bool tensor (``~``)."""
+    if input._data.dtype.kind == "f":
+        raise RuntimeError(f'"bitwise_not_{input._device.type}" not implemented for '
+                           f"'{dtype_name(input.dtype)}'")
+    return _make(input._device._xp().invert(input._data), input._device)
+
+
+def _logical(fname, a, b) -> Tensor:
+    if not isinstance(a, Tensor):
+        raise TypeError(f"{fname}(): argument 'input' must be Tensor")
+    b = b if isinstance(b, Tensor) else a._device._xp().asarray(b)
+    check = [a, b] if isinstance(b, Tensor) else [a]
+    from ._common import check_same_device
+
+    check_same_device(*check)
+    db = b._data if isinstance(b, Tensor) else b
+    return _make(_bcast_guard(getattr(a._device._xp(), fname), a._data, db), a._device)
+
+
+def logical_and(input, other) -> Tensor:
+    """Elementwise logical AND (nonzero is True) as a bool tensor."""
+    return _logical("logical_and", input, other)
+
+
+def logical_or(input, other) -> Tensor:
+    """Elementwise logical OR as a bool tensor."""
+    return _logical("logical_or", input, other)
+
+
+def logical_xor(input, other) -> Tensor:
+    """Elementwise logical XOR as a bool tensor."""
+    return _logical("logical_xor", input, other)
+
+
+def logical_not(input: Tensor) -> Tensor:
+    """Elementwise logical NOT as a bool tensor."""
+    return _make(input._device._xp().logical_not(input._data), input._device)
+
+
+def isnan(input: Tensor) -> Tensor:
+    """Bool tensor, True where the element is NaN."""
+    return _make(input._device._xp().isnan(input._data), input._device)
+
+
+def isinf(input: Tensor) -> Tensor:
+    """Bool tensor, True where the element is +/-inf."""
+    return _make(input._device._xp().isinf(input._data), input._device)
+
+
+def isfinite(input: Tensor) -> Tensor:
+    """Bool tensor, True where the element is neither NaN nor inf."""
+    return _make(input._device._xp().isfinite(input._data), input._device)
+
+
+# --------------------------------------------------------------------------------------------
+# unary math
+
+
+class _Unary(Function):
+    """A unary op: ``_f`` is the backend function name; ``_float`` casts ints to float first."""
+
+    _raw = True
+    _f = ""
+    _save = "x"  # what backward needs: 'x', 'out', 'both' or ''
+
+    @classmethod
+    def forward(cls, ctx, x):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            out = getattr(ctx.xp, cls._f)(x)
+        s = cls._save
+        if s == "x":
+            ctx.save_for_backward(x)
+        elif s == "out":
+            ctx.save_for_backward(out)
+        elif s == "both":
+            ctx.save_for_backward(x, out)
+        return out
+
+
+def _unary_grad(name, f, save, grad_fn):
+    """Build a _Unary subclass whose backward is ``grad_fn(g, *saved)``."""
+
+    def backward(ctx, g):
+        return grad_fn(g, *ctx.saved_tensors)
+
+    return type(name, (_Unary,), {"_f": f, "_save": save, "backward": staticmethod(backward)})
+
+
+Neg = _unary_grad("Neg", "negative", "", lambda g: -g)
+Exp = _unary_grad("Exp", "exp", "out", lambda g, y: g * y)
+Exp2 = _unary_grad("Exp2", "exp2", "out", lambda g, y: g * y * math.log(2.0))
+Log = _unary_grad("Log", "log", "x", lambda g, x: g / x)
+Log2 = _unary_grad("Log2", "log2", "x", lambda g, x: g / (x * math.log(2.0)))
+Log10 = _unary_grad("Log10", "log10", "x", lambda g, x: g / (x * math.log(10.0)))
+Log1p = _unary_grad("Log1p", "log1p", "x", lambda g, x: g / (x + 1))
+Expm1 = _unary_grad("Expm1", "expm1", "out", lambda g, y: g * (y + 1))
+Sqrt = _unary_grad("Sqrt", "sqrt", "out", lambda g, y: g / (2 * y))
+Sin = _unary_grad("Sin", "sin", "x", lambda g, x: g * cos(x))
+Cos = _unary_grad("Cos", "cos", "x", lambda g, x: -g * sin(x))
+Tan = _unary_grad("Tan", "tan", "out", lambda g, y: g * (1 + y * y))
+Asin = _unary_grad("Asin", "arcsin", "x", lambda g, x: g * rsqrt(1 - x * x))
+Acos = _unary_grad("Acos", "arccos", "x", lambda g, x: -g * rsqrt(1 - x * x))
+Atan = _unary_grad("Atan", "arctan", "x", lambda g, x: g / (1 + x * x))
+Sinh = _unary_grad("Sinh", "sinh", "x", lambda g, x: g * cosh(x))
+Cosh = _unary_grad("Cosh", "cosh", "x", lambda g, x: g * sinh(x))
+Tanh = _unary_grad("Tanh", "tanh", "out", lambda g, y: g * (1 - y * y))
+Abs = _unary_grad("Abs", "abs", "x", lambda g, x: g * sign(x))
+Reciprocal = _unary_grad("Reciprocal", "reciprocal", "out", lambda g, y: -g * y * y)
+Square = _unary_grad("Square", "square", "x", lambda g, x: 2 * g * x)
+
+
+class Rsqrt(_Unary):
+    @staticmethod
+    def forward(ctx, x):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = 1 / ctx.xp.sqrt(x)
+        ctx.save_for_backward(out)
+        return out.astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        return -0.5 * g * y * y * y
+
+
+class Sigmoid(_Unary):
+    @staticmethod
+    def forward(ctx, x):
+        # 0.5 * (1 + tanh(x / 2)) is overflow-free for any x, unlike 1 / (1 + exp(-x))
+        xp = ctx.xp
+        out = xp.tanh(x * x.dtype.type(0.5))
+        out += 1
+        out *= x.dtype.type(0.5)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        return g * y * (1 - y)
+
+
+class Relu(_Unary):
+    @staticmethod
+    def forward(ctx, x):
+        out = ctx.xp.maximum(x, x.dtype.type(0))
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        return g * (y > 0).to(g.dtype)
+
+
+class Erf(_Unary):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return _erf(ctx.xp, x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * (2.0 / math.sqrt(math.pi)) * exp(-(x * x))
+
+
+def _erf(xp, x):
+    if xp is np:
+        try:
+            from scipy.special import erf as sp_erf
+
+            return sp_erf(x).astype(x.dtype, copy=False)
+        except ImportError:
+            return _erf_approx(x)
+    import cupyx.scipy.special as cps
+
+    return cps.erf(x).astype(x.dtype, copy=False)
+
+
+def _erf_approx(x):
+    # Abramowitz-Stegun 7.1.26 refined by one Newton step on float64; |err| < 1e-12
+    xd = x.astype(np.float64)
+    vec = np.vectorize(math.erf, otypes=[np.float64])
+    return vec(xd).astype(x.dtype)
+
+
+class _ZeroGrad(_Unary):
+    """Piecewise-constant ops (floor, sign...): gradient is zero almost everywhere."""
+
+    _save = ""
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * 0
+
+
+Sign = type("Sign", (_ZeroGrad,), {"_f": "sign"})
+Floor = type("Floor", (_ZeroGrad,), {"_f": "floor"})
+Ceil = type("Ceil", (_ZeroGrad,), {"_f": "ceil"})
+Trunc = type("Trunc", (_ZeroGrad,), {"_f": "trunc"})
+
+
+class Round(_ZeroGrad):
+    @staticmethod
+    def forward(ctx, x, decimals=0):
+        return ctx.xp.round(x, decimals)
+
+
+class Frac(_Unary):
+    _save = ""
+
+    @staticmethod
+    def forward(ctx, x):
+        return x - ctx.xp.trunc(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g
+
+
+def _float_input(x: Tensor) -> Tensor:
+    if x._data.dtype.kind != "f":
+        return x.to(D.get_default_dtype())
+    return x
+
+
+def _unary(cls, x, float_only: bool = True, int_ok_identity: bool = False):
+    if not isinstance(x, Tensor):
+        raise TypeError(
+            f"{cls.__name__.lower()}(): argument 'input' (position 1) must be Tensor, not "
+            f"{type(x).__name__}"
+        )
+    if float_only:
+        x = _float_input(x)
+    elif x._data.dtype.kind == "b" and cls in (Neg,):
+        raise RuntimeError(
+            "Negation, the `-` operator, on a bool tensor is not supported. If you are trying "
+            "to invert a mask, use the `~` or `logical_not()` operator instead."
+        )
+    if int_ok_identity and x._data.dtype.kind in "iub":
+        return x.clone()
+    if not (_state.enabled and x._rg):
+        xp = x._device._xp()
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            return _make(cls.forward(_NOCTX[xp is np], x._data), x._device)
+    return cls.apply(x)
+
+
+class _NoCtx:
+    """Forward ctx for the no-grad unary fast path (saves nothing)."""
+
+    def __init__(self, xp) -> None:
+        self.xp = xp
+        self.needs_input_grad = (False,)
+
+    def save_for_backward(self, *a) -> None:
+        pass
+
+
+class _LazyCtxs:
+    def __init__(self) -> None:
+        self._np = _NoCtx(np)
+        self._cp = None
+
+    def __getitem__(self, is_np: bool) -> _NoCtx:
+        if is_np:
+            return self._np
+        if self._cp is None:
+            from ..backends import cuda_backend
+
+            self._cp = _NoCtx(cuda_backend().xp)
+        return self._cp
+
+
+_NOCTX = _LazyCtxs()
+
+
+def neg(input: Tensor) -> Tensor:
+    """``-input``."""
+    return _unary(Neg, input, float_only=False)
+
+
+negative = neg
+
+
+def abs(input: Tensor) -> Tensor:
+    """Absolute value."""
+    return _unary(Abs, input, float_only=False)
+
+
+absolute = abs
+
+
+def exp(input: Tensor) -> Tensor:
+    """``e ** input``; integer inputs give the default float dtype."""
+    return _unary(Exp, input)
+
+
+def exp2(input: Tensor) -> Tensor:
+    """``2 ** input``."""
+    return _unary(Exp2, input)
+
+
+def log(input: Tensor) -> Tensor:
+    """Natural logarithm (``-inf`` at 0, NaN below)."""
+    return _unary(Log, input)
+
+
+def log2(input: Tensor) -> Tensor:
+    """Base-2 logarithm."""
+    return _unary(Log2, input)
+
+
+def log10(input: Tensor) -> Tensor:
+    """Base-10 logarithm."""
+    return _unary(Log10, input)
+
+
+def log1p(input: Tensor) -> Tensor:
+    """``log(1 + input)``, accurate for small inputs."""
+    return _unary(Log1p, input)
+
+
+def expm1(input: Tensor) -> Tensor:
+    """``exp(input) - 1``, accurate for small inputs."""
+    return _unary(Expm1, input)
+
+
+def sqrt(input: Tensor) -> Tensor:
+    """Square root."""
+    return _unary(Sqrt, input)
+
+
+def rsqrt(input: Tensor) -> Tensor:
+    """``1 / sqrt(input)``."""
+    return _unary(Rsqrt, input)
+
+
+def square(input: Tensor) -> Tensor:
+    """``input * input``."""
+    return _unary(Square, input, float_only=False)
+
+
+def sin(input: Tensor) -> Tensor:
+    """Sine."""
+    return _unary(Sin, input)
+
+
+def cos(input: Tensor) -> Tensor:
+    """Cosine."""
+    return _unary(Cos, input)
+
+
+def tan(input: Tensor) -> Tensor:
+    """Tangent."""
+    return _unary(Tan, input)
+
+
+def asin(input: Tensor) -> Tensor:
+    """Arcsine."""
+    return _unary(Asin, input)
+
+
+def acos(input: Tensor) -> Tensor:
+    """Arccosine."""
+    return _unary(Acos, input)
+
+
+def atan(input: Tensor) -> Tensor:
+    """Arctangent."""
+    return _unary(Atan, input)
+
+
+def sinh(input: Tensor) -> Tensor:
+    """Hyperbolic sine."""
+    return _unary(Sinh, input)
+
+
+def cosh(input: Tensor) -> Tensor:
+    """Hyperbolic cosine."""
+    return _unary(Cosh, input)
+
+
+def tanh(input: Tensor) -> Tensor:
+    """Hyperbolic tangent."""
+    return _unary(Tanh, input)
+
+
+def sigmoid(input: Tensor) -> Tensor:
+    """Logistic sigmoid ``1 / (1 + exp(-input))``, computed without overflow."""
+    return _unary(Sigmoid, input)
+
+
+def relu(input: Tensor) -> Tensor:
+    """``max(input, 0)``."""
+    if input._data.dtype.kind == "b":
+        raise RuntimeError('"clamp_min_cpu" not implemented for \'Bool\'')
+    return _unary(Relu, input, float_only=False)
+
+
+def sign(input: Tensor) -> Tensor:
+    """-1, 0 or 1 by the sign of each element."""
+    if input._data.dtype.kind == "b":
+        return input.clone()
+    return _unary(Sign, input, float_only=False)
+
+
+def floor(input: Tensor) -> Tensor:
+    """Round down."""
+    return _unary(Floor, input, float_only=False, int_ok_identity=True)
+
+
+def ceil(input: Tensor) -> Tensor:
+    """Round up."""
+    return _unary(Ceil, input, float_only=False, int_ok_identity=True)
+
+
+def trunc(input: Tensor) -> Tensor:
+    """Round toward zero."""
+    return _unary(Trunc, input, float_only=False, int_ok_identity=True)
+
+
+def frac(input: Tensor) -> Tensor:
+    """Fractional part ``input - trunc(input)``."""
+    if input._data.dtype.kind != "f":
+        raise RuntimeError(f'"frac_{input._device.type}" not implemented for '
+                           f"'{dtype_name(input.dtype)}'")
+    return _unary(Frac, input, float_only=False)
+
+
+def round(input: Tensor, *, decimals: int = 0) -> Tensor:
+    """Round half to even, optionally to ``decimals`` places (as torch)."""
+    if input._data.dtype.kind in "iub":
+        return input.clone()
+    if decimals == 0:
+        return _unary(Round, input, float_only=False)
+    return Round.apply(input, decimals)
+
+
+def reciprocal(input: Tensor) -> Tensor:
+    """``1 / input``; integer inputs give the default float dtype."""
+    return _unary(Reciprocal, input)
+
+
+def erf(input: Tensor) -> Tensor:
+    """The Gauss error function."""
+    return _unary(Erf, input)
+
+
+def nan_to_num(input: Tensor, nan: float = 0.0, posinf: float | None = None,
+               neginf: float | None = None) -> Tensor:
+    """Replace NaN, +inf and -inf by finite numbers (default: 0 and the dtype's max / min).
+
+    The gradient passes through where the input was finite and is zero elsewhere.
+    """
+    if input._data.dtype.kind != "f":
+        return input.clone()
+    info = np.finfo(input._data.dtype)
+    posinf = float(info.max) if posinf is None else posinf
+    neginf = float(info.min) if neginf is None else neginf
+    x = where(isnan(input), nan, input)
+    x = where(x == math.inf, posinf, x)
+    return where(x == -math.inf, neginf, x)
+
+
+class Clamp(Function):
+    _raw = True
+
+    @staticmethod
+    def forward(ctx, x, lo, hi):
+        xp = ctx.xp
+        out = x
+        if lo is not None:
+            out = xp.maximum(out, lo)
+        if hi is not None:
+            out = xp.minimum(out, hi)
+        if out is x:
+            out = x.copy()
+        ctx.save_for_backward(x, lo if not isinstance(lo, np.generic) else None,
+                              hi if not isinstance(hi, np.generic) else None)
+        ctx.lo, ctx.hi = lo, hi
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, lo_t, hi_t = ctx.saved_tensors
+        lo = lo_t if lo_t is not None else ctx.lo
+        hi = hi_t if hi_t is not None else ctx.hi
+        mask = None
+        if lo is not None:
+            mask = x >= lo
+        if hi is not None:
+            m = x <= hi
+            mask = m if mask is None else mask & m
+        gx = g * mask.to(g.dtype) if ctx.needs_input_grad[0] else None
+        glo = ghi = None
+        # clamp is minimum(maximum(x, lo), hi): with lo > hi the result is hi
+        if ctx.needs_input_grad[1]:
+            m = x < lo
+            glo = g * (m & (lo <= hi) if hi is not None else m).to(g.dtype)
+        if ctx.needs_input_grad[2]:
+            m = x > hi
+            ghi = g * (m | (lo > hi) if lo is not None else m).to(g.dtype)
+        return gx, glo, ghi
+
+
+def clamp(input: Tensor, min=None, max=None) -> Tensor:
+    """Limit values to ``[min, max]`` (either bound may be None, a number or a Tensor).
+
+    Example:
+        >>> gpuarr.tensor([-2., 0.5, 3.]).clamp(0, 1)
+        tensor([0.0000, 0.5000, 1.0000])
+    """
+    if min is None and max is None:
+        raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    res = D.result_type(*(v for v in (input, min, max) if v is not None))
+    x = input if input._data.dtype == res.np else input.to(res)
+    lo = None if min is None else (min.to(res) if isinstance(min, Tensor) else scalar_as(min, res))
+    hi = None if max is None else (max.to(res) if isinstance(max, Tensor) else scalar_as(max, res))
+    return Clamp.apply(x, lo, hi)
+
+
+clip = clamp
+
+
+class Where(Function):
+    _raw = True
+
+    @staticmethod
+    def forward(ctx, cond, a, b):
+        ctx.save_for_backward(cond)
+        try:
+            return ctx.xp.where(cond, a, b)
+        except ValueError:
+            raise broadcast_error(getattr(a, "shape", ()), getattr(b, "shape", ())) from None
+
+    @staticmethod
+    def backward(ctx, g):
+        (cond,) = ctx.saved_tensors
+        zero = g * 0
+        ga = where(cond, g, zero) if ctx.needs_input_grad[1] else None
+        gb = where(cond, zero, g) if ctx.needs_input_grad[2] else None
+        return None, ga, gb
+
+
+def where(condition: Tensor, input=None, other=None) -> Tensor:
+    """Pick ``input`` where ``condition`` is True, else ``other`` (with broadcasting).
+
+    With only ``condition``, returns the indices of nonzero elements
+    (``nonzero(as_tuple=True)``).
+    """
+    if input is None and other is None:
+        from .indexing import nonzero
+
+        return nonzero(condition, as_tuple=True)
+    if not isinstance(condition, Tensor):
+        raise TypeError("where(): argument 'condition' must be Tensor")
+    if condition._data.dtype != np.bool_:
+        raise RuntimeError(
+            f"where expected condition to be a boolean tensor, but got a tensor with dtype "
+            f"{dtype_name(condition.dtype)}"
+        )
+    a, b, _ = promote_operands(input, other, "where")
+    from ._common import check_same_device
+
+    check_same_device(condition, a, b)
+    return Where.apply(condition, a, b)
+
+
+def lerp(input: Tensor, end: Tensor, weight) -> Tensor:
+    """Linear interpolation ``input + weight * (end - input)``."""
+    return input + weight * (end - input)
+
+
+# --------------------------------------------------------------------------------------------
+# Tensor methods, operators and in-place forms
+
+
+def _inplace(self: Tensor, fn, *args, **kwargs) -> Tensor:
+    """Run out-of-place ``fn`` and write the result into ``self``, keeping autograd correct."""
+    grad = _state.enabled and (
+        self._rg or any(isinstance(a, Tensor) and a._rg for a in args)
+    )
+    if grad:
+        if self._rg and self.grad_fn is None:
+            raise RuntimeError(
+                "a leaf Variable that requires grad is being used in an in-place operation."
+            )
+        if self._base is not None:
+            raise RuntimeError(
+                "gpuarr does not record in-place operations on views when gradients are needed; "
+                "use the out-of-place op (e.g. `y = y + 1` instead of `y += 1`) or clone() first."
+            )
+        old = _make(self._data.copy(), self._device)
+        old._rg, old.grad_fn, old._output_nr = self._rg, self.grad_fn, self._output_nr
+        res = fn(old, *args, **kwargs)
+    else:
+        res = fn(self, *args, **kwargs)
+    if not D.can_cast(res.dtype, self.dtype):
+        raise RuntimeError(
+            f"result type {dtype_name(res.dtype)} can't be cast to the desired output type "
+            f"{dtype_name(self.dtype)}"
+        )
+    if res.shape != self.shape:
+        raise RuntimeError(
+            f"output with shape {list(self.shape)} doesn't match the broadcast shape "
+            f"{list(res.shape)}"
+        )
+    self._device._xp().copyto(self._data, res._data, casting="unsafe")
+    if grad:
+        self.grad_fn, self._output_nr, self._rg = res.grad_fn, res._output_nr, res._rg
+    self._bump_version()
+    return self
+
+
+def _fast_inplace(ufunc_name: str, fallback):
+    """In-place arithmetic: one ufunc with ``out=`` when no graph is needed."""
+
+    def method(self, other, *, alpha=1):
+        if not (_state.enabled and (self._rg or (isinstance(other, Tensor) and other._rg))):
+            d = self._data
+            if alpha == 1 and d.dtype.kind == "f":
+                if isinstance(other, Tensor):
+                    if other._device is self._device and other._data.dtype == d.dtype:
+                        _bcast_inplace(self, ufunc_name, other._data)
+                        return self
+                elif other.__class__ is float or other.__class__ is int:
+                    _bcast_inplace(self, ufunc_name, d.dtype.type(other))
+                    return self
+        if alpha != 1:
+            return _inplace(self, fallback, other, alpha=alpha)
+        return _inplace(self, fallback, other)
+
+    method.__name__ = fallback.__name__ + "_"
+    method.__doc__ = f"In-place :func:`{fallback.__name__}`; returns self."
+    return method
+
+
+def _bcast_inplace(self: Tensor, ufunc_name: str, other) -> None:
+    xp = self._device._xp()
+    try:
+        getattr(xp, ufunc_name)(self._data, other, out=self._data)
+    except ValueError:
+        raise RuntimeError(
+            f"output with shape {list(self.shape)} doesn't match the broadcast shape "
+            f"{list(np.broadcast_shapes(self.shape, getattr(other, 'shape', ())))}"
+        ) from None
+    self._bump_version()
+
+
+_new = object.__new__
+
+
+def _fast_method(cls, slow, fast_int: bool = True):
+    """An operator method with the no-grad, same-dtype path inlined.
+
+    This is the hot path of small-tensor code, so it avoids every call it can: one ufunc
+    call plus building the result Tensor by hand (the same fields ``_make`` sets).
+    """
+    np_fn = getattr(np, cls._ufunc)
+    name = cls._ufunc
+    from .._device import CPU
+
+    def method(self, other):
+        oc = other.__class__
+        if oc is Tensor:
+            if not (_state.enabled and (self._rg or other._rg)):
+                da = self._data
+                db = other._data
+                dev = self._device
+                if dev is other._device and (da.dtype is db.dtype or da.dtype == db.dtype) and (
+                        fast_int or da.dtype.kind == "f"):
+                    try:
+                        out = np_fn(da, db) if dev is CPU else getattr(dev._xp(), name)(da, db)
+                    except ValueError:
+                        raise broadcast_error(da.shape, db.shape) from None
+                    if out.__class__ is not _ndarray and dev is CPU:
+                        out = np.asarray(out)
+                    t = _new(Tensor)
+                    t._data = out
+                    t._device = dev
+                    t._rg = False
+                    t.grad = None
+                    t.grad_fn = None
+                    t._output_nr = 0
+                    t._version = None
+                    t._base = None
+                    t._hooks = None
+                    return t
+        elif oc is float or oc is int:
+            da = self._data
+            if da.dtype.kind == "f" and not (_state.enabled and self._rg):
+                dev = self._device
+                with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+                    if dev is CPU:
+                        out = np_fn(da, other)
+                    else:
+                        out = getattr(dev._xp(), name)(da, da.dtype.type(other))
+                return _make(out, dev)
+        return slow(self, other)
+
+    method.__name__ = f"__{name}__"
+    return method
+
+
+def _rsub(self, other):
+    return sub(other, self)
+
+
+def _reflect(fn):
+    def method(self, other):
+        return fn(other, self)
+
+    return method
+
+
+def _not_impl_for(self, other):
+    return NotImplemented
+
+
+def _install() -> None:
+    T = Tensor
+    T.__add__ = _fast_method(Add, lambda self, other: _binary(Add, self, other))
+    T.__radd__ = T.__add__
+    T.__sub__ = _fast_method(Sub, lambda self, other: sub(self, other))
+    T.__rsub__ = _rsub
+    T.__mul__ = _fast_method(Mul, lambda self, other: _binary(Mul, self, other))
+    T.__rmul__ = T.__mul__
+    T.__truediv__ = _fast_method(
+        Div, lambda self, other: _binary(Div, self, other, fast_int=False, force_float=True),
+        fast_int=False)
+    T.__rtruediv__ = _reflect(div)
+    T.__floordiv__ = floor_divide
+    T.__rfloordiv__ = _reflect(floor_divide)
+    T.__mod__ = remainder
+    T.__rmod__ = _reflect(remainder)
+    T.__pow__ = pow
+    T.__rpow__ = _reflect(pow)
+    T.__neg__ = neg
+    T.__pos__ = lambda self: self
+    T.__abs__ = abs
+    T.__invert__ = lambda self: (logical_not(self) if self._data.dtype == np.bool_
+                                 else bitwise_not(self))
+    T.__and__ = bitwise_and
+    T.__rand__ = _reflect(bitwise_and)
+    T.__or__ = bitwise_or
+    T.__ror__ = _reflect(bitwise_or)
+    T.__xor__ = bitwise_xor
+    T.__rxor__ = _reflect(bitwise_xor)
+    T.__eq__ = lambda self, other: (eq(self, other) if isinstance(other, (Tensor, int, float))
+                                    else NotImplemented)
+    T.__ne__ = lambda self, other: (ne(self, other) if isinstance(other, (Tensor, int, float))
+                                    else NotImplemented)
+    T.__lt__ = lt
+    T.__le__ = le
+    T.__gt__ = gt
+    T.__ge__ = ge
+    T.__iadd__ = _fast_inplace("add", add)
+    T.__isub__ = _fast_inplace("subtract", sub)
+    T.__imul__ = _fast_inplace("multiply", mul)
+    T.__itruediv__ = lambda self, other: _inplace(self, div, other)
+    T.__ifloordiv__ = lambda self, other: _inplace(self, floor_divide, other)
+    T.__imod__ = lambda self, other: _inplace(self, remainder, other)
+    T.__ipow__ = lambda self, other: _inplace(self, pow, other)
+    T.__iand__ = lambda self, other: _inplace(self, bitwise_and, other)
+    T.__ior__ = lambda self, other: _inplace(self, bitwise_or, other)
+    T.__ixor__ = lambda self, other: _inplace(self, bitwise_xor, other)
+    T.add_ = _fast_inplace("add", add)
+    T.sub_ = _fast_inplace("subtract", sub)
+    T.mul_ = _fast_inplace("multiply", mul)
+
+    def div_(self, other, *, rounding_mode=None):
+        if rounding_mode is None and self._data.dtype.kind == "f" and not (
+            _state.enabled and (self._rg or (isinstance(other, Tensor) and other._rg))
+        ) and (not isinstance(other, Tensor) or (other._data.dtype == self._data.dtype
+                                                 and other._device is self._device)):
+            o = other._data if isinstance(other, Tensor) else self._data.dtype.type(other)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                _bcast_inplace(self, "true_divide", o)
+            return self
+        return _inplace(self, div, other, rounding_mode=rounding_mode)
+
+    T.div_ = div_
+    T.true_divide_ = div_
+    T.multiply_ = T.mul_
+    T.subtract_ = T.sub_
+
+    methods = {
+        "add": add, "sub": sub, "subtract": sub, "mul": mul, "multiply": mul, "div": div,
+        "divide": div, "true_divide": div, "floor_divide": floor_divide, "remainder": remainder,
+        "fmod": fmod, "pow": pow, "maximum": maximum, "minimum": minimum, "atan2": atan2,
+        "eq": eq, "ne": ne, "lt": lt, "le": le, "gt": gt, "ge": ge, "greater": gt, "less": lt,
+        "greater_equal": ge, "less_equal": le, "not_equal": ne, "equal": equal,
+        "isclose": isclose, "allclose": allclose, "bitwise_and": bitwise_and,
+        "bitwise_or": bitwise_or, "bitwise_xor": bitwise_xor, "bitwise_not": bitwise_not,
+        "logical_and": logical_and, "logical_or": logical_or, "logical_xor": logical_xor,
+        "logical_not": logical_not, "neg": neg, "negative": neg, "abs": abs, "absolute": abs,
+        "exp": exp, "exp2": exp2, "log": log, "log2": log2, "log10": log10, "log1p": log1p,
+        "expm1": expm1, "sqrt": sqrt, "rsqrt": rsqrt, "square": square, "sin": sin, "cos": cos,
+        "tan": tan, "asin": asin, "acos": acos, "atan": atan, "arcsin": asin, "arccos": acos,
+        "arctan": atan, "sinh": sinh, "cosh": cosh, "tanh": tanh, "sigmoid": sigmoid,
+        "relu": relu, "sign": sign, "floor": floor, "ceil": ceil, "round": round,
+        "trunc": trunc, "frac": frac, "reciprocal": reciprocal, "erf": erf, "isnan": isnan,
+        "isinf": isinf, "isfinite": isfinite, "nan_to_num": nan_to_num, "clamp": clamp,
+        "clip": clamp, "where": lambda self, condition, other: where(condition, self, other),
+        "lerp": lerp,
+    }
+    for name, fn in methods.items():
+        setattr(T, name, fn)
+    inplace = [
+        "floor_divide", "remainder", "fmod", "pow", "neg", "abs", "exp", "log", "log2",
+        "log10", "log1p", "expm1", "sqrt", "rsqrt", "square", "sin", "cos", "tan", "tanh",
+        "sigmoid", "relu", "sign", "floor", "ceil", "round", "trunc", "frac", "reciprocal",
+        "erf", "clamp", "clip", "nan_to_num", "lerp", "maximum", "minimum", "atan2",
+        "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "logical_not",
+        "logical_and", "logical_or", "logical_xor", "eq", "ne", "lt", "le", "gt", "ge",
+        "exp2", "asin", "acos", "atan", "sinh", "cosh",
+    ]
+    for name in inplace:
+        fn = methods[name]
+
+        def method(self, *args, _fn=fn, **kwargs):
+            return _inplace(self, _fn, *args, **kwargs)
+
+        method.__name__ = name + "_"
+        method.__doc__ = f"In-place :func:`{name}`; returns self."
+        setattr(T, name + "_", method)
+
+
+_install()

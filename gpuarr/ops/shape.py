@@ -1,0 +1,409 @@
+"""View ops: ``view``, ``reshape``, ``expand``, ``transpose``, ``permute``, ``squeeze``...
+
+Views share memory (and the version counter) with their input, like PyTorch's. ``view`` refuses
+layouts it cannot express without a copy and points at ``reshape``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._common import Function, Tensor, _make, _state, broadcast_shapes, wrap_dim
+
+__all__ = [
+    "reshape", "view", "expand", "broadcast_to", "broadcast_tensors", "squeeze", "unsqueeze",
+    "flatten", "unflatten", "transpose", "swapaxes", "swapdims", "permute", "t", "narrow",
+    "movedim", "moveaxis", "ravel", "expand_as", "view_as", "reshape_as",
+]
+
+
+def _infer_shape(shape, numel: int, op: str) -> tuple:
+    shape = list(shape)
+    neg = [i for i, s in enumerate(shape) if s == -1]
+    if len(neg) > 1:
+        raise RuntimeError("only one dimension can be inferred")
+    for s in shape:
+        if s < -1:
+            raise RuntimeError(f"invalid shape dimension {s}")
+    known = 1
+    for s in shape:
+        if s != -1:
+            known *= s
+    if neg:
+        if known == 0 or numel % known:
+            raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
+        shape[neg[0]] = numel // known
+    elif known != numel:
+        raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
+    return tuple(shape)
+
+
+class _Reshape(Function):
+    _raw = True
+    _is_view = True
+
+    @staticmethod
+    def forward(ctx, x, shape):
+        ctx.in_shape = x.shape
+        return x.reshape(shape)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.reshape(ctx.in_shape), None
+
+
+class View(_Reshape):
+    @staticmethod
+    def forward(ctx, x, shape):
+        ctx.in_shape = x.shape
+        out = x.view()
+        try:
+            out.shape = shape  # raises instead of copying when strides do not allow a view
+        except AttributeError:
+            raise RuntimeError(
+                "view size is not compatible with input tensor's size and stride (at least one "
+                "dimension spans across two contiguous subspaces). Use .reshape(...) instead."
+            ) from None
+        return out
+
+
+class Reshape(_Reshape):
+    _is_view = True
+
+
+def _shape_args(args) -> tuple:
+    if len(args) == 1 and isinstance(args[0], (list, tuple)):
+        return tuple(args[0])
+    return tuple(int(a) for a in args)
+
+
+def view(self: Tensor, *shape) -> Tensor:
+    """A view with a new shape (no copy); one dim may be -1.
+
+    Raises:
+        RuntimeError: if the memory layout cannot be viewed that way (use :func:`reshape`).
+
+    Example:
+        >>> gpuarr.arange(100).view((10, 10)).shape
+        gpuarr.Size([10, 10])
+    """
+    if len(shape) == 1 and not isinstance(shape[0], (int, list, tuple)):
+        from .. import _dtype as D
+
+        dt = D.as_dtype(shape[0])
+        if dt.itemsize != self._data.itemsize:
+            raise RuntimeError("view(dtype) with a different element size is not supported")
+        return _make(self._data.view(dt.np), self._device)
+    shp = _infer_shape(_shape_args(shape), self._data.size, "view")
+    if not (_state.enabled and self._rg):
+        return _view_nograd(self, View.forward(_Tmp, self._data, shp))
+    return View.apply(self, shp)
+
+
+class _TmpCtx:
+    pass
+
+
+_Tmp = _TmpCtx()
+
+
+def _view_nograd(base: Tensor, arr) -> Tensor:
+    t = _make(arr, base._device)
+    t._version = base._shared_version()
+    t._base = base if base._base is None else base._base
+    return t
+
+
+def reshape(input: Tensor, *shape) -> Tensor:
+    """A tensor with the same data and a new shape: a view when possible, else a copy."""
+    shp = _infer_shape(_shape_args(shape), input._data.size, "reshape")
+    if shp == input._data.shape:
+        return input
+    if not (_state.enabled and input._rg):
+        arr = input._data.reshape(shp)
+        if np.shares_memory(arr, input._data) if input._device.type == "cpu" else (
+                arr.data.ptr == input._data.data.ptr):
+            return _view_nograd(input, arr)
+        return _make(arr, input._device)
+    return Reshape.apply(input, shp)
+
+
+def view_as(self: Tensor, other: Tensor) -> Tensor:
+    """``self.view(other.shape)``."""
+    return view(self, other.shape)
+
+
+def reshape_as(self: Tensor, other: Tensor) -> Tensor:
+    """``self.reshape(other.shape)``."""
+    return reshape(self, other.shape)
+
+
+def ravel(input: Tensor) -> Tensor:
+    """A flattened 1-D tensor (a view when possible)."""
+    return reshape(input, -1)
+
+
+class Expand(Function):
+    _raw = True
+    _is_view = True
+
+    @staticmethod
+    def forward(ctx, x, shape):
+        return ctx.xp.broadcast_to(x, shape)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g, None  # the engine sums broadcast dims back to the input's shape
+
+
+def expand(self: Tensor, *sizes) -> Tensor:
+    """A broadcast view with singleton dims repeated (-1 keeps a dim); no copy.
+
+    Example:
+        >>> gpuarr.tensor([[1], [2]]).expand(2, 3)
+    """
+    sizes = _shape_args(sizes)
+    nd = self._data.ndim
+    if len(sizes) < nd:
+        raise RuntimeError(
+            f"expand(gpuarr.{self.dtype.name}{{{list(self.shape)}}}, size={list(sizes)}): the "
+            "number of sizes provided must be greater or equal to the number of dimensions in "
+            "the tensor"
+        )
+    lead = len(sizes) - nd
+    shape = []
+    for i, s in enumerate(sizes):
+        if i < lead:
+            if s < 0:
+                raise RuntimeError(
+                    f"The expanded size of the tensor ({s}) isn't allowed in a leading, "
+                    "non-existing dimension 0"
+                )
+            shape.append(s)
+            continue
+        cur = self._data.shape[i - lead]
+        if s == -1:
+            s = cur
+        elif cur != 1 and s != cur:
+            raise RuntimeError(
+                f"The expanded size of the tensor ({s}) must match the existing size ({cur}) at "
+                f"non-singleton dimension {i}.  Target sizes: {list(sizes)}.  Tensor sizes: "
+                f"{list(self.shape)}"
+            )
+        shape.append(s)
+    shape = tuple(shape)
+    if shape == self._data.shape:
+        return self if not (_state.enabled and self._rg) else Expand.apply(self, shape)
+    if not (_state.enabled and self._rg):
+        return _view_nograd(self, self._device._xp().broadcast_to(self._data, shape))
+    return Expand.apply(self, shape)
+
+
+def expand_as(self: Tensor, other: Tensor) -> Tensor:
+    """``self.expand(other.shape)``."""
+    return expand(self, other.shape)
+
+
+def broadcast_to(input: Tensor, size) -> Tensor:
+    """Broadcast ``input`` to ``size`` (a view)."""
+    return expand(input, tuple(size))
+
+
+def broadcast_tensors(*tensors) -> tuple:
+    """Broadcast tensors against each other; returns views of a common shape."""
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    shape = broadcast_shapes(*(t.shape for t in tensors))
+    return tuple(expand(t, shape) for t in tensors)
+
+
+class Permute(Function):
+    _raw = True
+    _is_view = True
+
+    @staticmethod
+    def forward(ctx, x, axes):
+        ctx.axes = axes
+        return x.transpose(axes)
+
+    @staticmethod
+    def backward(ctx, g):
+        inv = [0] * len(ctx.axes)
+        for i, a in enumerate(ctx.axes):
+            inv[a] = i
+        return permute(g, inv), None
+
+
+def _permute(x: Tensor, axes: tuple) -> Tensor:
+    if not (_state.enabled and x._rg):
+        return _view_nograd(x, x._data.transpose(axes))
+    return Permute.apply(x, axes)
+
+
+def permute(input: Tensor, *dims) -> Tensor:
+    """A view with dimensions reordered.
+
+    Example:
+        >>> gpuarr.zeros(2, 3, 4).permute(2, 0, 1).shape
+        gpuarr.Size([4, 2, 3])
+    """
+    dims = _shape_args(dims)
+    nd = input._data.ndim
+    if len(dims) != nd:
+        raise RuntimeError(
+            f"permute(sparse_coo): number of dimensions in the tensor input does not match the "
+            f"length of the desired ordering of dimensions i.e. input.dim() = {nd} is not equal "
+            f"to len(dims) = {len(dims)}"
+        )
+    axes = tuple(wrap_dim(d, nd) for d in dims)
+    if len(set(axes)) != nd:
+        raise RuntimeError("permute(): duplicate dims are not allowed.")
+    return _permute(input, axes)
+
+
+def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
+    """A view with ``dim0`` and ``dim1`` swapped."""
+    nd = input._data.ndim
+    if nd == 0:
+        return input
+    d0, d1 = wrap_dim(dim0, nd), wrap_dim(dim1, nd)
+    axes = list(range(nd))
+    axes[d0], axes[d1] = axes[d1], axes[d0]
+    return _permute(input, tuple(axes))
+
+
+swapaxes = swapdims = transpose
+
+
+def t(input: Tensor) -> Tensor:
+    """Transpose of a tensor with at most 2 dims."""
+    if input._data.ndim > 2:
+        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is "
+                           f"{input._data.ndim}D")
+    return transpose(input, 0, 1) if input._data.ndim == 2 else input
+
+
+def _T(self: Tensor) -> Tensor:
+    nd = self._data.ndim
+    return _permute(self, tuple(range(nd - 1, -1, -1))) if nd >= 2 else self
+
+
+def _mT(self: Tensor) -> Tensor:
+    if self._data.ndim < 2:
+        raise RuntimeError("tensor.mT is only supported on matrices or batches of matrices. "
+                           f"Got {self._data.ndim}-D tensor.")
+    return transpose(self, -2, -1)
+
+
+def movedim(input: Tensor, source, destination) -> Tensor:
+    """Move dims from ``source`` positions to ``destination`` positions (a view)."""
+    nd = input._data.ndim
+    src = [source] if isinstance(source, int) else list(source)
+    dst = [destination] if isinstance(destination, int) else list(destination)
+    if len(src) != len(dst):
+        raise RuntimeError("movedim: Invalid source or destination dims: source and destination "
+                           "must have the same number of dims")
+    src = [wrap_dim(s, nd) for s in src]
+    dst = [wrap_dim(d, nd) for d in dst]
+    order = [n for n in range(nd) if n not in src]
+    for d, s in sorted(zip(dst, src)):
+        order.insert(d, s)
+    return _permute(input, tuple(order))
+
+
+moveaxis = movedim
+
+
+def squeeze(input: Tensor, dim=None) -> Tensor:
+    """Remove size-1 dims (all, or only those in ``dim``)."""
+    shape = input._data.shape
+    if dim is None:
+        new = tuple(s for s in shape if s != 1)
+    else:
+        dims = dim if isinstance(dim, (list, tuple)) else (dim,)
+        dd = {wrap_dim(d, len(shape)) for d in dims}
+        new = tuple(s for i, s in enumerate(shape) if not (i in dd and s == 1))
+    return reshape(input, new) if new != shape else _alias(input)
+
+
+def _alias(x: Tensor) -> Tensor:
+    if _state.enabled and x._rg:
+        return Reshape.apply(x, x._data.shape)
+    return _view_nograd(x, x._data.view())
+
+
+def unsqueeze(input: Tensor, dim: int) -> Tensor:
+    """Insert a size-1 dim at ``dim`` (a view)."""
+    nd = input._data.ndim
+    d = wrap_dim(dim, nd + 1)
+    shape = input._data.shape
+    return reshape(input, shape[:d] + (1,) + shape[d:])
+
+
+def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    """Merge dims ``start_dim..end_dim`` into one."""
+    nd = input._data.ndim
+    if nd == 0:
+        return reshape(input, (1,))
+    s, e = wrap_dim(start_dim, nd), wrap_dim(end_dim, nd)
+    if s > e:
+        raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
+    shape = input._data.shape
+    n = 1
+    for v in shape[s:e + 1]:
+        n *= v
+    return reshape(input, shape[:s] + (n,) + shape[e + 1:])
+
+
+def unflatten(input: Tensor, dim: int, sizes) -> Tensor:
+    """Split dim ``dim`` into ``sizes`` (one may be -1)."""
+    nd = input._data.ndim
+    d = wrap_dim(dim, nd)
+    shape = input._data.shape
+    inner = _infer_shape(tuple(sizes), shape[d], "unflatten")
+    return reshape(input, shape[:d] + inner + shape[d + 1:])
+
+
+def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
+    """A view of ``length`` elements of dim ``dim`` from ``start``."""
+    nd = input._data.ndim
+    d = wrap_dim(dim, nd)
+    size = input._data.shape[d]
+    if start < 0:
+        start += size
+    if not 0 <= start <= size or length < 0 or start + length > size:
+        raise IndexError(f"start ({start}) + length ({length}) exceeds dimension size ({size}).")
+    idx = [slice(None)] * nd
+    idx[d] = slice(start, start + length)
+    return input[tuple(idx)]
+
+
+def _install() -> None:
+    T = Tensor
+    T.view = view
+    T.view_as = view_as
+    T.reshape = reshape
+    T.reshape_as = reshape_as
+    T.ravel = ravel
+    T.expand = expand
+    T.expand_as = expand_as
+    T.broadcast_to = broadcast_to
+    T.squeeze = squeeze
+    T.unsqueeze = unsqueeze
+    T.flatten = flatten
+    T.unflatten = unflatten
+    T.transpose = transpose
+    T.swapaxes = transpose
+    T.swapdims = transpose
+    T.permute = permute
+    T.t = t
+    T.T = property(_T)
+    T.mT = property(_mT)
+    T.H = property(_T)
+    T.mH = property(_mT)
+    T.narrow = narrow
+    T.movedim = movedim
+    T.moveaxis = movedim
+
+
+_install()

@@ -1,0 +1,417 @@
+"""Checkpoints: :func:`save` and :func:`load`, PyTorch's API without pickle.
+
+A checkpoint is one safetensors file (see :mod:`gpuarr._safetensors` for the byte layout and
+the integrity digests). Tensors are the file's tensors; everything else, the nesting of dicts,
+lists and tuples and the Python scalars in them, is a JSON document stored in the header
+metadata under ``gpuarr.structure``. Loading parses JSON and copies bytes into fresh arrays: no
+code from the file is ever run, so checkpoints from untrusted sources are safe to open.
+
+Structure document (each value is one node):
+
+* ``null``, ``true``/``false``, integers, finite floats and strings stand for themselves;
+* a JSON array is a ``list``; ``{"$tuple": [...]}`` a ``tuple``;
+* ``{"$dict": [[key, value], ...], "ordered": true?}`` a ``dict`` (``OrderedDict`` when
+  ``ordered``) with its keys in order; keys are nodes too, so ``int`` keys (optimizer state)
+  come back as ints;
+* ``{"$float": "nan" | "inf" | "-inf"}`` a non-finite float (JSON has no literal for them);
+* ``{"$tensor": NAME, "device": "cuda:0", "requires_grad": true?, "parameter": true?}`` a
+  gpuarr Tensor (or ``nn.Parameter``) whose data is the file tensor ``NAME``;
+* ``{"$ndarray": NAME}`` a NumPy array and ``{"$npscalar": NAME}`` a NumPy scalar.
+
+Tensor names follow the path to the tensor (``model.fc.weight`` for
+``{'model': {'fc.weight': t}}``), so the file is readable as a flat tensor dict by other
+safetensors tools. An object reached twice (a tied weight) is stored once and loads as one
+object. Plain safetensors files written by other tools load as a dict of CPU tensors.
+"""
+
+from __future__ import annotations
+
+import collections
+import io
+import json
+import math
+import os
+import sys
+from collections.abc import Callable
+from typing import IO, Any, BinaryIO
+
+import numpy as np
+
+from . import _safetensors as st
+
+__all__ = ["load", "save"]
+
+FileLike = str | os.PathLike[str] | IO[bytes]
+# None, a device or device string, a dict of location strings, or fn(cpu_tensor, location).
+MapLocation = Any
+
+_FORMAT_KEY = "gpuarr.format"
+_FORMAT = "gpuarr-checkpoint"
+_VERSION_KEY = "gpuarr.format_version"
+_VERSION = "1"
+_STRUCTURE_KEY = "gpuarr.structure"
+_MARKERS = (_FORMAT_KEY, _VERSION_KEY, _STRUCTURE_KEY, st.DATA_DIGEST_KEY, st.HEADER_DIGEST_KEY)
+_TENSOR_DTYPES = {"float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8",
+                  "bool"}
+
+
+def _tensor_class() -> type:
+    from ._tensor import Tensor  # lazy: keeps this module importable on its own
+
+    return Tensor
+
+
+def _parameter_class() -> type | None:
+    # A Parameter can only exist if gpuarr.nn was imported, so do not import it here.
+    return getattr(sys.modules.get("gpuarr.nn"), "Parameter", None)
+
+
+def _describe(path: tuple[Any, ...]) -> str:
+    return "obj" + "".join(f"[{p!r}]" for p in path)
+
+
+class _Encoder:
+    """Turns an object tree into a JSON-able structure plus the tensors to store."""
+
+    def __init__(self) -> None:
+        self.entries: list[st.Entry] = []
+        self._names: set[str] = {"__metadata__"}
+        self._memo: dict[int, tuple[dict[str, Any], Any]] = {}  # id -> (node, keep-alive)
+        self._tensor_cls = _tensor_class()
+        self._parameter_cls = _parameter_class()
+
+    def _fresh_name(self, path: tuple[Any, ...]) -> str:
+        base = ".".join(str(p) for p in path) or "tensor"
+        name, n = base, 1
+        while name in self._names:
+            name, n = f"{base}#{n}", n + 1
+        self._names.add(name)
+        return name
+
+    def _add(self, path: tuple[Any, ...], arr_info: tuple[str, tuple[int, ...]],
+             fetch: Callable[[], np.ndarray]) -> str:
+        code = st.code_of(arr_info[0])
+        name = self._fresh_name(path)
+        self.entries.append(st.Entry(name, code, arr_info[1], fetch))
+        return name
+
+    def _memoised(self, obj: Any, path: tuple[Any, ...],
+                  make: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        hit = self._memo.get(id(obj))
+        if hit is not None:
+            return hit[0]
+        node = make()
+        self._memo[id(obj)] = (node, obj)
+        return node
+
+    def encode(self, obj: Any, path: tuple[Any, ...] = ()) -> Any:
+        if obj is None or isinstance(obj, (bool, str)):
+            return obj
+        if isinstance(obj, np.generic):  # before int/float: numpy.float64 subclasses float
+            return {"$npscalar": self._array_name(np.asarray(obj), path)}
+        if isinstance(obj, int):
+            return int(obj)  # int subclasses (IntEnum...) are stored as plain ints
+        if isinstance(obj, float):
+            if math.isfinite(obj):
+                return float(obj)
+            return {"$float": "nan" if math.isnan(obj) else ("inf" if obj > 0 else "-inf")}
+        if isinstance(obj, self._tensor_cls):
+            return self._memoised(obj, path, lambda: self._tensor(obj, path))
+        if isinstance(obj, np.ndarray):
+            return self._memoised(obj, path, lambda: self._ndarray(obj, path, "$ndarray"))
+        if isinstance(obj, dict):
+            items = [[self._key(k, path), self.encode(v, (*path, k))] for k, v in obj.items()]
+            node: dict[str, Any] = {"$dict": items}
+            if isinstance(obj, collections.OrderedDict):
+                node["ordered"] = True
+            return node
+        if isinstance(obj, list):
+            return [self.encode(v, (*path, i)) for i, v in enumerate(obj)]
+        if isinstance(obj, tuple):
+            return {"$tuple": [self.encode(v, (*path, i)) for i, v in enumerate(obj)]}
+        raise TypeError(
+            f"gpuarr.save cannot store {_describe(path)} of type {type(obj).__qualname__}: "
+            "checkpoints hold Tensors, NumPy arrays, None, bool, int, float, str and "
+            "dicts/lists/tuples of these (no pickled objects)"
+        )
+
+    def _key(self, key: Any, path: tuple[Any, ...]) -> Any:
+        if key is None or isinstance(key, (bool, int, float, str)):
+            return self.encode(key, path)
+        if isinstance(key, tuple):
+            return {"$tuple": [self._key(k, path) for k in key]}
+        raise TypeError(
+            f"gpuarr.save cannot store dict key {key!r} of type {type(key).__qualname__} in "
+            f"{_describe(path)}: keys must be None, bool, int, float, str or tuples of these"
+        )
+
+    def _array_name(self, arr: np.ndarray, path: tuple[Any, ...]) -> str:
+        try:
+            return self._add(path, (arr.dtype, tuple(arr.shape)), lambda: arr)
+        except TypeError as exc:
+            raise TypeError(f"gpuarr.save: {_describe(path)}: {exc}") from None
+
+    def _ndarray(self, arr: np.ndarray, path: tuple[Any, ...], tag: str) -> dict[str, Any]:
+        return {tag: self._array_name(arr, path)}
+
+    def _tensor(self, t: Any, path: tuple[Any, ...]) -> dict[str, Any]:
+        dtype_name = t.dtype.name
+        if dtype_name not in _TENSOR_DTYPES:
+            raise TypeError(f"gpuarr.save: {_describe(path)} has unsupported dtype {t.dtype}")
+
+        def fetch() -> np.ndarray:
+            # Copied to the host one tensor at a time, while the file is written.
+            return np.asarray(t.detach().cpu().numpy())
+
+        name = self._add(path, (np.dtype(dtype_name), tuple(t.shape)), fetch)
+        node: dict[str, Any] = {"$tensor": name, "device": str(t.device)}
+        if t.requires_grad:
+            node["requires_grad"] = True
+        if self._parameter_cls is not None and isinstance(t, self._parameter_cls):
+            node["parameter"] = True
+        return node
+
+
+def save(obj: Any, f: FileLike) -> None:
+    """Save tensors, state dicts and nested containers to a checkpoint file (no pickle).
+
+    Writing to a path is atomic: a temporary file in the same directory is written, flushed,
+    ``fsync``-ed and renamed over ``f``, so a crash mid-save leaves the previous checkpoint
+    intact. Tensor data is saved bit for bit (NaN payloads, ``-0.0``), not gradients.
+
+    Args:
+        obj: a Tensor, a NumPy array, or dicts/lists/tuples (nested freely) of Tensors, NumPy
+            arrays and scalars, ``None``, ``bool``, ``int``, ``float`` and ``str``. Dict keys may
+            be ``str``, ``int``, ``float``, ``bool``, ``None`` or tuples of these.
+        f: a path (``str`` or ``os.PathLike``) or a binary file object (written from its
+            current position, without the atomic rename).
+
+    Raises:
+        TypeError: ``obj`` contains something a checkpoint cannot hold (checked before any byte
+            is written).
+
+    Example:
+        >>> model = gpuarr.nn.Linear(2, 3)
+        >>> gpuarr.save({"model": model.state_dict(), "epoch": 3}, "ckpt.safetensors")
+    """
+    encoder = _Encoder()
+    structure = encoder.encode(obj)
+    metadata = {
+        _FORMAT_KEY: _FORMAT,
+        _VERSION_KEY: _VERSION,
+        _STRUCTURE_KEY: json.dumps(structure, separators=(",", ":"), allow_nan=False),
+    }
+
+    def produce(fh: BinaryIO) -> None:
+        st.write(fh, encoder.entries, metadata)
+
+    if isinstance(f, (str, os.PathLike)):
+        st.atomic_write(f, produce)
+    elif hasattr(f, "write"):
+        if hasattr(f, "seekable") and f.seekable():
+            produce(f)  # type: ignore[arg-type]
+        else:  # pipes, sockets: the header is finalised after the data, so build it in memory
+            buffer = io.BytesIO()
+            produce(buffer)
+            f.write(buffer.getbuffer())
+    else:
+        raise TypeError(f"gpuarr.save: f must be a path or a binary file object, got {type(f)}")
+
+
+class _Decoder:
+    """Rebuilds objects from a structure document and the loaded arrays."""
+
+    def __init__(self, arrays: dict[str, np.ndarray], place: Callable[[Any, str], Any],
+                 source: str) -> None:
+        self.arrays = arrays
+        self.place = place
+        self.source = source
+        self._built: dict[tuple[str, str], Any] = {}
+
+    def fail(self, problem: str) -> st.CheckpointError:
+        return st.CheckpointError(f"cannot load '{self.source}': {problem}")
+
+    def _name(self, name: Any) -> str:
+        if not isinstance(name, str) or name not in self.arrays:
+            raise self.fail(f"the structure refers to a missing tensor {name!r}")
+        return name
+
+    def decode(self, node: Any) -> Any:
+        if node is None or isinstance(node, (bool, int, float, str)):
+            return node
+        if isinstance(node, list):
+            return [self.decode(v) for v in node]
+        if not isinstance(node, dict) or not node:
+            raise self.fail(f"malformed structure node {node!r}")
+        tag = next(iter(node))
+        body = node[tag]
+        if tag == "$dict" and isinstance(body, list):
+            if not all(isinstance(pair, list) and len(pair) == 2 for pair in body):
+                raise self.fail("malformed dict node in the structure")
+            pairs = [(self._key(k), self.decode(v)) for k, v in body]
+            return collections.OrderedDict(pairs) if node.get("ordered") else dict(pairs)
+        if tag == "$tuple" and isinstance(body, list):
+            return tuple(self.decode(v) for v in body)
+        if tag == "$float" and body in ("nan", "inf", "-inf"):
+            return float(body)
+        if tag in ("$tensor", "$ndarray", "$npscalar"):
+            key = (tag, self._name(body))
+            if key not in self._built:
+                self._built[key] = self._leaf(tag, key[1], node)
+            return self._built[key]
+        raise self.fail(f"malformed structure node with tag {tag!r}")
+
+    def _key(self, node: Any) -> Any:
+        key = self.decode(node)
+        try:
+            hash(key)
+        except TypeError:
+            raise self.fail(f"unhashable dict key {key!r} in the structure") from None
+        return key
+
+    def _leaf(self, tag: str, name: Any, node: dict[str, Any]) -> Any:
+        arr = self.arrays[name]
+        if tag == "$ndarray":
+            return arr
+        if tag == "$npscalar":
+            return arr[()]
+        tensor = self.place(_from_numpy(arr), str(node.get("device", "cpu")))
+        if node.get("parameter"):
+            import gpuarr.nn  # only needed for checkpoints holding Parameters
+
+            return gpuarr.nn.Parameter(tensor, requires_grad=bool(node.get("requires_grad")))
+        if node.get("requires_grad"):
+            tensor.requires_grad_(True)
+        return tensor
+
+
+def _from_numpy(arr: np.ndarray) -> Any:
+    import gpuarr  # lazy: gpuarr/__init__.py imports this module
+
+    return gpuarr.from_numpy(arr)
+
+
+def _cuda_problem(location: str) -> str | None:
+    """Why tensors cannot be restored to CUDA device ``location`` (None if they can)."""
+    from . import cuda
+
+    if not cuda.is_available():
+        return (
+            "Attempting to deserialize object on a CUDA device but gpuarr.cuda.is_available() "
+            f"is False ({cuda.unavailable_reason()}). If you are running on a CPU-only "
+            "machine, please use gpuarr.load with map_location='cpu' (or "
+            "map_location=gpuarr.device('cpu')) to map your tensors to the CPU."
+        )
+    _, _, index = location.partition(":")
+    if index.isdigit() and int(index) >= cuda.device_count():
+        return (
+            f"Attempting to deserialize object on CUDA device {index} but "
+            f"gpuarr.cuda.device_count() is {cuda.device_count()}. Please use gpuarr.load with "
+            "map_location to map your tensors to an existing device."
+        )
+    return None
+
+
+def _placer(map_location: MapLocation, source: str) -> Callable[[Any, str], Any]:
+    """A function (cpu_tensor, recorded_location) -> tensor on its final device."""
+    checked: dict[str, None] = {}
+
+    def move(t: Any, location: str) -> Any:
+        if location.startswith("cuda") and location not in checked:
+            problem = _cuda_problem(location)
+            if problem is not None:
+                raise RuntimeError(f"cannot load '{source}': {problem}")
+            checked[location] = None
+        return t if location == "cpu" else t.to(location)
+
+    if map_location is None:
+        return move
+    if isinstance(map_location, dict):
+        mapping = {str(k): str(v) for k, v in map_location.items()}
+        return lambda t, location: move(t, mapping.get(location, location))
+    from ._device import device
+
+    if isinstance(map_location, (str, device)):
+        target = str(map_location)
+        return lambda t, location: move(t, target)
+    if callable(map_location):
+
+        def call(t: Any, location: str) -> Any:
+            result = map_location(t, location)
+            if result is None:
+                return move(t, location)
+            if not isinstance(result, _tensor_class()):
+                raise TypeError(
+                    "gpuarr.load: a map_location callable must return a Tensor or None, got "
+                    f"{type(result).__qualname__}"
+                )
+            return result
+
+        return call
+    raise TypeError(
+        "gpuarr.load: map_location must be None, a device or device string, a dict mapping "
+        f"locations to locations, or a callable; got {type(map_location).__qualname__}"
+    )
+
+
+def load(f: FileLike, map_location: MapLocation = None, *, weights_only: bool = True) -> Any:
+    """Load an object saved with :func:`save` (or a plain safetensors file).
+
+    Nothing in the file is executed: the structure is JSON and tensors are raw bytes, checked
+    against SHA-256 digests, so truncated or corrupted files raise instead of loading garbage.
+
+    Args:
+        f: a path or a binary file object.
+        map_location: where to put tensors, as in ``torch.load``: ``None`` restores each tensor
+            to the device it was saved from; a device or string (``'cpu'``, ``'cuda:1'``) puts
+            all there; a dict such as ``{'cuda:0': 'cpu'}`` remaps recorded locations (others
+            stay); a callable ``fn(cpu_tensor, location)`` returns the tensor to use, or None
+            for the default.
+        weights_only: accepted for PyTorch compatibility; checkpoints only ever contain data,
+            so both values load the same thing.
+
+    Returns:
+        The saved object: tuples as tuples, dicts in their saved key order with their key types,
+        tensors with their saved dtype and ``requires_grad``, NumPy arrays as NumPy arrays.
+        A plain safetensors file gives a dict of tensors by name.
+
+    Raises:
+        gpuarr._safetensors.CheckpointError (a RuntimeError): the file is not a valid checkpoint.
+        RuntimeError: a tensor was saved on CUDA and CUDA is not available here (pass
+            ``map_location='cpu'``).
+
+    Example:
+        >>> ckpt = gpuarr.load("ckpt.safetensors", map_location="cpu")
+        >>> model.load_state_dict(ckpt["model"])
+    """
+    del weights_only  # no code can be loaded either way
+    if isinstance(f, (str, os.PathLike)):
+        source = os.fspath(f)
+        with open(source, "rb") as fh:
+            arrays, metadata = st.read(fh, source=source)
+    elif hasattr(f, "read"):
+        source = str(getattr(f, "name", "<file object>"))
+        fh = f if hasattr(f, "seek") and f.seekable() else io.BytesIO(f.read())
+        arrays, metadata = st.read(fh, source=source)  # type: ignore[arg-type]
+    else:
+        raise TypeError(f"gpuarr.load: f must be a path or a binary file object, got {type(f)}")
+
+    place = _placer(map_location, source)
+    present = [key for key in _MARKERS if key in metadata]
+    if not present:  # a plain safetensors file from another tool
+        return {name: place(_from_numpy(arr), "cpu") for name, arr in arrays.items()}
+    decoder = _Decoder(arrays, place, source)
+    missing = [key for key in _MARKERS if key not in metadata]
+    if missing or metadata[_FORMAT_KEY] != _FORMAT:
+        raise decoder.fail(f"its gpuarr metadata is incomplete ({', '.join(missing)} missing); "
+                           "the file is corrupted")
+    if metadata[_VERSION_KEY] != _VERSION:
+        raise decoder.fail(
+            f"it uses checkpoint format version {metadata[_VERSION_KEY]!r}; this gpuarr "
+            f"reads version {_VERSION}. Upgrade gpuarr to load it."
+        )
+    try:
+        structure = json.loads(metadata[_STRUCTURE_KEY])
+    except json.JSONDecodeError as exc:
+        raise decoder.fail(f"its structure metadata is not valid JSON ({exc})") from None
+    return decoder.decode(structure)

@@ -1,0 +1,168 @@
+"""The op table (OpInfo-lite): every tensor op listed once with its PyTorch reference.
+
+Each entry says how to call the op in gpuarr and in torch, what inputs it takes (a sampler
+that draws arrays of given shapes from a valid domain), whether it is differentiable, and
+tolerances. The generic tests in test_op_table.py run every entry: forward vs torch on
+hypothesis-generated shapes, gradients vs torch, gradcheck and gradgradcheck in float64.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+import numpy as np
+
+
+@dataclasses.dataclass
+class OpInfo:
+    """One op of the table.
+
+    Attributes:
+        name: id used in test names.
+        op: gpuarr callable taking gpuarr tensors (and ``kwargs``).
+        ref: torch callable taking torch tensors (same positional layout).
+        nargs: number of tensor inputs.
+        domain: (low, high) of sampled values, or a sampler ``f(rng, shape, dtype) -> array``.
+        differentiable: whether gradients are checked.
+        gradgrad: whether second-order gradients are checked.
+        broadcast: whether inputs may have broadcast-compatible, different shapes.
+        dtypes: NumPy dtype names the forward test uses.
+        shapes: fixed shape tuples (one per input) used besides the hypothesis draws; None to
+            use the default broadcasting sampler.
+        rtol/atol: forward tolerances (float32).
+        kwargs: extra keyword arguments for both calls.
+        min_ndim: smallest rank the op accepts.
+    """
+
+    name: str
+    op: Callable
+    ref: Callable
+    nargs: int = 1
+    domain: object = (-2.0, 2.0)
+    differentiable: bool = True
+    gradgrad: bool = True
+    broadcast: bool = True
+    dtypes: tuple = ("float32", "float64")
+    shapes: list | None = None
+    rtol: float = 1e-5
+    atol: float = 1e-6
+    kwargs: dict = dataclasses.field(default_factory=dict)
+    min_ndim: int = 0
+
+
+def _away_from_zero(rng, shape, dtype):
+    x = rng.uniform(0.5, 2.0, size=shape) * rng.choice([-1.0, 1.0], size=shape)
+    return x.astype(dtype)
+
+
+def _away_from_int(rng, shape, dtype):
+    # piecewise-constant ops: keep away from the jumps so finite differences are defined
+    x = rng.integers(-3, 3, size=shape) + rng.uniform(0.2, 0.8, size=shape)
+    return x.astype(dtype)
+
+
+def _distinct(rng, shape, dtype):
+    # ops with kinks at ties (max/min/abs/clamp/relu): avoid ties and the kinks
+    n = int(np.prod(shape)) if shape else 1
+    vals = (rng.permutation(n) + rng.uniform(0.1, 0.4, size=n)) / max(n, 1) * 4 - 2.05
+    return vals.reshape(shape).astype(dtype)
+
+
+def _build():
+    import torch
+
+    import gpuarr as G
+
+    ops: list[OpInfo] = []
+
+    def unary(name, domain=(-2.0, 2.0), ref=None, **kw):
+        ops.append(OpInfo(name, getattr(G, name), ref or getattr(torch, name), 1, domain, **kw))
+
+    def binary(name, domain=(-2.0, 2.0), ref=None, **kw):
+        ops.append(OpInfo(name, getattr(G, name), ref or getattr(torch, name), 2, domain, **kw))
+
+    # ---- elementwise arithmetic
+    binary("add")
+    binary("sub")
+    binary("mul")
+    binary("div", domain=_away_from_zero)
+    binary("pow", domain=(0.5, 2.0))
+    binary("maximum", domain=_distinct)
+    binary("minimum", domain=_distinct)
+    binary("remainder", domain=_away_from_zero, gradgrad=False)
+    binary("fmod", domain=_away_from_zero, gradgrad=False)
+    binary("atan2", domain=_away_from_zero)
+    ops.append(OpInfo("floor_divide", G.floor_divide, torch.floor_divide, 2, _away_from_zero,
+                      differentiable=False))
+    ops.append(OpInfo("lerp", G.lerp, torch.lerp, 3))
+    ops.append(OpInfo("where", lambda c, a, b: G.where(c > 0, a, b),
+                      lambda c, a, b: torch.where(c > 0, a, b), 3, gradgrad=True))
+    ops.append(OpInfo("clamp", lambda x: G.clamp(x, -0.5, 0.7),
+                      lambda x: torch.clamp(x, -0.5, 0.7), 1, _distinct))
+    ops.append(OpInfo("clamp_tensor", lambda x, lo, hi: G.clamp(x, lo, hi),
+                      lambda x, lo, hi: torch.clamp(x, lo, hi), 3, _distinct))
+    # ---- unary math
+    for n in ("neg", "exp", "exp2", "expm1", "sin", "cos", "tanh", "sigmoid", "atan", "sinh",
+              "cosh", "erf", "square"):
+        unary(n)
+    unary("abs", domain=_away_from_zero)
+    unary("relu", domain=_away_from_zero)
+    unary("tan", domain=(-1.2, 1.2))
+    unary("asin", domain=(-0.9, 0.9))
+    unary("acos", domain=(-0.9, 0.9))
+    for n in ("log", "log2", "log10", "sqrt", "rsqrt"):
+        unary(n, domain=(0.3, 3.0))
+    unary("log1p", domain=(-0.5, 2.0))
+    unary("reciprocal", domain=_away_from_zero)
+    for n in ("sign", "floor", "ceil", "round", "trunc", "frac"):
+        unary(n, domain=_away_from_int, gradgrad=False)
+    ops.append(OpInfo("nan_to_num", G.nan_to_num, torch.nan_to_num, 1))
+    # ---- comparisons and predicates (no gradients)
+    for n in ("eq", "ne", "lt", "le", "gt", "ge"):
+        ops.append(OpInfo(n, getattr(G, n), getattr(torch, n), 2, (-1.0, 1.0),
+                          differentiable=False, dtypes=("float32", "int64")))
+    for n in ("isnan", "isinf", "isfinite", "logical_not"):
+        ops.append(OpInfo(n, getattr(G, n), getattr(torch, n), 1, differentiable=False))
+    for n in ("logical_and", "logical_or", "logical_xor"):
+        ops.append(OpInfo(n, getattr(G, n), getattr(torch, n), 2, differentiable=False))
+    for n in ("bitwise_and", "bitwise_or", "bitwise_xor"):
+        ops.append(OpInfo(n, getattr(G, n), getattr(torch, n), 2, (-50, 50),
+                          differentiable=False, dtypes=("int64", "int32", "uint8")))
+    # ---- reductions / shapes / linalg that exist are added by their own modules' entries
+    for extra in _EXTRA_BUILDERS:
+        ops.extend(extra(G, torch))
+    return ops
+
+
+_EXTRA_BUILDERS: list = []
+
+
+def register(builder):
+    """Add a function ``builder(gpuarr, torch) -> list[OpInfo]`` contributing table entries."""
+    _EXTRA_BUILDERS.append(builder)
+    return builder
+
+
+_CACHE: list = []
+
+
+def op_table() -> list[OpInfo]:
+    """All OpInfos (built once)."""
+    if not _CACHE:
+        _CACHE.extend(_build())
+    return _CACHE
+
+
+def sample(info: OpInfo, rng, shape, dtype) -> np.ndarray:
+    """Draw one input array for ``info`` with the given shape and dtype."""
+    dom = info.domain
+    if callable(dom):
+        return dom(rng, shape, dtype)
+    lo, hi = dom
+    if np.dtype(dtype).kind in "iu":
+        lo_i = max(int(lo), 0) if np.dtype(dtype).kind == "u" else int(lo)
+        return rng.integers(lo_i, max(int(hi), lo_i + 1), size=shape).astype(dtype)
+    if np.dtype(dtype).kind == "b":
+        return rng.integers(0, 2, size=shape).astype(bool)
+    return rng.uniform(lo, hi, size=shape).astype(dtype)
