@@ -230,11 +230,10 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs, allow_unused, ac
         grads_out = buffers.pop(node, None)
         if grads_out is None:
             grads_out = [None] * len(node._out_meta)
-        run = needed is None or node in needed
         grads_in = None
-        if run and any(g is not None for g in grads_out):
+        if (needed is None or node in needed) and grads_out.count(None) != len(grads_out):
             grads_in = _call_node(node, grads_out, create_graph, owner, cap_node, capture)
-        if not retain_graph:
+        if not retain_graph and node._saved is not None:
             node.release()
         for i, e in enumerate(node.next_edges):
             if e is None:

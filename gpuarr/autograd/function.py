@@ -70,11 +70,17 @@ class Node:
         needs_input_grad: per forward argument, whether its gradient is wanted.
     """
 
+    # Hot fields are slots; rarely-set ones fall back to the class defaults below and land in
+    # the instance __dict__ only when set (saves work for every recorded op).
     __slots__ = (
-        "_fn", "xp", "device", "next_edges", "input_meta", "needs_input_grad", "_to_save",
-        "_saved", "_saved_versions", "_freed", "_out_meta", "_non_diff", "_pre_hooks",
-        "_retain", "_materialize", "__dict__", "__weakref__",
+        "_fn", "xp", "device", "next_edges", "input_meta", "needs_input_grad", "_saved",
+        "_saved_versions", "_out_meta", "_to_save", "__dict__", "__weakref__",
     )
+    _freed = False
+    _non_diff = None
+    _pre_hooks = None
+    _retain = None
+    _materialize = True
 
     def __init__(self, fn, xp, device, n_args: int) -> None:
         self._fn = fn
@@ -83,15 +89,10 @@ class Node:
         self.next_edges: list = [None] * n_args
         self.input_meta: list = [None] * n_args
         self.needs_input_grad: tuple = ()
-        self._to_save = None
         self._saved = None
         self._saved_versions = None
-        self._freed = False
         self._out_meta: list = []
-        self._non_diff = None
-        self._pre_hooks: dict | None = None
-        self._retain: dict | None = None
-        self._materialize = True
+        self._to_save = None
 
     # ---- the ctx API used inside forward/backward ----
     def save_for_backward(self, *objs) -> None:
@@ -254,6 +255,7 @@ def once_differentiable(fn):
 
 
 _T = None  # gpuarr's Tensor class and helpers, bound on first use (import cycle)
+_NOARG = object()
 
 
 def _bind():
@@ -278,36 +280,36 @@ def _apply(cls, args: tuple):
                 needs = True
     if device is None:
         raise TypeError(f"{cls.__name__}.apply() expects at least one Tensor argument")
-    xp = device._xp()
     raw = cls._raw
-    if raw:
-        fargs = [a._data if isinstance(a, Tensor) else a for a in args]
-    else:
-        fargs = args
     if not (needs and _state.enabled):
-        ctx = _PlainCtx(xp, device, len(args))
+        ctx = _PlainCtx(device._xp(), device, len(args))
         if raw:
-            out = cls.forward(ctx, *fargs)
+            out = cls.forward(ctx, *[a._data if isinstance(a, Tensor) else a for a in args])
         else:
             prev = _state.enabled
             _state.enabled = False
             try:
-                out = cls.forward(ctx, *fargs)
+                out = cls.forward(ctx, *args)
             finally:
                 _state.enabled = prev
         return _wrap_out(out, device, raw, args, cls._is_view)
 
     n = len(args)
-    node = Node(cls, xp, device, n)
+    node = Node(cls, device._xp(), device, n)
     nig = [False] * n
     edges = node.next_edges
     meta = node.input_meta
+    fargs = list(args)
     for i, a in enumerate(args):
-        if isinstance(a, Tensor) and a._rg:
-            nig[i] = True
-            meta[i] = (a._data.shape, a._data.dtype)
-            fn = a.grad_fn
-            edges[i] = (fn, a._output_nr) if fn is not None else a
+        if isinstance(a, Tensor):
+            d = a._data
+            if raw:
+                fargs[i] = d
+            if a._rg:
+                nig[i] = True
+                meta[i] = (d.shape, d.dtype)
+                fn = a.grad_fn
+                edges[i] = (fn, a._output_nr) if fn is not None else a
     node.needs_input_grad = tuple(nig)
     if raw:
         out = cls.forward(node, *fargs)
@@ -318,11 +320,17 @@ def _apply(cls, args: tuple):
             out = cls.forward(node, *fargs)
         finally:
             _state.enabled = prev
-    result = _wrap_out(out, device, raw, args, cls._is_view)
-    outs = result if result.__class__ is tuple else (result,)
+    if raw and out.__class__ is not tuple and out.__class__ is not list and not cls._is_view \
+            and not isinstance(out, Tensor):
+        # the common case: one fresh array out of a gpuarr op
+        result = _make(out, device)
+        outs = (result,)
+    else:
+        result = _wrap_out(out, device, raw, args, cls._is_view)
+        outs = result if result.__class__ is tuple else (result,)
     non_diff = node._non_diff
     nd_ids = {id(o) for o in non_diff} if non_diff else ()
-    out_meta = []
+    out_meta = node._out_meta
     nondiff_all = cls._nondiff_outputs
     for i, o in enumerate(outs):
         if o is None:
@@ -336,15 +344,81 @@ def _apply(cls, args: tuple):
             o._rg = True
             o.grad_fn = node
             o._output_nr = i
-    node._out_meta = out_meta
     to_save = node._to_save
     if to_save is not None:
         node._to_save = None
-        saved = tuple(_resolve_saved(s, args, outs, device, Tensor) for s in to_save)
+        saved = tuple([_resolve_saved(s, args, outs, device, Tensor) for s in to_save])
         node._saved = saved
         node._saved_versions = tuple(
-            (0 if t._version is None else t._version[0]) if t is not None else 0 for t in saved
+            [(0 if t._version is None else t._version[0]) if t is not None else 0 for t in saved]
         )
+    return result
+
+
+def record(cls, a, b=_NOARG):
+    """Fast recording path for raw ops on one tensor ``a`` and an optional second operand ``b``
+    (a tensor on the same device, or a scalar), returning one array. Callers have checked
+    devices and that grad mode is on with some input requiring grad; the graph recorded is the
+    same as :func:`_apply` records."""
+    Tensor = _T or _bind()
+    device = a._device
+    node = Node(cls, device._xp(), device, 1 if b is _NOARG else 2)
+    edges = node.next_edges
+    meta = node.input_meta
+    da = a._data
+    ra = a._rg
+    if ra:
+        meta[0] = (da.shape, da.dtype)
+        fn = a.grad_fn
+        edges[0] = (fn, a._output_nr) if fn is not None else a
+    db = None
+    if b is _NOARG:
+        node.needs_input_grad = (ra,)
+        out = cls.forward(node, da)
+        args = (a,)
+    else:
+        if isinstance(b, Tensor):
+            db = b._data
+            rb = b._rg
+            if rb:
+                meta[1] = (db.shape, db.dtype)
+                fn = b.grad_fn
+                edges[1] = (fn, b._output_nr) if fn is not None else b
+        else:
+            db = b
+            rb = False
+        node.needs_input_grad = (ra, rb)
+        out = cls.forward(node, da, db)
+        args = (a, b)
+    result = _make(out, device)
+    d = result._data
+    node._out_meta.append((d.shape, d.dtype))
+    if d.dtype.kind == "f":
+        result._rg = True
+        result.grad_fn = node
+    to_save = node._to_save
+    if to_save is not None:
+        node._to_save = None
+        saved = []
+        vers = []
+        for x in to_save:
+            if x is None:
+                saved.append(None)
+                vers.append(0)
+                continue
+            if x is da:
+                t = a
+            elif x is d:
+                t = result
+            elif b is not _NOARG and x is db:
+                t = b
+            else:
+                t = _resolve_saved(x, args, (result,), device, Tensor)
+            saved.append(t)
+            v = t._version
+            vers.append(0 if v is None else v[0])
+        node._saved = tuple(saved)
+        node._saved_versions = tuple(vers)
     return result
 
 
@@ -352,9 +426,9 @@ def _resolve_saved(s, args, outs, device, Tensor):
     if s is None or isinstance(s, Tensor):
         return s
     for a in args:
-        if isinstance(a, Tensor) and a._data is s:
+        if getattr(a, "_data", None) is s:
             return a
     for o in outs:
-        if isinstance(o, Tensor) and o._data is s:
+        if o is not None and o._data is s:
             return o
     return _make(s, device)

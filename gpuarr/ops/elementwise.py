@@ -13,6 +13,7 @@ import math
 import numpy as np
 
 from .. import _dtype as D
+from ..autograd.function import record
 from ._common import (
     Function,
     Tensor,
@@ -264,9 +265,13 @@ def _binary(cls, a, b, fast_int: bool = True, force_float: bool = False):
         if bc is Tensor:
             if a._device is b._device and a._data.dtype == b._data.dtype and (
                     fast_int or a._data.dtype.kind == "f"):
+                if _state.enabled and (a._rg or b._rg):
+                    return record(cls, a, b)
                 return cls.apply(a, b)
         elif (bc is float or bc is int) and a._data.dtype.kind == "f":
             # a weak Python scalar never changes a float tensor's dtype
+            if _state.enabled and a._rg:
+                return record(cls, a, a._data.dtype.type(b))
             return cls.apply(a, a._data.dtype.type(b))
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):
         raise TypeError(
@@ -757,7 +762,7 @@ def _unary(cls, x, float_only: bool = True, int_ok_identity: bool = False):
         xp = x._device._xp()
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             return _make(cls.forward(_NOCTX[xp is np], x._data), x._device)
-    return cls.apply(x)
+    return record(cls, x)
 
 
 class _NoCtx:
@@ -1163,6 +1168,8 @@ def _bcast_inplace(self: Tensor, ufunc_name: str, other) -> None:
 
 
 _new = object.__new__
+_NP_REAL_SCALARS = frozenset([np.float16, np.float32, np.float64, np.int8, np.int16, np.int32,
+                              np.int64, np.uint8])
 
 
 def _fast_method(cls, slow, fast_int: bool = True):
@@ -1178,7 +1185,11 @@ def _fast_method(cls, slow, fast_int: bool = True):
     def method(self, other):
         oc = other.__class__
         if oc is Tensor:
-            if not (_state.enabled and (self._rg or other._rg)):
+            if _state.enabled and (self._rg or other._rg):
+                if self._device is other._device and self._data.dtype == other._data.dtype and (
+                        fast_int or self._data.dtype.kind == "f"):
+                    return record(cls, self, other)
+            else:
                 da = self._data
                 db = other._data
                 dev = self._device
@@ -1201,12 +1212,15 @@ def _fast_method(cls, slow, fast_int: bool = True):
                     t._base = None
                     t._hooks = None
                     return t
-        elif oc is float or oc is int:
+        elif oc is float or oc is int or (oc in _NP_REAL_SCALARS):
             da = self._data
-            if da.dtype.kind == "f" and not (_state.enabled and self._rg):
+            if da.dtype.kind == "f":
+                # Python and NumPy scalars are weak: the tensor's float dtype wins
+                if _state.enabled and self._rg:
+                    return record(cls, self, da.dtype.type(other))
                 dev = self._device
                 with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
-                    if dev is CPU:
+                    if dev is CPU and (oc is float or oc is int):
                         out = np_fn(da, other)
                     else:
                         out = getattr(dev._xp(), name)(da, da.dtype.type(other))
