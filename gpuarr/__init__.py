@@ -11,7 +11,7 @@ Example:
 
 from __future__ import annotations
 
-from . import _dtype, autograd, cuda  # noqa: E402
+from . import _dtype, autograd, cuda
 from ._creation import *  # noqa: F403
 from ._creation import range_ as range  # noqa: A004
 from ._device import device
@@ -56,10 +56,17 @@ from .autograd.grad_mode import (
 )
 from .ops.conversion import clone
 from .ops.elementwise import *  # noqa: F403
+from .ops.indexing import *  # noqa: F403
+from .ops.linalg import *  # noqa: F403
 from .ops.random import *  # noqa: F403
 from .ops.reduction import *  # noqa: F403
+from .ops.sampling import *  # noqa: F403
 from .ops.shape import *  # noqa: F403
+from .ops.stacking import *  # noqa: F403
 from .serialization import load, save
+
+# Subpackages, importable as gpuarr.nn etc. (none of them imports CuPy, torch or TensorFlow).
+from . import distributions, linalg, nn, optim, utils, vision
 
 __version__ = "0.1.0"
 

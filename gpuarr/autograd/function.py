@@ -15,6 +15,8 @@ User-defined Functions (``_raw = False``) get Tensors, exactly like PyTorch.
 
 from __future__ import annotations
 
+import numpy as np
+
 from .grad_mode import _state
 
 __all__ = ["Function", "Node", "FunctionCtx", "once_differentiable"]
@@ -126,7 +128,7 @@ class Node:
             return ()
         versions = self._saved_versions
         for i, t in enumerate(saved):
-            if t is not None and versions[i] != t._version_value():
+            if versions[i] != _version_of(t):
                 raise RuntimeError(
                     "one of the variables needed for gradient computation has been modified by "
                     f"an inplace operation: [{t._type_str()} {list(t.shape)}]"
@@ -347,11 +349,17 @@ def _apply(cls, args: tuple):
     to_save = node._to_save
     if to_save is not None:
         node._to_save = None
-        saved = tuple([_resolve_saved(s, args, outs, device, Tensor) for s in to_save])
+        raw_outs = out if out.__class__ in (tuple, list) else (out,)
+        saved = []
+        for x in to_save:
+            for ro, o in zip(raw_outs, outs):
+                if x is ro and o is not None:  # a (possibly scalar) raw output array
+                    x = o
+                    break
+            saved.append(_resolve_saved(x, args, outs, device, Tensor))
+        saved = tuple(saved)
         node._saved = saved
-        node._saved_versions = tuple(
-            [(0 if t._version is None else t._version[0]) if t is not None else 0 for t in saved]
-        )
+        node._saved_versions = tuple([_version_of(t) for t in saved])
     return result
 
 
@@ -408,23 +416,27 @@ def record(cls, a, b=_NOARG):
                 continue
             if x is da:
                 t = a
-            elif x is d:
+            elif x is d or x is out:  # out may be a NumPy scalar that _make wrapped
                 t = result
-            elif b is not _NOARG and x is db:
+            elif x is db and isinstance(b, Tensor):
                 t = b
             else:
                 t = _resolve_saved(x, args, (result,), device, Tensor)
             saved.append(t)
-            v = t._version
-            vers.append(0 if v is None else v[0])
+            vers.append(_version_of(t))
         node._saved = tuple(saved)
         node._saved_versions = tuple(vers)
     return result
 
 
+def _version_of(t) -> int:
+    v = getattr(t, "_version", None)  # scalars have none: they cannot be edited in place
+    return 0 if v is None else v[0]
+
+
 def _resolve_saved(s, args, outs, device, Tensor):
-    if s is None or isinstance(s, Tensor):
-        return s
+    if s is None or isinstance(s, (Tensor, np.generic, int, float)):
+        return s  # tensors, and scalars that stay scalars (never device arrays)
     for a in args:
         if getattr(a, "_data", None) is s:
             return a

@@ -1,0 +1,1492 @@
+"""Reductions, scans and sorting, with PyTorch's names, defaults, dtype rules and errors.
+
+* reductions over ``dim`` (None, an int or a tuple) with ``keepdim``: ``sum``, ``mean``,
+  ``nansum``, ``nanmean``, ``prod``, ``var``, ``std``, ``var_mean``, ``std_mean``, ``amax``,
+  ``amin``, ``aminmax``, ``logsumexp``, ``all``, ``any``, ``count_nonzero``, ``norm``;
+* selections that also return where they found the value: ``max``/``min`` with a ``dim``,
+  ``median``, ``nanmedian``, ``kthvalue``, ``sort``, ``topk`` (``(values, indices)`` results,
+  like ``torch.return_types``), and ``argmax``, ``argmin``, ``argsort``, ``msort``, ``unique``;
+* scans along one ``dim``: ``cumsum``, ``cumprod``.
+
+dtype rules follow torch: sums and products of integer/bool tensors are int64, ``argmax`` and
+indices are int64, ``all``/``any`` give bool (uint8 for uint8 input), ``mean``/``var``/``std``/
+``norm`` need floating input. float16 inputs accumulate in float32.
+
+Gradients: values picked from the input (``max(dim)``, ``sort``, ``topk``, ``median(dim)``...)
+send their gradient back to the picked positions; ``amax``/``amin`` and the no-``dim`` forms of
+``max``/``min``/``median`` split it evenly among tied elements, as torch does. Every backward is
+written with gpuarr Tensor ops, so double backward works.
+"""
+
+from __future__ import annotations
+
+import builtins
+import collections
+import math
+import warnings
+
+import numpy as np
+
+from .. import _dtype as D
+from ..autograd.function import _PlainCtx
+from ._common import Function, Tensor, _make, _state, dims_arg, dtype_name, wrap_dim
+from .elementwise import abs as _abs
+from .elementwise import exp as _exp
+from .elementwise import isnan, maximum, minimum, sign, where
+
+__all__ = [
+    "sum", "mean", "nansum", "nanmean", "prod", "var", "std", "var_mean", "std_mean",
+    "max", "min", "amax", "amin", "aminmax", "argmax", "argmin", "logsumexp", "cumsum",
+    "cumprod", "all", "any", "count_nonzero", "norm", "median", "nanmedian", "kthvalue",
+    "sort", "argsort", "msort", "topk", "unique", "return_types",
+]
+
+_int64 = np.int64
+
+
+# --------------------------------------------------------------------------------------------
+# named results
+
+
+class return_types:  # noqa: N801 - mirrors the module name torch.return_types
+    """Result types of ops that return several tensors, e.g. ``return_types.max``.
+
+    Each is a named tuple: ``values, indices = x.max(0)`` and ``x.max(0).values`` both work.
+    """
+
+
+def _return_type(name: str, fields: tuple) -> type:
+    base = collections.namedtuple(name, fields)
+
+    def __repr__(self) -> str:
+        body = ",\n".join(f"{f}={v!r}" for f, v in zip(self._fields, self))
+        return f"gpuarr.return_types.{name}(\n{body})"
+
+    cls = type(name, (base,), {
+        "__slots__": (), "__repr__": __repr__, "__module__": __name__,
+        "__qualname__": f"return_types.{name}",
+        "__doc__": f"Result of ``{name}``: a named tuple ``({', '.join(fields)})``.",
+    })
+    setattr(return_types, name, cls)
+    return cls
+
+
+_VI = ("values", "indices")
+_RMax = _return_type("max", _VI)
+_RMin = _return_type("min", _VI)
+_RSort = _return_type("sort", _VI)
+_RTopk = _return_type("topk", _VI)
+_RKth = _return_type("kthvalue", _VI)
+_RMedian = _return_type("median", _VI)
+_RNanMedian = _return_type("nanmedian", _VI)
+_RAminmax = _return_type("aminmax", ("min", "max"))
+
+
+# --------------------------------------------------------------------------------------------
+# shared helpers
+
+
+def _red_dims(input: Tensor, dim) -> tuple | None:
+    """Normalise a reduction's ``dim``: None means every dim (also for ``()`` and 0-d input)."""
+    nd = input._data.ndim
+    if dim is None:
+        return None
+    axes = dims_arg(dim, nd)
+    return None if (not axes or nd == 0) else axes
+
+
+def _dim1(op: str, dim, ndim: int, name: str = "dim") -> int:
+    """One int ``dim``, wrapped; TypeError like torch's argument parser for other types."""
+    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
+        raise TypeError(f"{op}(): argument '{name}' must be int, not {type(dim).__name__}")
+    return wrap_dim(int(dim), ndim)
+
+
+def _int_arg(op: str, v, name: str) -> int:
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+        raise TypeError(f"{op}(): argument '{name}' must be int, not {type(v).__name__}")
+    return int(v)
+
+
+def _restore(g: Tensor, in_shape: tuple, axes, keepdim: bool) -> Tensor:
+    """Reshape a reduced gradient so it broadcasts against the input again."""
+    if axes is None:
+        return g.reshape((1,) * len(in_shape)) if in_shape else g
+    if keepdim:
+        return g
+    shape = list(in_shape)
+    for a in axes:
+        shape[a] = 1
+    return g.reshape(tuple(shape))
+
+
+def _restore_arr(a, in_shape: tuple, axes, keepdim: bool):
+    """:func:`_restore` for a raw backend array."""
+    if axes is None:
+        return a.reshape((1,) * len(in_shape))
+    if keepdim:
+        return a
+    shape = list(in_shape)
+    for ax in axes:
+        shape[ax] = 1
+    return a.reshape(tuple(shape))
+
+
+def _count(shape: tuple, axes) -> int:
+    """Number of elements reduced into each output element."""
+    if axes is None:
+        return math.prod(shape)
+    return math.prod(shape[a] for a in axes)
+
+
+def _acc(arr):
+    """Accumulation dtype: float16 sums/means run in float32 (as torch), others natively."""
+    return np.float32 if arr.dtype == np.float16 else None
+
+
+def _keys(xp, a):
+    """Sort/argmax keys: bool arrays as uint8 on CuPy, whose sorts and arg-reductions are
+    documented for numbers (the 0/1 bytes order the same way)."""
+    return a.view(np.uint8) if (a.dtype == np.bool_ and xp is not np) else a
+
+
+def _run(cls, x: Tensor, *args) -> Tensor:
+    """Apply a one-input raw Function; without a graph, call its forward directly."""
+    if _state.enabled and x._rg:
+        return cls.apply(x, *args)
+    dev = x._device
+    return _make(cls.forward(_PlainCtx(dev._xp(), dev, 1 + len(args)), x._data, *args), dev)
+
+
+def _slice_along(arr, axis: int, sl: slice):
+    return arr[(slice(None),) * axis + (sl,)]
+
+
+def _check_nonempty(op: str, x, axes, all_msg: str | None = None, all_exc=RuntimeError,
+                    sep: str = "():") -> None:
+    """torch's errors for reductions without an identity over an empty range."""
+    if axes is None:
+        if x.size == 0:
+            raise all_exc(all_msg or (
+                f"{op}(): Expected reduction dim to be specified for input.numel() == 0. "
+                "Specify the reduction dim with the 'dim' argument."))
+        return
+    for a in axes:
+        if x.shape[a] == 0:
+            raise IndexError(f"{op}{sep} Expected reduction dim {a} to have non-zero size.")
+
+
+def _along_index(xp, idx, axis: int) -> tuple:
+    """An advanced index that addresses ``idx`` positions along ``axis`` (put_along_axis)."""
+    nd = idx.ndim
+    ix = []
+    for d in range(nd):
+        if d == axis:
+            ix.append(idx)
+        else:
+            shape = [1] * nd
+            shape[d] = idx.shape[d]
+            ix.append(xp.arange(idx.shape[d]).reshape(shape))
+    return tuple(ix)
+
+
+class _Gather(Function):
+    """``take_along_axis(x, idx, axis)`` (then ``axis`` dropped when ``squeeze``); the backward
+    scatters the gradient into the picked positions. Subclassed per op for grad_fn names."""
+
+    _raw = True
+
+    @staticmethod
+    def forward(ctx, x, idx, axis, squeeze):
+        ctx.in_shape, ctx.axis, ctx.squeeze = x.shape, axis, squeeze
+        ctx.save_for_backward(idx)
+        out = ctx.xp.take_along_axis(x, idx, axis)
+        return out.reshape(out.shape[:axis] + out.shape[axis + 1:]) if squeeze else out
+
+    @staticmethod
+    def backward(ctx, g):
+        (idx,) = ctx.saved_tensors
+        if ctx.squeeze:
+            g = g.unsqueeze(ctx.axis)
+        return _Scatter.apply(g, idx._data, ctx.in_shape, ctx.axis), None, None, None
+
+
+class _Scatter(Function):
+    """Zeros of ``shape`` with ``g`` written at ``idx`` along ``axis`` (indices unique)."""
+
+    _raw = True
+
+    @staticmethod
+    def forward(ctx, g, idx, shape, axis):
+        ctx.axis = axis
+        ctx.save_for_backward(idx)
+        out = ctx.xp.zeros(shape, dtype=g.dtype)
+        out[_along_index(ctx.xp, idx, axis)] = g
+        return out
+
+    @staticmethod
+    def backward(ctx, gg):
+        (idx,) = ctx.saved_tensors
+        return _Gather.apply(gg, idx._data, ctx.axis, False), None, None, None
+
+
+_GATHERS = {n: type(n, (_Gather,), {}) for n in (
+    "Max", "Min", "Sort", "Topk", "Kthvalue", "Median", "Nanmedian")}
+
+
+def _gather(x: Tensor, idx, axis: int, squeeze: bool = False, op: str = "Sort") -> Tensor:
+    """Differentiable ``take_along_axis`` of ``x`` with an index array."""
+    if _state.enabled and x._rg:
+        return _GATHERS[op].apply(x, idx, axis, squeeze)
+    out = x._device._xp().take_along_axis(x._data, idx, axis)
+    if squeeze:
+        out = out.reshape(out.shape[:axis] + out.shape[axis + 1:])
+    return _make(out, x._device)
+
+
+class _Flip(Function):
+    _raw = True
+    _is_view = True
+
+    @staticmethod
+    def forward(ctx, x, axis):
+        ctx.axis = axis
+        return ctx.xp.flip(x, axis)
+
+    @staticmethod
+    def backward(ctx, g):
+        return _flip(g, ctx.axis), None
+
+
+def _flip(t: Tensor, axis: int) -> Tensor:
+    if _state.enabled and t._rg:
+        return _Flip.apply(t, axis)
+    return _make(t._device._xp().flip(t._data, axis), t._device)
+
+
+class _Select(Function):
+    """An output made of input elements (amax, amin, max/min/median without dim).
+
+    The gradient is split evenly among the elements equal to the output (NaN matches NaN), as
+    torch's ``amax`` and ``evenly_distribute_backward``.
+    """
+
+    _raw = True
+
+    @staticmethod
+    def forward(ctx, x, out, axes, keepdim):
+        ctx.axes, ctx.keepdim, ctx.in_shape = axes, keepdim, x.shape
+        ctx.save_for_backward(x, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, out = ctx.saved_tensors
+        xp = ctx.xp
+        xd = x._data
+        od = _restore_arr(out._data, ctx.in_shape, ctx.axes, ctx.keepdim)
+        mask = xd == od
+        if xd.dtype.kind == "f":
+            mask |= xp.isnan(xd) & xp.isnan(od)
+        w = mask / mask.sum(axis=ctx.axes, keepdims=True)
+        w = _make(w.astype(g._data.dtype, copy=False), x._device)
+        return _restore(g, ctx.in_shape, ctx.axes, ctx.keepdim) * w, None, None, None
+
+
+_SELECTS = {n: type(n, (_Select,), {}) for n in (
+    "Amax", "Amin", "Max", "Min", "Median", "Nanmedian")}
+
+
+def _select(x: Tensor, out, axes, keepdim: bool, op: str) -> Tensor:
+    if _state.enabled and x._rg and x._data.dtype.kind == "f":
+        return _SELECTS[op].apply(x, out, axes, keepdim)
+    return _make(out, x._device)
+
+
+def _on_1d(fn, input: Tensor):
+    """Run a one-dim op ``fn(t)`` on a 0-d tensor as on shape (1,); give 0-d results back."""
+    res = fn(input.reshape(1))
+    if isinstance(res, tuple):
+        return type(res)(*(r.reshape(()) for r in res))
+    return res.reshape(())
+
+
+def _not_float_error(op: str, t: Tensor) -> None:
+    if t._data.dtype.kind != "f":
+        raise RuntimeError(
+            f"{op}(): could not infer output dtype. Input dtype must be either a floating point "
+            f"or complex dtype. Got: {dtype_name(t.dtype)}"
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# sum, mean, nansum, nanmean, prod
+
+
+class Sum(Function):
+    _raw = True
+
+    @staticmethod
+    def forward(ctx, x, axes, keepdim, np_dtype):
+        ctx.in_shape = x.shape
+        ctx.axes, ctx.keepdim = axes, keepdim
+        return ctx.xp.sum(x, axis=axes, keepdims=keepdim, dtype=np_dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        g = _restore(g, ctx.in_shape, ctx.axes, ctx.keepdim)
+        return g.expand(ctx.in_shape), None, None, None
+
+
+class Mean(Function):
+    _raw = True
+
+    @staticmethod
+    def forward(ctx, x, axes, keepdim, np_dtype):
+        ctx.in_shape = x.shape
+        ctx.axes, ctx.keepdim = axes, keepdim
+        ctx.n = _count(x.shape, axes)
+        return _mean_arr(ctx.xp, x, axes, keepdim, np_dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        g = _restore(g, ctx.in_shape, ctx.axes, ctx.keepdim)
+        return (g / ctx.n).expand(ctx.in_shape), None, None, None
+
+
+def _reduce_args(input: Tensor, dim, dtype):
+    axes = _red_dims(input, dim)
+    np_dtype = None if dtype is None else D.as_dtype(dtype).np
+    return axes, np_dtype
+
+
+def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    """Sum of elements, over all dims or over ``dim``.
+
+    Args:
+        input: the tensor.
+        dim: int or tuple of ints to reduce (None: all).
+        keepdim: keep reduced dims with size 1.
+        dtype: accumulate and return in this dtype (ints and bools default to int64).
+
+    Returns:
+        The reduced tensor.
+
+    Example:
+        >>> gpuarr.ones(2, 3).sum(dim=1)
+        tensor([3., 3.])
+    """
+    axes, np_dtype = _reduce_args(input, dim, dtype)
+    if np_dtype is None and input._data.dtype.kind in "biu":
+        np_dtype = np.int64
+    if not (_state.enabled and input._rg):
+        out = input._device._xp().sum(input._data, axis=axes, keepdims=keepdim, dtype=np_dtype)
+        return _make(out, input._device)
+    return Sum.apply(input, axes, keepdim, np_dtype)
+
+
+def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    """Mean of elements (floating dtypes only, as torch); NaN over an empty range.
+
+    Args:
+        input: the tensor.
+        dim: int or tuple of ints to reduce (None: all).
+        keepdim: keep reduced dims with size 1.
+        dtype: compute and return in this floating dtype.
+
+    Raises:
+        RuntimeError: for integer inputs without ``dtype``.
+
+    Example:
+        >>> gpuarr.tensor([[1., 2.], [3., 4.]]).mean(0)
+        tensor([2., 3.])
+    """
+    axes, np_dtype = _reduce_args(input, dim, dtype)
+    if np_dtype is not None and np.dtype(np_dtype).kind != "f":
+        raise RuntimeError(
+            "mean(): could not infer output dtype. Optional dtype must be either a floating "
+            f"point or complex dtype. Got: {dtype_name(dtype)}"
+        )
+    if np_dtype is None:
+        _not_float_error("mean", input)
+    if not (_state.enabled and input._rg):
+        xp = input._device._xp()
+        return _make(_mean_arr(xp, input._data, axes, keepdim, np_dtype), input._device)
+    return Mean.apply(input, axes, keepdim, np_dtype)
+
+
+def _mean_arr(xp, x, axes, keepdim: bool, np_dtype):
+    if x.size == 0:  # NaN, as torch, without NumPy's "Mean of empty slice" warning
+        with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return xp.mean(x, axis=axes, keepdims=keepdim, dtype=np_dtype)
+    return xp.mean(x, axis=axes, keepdims=keepdim, dtype=np_dtype)
+
+
+def nansum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    """Sum treating NaN as zero.
+
+    Example:
+        >>> gpuarr.tensor([1., float('nan'), 2.]).nansum()
+        tensor(3.)
+    """
+    if input._data.dtype.kind == "f":
+        input = where(isnan(input), 0.0, input)
+    return sum(input, dim, keepdim, dtype=dtype)
+
+
+def nanmean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    """Mean of the non-NaN elements (NaN where all are NaN).
+
+    Raises:
+        RuntimeError: for non-floating inputs.
+
+    Example:
+        >>> gpuarr.tensor([1., float('nan'), 3.]).nanmean()
+        tensor(2.)
+    """
+    if input._data.dtype.kind != "f":
+        raise RuntimeError("nanmean(): expected input to have floating point or complex dtype "
+                           f"but got {dtype_name(input.dtype)}")
+    if dtype is not None:
+        input = input.to(dtype)
+    keep = _make(~input._device._xp().isnan(input._data), input._device)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return nansum(input, dim, keepdim) / sum(keep, dim, keepdim)
+
+
+class Prod(Function):
+    _raw = True
+
+    @staticmethod
+    def forward(ctx, x, axis, keepdim, np_dtype):
+        ctx.axis, ctx.keepdim, ctx.in_shape = axis, keepdim, x.shape
+        # asarray: NumPy gives a scalar for a full reduction, and a saved output must be the
+        # very array returned, so that backward sees it connected to the graph
+        out = ctx.xp.asarray(ctx.xp.prod(x, axis=axis, keepdims=keepdim, dtype=np_dtype))
+        ctx.save_for_backward(x, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, out = ctx.saved_tensors
+        axes = None if ctx.axis is None else (ctx.axis,)
+        g = _restore(g, ctx.in_shape, axes, ctx.keepdim)
+        out = _restore(out, ctx.in_shape, axes, ctx.keepdim)
+        if not builtins.bool((x._data == 0).any()):
+            return g * out / x, None, None, None
+        # With zeros, out / x is undefined. d out / d x_k is the product of the elements
+        # before k times the product of those after k: two exclusive running products. They
+        # are exact polynomials, so their own gradient (double backward) is exact too.
+        xs, ax = (x, ctx.axis) if ctx.axis is not None else (x.reshape(-1), 0)
+        before = cumprod(_shift(xs, ax, 1.0, 1), ax)
+        after = _flip(cumprod(_shift(_flip(xs, ax), ax, 1.0, 1), ax), ax)
+        return g * (before * after).reshape(ctx.in_shape), None, None, None
+
+
+def prod(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    """Product of elements, over all dims or over one ``dim``.
+
+    Args:
+        input: the tensor.
+        dim: one int dim (None: all).
+        keepdim: keep the reduced dim with size 1.
+        dtype: compute and return in this dtype (ints and bools default to int64).
+
+    Returns:
+        The reduced tensor (1 over an empty range). The gradient is exact with zeros.
+
+    Example:
+        >>> gpuarr.tensor([[1., 2.], [3., 4.]]).prod(1)
+        tensor([ 2., 12.])
+    """
+    nd = input._data.ndim
+    axis = None if dim is None else _dim1("prod", dim, nd)
+    if nd == 0:
+        axis = None
+    np_dtype = None if dtype is None else D.as_dtype(dtype).np
+    if np_dtype is None and input._data.dtype.kind in "biu":
+        np_dtype = np.int64
+    return _run(Prod, input, axis, keepdim, np_dtype)
+
+
+# --------------------------------------------------------------------------------------------
+# var, std
+
+
+class Var(Function):
+    _raw = True
+
+    @staticmethod
+    def forward(ctx, x, axes, correction, keepdim, take_sqrt):
+        xp = ctx.xp
+        ctx.axes, ctx.keepdim, ctx.in_shape = axes, keepdim, x.shape
+        ctx.correction, ctx.take_sqrt = correction, take_sqrt
+        with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            out = xp.var(x, axis=axes, ddof=correction, keepdims=keepdim, dtype=_acc(x))
+            if take_sqrt:
+                out = xp.sqrt(out)
+        out = xp.asarray(out).astype(x.dtype, copy=False)
+        ctx.save_for_backward(x, out if take_sqrt else None)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, out = ctx.saved_tensors
+        g = _restore(g, ctx.in_shape, ctx.axes, ctx.keepdim)
+        if ctx.take_sqrt:
+            # d std = d var / (2 std); torch defines it as 0 where std == 0
+            s = _restore(out, ctx.in_shape, ctx.axes, ctx.keepdim)
+            zero = s == 0
+            g = where(zero, 0.0, g / (2 * where(zero, 1.0, s)))
+        den = _count(ctx.in_shape, ctx.axes) - ctx.correction
+        scale = 2.0 / den if den != 0 else math.inf
+        centred = x - x.mean(None if ctx.axes is None else ctx.axes, keepdim=True)
+        return g * scale * centred, None, None, None, None
+
+
+class Std(Var):
+    pass
+
+
+def _var_args(op: str, input: Tensor, dim, unbiased, correction):
+    if isinstance(dim, bool):  # var(input, unbiased) overload
+        unbiased, dim = dim, None
+    if unbiased is not None and correction is not None:
+        raise TypeError(f"{op}() received an invalid combination of arguments: pass either "
+                        "'unbiased' or 'correction', not both")
+    if input._data.dtype.kind != "f":
+        raise RuntimeError("std and var only support floating point and complex dtypes")
+    if correction is None:
+        correction = 0 if unbiased is False else 1
+    axes = _red_dims(input, dim)
+    if _count(input._data.shape, axes) - correction <= 0:
+        warnings.warn(
+            f"{op}(): degrees of freedom is <= 0. Correction should be strictly less than the "
+            "reduction factor (input numel divided by output numel).", UserWarning, stacklevel=3)
+    return axes, correction
+
+
+def var(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
+        correction=None) -> Tensor:
+    """Variance over ``dim``, dividing by ``N - correction``.
+
+    Args:
+        input: a floating tensor.
+        dim: int or tuple of ints (None: all).
+        unbiased: legacy flag: True is ``correction=1``, False is ``correction=0``.
+        keepdim: keep reduced dims with size 1.
+        correction: subtracted from the element count (default 1, Bessel's correction).
+
+    Returns:
+        The variance (NaN, with a warning, when ``N - correction <= 0``).
+
+    Raises:
+        RuntimeError: for integer/bool inputs.
+
+    Example:
+        >>> gpuarr.tensor([1., 2., 3., 4.]).var()
+        tensor(1.6667)
+    """
+    axes, c = _var_args("var", input, dim, unbiased, correction)
+    return _run(Var, input, axes, c, keepdim, False)
+
+
+def std(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
+        correction=None) -> Tensor:
+    """Standard deviation over ``dim`` (square root of :func:`var`; same arguments).
+
+    The gradient where the result is 0 is 0, as in torch.
+
+    Example:
+        >>> gpuarr.tensor([1., 2., 3., 4.]).std(correction=0)
+        tensor(1.1180)
+    """
+    axes, c = _var_args("std", input, dim, unbiased, correction)
+    return _run(Std, input, axes, c, keepdim, True)
+
+
+def var_mean(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
+             correction=None) -> tuple:
+    """``(var(input, ...), mean(input, ...))`` in one call.
+
+    Example:
+        >>> v, m = gpuarr.var_mean(gpuarr.tensor([1., 3.]))
+    """
+    v = var(input, dim, unbiased, keepdim, correction=correction)
+    return v, mean(input, None if isinstance(dim, bool) else dim, keepdim)
+
+
+def std_mean(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
+             correction=None) -> tuple:
+    """``(std(input, ...), mean(input, ...))`` in one call.
+
+    Example:
+        >>> s, m = gpuarr.std_mean(gpuarr.tensor([1., 3.]))
+    """
+    s = std(input, dim, unbiased, keepdim, correction=correction)
+    return s, mean(input, None if isinstance(dim, bool) else dim, keepdim)
+
+
+# --------------------------------------------------------------------------------------------
+# max, min, amax, amin, aminmax, argmax, argmin
+
+
+def _extreme_dim(op: str, input: Tensor, dim, keepdim: bool):
+    nd = input._data.ndim
+    d = _dim1(op, dim, nd)
+    if nd == 0:
+        return _on_1d(lambda t: _extreme_dim(op, t, 0, keepdim), input)
+    x = input._data
+    _check_nonempty(op, x, (d,))
+    xp = input._device._xp()
+    idx = (xp.argmax if op == "max" else xp.argmin)(_keys(xp, x), axis=d, keepdims=True)
+    idx = idx.astype(_int64, copy=False)
+    values = _gather(input, idx, d, not keepdim, op.capitalize())
+    if not keepdim:
+        idx = idx.reshape(idx.shape[:d] + idx.shape[d + 1:])
+    return (_RMax if op == "max" else _RMin)(values, _make(idx, input._device))
+
+
+def _amax_like(op: str, input: Tensor, axes, keepdim: bool) -> Tensor:
+    x = input._data
+    _check_nonempty(op, x, axes)
+    xp = input._device._xp()
+    out = (xp.max if op in ("max", "amax") else xp.min)(x, axis=axes, keepdims=keepdim)
+    return _select(input, out, axes, keepdim, op.capitalize())
+
+
+def _minmax(op: str, input: Tensor, dim, keepdim, other):
+    if other is not None:
+        if dim is not None:
+            raise TypeError(f"{op}() received an invalid combination of arguments: 'dim' and "
+                            "'other' cannot both be given")
+        dim = other
+    if isinstance(dim, Tensor):
+        return (maximum if op == "max" else minimum)(input, dim)
+    if dim is None:
+        if keepdim:
+            raise TypeError(f"{op}() received an invalid combination of arguments: 'keepdim' "
+                            "needs a 'dim'")
+        return _amax_like(op, input, None, False)
+    return _extreme_dim(op, input, dim, keepdim)
+
+
+def max(input: Tensor, dim=None, keepdim: bool = False, *, other: Tensor | None = None):
+    """Maximum: of all elements, along ``dim`` with its position, or elementwise with a tensor.
+
+    Forms:
+        ``max(input)``: the largest element (NaN if any is NaN) as a 0-d tensor;
+        ``max(input, dim, keepdim=False)``: ``return_types.max(values, indices)``, indices of
+        the first maximum;
+        ``max(input, other)``: :func:`maximum`.
+
+    Raises:
+        RuntimeError: ``max(input)`` of an empty tensor.
+        IndexError: ``dim`` out of range or of size 0.
+
+    Example:
+        >>> gpuarr.tensor([[1., 5.], [7., 2.]]).max(1)
+        gpuarr.return_types.max(
+        values=tensor([5., 7.]),
+        indices=tensor([1, 0]))
+    """
+    return _minmax("max", input, dim, keepdim, other)
+
+
+def min(input: Tensor, dim=None, keepdim: bool = False, *, other: Tensor | None = None):
+    """Minimum: of all elements, along ``dim`` with its position, or elementwise with a tensor.
+
+    See :func:`max` for the forms, results and errors.
+
+    Example:
+        >>> gpuarr.tensor([[1., 5.], [7., 2.]]).min(0).values
+        tensor([1., 2.])
+    """
+    return _minmax("min", input, dim, keepdim, other)
+
+
+def amax(input: Tensor, dim=(), keepdim: bool = False) -> Tensor:
+    """Maximum over ``dim`` (int or tuple; ``()`` is all dims), without indices.
+
+    The gradient is split evenly among tied maxima.
+
+    Raises:
+        RuntimeError: over all dims of an empty tensor.
+        IndexError: a reduced dim of size 0.
+
+    Example:
+        >>> gpuarr.tensor([[1., 5.], [7., 2.]]).amax(dim=(0, 1))
+        tensor(7.)
+    """
+    return _amax_like("amax", input, _red_dims(input, dim), keepdim)
+
+
+def amin(input: Tensor, dim=(), keepdim: bool = False) -> Tensor:
+    """Minimum over ``dim`` (int or tuple; ``()`` is all dims); see :func:`amax`.
+
+    Example:
+        >>> gpuarr.tensor([[1., 5.], [7., 2.]]).amin(1)
+        tensor([1., 2.])
+    """
+    return _amax_like("amin", input, _red_dims(input, dim), keepdim)
+
+
+def aminmax(input: Tensor, *, dim=None, keepdim: bool = False):
+    """``return_types.aminmax(min, max)`` over one ``dim`` or all elements.
+
+    Example:
+        >>> gpuarr.tensor([3., 1., 2.]).aminmax()
+        gpuarr.return_types.aminmax(
+        min=tensor(1.),
+        max=tensor(3.))
+    """
+    if dim is None:
+        axes = None
+    else:
+        axes = (_dim1("aminmax", dim, input._data.ndim),)
+        if input._data.ndim == 0:
+            axes = None
+    _check_nonempty("aminmax", input._data, axes, all_msg=(
+        "aminmax(): cannot compute aminmax over an empty dimension as the operation has no "
+        "identity."), sep=":")
+    lo = _amax_like("amin", input, axes, keepdim)
+    hi = _amax_like("amax", input, axes, keepdim)
+    return _RAminmax(lo, hi)
+
+
+def _argext(op: str, input: Tensor, dim, keepdim: bool) -> Tensor:
+    x = input._data
+    if x.dtype == np.bool_:
+        raise RuntimeError(f"{op}(): does not support bool input")
+    xp = input._device._xp()
+    f = xp.argmax if op == "argmax" else xp.argmin
+    if dim is None:
+        _check_nonempty(op, x, None, all_exc=IndexError, all_msg=(
+            f"{op}(): Expected reduction dim to be specified for input.numel() == 0."))
+        out = f(x.reshape(-1)).astype(_int64)
+        if keepdim:
+            out = out.reshape((1,) * x.ndim)
+        return _make(out, input._device)
+    d = _dim1(op, dim, x.ndim)
+    if x.ndim == 0:
+        return _make(xp.zeros((), dtype=_int64), input._device)
+    _check_nonempty(op, x, (d,))
+    return _make(f(x, axis=d, keepdims=keepdim).astype(_int64, copy=False), input._device)
+
+
+def argmax(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    """Index of the (first) maximum, of the flattened tensor or along ``dim`` (int64).
+
+    Raises:
+        RuntimeError: for bool input.
+        IndexError: for an empty tensor without ``dim``, or a ``dim`` of size 0.
+
+    Example:
+        >>> gpuarr.tensor([[1., 5.], [7., 2.]]).argmax()
+        tensor(2)
+    """
+    return _argext("argmax", input, dim, keepdim)
+
+
+def argmin(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    """Index of the (first) minimum; see :func:`argmax`.
+
+    Example:
+        >>> gpuarr.tensor([[1., 5.], [7., 2.]]).argmin(1)
+        tensor([0, 1])
+    """
+    return _argext("argmin", input, dim, keepdim)
+
+
+# --------------------------------------------------------------------------------------------
+# logsumexp
+
+
+class LogSumExp(Function):
+    _raw = True
+
+    @staticmethod
+    def forward(ctx, x, axes, keepdim):
+        xp = ctx.xp
+        ctx.axes, ctx.keepdim, ctx.in_shape = axes, keepdim, x.shape
+        acc = _acc(x)
+        xa = x if acc is None else x.astype(acc)
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            if x.size == 0:
+                out = xp.log(xp.sum(xp.exp(xa), axis=axes, keepdims=keepdim))
+            else:
+                # shift by the max so exp cannot overflow; an infinite max shifts by 0
+                m = xp.max(xa, axis=axes, keepdims=True)
+                m = xp.where(xp.isfinite(m), m, 0)
+                out = xp.log(xp.sum(xp.exp(xa - m), axis=axes, keepdims=True)) + m
+                if not keepdim:
+                    out = out.reshape(_reduced_shape(x.shape, axes))
+        out = xp.asarray(out).astype(x.dtype, copy=False)
+        ctx.save_for_backward(x, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, out = ctx.saved_tensors
+        g = _restore(g, ctx.in_shape, ctx.axes, ctx.keepdim)
+        out = _restore(out, ctx.in_shape, ctx.axes, ctx.keepdim)
+        return g * _exp(x - out), None, None
+
+
+def _reduced_shape(shape: tuple, axes) -> tuple:
+    if axes is None:
+        return ()
+    return tuple(s for i, s in enumerate(shape) if i not in axes)
+
+
+def logsumexp(input: Tensor, dim, keepdim: bool = False) -> Tensor:
+    """``log(sum(exp(input), dim))`` computed without overflow.
+
+    Args:
+        input: the tensor (integers are computed in the default float dtype).
+        dim: int or tuple of ints to reduce (required, as in torch).
+        keepdim: keep reduced dims with size 1.
+
+    Returns:
+        The reduced tensor (-inf over an empty range).
+
+    Example:
+        >>> gpuarr.tensor([1000., 1000.]).logsumexp(0)
+        tensor(1000.6931)
+    """
+    if input._data.dtype.kind != "f":
+        input = input.to(D.get_default_dtype())
+    return _run(LogSumExp, input, _red_dims(input, dim), keepdim)
+
+
+# --------------------------------------------------------------------------------------------
+# cumsum, cumprod
+
+
+class Cumsum(Function):
+    _raw = True
+
+    @staticmethod
+    def forward(ctx, x, axis, np_dtype):
+        ctx.axis = axis
+        return ctx.xp.cumsum(x, axis=axis, dtype=np_dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        return _rev_cumsum(g, ctx.axis), None, None
+
+
+def _rev_cumsum(t: Tensor, axis: int) -> Tensor:
+    """Sums from each position to the end of ``axis``."""
+    return _flip(cumsum(_flip(t, axis), axis), axis)
+
+
+class Cumprod(Function):
+    _raw = True
+
+    @staticmethod
+    def forward(ctx, x, axis, np_dtype):
+        ctx.axis = axis
+        out = ctx.xp.cumprod(x, axis=axis, dtype=np_dtype)
+        ctx.save_for_backward(x, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y = ctx.saved_tensors
+        axis = ctx.axis
+        xp = ctx.xp
+        zero = x._data == 0
+        if not builtins.bool(zero.any()):
+            return _rev_cumsum(g * y, axis) / x, None, None
+        if _state.enabled:  # create_graph: a form whose own derivatives are exact
+            return _cumprod_grad_dense(x, g, axis), None, None
+        # dx_k = sum_{j>=k} g_j prod_{i<=j, i!=k} x_i. With z the first zero of a slice:
+        # k < z: the usual revcumsum(g*y)/x (y_j = 0 for j >= z);
+        # k == z: revcumsum(g * cumprod(x with x_z set to 1));  k > z: 0.
+        zeros_before = xp.cumsum(zero, axis=axis) - zero
+        dev = x._device
+        before = _make((zeros_before == 0) & ~zero, dev)
+        first = _make(zero & (zeros_before == 0), dev)
+        part1 = _rev_cumsum(g * y, axis) / where(before, x, 1.0)
+        part2 = _rev_cumsum(g * cumprod(where(first, 1.0, x), axis), axis)
+        return where(before, part1, where(first, part2, 0.0)), None, None
+
+
+def _cumprod_grad_dense(x: Tensor, g: Tensor, axis: int) -> Tensor:
+    """cumprod's input gradient as ``sum_j [j >= k] g_j prod_{i<=j, i!=k} x_i`` built from an
+    (n, n) matrix per slice: O(n^2), used only for double backward through inputs with zeros."""
+    xp, dev = x._device._xp(), x._device
+    n = x._data.shape[axis]
+    xm, gm = x.movedim(axis, -1), g.movedim(axis, -1)
+    rows = where(_make(xp.eye(n, dtype=bool), dev), 1.0, xm.unsqueeze(-2))  # x_k set to 1
+    upper = _make(xp.triu(xp.ones((n, n), dtype=x._data.dtype)), dev)  # j >= k
+    return (cumprod(rows, -1) * upper * gm.unsqueeze(-2)).sum(-1).movedim(-1, axis)
+
+
+class _Shift(Function):
+    """Shift by one along ``axis`` (``step`` 1: toward the end, -1: toward the start), filling
+    the freed slot with ``fill``; its adjoint is the opposite shift filled with 0."""
+
+    _raw = True
+
+    @staticmethod
+    def forward(ctx, x, axis, fill, step):
+        ctx.axis, ctx.step = axis, step
+        xp = ctx.xp
+        n = x.shape[axis]
+        edge = list(x.shape)
+        edge[axis] = 1
+        pad = xp.full(tuple(edge), fill, dtype=x.dtype)
+        if step == 1:
+            return xp.concatenate([pad, _slice_along(x, axis, slice(0, n - 1))], axis)
+        return xp.concatenate([_slice_along(x, axis, slice(1, n)), pad], axis)
+
+    @staticmethod
+    def backward(ctx, g):
+        return _shift(g, ctx.axis, 0.0, -ctx.step), None, None, None
+
+
+def _shift(t: Tensor, axis: int, fill: float, step: int) -> Tensor:
+    return _run(_Shift, t, axis, fill, step)
+
+
+def _scan(op: str, cls, input: Tensor, dim, dtype) -> Tensor:
+    nd = input._data.ndim
+    d = _dim1(op, dim, nd)
+    np_dtype = None if dtype is None else D.as_dtype(dtype).np
+    if np_dtype is None:
+        k = input._data.dtype
+        if k.kind in "biu":
+            np_dtype = np.int64
+        elif k == np.float16:  # accumulate in float32, return float16 like torch
+            return _scan(op, cls, input.to(D.float32), dim, None).to(D.float16)
+    if nd == 0:
+        return _scan(op, cls, input.reshape(1), 0, dtype).reshape(())
+    return _run(cls, input, d, np_dtype)
+
+
+def cumsum(input: Tensor, dim: int, *, dtype=None) -> Tensor:
+    """Running sum along ``dim`` (integers and bools accumulate in int64).
+
+    Example:
+        >>> gpuarr.tensor([1, 2, 3]).cumsum(0)
+        tensor([1, 3, 6])
+    """
+    return _scan("cumsum", Cumsum, input, dim, dtype)
+
+
+def cumprod(input: Tensor, dim: int, *, dtype=None) -> Tensor:
+    """Running product along ``dim``; its gradient is exact when the input has zeros.
+
+    Example:
+        >>> gpuarr.tensor([1., 2., 3.]).cumprod(0)
+        tensor([1., 2., 6.])
+    """
+    return _scan("cumprod", Cumprod, input, dim, dtype)
+
+
+# --------------------------------------------------------------------------------------------
+# all, any, count_nonzero
+
+
+def _logical_reduce(fname: str, input: Tensor, dim, keepdim: bool) -> Tensor:
+    x = input._data
+    xp = input._device._xp()
+    out = getattr(xp, fname)(x, axis=_red_dims(input, dim), keepdims=keepdim)
+    if x.dtype == np.uint8:  # torch keeps uint8 for uint8 input
+        out = out.astype(np.uint8)
+    return _make(xp.asarray(out), input._device)
+
+
+def all(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    """True where every element (over ``dim``) is nonzero; bool result (uint8 for uint8).
+
+    Example:
+        >>> gpuarr.tensor([[1, 0], [1, 1]]).all(1)
+        tensor([False,  True])
+    """
+    return _logical_reduce("all", input, dim, keepdim)
+
+
+def any(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    """True where some element (over ``dim``) is nonzero; bool result (uint8 for uint8).
+
+    Example:
+        >>> gpuarr.tensor([[1, 0], [0, 0]]).any(1)
+        tensor([ True, False])
+    """
+    return _logical_reduce("any", input, dim, keepdim)
+
+
+def count_nonzero(input: Tensor, dim=None) -> Tensor:
+    """Number of nonzero elements, over all dims or ``dim`` (int or tuple); int64.
+
+    Example:
+        >>> gpuarr.tensor([[0., 1.], [2., 3.]]).count_nonzero(0)
+        tensor([1, 2])
+    """
+    xp = input._device._xp()
+    out = xp.sum(input._data != 0, axis=_red_dims(input, dim), dtype=_int64)
+    return _make(xp.asarray(out), input._device)
+
+
+# --------------------------------------------------------------------------------------------
+# norm
+
+
+class Norm(Function):
+    _raw = True
+
+    @staticmethod
+    def forward(ctx, x, p, axes, keepdim):
+        xp = ctx.xp
+        ctx.p, ctx.axes, ctx.keepdim, ctx.in_shape = p, axes, keepdim, x.shape
+        acc = _acc(x)
+        a = xp.abs(x if acc is None else x.astype(acc))
+        kw = {"axis": axes, "keepdims": keepdim}
+        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+            if p == 2:
+                out = xp.sqrt(xp.sum(a * a, **kw))
+            elif p == 1:
+                out = xp.sum(a, **kw)
+            elif p == math.inf:
+                out = xp.max(a, **kw)
+            elif p == -math.inf:
+                out = xp.min(a, **kw)
+            elif p == 0:
+                out = xp.sum(a != 0, dtype=a.dtype, **kw)
+            else:
+                out = xp.sum(a ** p, **kw) ** (1.0 / p)
+        out = xp.asarray(out).astype(x.dtype, copy=False)
+        ctx.save_for_backward(x, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        # torch's norm_backward, case by case, with masks instead of 0/0
+        x, out = ctx.saved_tensors
+        p = ctx.p
+        g = _restore(g, ctx.in_shape, ctx.axes, ctx.keepdim)
+        n = _restore(out, ctx.in_shape, ctx.axes, ctx.keepdim)
+        if p == 0:
+            return (g * 0.0).expand(ctx.in_shape), None, None, None
+        if p == 1:
+            return g * sign(x), None, None, None
+        if math.isinf(p):
+            xp = ctx.xp
+            mask = xp.abs(x._data) == n._data
+            w = mask / mask.sum(axis=ctx.axes, keepdims=True)
+            w = _make(w.astype(g._data.dtype, copy=False), x._device)
+            return g * sign(x) * w, None, None, None
+        nzero = n == 0
+        n_safe = where(nzero, 1.0, n)
+        if p == 2:
+            return g * where(nzero, 0.0, x / n_safe), None, None, None
+        ax = _abs(x)
+        if p < 1:
+            xzero = x == 0
+            scaled = sign(x) * where(xzero, 0.0, where(xzero, 1.0, ax) ** (p - 1))
+            return scaled * g * n ** (1 - p), None, None, None
+        scaled = sign(x) * ax ** (p - 1) if p < 2 else x * ax ** (p - 2)
+        return scaled * where(nzero, 0.0, g / n_safe ** (p - 1)), None, None, None
+
+
+def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, out=None,
+         dtype=None) -> Tensor:
+    """Vector p-norm over ``dim`` (int or tuple; None: all elements).
+
+    Args:
+        input: a floating tensor.
+        p: 'fro' (= 2), 'nuc' (nuclear norm over two dims, via ``gpuarr.linalg``), or a
+            number: inf (max abs), -inf (min abs), 0 (count of nonzeros), 1, 2 or any other
+            real p (``sum(|x|**p) ** (1/p)``).
+        dim: dims to reduce.
+        keepdim: keep reduced dims with size 1.
+        dtype: cast the input to this floating dtype first.
+
+    Raises:
+        RuntimeError: for non-floating input, an unknown ``p``, or an inf-norm over an empty
+            range.
+
+    Example:
+        >>> gpuarr.tensor([3., 4.]).norm()
+        tensor(5.)
+    """
+    if out is not None:
+        raise TypeError("norm(): the 'out' argument is not supported")
+    if dtype is not None:
+        dt = D.as_dtype(dtype)
+        if not dt.is_floating_point:
+            raise RuntimeError("linalg.vector_norm: dtype should be floating point or complex, "
+                               f"but got {dtype_name(dt)}")
+        input = input.to(dt)
+    if input._data.dtype.kind != "f":
+        raise RuntimeError("linalg.vector_norm: Expected a floating point or complex tensor as "
+                           f"input. Got {dtype_name(input.dtype)}")
+    if isinstance(p, str):
+        if p not in ("fro", "nuc"):
+            raise RuntimeError(f"linalg.matrix_norm: Order {p} not supported.")
+        dims = dim if isinstance(dim, (list, tuple)) else ([dim] if dim is not None else None)
+        if p == "nuc" and dims is None:
+            if input._data.ndim < 2:
+                raise RuntimeError("linalg.matrix_norm: The input tensor A must have at least 2 "
+                                   "dimensions.")
+            dims = list(range(input._data.ndim))
+        if dims is not None and (len(dims) > 2 or (p == "nuc" and len(dims) != 2)):
+            raise RuntimeError("linalg.matrix_norm: dim must be a 2-tuple. Got "
+                               + " ".join(str(d) for d in dims))
+        if p == "nuc":  # a matrix norm (singular values): lives with the linear algebra
+            from .. import linalg
+
+            return linalg.matrix_norm(input, "nuc", tuple(dims), keepdim)
+        p = 2.0
+    p = float(p)
+    axes = _red_dims(input, dim)
+    if math.isinf(p) or p < 0:  # no identity: an empty range has no norm
+        name = f"{p:g}"
+        x = input._data
+        if axes is None and x.size == 0:
+            raise RuntimeError(f"linalg.vector_norm cannot compute the {name} norm on an empty "
+                               "tensor because the operation does not have an identity")
+        for a in axes or ():
+            if x.shape[a] == 0:
+                raise RuntimeError(
+                    f"linalg.vector_norm cannot compute the {name} norm on the dimension {a}"
+                    "because this dimension is empty and the operation does not have an "
+                    "identity")
+    return _run(Norm, input, p, axes, keepdim)
+
+
+# --------------------------------------------------------------------------------------------
+# sort, argsort, msort, topk, kthvalue, median, nanmedian
+
+
+def _argsort_arr(xp, x, axis: int, descending: bool):
+    """Stable argsort along ``axis``; NaN counts as the largest value (as torch)."""
+
+    def asc(a):
+        if xp is np:
+            return np.argsort(a, axis=axis, kind="stable")
+        return xp.argsort(_keys(xp, a), axis=axis)  # CuPy's argsort is always stable
+
+    if not descending:
+        return asc(x).astype(_int64, copy=False)
+    # stable descending: sort the reversed array ascending, then reverse and re-map positions
+    n = x.shape[axis]
+    idx = asc(xp.flip(x, axis))
+    return ((n - 1) - xp.flip(idx, axis)).astype(_int64, copy=False)
+
+
+def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False):
+    """Sort along ``dim``: ``return_types.sort(values, indices)``.
+
+    The sort is always stable (equal elements keep their order); NaN sorts as the largest.
+
+    Example:
+        >>> gpuarr.tensor([3., 1., 2.]).sort(descending=True)
+        gpuarr.return_types.sort(
+        values=tensor([3., 2., 1.]),
+        indices=tensor([0, 2, 1]))
+    """
+    nd = input._data.ndim
+    d = _dim1("sort", dim, nd)
+    if nd == 0:
+        return _on_1d(lambda t: sort(t, 0, descending), input)
+    idx = _argsort_arr(input._device._xp(), input._data, d, descending)
+    return _RSort(_gather(input, idx, d, False, "Sort"), _make(idx, input._device))
+
+
+def argsort(input: Tensor, dim: int = -1, descending: bool = False,
+            stable: bool = False) -> Tensor:
+    """The indices that sort ``input`` along ``dim`` (int64); see :func:`sort`.
+
+    Example:
+        >>> gpuarr.tensor([3., 1., 2.]).argsort()
+        tensor([1, 2, 0])
+    """
+    nd = input._data.ndim
+    d = _dim1("argsort", dim, nd)
+    if nd == 0:
+        return _make(input._device._xp().zeros((), dtype=_int64), input._device)
+    return _make(_argsort_arr(input._device._xp(), input._data, d, descending), input._device)
+
+
+def msort(input: Tensor) -> Tensor:
+    """Values sorted along dim 0.
+
+    Example:
+        >>> gpuarr.tensor([3, 1, 2]).msort()
+        tensor([1, 2, 3])
+    """
+    return sort(input, 0).values
+
+
+def _topk_idx(xp, x, k: int, axis: int, largest: bool):
+    n = x.shape[axis]
+    if xp is np and n > 64 and 0 < k and k * 8 < n:
+        # select the k candidates in O(n) first, then sort only those
+        kth = n - k if largest else k - 1
+        part = np.argpartition(x, kth, axis=axis)
+        part = _slice_along(part, axis, slice(n - k, n) if largest else slice(0, k))
+        order = _argsort_arr(np, np.take_along_axis(x, part, axis), axis, largest)
+        return np.take_along_axis(part, order, axis).astype(_int64, copy=False)
+    return _slice_along(_argsort_arr(xp, x, axis, largest), axis, slice(0, k))
+
+
+def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):
+    """The ``k`` largest (or smallest) elements along ``dim``.
+
+    Args:
+        input: the tensor.
+        k: how many to return (0 <= k <= size of ``dim``).
+        dim: the dim to select along.
+        largest: largest (True) or smallest (False) elements.
+        sorted: accepted for compatibility; results always come sorted.
+
+    Returns:
+        ``return_types.topk(values, indices)``.
+
+    Raises:
+        RuntimeError: "selected index k out of range" when k is negative or too large.
+
+    Example:
+        >>> gpuarr.tensor([1., 4., 2., 3.]).topk(2)
+        gpuarr.return_types.topk(
+        values=tensor([4., 3.]),
+        indices=tensor([1, 3]))
+    """
+    k = _int_arg("topk", k, "k")
+    nd = input._data.ndim
+    d = _dim1("topk", dim, nd)
+    x = input._data
+    n = x.shape[d] if nd else 1
+    if not 0 <= k <= n:
+        raise RuntimeError("selected index k out of range")
+    if x.dtype == np.bool_:
+        raise RuntimeError(f"topk does not support bool dtypes on {input._device.type.upper()}")
+    if nd == 0:
+        return _on_1d(lambda t: topk(t, 1, 0, largest), input)  # torch: even for k=0
+    idx = _topk_idx(input._device._xp(), x, k, d, largest)
+    return _RTopk(_gather(input, idx, d, False, "Topk"), _make(idx, input._device))
+
+
+def _not_for_bool(op: str, input: Tensor) -> None:
+    if input._data.dtype == np.bool_:
+        raise NotImplementedError(
+            f'"{op}_{input._device.type}" not implemented for \'Bool\'')
+
+
+def _pick_sorted(rtype, op: str, input: Tensor, dim, keepdim: bool, pos):
+    """values/indices of the element at sorted position ``pos(n)`` along ``dim``."""
+    nd = input._data.ndim
+    d = _dim1(op, dim, nd)
+    if nd == 0:
+        return _on_1d(lambda t: _pick_sorted(rtype, op, t, 0, keepdim, pos), input)
+    x = input._data
+    xp = input._device._xp()
+    _check_nonempty(op, x, (d,))
+    order = _argsort_arr(xp, x, d, False)
+    idx = pos(xp, x, order, d)
+    values = _gather(input, idx, d, not keepdim, rtype.__name__.capitalize())
+    if not keepdim:
+        idx = idx.reshape(idx.shape[:d] + idx.shape[d + 1:])
+    return rtype(values, _make(idx, input._device))
+
+
+def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False):
+    """The ``k``-th smallest element (1-based) along ``dim``, with its index.
+
+    Returns:
+        ``return_types.kthvalue(values, indices)``.
+
+    Raises:
+        RuntimeError: when k is not in ``[1, size of dim]``.
+
+    Example:
+        >>> gpuarr.tensor([3., 1., 2.]).kthvalue(2).values
+        tensor(2.)
+    """
+    k = _int_arg("kthvalue", k, "k")
+    _not_for_bool("kthvalue", input)
+    nd = input._data.ndim
+    d = _dim1("kthvalue", dim, nd)
+    n = input._data.shape[d] if nd else 1
+    if n and not 1 <= k <= n:
+        raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {d}")
+
+    def pos(xp, x, order, axis):
+        return _slice_along(order, axis, slice(k - 1, k))
+
+    return _pick_sorted(_RKth, "kthvalue", input, dim, keepdim, pos)
+
+
+def _median_pos(xp, x, order, axis):
+    n = x.shape[axis]
+    idx = _slice_along(order, axis, slice((n - 1) // 2, (n - 1) // 2 + 1))
+    if x.dtype.kind == "f":  # any NaN makes the median NaN: point at the first NaN
+        nan = xp.isnan(x)
+        has = nan.any(axis=axis, keepdims=True)
+        first = xp.argmax(_keys(xp, nan), axis=axis, keepdims=True).astype(_int64, copy=False)
+        idx = xp.where(has, first, idx)
+    return idx
+
+
+def _nanmedian_pos(xp, x, order, axis):
+    if x.dtype.kind != "f":
+        return _median_pos(xp, x, order, axis)
+    c = (~xp.isnan(x)).sum(axis=axis, keepdims=True)
+    k = xp.maximum((c - 1) // 2, 0).astype(_int64, copy=False)
+    return xp.take_along_axis(order, k, axis)
+
+
+def _median_all(op: str, input: Tensor, ignore_nan: bool) -> Tensor:
+    x = input._data
+    xp = input._device._xp()
+    flat = x.reshape(-1)
+    if flat.size == 0:
+        out = xp.asarray(xp.nan).astype(x.dtype) if x.dtype.kind == "f" else xp.asarray(
+            np.iinfo(x.dtype).min if x.dtype.kind in "iu" else 0, dtype=x.dtype)
+        return _make(out, input._device)
+    s = xp.sort(flat)  # NaN sorts last
+    n = flat.size
+    if x.dtype.kind == "f" and ignore_nan:
+        c = (~xp.isnan(flat)).sum()
+        out = s[xp.maximum((c - 1) // 2, 0)]
+    else:
+        out = s[(n - 1) // 2]
+        if x.dtype.kind == "f":
+            out = xp.where(xp.isnan(s[-1]), s[-1], out)
+    return _select(input, xp.asarray(out, dtype=x.dtype), None, False, op.capitalize())
+
+
+def median(input: Tensor, dim=None, keepdim: bool = False):
+    """Median: the lower of the two middle values for an even count; NaN if any is NaN.
+
+    Forms:
+        ``median(input)``: of all elements (a 0-d tensor; NaN for an empty tensor);
+        ``median(input, dim, keepdim=False)``: ``return_types.median(values, indices)``.
+
+    Example:
+        >>> gpuarr.tensor([4., 1., 3., 2.]).median()
+        tensor(2.)
+    """
+    _not_for_bool("median", input)
+    if dim is None:
+        return _median_all("median", input, False)
+    return _pick_sorted(_RMedian, "median", input, dim, keepdim, _median_pos)
+
+
+def nanmedian(input: Tensor, dim=None, keepdim: bool = False):
+    """Median ignoring NaN (NaN only where every element is NaN); see :func:`median`.
+
+    Example:
+        >>> gpuarr.tensor([1., float('nan'), 3., 4.]).nanmedian()
+        tensor(3.)
+    """
+    _not_for_bool("nanmedian", input)
+    if dim is None:
+        return _median_all("nanmedian", input, True)
+    return _pick_sorted(_RNanMedian, "median", input, dim, keepdim, _nanmedian_pos)
+
+
+# --------------------------------------------------------------------------------------------
+# unique
+
+
+def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False,
+           return_counts: bool = False, dim: int | None = None):
+    """The distinct elements (or slices along ``dim``), in ascending order.
+
+    Args:
+        input: the tensor.
+        sorted: accepted for compatibility; the result is always sorted.
+        return_inverse: also return, for each input element (slice), its index in the result.
+        return_counts: also return how often each unique value occurs.
+        dim: find unique slices along this dim instead of unique elements.
+
+    Returns:
+        The unique tensor, or a tuple ``(output, inverse?, counts?)``. NaNs are all distinct,
+        as in torch. Not differentiable.
+
+    Example:
+        >>> gpuarr.tensor([2, 1, 2, 3]).unique(return_counts=True)
+        (tensor([1, 2, 3]), tensor([1, 2, 1]))
+    """
+    x = input._data
+    xp = input._device._xp()
+    dev = input._device
+    if dim is None:
+        u, inv, cnt = xp.unique(x.reshape(-1), return_inverse=True, return_counts=True,
+                                equal_nan=False)
+        inv = inv.reshape(x.shape)
+    else:
+        if x.ndim == 0:
+            raise IndexError("Dimension specified as 0 but tensor has no dimensions")
+        d = wrap_dim(dim, x.ndim)
+        moved = xp.moveaxis(x, d, 0)
+        n, rest = moved.shape[0], moved.shape[1:]
+        if x.size == 0:
+            if n != 0:
+                raise RuntimeError("There are 0 sized dimensions, and they aren't selected, so "
+                                   "unique cannot be applied")
+            if 0 in rest:
+                raise RuntimeError("Number of zero sized dimensions is more than one, so unique "
+                                   "cannot be applied ")
+            u = x
+            inv = xp.zeros((0,), dtype=_int64)
+            cnt = xp.zeros((0,), dtype=_int64)
+        else:
+            u, inv, cnt = _unique_rows(xp, moved.reshape(n, -1))
+            u = xp.moveaxis(u.reshape((-1,) + rest), 0, d)
+    out = [_make(xp.ascontiguousarray(u), dev)]
+    if return_inverse:
+        out.append(_make(inv.astype(_int64, copy=False), dev))
+    if return_counts:
+        out.append(_make(cnt.astype(_int64, copy=False), dev))
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+def _unique_rows(xp, rows):
+    """Unique rows of a 2-D array in lexicographic order, with inverse and counts.
+
+    A least-significant-column-first sequence of stable argsorts (a radix-style lexsort) that
+    runs the same way on NumPy and CuPy.
+    """
+    n, m = rows.shape
+    order = xp.arange(n)
+    for c in range(m - 1, -1, -1):
+        col = rows[order, c]
+        order = order[_argsort_arr(xp, col, 0, False)]
+    s = rows[order]
+    new = xp.ones(n, dtype=bool)
+    if n > 1:
+        new[1:] = (s[1:] != s[:-1]).any(axis=1)
+    inv = xp.empty(n, dtype=_int64)
+    inv[order] = xp.cumsum(new) - 1
+    starts = xp.nonzero(new)[0]
+    cnt = xp.diff(xp.concatenate([starts, xp.asarray([n], dtype=starts.dtype)]))
+    return s[new], inv, cnt
+
+
+# --------------------------------------------------------------------------------------------
+# Tensor methods
+
+
+def _install() -> None:
+    methods = {
+        "sum": sum, "mean": mean, "nansum": nansum, "nanmean": nanmean, "prod": prod,
+        "var": var, "std": std, "max": max, "min": min, "amax": amax, "amin": amin,
+        "aminmax": aminmax, "argmax": argmax, "argmin": argmin, "logsumexp": logsumexp,
+        "cumsum": cumsum, "cumprod": cumprod, "all": all, "any": any,
+        "count_nonzero": count_nonzero, "norm": norm, "median": median, "nanmedian": nanmedian,
+        "kthvalue": kthvalue, "sort": sort, "argsort": argsort, "msort": msort, "topk": topk,
+        "unique": unique,
+    }
+    for name, fn in methods.items():
+        setattr(Tensor, name, fn)
+
+
+_install()
