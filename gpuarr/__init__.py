@@ -11,6 +11,8 @@ Example:
 
 from __future__ import annotations
 
+import warnings as _warnings
+
 from . import _dtype, autograd, cuda
 from ._creation import *  # noqa: F403
 from ._creation import range_ as range  # noqa: A004
@@ -69,6 +71,11 @@ from .serialization import load, save
 from . import distributions, linalg, nn, optim, utils, vision
 
 __version__ = "0.1.0"
+
+# Like torch, gpuarr returns inf/nan for log(0), 0/0 and overflow without warning. NumPy would
+# warn from inside gpuarr's own modules; silence exactly those (a per-call np.errstate would cost
+# microseconds on every op).
+_warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"gpuarr(\.|$)")
 
 
 def is_tensor(obj) -> bool:

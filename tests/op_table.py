@@ -166,3 +166,48 @@ def sample(info: OpInfo, rng, shape, dtype) -> np.ndarray:
     if np.dtype(dtype).kind == "b":
         return rng.integers(0, 2, size=shape).astype(bool)
     return rng.uniform(lo, hi, size=shape).astype(dtype)
+
+
+@register
+def _reductions(G, torch):
+    """Reductions, scans and sorting (gpuarr/ops/reduction.py)."""
+    R = 1  # min rank for ops that need a dim
+    ops = []
+
+    def red(name, dom=(-2.0, 2.0), kw=None, min_ndim=0, **extra):
+        kw = kw or {}
+        ops.append(OpInfo(name + ("" if not kw else "_" + "_".join(map(str, kw.values()))),
+                          lambda x, _n=name, _k=kw: getattr(G, _n)(x, **_k),
+                          lambda x, _n=name, _k=kw: getattr(torch, _n)(x, **_k),
+                          1, dom, broadcast=False, min_ndim=min_ndim, **extra))
+
+    red("sum")
+    red("sum", kw={"dim": -1, "keepdim": True}, min_ndim=R)
+    red("mean")
+    red("mean", kw={"dim": 0}, min_ndim=R)
+    red("prod", dom=_away_from_zero)
+    red("prod", kw={"dim": -1}, min_ndim=R, dom=_away_from_zero)
+    red("var", kw={"dim": -1}, min_ndim=R)
+    red("std", kw={"dim": 0, "correction": 0}, min_ndim=R)
+    red("amax", dom=_distinct)
+    red("amin", kw={"dim": -1}, dom=_distinct, min_ndim=R)
+    red("logsumexp", kw={"dim": -1}, min_ndim=R)
+    red("cumsum", kw={"dim": 0}, min_ndim=R)
+    red("cumprod", kw={"dim": -1}, min_ndim=R, dom=_away_from_zero)
+    red("norm")
+    ops.append(OpInfo("max_dim", lambda x: G.max(x, dim=-1), lambda x: torch.max(x, dim=-1),
+                      1, _distinct, broadcast=False, min_ndim=R))
+    ops.append(OpInfo("min", G.min, torch.min, 1, _distinct, broadcast=False))
+    ops.append(OpInfo("sort", lambda x: G.sort(x, dim=-1), lambda x: torch.sort(x, dim=-1),
+                      1, _distinct, broadcast=False, min_ndim=R))
+    ops.append(OpInfo("topk", lambda x: G.topk(x, 1, dim=-1), lambda x: torch.topk(x, 1, dim=-1),
+                      1, _distinct, broadcast=False, shapes=[((3, 4),), ((5,),), ((2, 3, 2),)]))
+    for name in ("argmax", "argmin", "all", "any", "count_nonzero", "argsort"):
+        ops.append(OpInfo(name, getattr(G, name), getattr(torch, name), 1, _distinct,
+                          differentiable=False, broadcast=False,
+                          min_ndim=R if name == "argsort" else 0,
+                          dtypes=("float32", "int64") if name != "argsort" else ("float32",)))
+    ops.append(OpInfo("unique", lambda x: G.unique(x, return_counts=True),
+                      lambda x: torch.unique(x, return_counts=True), 1, (-3, 3),
+                      differentiable=False, broadcast=False, dtypes=("int64",)))
+    return ops

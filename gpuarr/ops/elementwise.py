@@ -110,8 +110,7 @@ class Div(_Binary):
         ctx.save_for_backward(a if ctx.needs_input_grad[1] else None,
                               b if not isinstance(b, np.generic) else None)
         ctx.b = b
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return _bcast_guard(ctx.xp.true_divide, a, b)
+        return _bcast_guard(ctx.xp.true_divide, a, b)
 
     @staticmethod
     def backward(ctx, g):
@@ -131,8 +130,7 @@ class Pow(_Binary):
         xp = ctx.xp
         if isinstance(b, np.generic) and b.dtype.kind in "iu" and b < 0 and a.dtype.kind in "iu":
             raise RuntimeError("Integers to negative integer powers are not allowed.")
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            out = _bcast_guard(xp.power, a, b)
+        out = _bcast_guard(xp.power, a, b)
         ctx.save_for_backward(a, b, out)
         return out
 
@@ -193,8 +191,7 @@ class Remainder(_Binary):
                               b if ctx.needs_input_grad[1] else None)
         if a.dtype.kind in "iu" and _has_zero(b):
             raise RuntimeError("ZeroDivisionError")
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return _bcast_guard(ctx.xp.remainder, a, b)
+        return _bcast_guard(ctx.xp.remainder, a, b)
 
     @staticmethod
     def backward(ctx, g):
@@ -212,8 +209,7 @@ class Fmod(_Binary):
                               b if ctx.needs_input_grad[1] else None)
         if a.dtype.kind in "iu" and _has_zero(b):
             raise RuntimeError("ZeroDivisionError")
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return _bcast_guard(ctx.xp.fmod, a, b)
+        return _bcast_guard(ctx.xp.fmod, a, b)
 
     @staticmethod
     def backward(ctx, g):
@@ -259,8 +255,7 @@ def _binary(cls, a, b, fast_int: bool = True, force_float: bool = False):
             if not (_state.enabled and a._rg):
                 xp = a._device._xp()
                 s = b if xp is np else a._data.dtype.type(b)
-                with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
-                    return _make(getattr(xp, cls._ufunc)(a._data, s), a._device)
+                return _make(getattr(xp, cls._ufunc)(a._data, s), a._device)
         bc = b.__class__
         if bc is Tensor:
             if a._device is b._device and a._data.dtype == b._data.dtype and (
@@ -421,8 +416,7 @@ def _nograd_binary(fname: str, a, b):
     xp = t._device._xp()
     da = a._data if isinstance(a, Tensor) else a
     db = b._data if isinstance(b, Tensor) else b
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return _make(_bcast_guard(getattr(xp, fname), da, db), t._device)
+    return _make(_bcast_guard(getattr(xp, fname), da, db), t._device)
 
 
 def _compare(fname: str, a, b) -> Tensor:
@@ -583,8 +577,7 @@ class _Unary(Function):
 
     @classmethod
     def forward(cls, ctx, x):
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            out = getattr(ctx.xp, cls._f)(x)
+        out = getattr(ctx.xp, cls._f)(x)
         s = cls._save
         if s == "x":
             ctx.save_for_backward(x)
@@ -630,8 +623,7 @@ Square = _unary_grad("Square", "square", "x", lambda g, x: 2 * g * x)
 class Rsqrt(_Unary):
     @staticmethod
     def forward(ctx, x):
-        with np.errstate(divide="ignore", invalid="ignore"):
-            out = 1 / ctx.xp.sqrt(x)
+        out = 1 / ctx.xp.sqrt(x)
         ctx.save_for_backward(out)
         return out.astype(x.dtype, copy=False)
 
@@ -760,8 +752,7 @@ def _unary(cls, x, float_only: bool = True, int_ok_identity: bool = False):
         return x.clone()
     if not (_state.enabled and x._rg):
         xp = x._device._xp()
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            return _make(cls.forward(_NOCTX[xp is np], x._data), x._device)
+        return _make(cls.forward(_NOCTX[xp is np], x._data), x._device)
     return record(cls, x)
 
 
@@ -1219,11 +1210,10 @@ def _fast_method(cls, slow, fast_int: bool = True):
                 if _state.enabled and self._rg:
                     return record(cls, self, da.dtype.type(other))
                 dev = self._device
-                with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
-                    if dev is CPU and (oc is float or oc is int):
-                        out = np_fn(da, other)
-                    else:
-                        out = getattr(dev._xp(), name)(da, da.dtype.type(other))
+                if dev is CPU and (oc is float or oc is int):
+                    out = np_fn(da, other)
+                else:
+                    out = getattr(dev._xp(), name)(da, da.dtype.type(other))
                 return _make(out, dev)
         return slow(self, other)
 
@@ -1303,8 +1293,7 @@ def _install() -> None:
         ) and (not isinstance(other, Tensor) or (other._data.dtype == self._data.dtype
                                                  and other._device is self._device)):
             o = other._data if isinstance(other, Tensor) else self._data.dtype.type(other)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                _bcast_inplace(self, "true_divide", o)
+            _bcast_inplace(self, "true_divide", o)
             return self
         return _inplace(self, div, other, rounding_mode=rounding_mode)
 
