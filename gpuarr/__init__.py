@@ -69,6 +69,7 @@ from .serialization import load, save
 
 # Subpackages, importable as gpuarr.nn etc. (none of them imports CuPy, torch or TensorFlow).
 from . import distributions, linalg, nn, optim, utils, vision
+from .distributions._special import digamma, erfinv, lgamma, polygamma, xlogy
 
 __version__ = "0.1.0"
 

@@ -90,7 +90,9 @@ def randperm(n: int, *, generator=None, dtype=None, device=None,
         raise RuntimeError(f"n must be non-negative, got{n}")
     dev = as_device(device)
     dt = D.as_dtype(dtype) if dtype is not None else D.int64
-    arr = _gen(generator, dev)._backend_gen.permutation(n)
+    # argsort of uniform draws: the same on NumPy and CuPy (CuPy's Generator has no permutation)
+    bg = _gen(generator, dev)._backend_gen
+    arr = dev._xp().argsort(bg.random(n), kind="stable") if n else dev._xp().zeros(0, np.int64)
     return _finish(arr.astype(dt.np), dev, requires_grad)
 
 

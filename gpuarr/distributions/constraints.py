@@ -1,0 +1,382 @@
+"""Constraints: the regions where distribution parameters and samples live (torch's API).
+
+A :class:`Constraint` has ``check(value) -> bool tensor`` (one entry per event, i.e. the last
+``event_dim`` dims are reduced), ``is_discrete`` and ``event_dim``. Distributions list theirs in
+``arg_constraints`` (checked at construction when validation is on) and ``support`` (checked
+by ``log_prob`` and friends).
+
+Available: ``boolean``, ``dependent``, ``dependent_property``, ``greater_than``,
+``greater_than_eq``, ``half_open_interval``, ``independent``, ``integer_interval``,
+``interval``, ``is_dependent``, ``less_than``, ``lower_cholesky``, ``lower_triangular``,
+``multinomial``, ``nonnegative``, ``nonnegative_integer``, ``one_hot``, ``positive``,
+``positive_definite``, ``positive_integer``, ``positive_semidefinite``, ``real``,
+``real_vector``, ``simplex``, ``square``, ``symmetric``, ``unit_interval``.
+
+Example:
+    >>> from gpuarr.distributions import constraints
+    >>> constraints.positive.check(gpuarr.tensor([1.0, -1.0]))
+    tensor([ True, False])
+"""
+
+from __future__ import annotations
+
+from .._tensor import Tensor, _make
+from ._ops import all_
+
+__all__ = [
+    "Constraint", "boolean", "dependent", "dependent_property", "greater_than",
+    "greater_than_eq", "half_open_interval", "independent", "integer_interval", "interval",
+    "is_dependent", "less_than", "lower_cholesky", "lower_triangular", "multinomial",
+    "nonnegative", "nonnegative_integer", "one_hot", "positive", "positive_definite",
+    "positive_integer", "positive_semidefinite", "real", "real_vector", "simplex", "square",
+    "symmetric", "unit_interval",
+]
+
+
+class Constraint:
+    """Base class: a region over which a variable is valid.
+
+    Attributes:
+        is_discrete: whether the region is discrete.
+        event_dim: how many rightmost dims together form one event (``check`` reduces them).
+    """
+
+    is_discrete = False
+    event_dim = 0
+
+    def check(self, value: Tensor) -> Tensor:
+        """A bool tensor of shape ``value.shape[:value.dim() - event_dim]``: True where valid."""
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return self.__class__.__name__[1:] + "()"
+
+
+class _Dependent(Constraint):
+    """A placeholder for values whose support depends on other parameters (not checkable)."""
+
+    def __init__(self, *, is_discrete=NotImplemented, event_dim=NotImplemented) -> None:
+        self._is_discrete = is_discrete
+        self._event_dim = event_dim
+
+    @property
+    def is_discrete(self) -> bool:  # type: ignore[override]
+        if self._is_discrete is NotImplemented:
+            raise NotImplementedError(".is_discrete cannot be determined statically")
+        return self._is_discrete
+
+    @property
+    def event_dim(self) -> int:  # type: ignore[override]
+        if self._event_dim is NotImplemented:
+            raise NotImplementedError(".event_dim cannot be determined statically")
+        return self._event_dim
+
+    def __call__(self, *, is_discrete=NotImplemented, event_dim=NotImplemented) -> _Dependent:
+        if is_discrete is NotImplemented:
+            is_discrete = self._is_discrete
+        if event_dim is NotImplemented:
+            event_dim = self._event_dim
+        return _Dependent(is_discrete=is_discrete, event_dim=event_dim)
+
+    def check(self, x):
+        raise ValueError("Cannot determine validity of dependent constraint")
+
+
+def is_dependent(constraint) -> bool:
+    """True if ``constraint`` is a dependent placeholder (it cannot be checked)."""
+    return isinstance(constraint, _Dependent)
+
+
+class _DependentProperty(property, _Dependent):
+    """``@property`` that, read on the class, is a dependent constraint (e.g. ``support``)."""
+
+    def __init__(self, fn=None, *, is_discrete=NotImplemented,
+                 event_dim=NotImplemented) -> None:
+        property.__init__(self, fn)
+        self._is_discrete = is_discrete
+        self._event_dim = event_dim
+
+    def __call__(self, fn) -> _DependentProperty:  # type: ignore[override]
+        return _DependentProperty(fn, is_discrete=self._is_discrete, event_dim=self._event_dim)
+
+
+def _reduce_events(result: Tensor, ndims: int) -> Tensor:
+    """AND over the rightmost ``ndims`` dims of a bool tensor."""
+    if ndims == 0:
+        return result
+    lead = tuple(result.shape[: result.dim() - ndims])
+    size = 1
+    for n in result.shape[result.dim() - ndims:]:
+        size *= n
+    return all_(result.reshape(lead + (size,)), -1)  # explicit size: works for empty values
+
+
+class _IndependentConstraint(Constraint):
+    """A constraint whose rightmost ``reinterpreted_batch_ndims`` dims form one event."""
+
+    def __init__(self, base_constraint: Constraint, reinterpreted_batch_ndims: int) -> None:
+        if not isinstance(base_constraint, Constraint):
+            raise TypeError("base_constraint must be a Constraint")
+        if not isinstance(reinterpreted_batch_ndims, int) or reinterpreted_batch_ndims < 0:
+            raise ValueError("reinterpreted_batch_ndims must be a non-negative int")
+        self.base_constraint = base_constraint
+        self.reinterpreted_batch_ndims = reinterpreted_batch_ndims
+
+    @property
+    def is_discrete(self) -> bool:  # type: ignore[override]
+        return self.base_constraint.is_discrete
+
+    @property
+    def event_dim(self) -> int:  # type: ignore[override]
+        return self.base_constraint.event_dim + self.reinterpreted_batch_ndims
+
+    def check(self, value: Tensor) -> Tensor:
+        result = self.base_constraint.check(value)
+        if result.dim() < self.reinterpreted_batch_ndims:
+            raise ValueError(f"Expected value.dim() >= {self.event_dim} but got {value.dim()}")
+        return _reduce_events(result, self.reinterpreted_batch_ndims)
+
+    def __repr__(self) -> str:
+        return (f"{self.__class__.__name__[1:]}({self.base_constraint!r}, "
+                f"{self.reinterpreted_batch_ndims})")
+
+
+class _Boolean(Constraint):
+    """The two values {0, 1}."""
+
+    is_discrete = True
+
+    def check(self, value):
+        return (value == 0) | (value == 1)
+
+
+class _OneHot(Constraint):
+    """One-hot vectors along the last dim."""
+
+    is_discrete = True
+    event_dim = 1
+
+    def check(self, value):
+        is_boolean = all_((value == 0) | (value == 1), -1)
+        return is_boolean & (value.sum(-1) == 1)
+
+
+class _IntegerInterval(Constraint):
+    """Integers in ``[lower_bound, upper_bound]``."""
+
+    is_discrete = True
+
+    def __init__(self, lower_bound, upper_bound) -> None:
+        self.lower_bound = lower_bound
+        self.upper_bound = upper_bound
+
+    def check(self, value):
+        return (value % 1 == 0) & (value >= self.lower_bound) & (value <= self.upper_bound)
+
+    def __repr__(self) -> str:
+        return (f"{self.__class__.__name__[1:]}(lower_bound={self.lower_bound}, "
+                f"upper_bound={self.upper_bound})")
+
+
+class _IntegerGreaterThan(Constraint):
+    """Integers in ``[lower_bound, inf)``."""
+
+    is_discrete = True
+
+    def __init__(self, lower_bound) -> None:
+        self.lower_bound = lower_bound
+
+    def check(self, value):
+        return (value % 1 == 0) & (value >= self.lower_bound)
+
+    def __repr__(self) -> str:
+        return f"{self.__class__.__name__[1:]}(lower_bound={self.lower_bound})"
+
+
+class _Real(Constraint):
+    """The extended real line (anything but NaN)."""
+
+    def check(self, value):
+        return value == value
+
+
+class _GreaterThan(Constraint):
+    """``(lower_bound, inf]``."""
+
+    def __init__(self, lower_bound) -> None:
+        self.lower_bound = lower_bound
+
+    def check(self, value):
+        return value > self.lower_bound
+
+    def __repr__(self) -> str:
+        return f"{self.__class__.__name__[1:]}(lower_bound={self.lower_bound})"
+
+
+class _GreaterThanEq(Constraint):
+    """``[lower_bound, inf)``."""
+
+    def __init__(self, lower_bound) -> None:
+        self.lower_bound = lower_bound
+
+    def check(self, value):
+        return value >= self.lower_bound
+
+    def __repr__(self) -> str:
+        return f"{self.__class__.__name__[1:]}(lower_bound={self.lower_bound})"
+
+
+class _LessThan(Constraint):
+    """``[-inf, upper_bound)``."""
+
+    def __init__(self, upper_bound) -> None:
+        self.upper_bound = upper_bound
+
+    def check(self, value):
+        return value < self.upper_bound
+
+    def __repr__(self) -> str:
+        return f"{self.__class__.__name__[1:]}(upper_bound={self.upper_bound})"
+
+
+class _Interval(Constraint):
+    """``[lower_bound, upper_bound]``."""
+
+    def __init__(self, lower_bound, upper_bound) -> None:
+        self.lower_bound = lower_bound
+        self.upper_bound = upper_bound
+
+    def check(self, value):
+        return (value >= self.lower_bound) & (value <= self.upper_bound)
+
+    def __repr__(self) -> str:
+        return (f"{self.__class__.__name__[1:]}(lower_bound={self.lower_bound}, "
+                f"upper_bound={self.upper_bound})")
+
+
+class _HalfOpenInterval(_Interval):
+    """``[lower_bound, upper_bound)``."""
+
+    def check(self, value):
+        return (value >= self.lower_bound) & (value < self.upper_bound)
+
+
+class _Simplex(Constraint):
+    """Probability vectors along the last dim: ``x >= 0`` and ``|x.sum(-1) - 1| < 1e-6``."""
+
+    event_dim = 1
+
+    def check(self, value):
+        return all_(value >= 0, -1) & ((value.sum(-1) - 1).abs() < 1e-6)
+
+
+class _Multinomial(Constraint):
+    """Non-negative integer count vectors summing to at most ``upper_bound``."""
+
+    is_discrete = True
+    event_dim = 1
+
+    def __init__(self, upper_bound) -> None:
+        self.upper_bound = upper_bound
+
+    def check(self, x):
+        return all_(x >= 0, -1) & (x.sum(-1) <= self.upper_bound)
+
+
+class _LowerTriangular(Constraint):
+    """Lower-triangular square matrices."""
+
+    event_dim = 2
+
+    def check(self, value):
+        from ._ops import tril
+
+        return _reduce_events(tril(value.detach()) == value.detach(), 2)
+
+
+class _LowerCholesky(Constraint):
+    """Lower-triangular matrices with a positive diagonal."""
+
+    event_dim = 2
+
+    def check(self, value):
+        from ._ops import diagonal
+
+        v = value.detach()
+        return _LowerTriangular().check(v) & all_(diagonal(v) > 0, -1)
+
+
+class _Square(Constraint):
+    """Square matrices."""
+
+    event_dim = 2
+
+    def check(self, value):
+        xp = value._device._xp()
+        ok = value.shape[-2] == value.shape[-1]
+        return _make(xp.full(tuple(value.shape[:-2]), ok, dtype=bool), value._device)
+
+
+class _Symmetric(_Square):
+    """Symmetric square matrices (to within ``atol=1e-6``)."""
+
+    def check(self, value):
+        sq = super().check(value)
+        if not bool(all_(sq)):
+            return sq
+        v = value.detach()
+        xp = v._device._xp()
+        close = xp.isclose(v._data, v._data.swapaxes(-1, -2), atol=1e-6)
+        return _make(xp.all(close, axis=(-2, -1)), v._device)
+
+
+class _PositiveSemidefinite(_Symmetric):
+    """Symmetric matrices with non-negative eigenvalues."""
+
+    def check(self, value):
+        sym = super().check(value)
+        if not bool(all_(sym)):
+            return sym
+        xp = value._device._xp()
+        ev = xp.linalg.eigvalsh(value.detach()._data)
+        return _make(xp.all(ev >= 0, axis=-1), value._device)
+
+
+class _PositiveDefinite(_Symmetric):
+    """Symmetric matrices with positive eigenvalues."""
+
+    def check(self, value):
+        sym = super().check(value)
+        if not bool(all_(sym)):
+            return sym
+        xp = value._device._xp()
+        ev = xp.linalg.eigvalsh(value.detach()._data)
+        return _make(xp.all(ev > 0, axis=-1), value._device)
+
+
+dependent = _Dependent()
+dependent_property = _DependentProperty
+independent = _IndependentConstraint
+boolean = _Boolean()
+one_hot = _OneHot()
+nonnegative_integer = _IntegerGreaterThan(0)
+positive_integer = _IntegerGreaterThan(1)
+integer_interval = _IntegerInterval
+real = _Real()
+real_vector = independent(real, 1)
+positive = _GreaterThan(0.0)
+nonnegative = _GreaterThanEq(0.0)
+greater_than = _GreaterThan
+greater_than_eq = _GreaterThanEq
+less_than = _LessThan
+multinomial = _Multinomial
+unit_interval = _Interval(0.0, 1.0)
+interval = _Interval
+half_open_interval = _HalfOpenInterval
+simplex = _Simplex()
+lower_triangular = _LowerTriangular()
+lower_cholesky = _LowerCholesky()
+square = _Square()
+symmetric = _Symmetric()
+positive_semidefinite = _PositiveSemidefinite()
+positive_definite = _PositiveDefinite()
