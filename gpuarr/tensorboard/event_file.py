@@ -1,0 +1,235 @@
+"""Event files: TFRecord framing and the file a run's events go to.
+
+An event file is a sequence of records, each::
+
+    uint64 length | uint32 masked_crc32c(length) | bytes data[length] | uint32 masked_crc32c(data)
+
+(little-endian), where ``data`` is a serialized ``tensorboard.compat.proto.event_pb2.Event``.
+The first record carries ``file_version = "brain.Event:2"``.
+
+:class:`EventFile` appends whole batches of records with unbuffered ``os.write`` calls and
+remembers the end of the last complete batch. If a write fails (disk full, quota), the file
+is cut back to that offset so that it still ends on a record boundary and stays readable.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import socket
+import struct
+import time
+from collections.abc import Sequence
+
+import numpy as np
+from tensorboard.compat.proto import event_pb2
+
+from ._crc32c import crc32c_loop, crc32c_rows, crc32c_segments, mask, masked_crc32c
+
+__all__ = ["encode_records", "iter_records", "EventFile", "event_file_name", "FILE_VERSION"]
+
+FILE_VERSION = "brain.Event:2"
+_U64 = struct.Struct("<Q")
+_U32 = struct.Struct("<I")
+# Batches up to this size are framed in plain Python (NumPy's per-call cost dominates there).
+_PY_MAX_RECORDS = 32
+_PY_MAX_BYTES = 4096
+_uid = itertools.count()  # tells apart files one process opens in the same second
+
+
+def encode_records(payloads: Sequence[bytes]) -> bytes:
+    """Frame serialized events as TFRecords.
+
+    A few small records are framed in plain Python; bigger batches with NumPy, all the
+    checksums of the batch computed together.
+
+    Args:
+        payloads: Serialized ``Event`` messages.
+
+    Returns:
+        The bytes to append to an event file.
+
+    Example:
+        >>> len(encode_records([b"abc"]))  # 8 + 4 + 3 + 4
+        19
+    """
+    count = len(payloads)
+    if count == 0:
+        return b""
+    if count <= _PY_MAX_RECORDS and sum(map(len, payloads)) <= _PY_MAX_BYTES:
+        return _encode_python(payloads)
+    lengths = np.fromiter(map(len, payloads), dtype=np.int64, count=count)
+    flat = np.frombuffer(b"".join(payloads), dtype=np.uint8)
+    headers = lengths.astype("<u8").view(np.uint8).reshape(count, 8)
+    header_crcs = mask(crc32c_rows(headers)).astype("<u4").view(np.uint8).reshape(count, 4)
+    data_crcs = mask(crc32c_segments(flat, lengths)).astype("<u4").view(np.uint8)
+    # Scatter everything into one buffer: record i starts at starts[i] and is
+    # header (8) | header crc (4) | payload | payload crc (4).
+    sizes = lengths + 16
+    starts = np.cumsum(sizes) - sizes
+    out = np.empty(int(sizes.sum()), dtype=np.uint8)
+    out[starts[:, None] + np.arange(8)] = headers
+    out[starts[:, None] + np.arange(8, 12)] = header_crcs
+    payload_starts = np.cumsum(lengths) - lengths
+    out[np.repeat(starts + 12 - payload_starts, lengths) + np.arange(flat.size)] = flat
+    out[(starts + 12 + lengths)[:, None] + np.arange(4)] = data_crcs.reshape(count, 4)
+    return out.tobytes()
+
+
+def _encode_python(payloads: Sequence[bytes]) -> bytes:
+    parts: list[bytes] = []
+    for data in payloads:
+        header = _U64.pack(len(data))
+        parts.append(header)
+        parts.append(_U32.pack(mask(crc32c_loop(header))))
+        parts.append(data)
+        parts.append(_U32.pack(mask(crc32c_loop(data))))
+    return b"".join(parts)
+
+
+def iter_records(data: bytes, check: bool = True):
+    """Yield the payloads of the complete records in ``data`` (a whole event file).
+
+    A truncated record at the end (a writer killed mid-write) ends the iteration quietly,
+    as TensorBoard's readers do.
+
+    Args:
+        data: The file's bytes.
+        check: Verify both checksums of every record.
+
+    Raises:
+        ValueError: when a checksum does not match.
+    """
+    pos, end = 0, len(data)
+    while pos + 12 <= end:
+        header = data[pos : pos + 8]
+        (length,) = _U64.unpack(header)
+        if check and int.from_bytes(data[pos + 8 : pos + 12], "little") != masked_crc32c(header):
+            raise ValueError(f"record at offset {pos}: header checksum mismatch")
+        if pos + 12 + length + 4 > end:
+            return
+        payload = data[pos + 12 : pos + 12 + length]
+        stored = int.from_bytes(data[pos + 12 + length : pos + 16 + length], "little")
+        if check and stored != masked_crc32c(payload):
+            raise ValueError(f"record at offset {pos}: data checksum mismatch")
+        yield payload
+        pos += 16 + length
+
+
+def event_file_name(filename_suffix: str = "") -> str:
+    """The conventional name: ``events.out.tfevents.<time>.<host>.<pid>.<uid><suffix>``."""
+    return "events.out.tfevents.%010d.%s.%s.%s%s" % (  # noqa: UP031 (zero-padded seconds)
+        time.time(),
+        socket.gethostname(),
+        os.getpid(),
+        next(_uid),
+        filename_suffix,
+    )
+
+
+def _sync_directory(path: str) -> None:
+    if os.name != "posix":  # directories cannot be opened for fsync on Windows
+        return
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class EventFile:
+    """One event file: created, headed and synced on construction; appended in batches.
+
+    Not thread-safe by itself: the writer's background thread is its only user after
+    construction.
+
+    Args:
+        log_dir: Directory of the run (created if missing).
+        filename_suffix: Appended to the file name.
+        purge_step: If given, also write the events that tell TensorBoard to hide data
+            logged earlier at steps >= ``purge_step`` (for a run resumed after a crash).
+
+    Example:
+        >>> f = EventFile(tmp_path)  # doctest: +SKIP
+        >>> f.append(encode_records([event.SerializeToString()]))  # doctest: +SKIP
+    """
+
+    def __init__(self, log_dir: str, filename_suffix: str = "", purge_step: int | None = None):
+        os.makedirs(log_dir, exist_ok=True)
+        self.log_dir = log_dir
+        self.path = os.path.join(log_dir, event_file_name(filename_suffix))
+        self._fd: int | None = os.open(
+            self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o644
+        )
+        self._offset = 0  # end of the last complete batch
+        self._dirty = False
+        self.failed: BaseException | None = None
+        now = time.time()
+        header = [
+            event_pb2.Event(
+                wall_time=now,
+                file_version=FILE_VERSION,
+                source_metadata=event_pb2.SourceMetadata(writer="gpuarr"),
+            )
+        ]
+        if purge_step is not None:
+            # A SessionLog START at step T makes TensorBoard discard what it has already read
+            # at steps >= T (a run restarted after a crash); the same pair torch writes.
+            header.append(
+                event_pb2.Event(wall_time=now, step=purge_step, file_version=FILE_VERSION)
+            )
+            header.append(
+                event_pb2.Event(
+                    wall_time=now,
+                    step=purge_step,
+                    session_log=event_pb2.SessionLog(status=event_pb2.SessionLog.START),
+                )
+            )
+        self.append(encode_records([e.SerializeToString() for e in header]))
+        self.sync()
+        _sync_directory(log_dir)  # so that the new file's name survives a power loss too
+
+    @property
+    def closed(self) -> bool:
+        return self._fd is None
+
+    def append(self, data: bytes) -> None:
+        """Append complete records. On failure, cut the file back to the previous batch.
+
+        Raises:
+            OSError: when the write fails (the file then refuses further writes).
+        """
+        if self._fd is None:
+            raise ValueError(f"event file {self.path} is closed")
+        if self.failed is not None:
+            raise OSError(f"event file {self.path} failed earlier: {self.failed}")
+        view = memoryview(data)
+        try:
+            while view:
+                written = os.write(self._fd, view)
+                view = view[written:]
+        except OSError as exc:
+            self.failed = exc
+            try:  # drop the partial batch so the file still ends on a record boundary
+                os.ftruncate(self._fd, self._offset)
+            except OSError:
+                pass
+            raise
+        self._offset += len(data)
+        self._dirty = True
+
+    def sync(self) -> None:
+        """Make everything appended so far durable (fsync)."""
+        if self._fd is not None and self._dirty:
+            os.fsync(self._fd)
+            self._dirty = False
+
+    def close(self) -> None:
+        """Sync and close; closing twice is a no-op."""
+        if self._fd is None:
+            return
+        try:
+            self.sync()
+        finally:
+            os.close(self._fd)
+            self._fd = None
