@@ -1,0 +1,167 @@
+"""Adam (and the shared update that AdamW reuses with decoupled weight decay)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from .._device import CPU
+from . import _cuda_kernels
+from .optimizer import (
+    Optimizer,
+    _advance_step,
+    _chunks,
+    _closure_loss,
+    _lr_value,
+    _new_step,
+    _optimizer_step,
+    _zeros_state,
+)
+
+__all__ = ["Adam"]
+
+
+class Adam(Optimizer):
+    """Adam, with PyTorch's update rule and state layout.
+
+    For each parameter (``t`` counts its steps)::
+
+        g = g + weight_decay * p          (L2; AdamW instead shrinks p by lr * weight_decay)
+        m = lerp(m, g, 1 - beta1);  v = beta2 * v + (1 - beta2) * g * g
+        v_hat = max(v_max, v) if amsgrad else v
+        p = p - lr / (1 - beta1**t) * m / (sqrt(v_hat) / sqrt(1 - beta2**t) + eps)
+
+    State per parameter: ``step`` (float32 CPU tensor), ``exp_avg``, ``exp_avg_sq`` and, with
+    amsgrad, ``max_exp_avg_sq``.
+
+    Args:
+        params: tensors to optimize, or dicts defining parameter groups.
+        lr: learning rate (default 1e-3).
+        betas: decay rates of the first and second moment averages (default (0.9, 0.999)).
+        eps: added to the denominator for stability (default 1e-8).
+        weight_decay: L2 penalty added to the gradient (default 0).
+        amsgrad: use the maximum of past second moments (AMSGrad).
+        maximize: maximize the objective instead of minimizing it.
+        foreach: accepted for torch compatibility; gpuarr always updates tensor by tensor.
+        decoupled_weight_decay: apply weight decay as AdamW does.
+
+    Example:
+        >>> opt = gpuarr.optim.Adam(model.parameters(), lr=1e-3)
+    """
+
+    def __init__(self, params: Iterable, lr: float = 1e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0, amsgrad: bool = False, *,
+                 foreach: bool | None = None, maximize: bool = False,
+                 decoupled_weight_decay: bool = False) -> None:
+        if not 0.0 <= lr:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if not 0.0 <= eps:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        if not 0.0 <= betas[0] < 1.0:
+            raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
+        if not 0.0 <= betas[1] < 1.0:
+            raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
+        if not 0.0 <= weight_decay:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        defaults = {"lr": lr, "betas": (float(betas[0]), float(betas[1])), "eps": eps,
+                    "weight_decay": weight_decay, "amsgrad": amsgrad, "maximize": maximize,
+                    "foreach": foreach, "decoupled_weight_decay": decoupled_weight_decay}
+        super().__init__(params, defaults)
+
+    def __setstate__(self, state: dict) -> None:
+        super().__setstate__(state)
+        for group in self.param_groups:
+            group.setdefault("amsgrad", False)
+            group.setdefault("maximize", False)
+            group.setdefault("decoupled_weight_decay", False)
+
+    @_optimizer_step
+    def step(self, closure: Callable | None = None):
+        """Perform one Adam step on every parameter that has a gradient.
+
+        Args:
+            closure: optional function that re-evaluates the model and returns the loss.
+
+        Returns:
+            The closure's loss, or None.
+        """
+        loss = _closure_loss(closure)
+        for group in self.param_groups:
+            lr = _lr_value(group["lr"])
+            beta1, beta2 = group["betas"]
+            amsgrad = group["amsgrad"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                st = self.state[p]
+                if len(st) == 0:
+                    st["step"] = _new_step()
+                    st["exp_avg"] = _zeros_state(p)
+                    st["exp_avg_sq"] = _zeros_state(p)
+                    if amsgrad:
+                        st["max_exp_avg_sq"] = _zeros_state(p)
+                _adam_one(st, p, lr, float(beta1), float(beta2), group["eps"],
+                          group["weight_decay"], amsgrad, group["maximize"],
+                          group["decoupled_weight_decay"])
+        return loss
+
+
+def _adam_one(st: dict, p, lr: float, beta1: float, beta2: float, eps: float, wd: float,
+              amsgrad: bool, maximize: bool, decoupled: bool) -> None:
+    xp = p._device._xp()
+    step = _advance_step(st)
+    bias1 = 1 - beta1**step
+    bias2_sqrt = (1 - beta2**step) ** 0.5
+    vmax = st["max_exp_avg_sq"]._data if amsgrad else None
+    if p._device is not CPU and _cuda_kernels.fusable(p):
+        _cuda_kernels.adam_step(
+            p, st["exp_avg"]._data, st["exp_avg_sq"]._data, vmax,
+            sign=-1.0 if maximize else 1.0,
+            wd=0.0 if decoupled else wd,
+            decay=1 - lr * wd if decoupled else 1.0,
+            beta1=beta1, beta2=beta2, bc2_sqrt=bias2_sqrt, eps=eps, step_size=lr / bias1)
+    else:
+        arrays = [p._data, p.grad._data, st["exp_avg"]._data, st["exp_avg_sq"]._data, vmax]
+        for (w, g, m, v, vm), (t1, t2) in _chunks(xp, arrays):
+            _adam_kernel(xp, w, g, m, v, vm, t1, t2, lr, beta1, beta2, eps, wd, maximize,
+                         decoupled, lr / bias1, bias2_sqrt)
+    p._bump_version()
+
+
+def _adam_kernel(xp, w, g, m, v, vmax, t1, t2, lr: float, beta1: float, beta2: float,
+                 eps: float, wd: float, maximize: bool, decoupled: bool, step_size: float,
+                 bias2_sqrt: float) -> None:
+    """The Adam update of one piece, in place on ``w``, ``m``, ``v`` (and ``vmax``)."""
+    if maximize:
+        g = xp.negative(g, out=t2)
+    if wd != 0:
+        if decoupled:
+            w *= 1 - lr * wd
+        else:
+            xp.multiply(w, wd, out=t1)
+            g = xp.add(g, t1, out=t2)  # g + wd * p
+    # m.lerp_(g, 1 - beta1) with torch's two-sided lerp formula
+    xp.subtract(g, m, out=t1)
+    weight = 1 - beta1
+    if weight < 0.5:
+        t1 *= weight
+        m += t1
+    else:
+        t1 *= 1 - weight
+        xp.subtract(g, t1, out=m)
+    # v = beta2 * v + (1 - beta2) * g * g
+    v *= beta2
+    xp.multiply(g, g, out=t1)
+    t1 *= 1 - beta2
+    v += t1
+    src = v
+    if vmax is not None:
+        xp.maximum(vmax, v, out=vmax)
+        src = vmax
+    # p -= lr / bias1 * m / (sqrt(v) / bias2_sqrt + eps)
+    xp.sqrt(src, out=t1)
+    t1 /= bias2_sqrt
+    t1 += eps
+    xp.divide(m, t1, out=t1)
+    t1 *= -step_size
+    w += t1

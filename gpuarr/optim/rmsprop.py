@@ -1,0 +1,156 @@
+"""RMSprop, optionally centered and with momentum."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from .optimizer import (
+    Optimizer,
+    _advance_step,
+    _chunks,
+    _closure_loss,
+    _lr_value,
+    _new_step,
+    _optimizer_step,
+    _zeros_state,
+)
+
+__all__ = ["RMSprop"]
+
+
+class RMSprop(Optimizer):
+    """RMSprop, with PyTorch's update rule and state layout.
+
+    For each parameter::
+
+        g = g + weight_decay * p                        (if weight_decay)
+        v = alpha * v + (1 - alpha) * g * g
+        avg = sqrt(v - ga * ga) + eps  with ga = lerp(ga, g, 1 - alpha)  (centered)
+        avg = sqrt(v) + eps                                              (otherwise)
+        b = momentum * b + g / avg;  p = p - lr * b     (momentum > 0)
+        p = p - lr * g / avg                            (otherwise)
+
+    State per parameter: ``step``, ``square_avg``, plus ``momentum_buffer`` (momentum > 0)
+    and ``grad_avg`` (centered).
+
+    Args:
+        params: tensors to optimize, or dicts defining parameter groups.
+        lr: learning rate (default 1e-2).
+        alpha: smoothing constant of the squared-gradient average (default 0.99).
+        eps: added to the denominator for stability (default 1e-8).
+        weight_decay: L2 penalty (default 0).
+        momentum: momentum factor (default 0).
+        centered: normalize by the estimated variance of the gradient instead of its
+            uncentered second moment.
+        maximize: maximize the objective instead of minimizing it.
+        foreach: accepted for torch compatibility; gpuarr always updates tensor by tensor.
+
+    Example:
+        >>> opt = gpuarr.optim.RMSprop(model.parameters(), lr=1e-3, momentum=0.9)
+    """
+
+    def __init__(self, params: Iterable, lr: float = 1e-2, alpha: float = 0.99,
+                 eps: float = 1e-8, weight_decay: float = 0, momentum: float = 0,
+                 centered: bool = False, foreach: bool | None = None,
+                 maximize: bool = False) -> None:
+        if not 0.0 <= lr:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if not 0.0 <= eps:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        if not 0.0 <= momentum:
+            raise ValueError(f"Invalid momentum value: {momentum}")
+        if not 0.0 <= weight_decay:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        if not 0.0 <= alpha:
+            raise ValueError(f"Invalid alpha value: {alpha}")
+        defaults = {"lr": lr, "momentum": momentum, "alpha": alpha, "eps": eps,
+                    "centered": centered, "weight_decay": weight_decay, "foreach": foreach,
+                    "maximize": maximize}
+        super().__init__(params, defaults)
+
+    def __setstate__(self, state: dict) -> None:
+        super().__setstate__(state)
+        for group in self.param_groups:
+            group.setdefault("momentum", 0)
+            group.setdefault("centered", False)
+            group.setdefault("maximize", False)
+
+    @_optimizer_step
+    def step(self, closure: Callable | None = None):
+        """Perform one RMSprop step on every parameter that has a gradient.
+
+        Args:
+            closure: optional function that re-evaluates the model and returns the loss.
+
+        Returns:
+            The closure's loss, or None.
+        """
+        loss = _closure_loss(closure)
+        for group in self.param_groups:
+            lr = _lr_value(group["lr"])
+            momentum = group["momentum"]
+            centered = group["centered"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                st = self.state[p]
+                if len(st) == 0:
+                    st["step"] = _new_step()
+                    st["square_avg"] = _zeros_state(p)
+                    if momentum > 0:
+                        st["momentum_buffer"] = _zeros_state(p)
+                    if centered:
+                        st["grad_avg"] = _zeros_state(p)
+                _rmsprop_one(st, p, lr, group["alpha"], group["eps"], group["weight_decay"],
+                             momentum, centered, group["maximize"])
+        return loss
+
+
+def _rmsprop_one(st: dict, p, lr: float, alpha: float, eps: float, wd: float,
+                 momentum: float, centered: bool, maximize: bool) -> None:
+    xp = p._device._xp()
+    _advance_step(st)
+    arrays = [p._data, p.grad._data, st["square_avg"]._data,
+              st["grad_avg"]._data if centered else None,
+              st["momentum_buffer"]._data if momentum > 0 else None]
+    for (w, g, sq, ga, buf), (t1, t2) in _chunks(xp, arrays):
+        _rmsprop_kernel(xp, w, g, sq, ga, buf, t1, t2, lr, alpha, eps, wd, momentum, maximize)
+    p._bump_version()
+
+
+def _rmsprop_kernel(xp, w, g, sq, ga, buf, t1, t2, lr: float, alpha: float, eps: float,
+                    wd: float, momentum: float, maximize: bool) -> None:
+    """The RMSprop update of one piece, in place on ``w``, ``sq`` (and ``ga``, ``buf``)."""
+    if maximize:
+        g = xp.negative(g, out=t2)
+    if wd != 0:
+        xp.multiply(w, wd, out=t1)
+        g = xp.add(g, t1, out=t2)  # g + wd * p
+    sq *= alpha
+    xp.multiply(g, g, out=t1)
+    t1 *= 1 - alpha
+    sq += t1
+    if ga is not None:
+        # ga.lerp_(g, 1 - alpha), torch's two-sided lerp formula
+        weight = 1 - alpha
+        xp.subtract(g, ga, out=t1)
+        if weight < 0.5:
+            t1 *= weight
+            ga += t1
+        else:
+            t1 *= 1 - weight
+            xp.subtract(g, t1, out=ga)
+        xp.multiply(ga, ga, out=t1)
+        xp.subtract(sq, t1, out=t1)
+        xp.sqrt(t1, out=t1)
+    else:
+        xp.sqrt(sq, out=t1)
+    t1 += eps
+    xp.divide(g, t1, out=t1)
+    if buf is not None:
+        buf *= momentum
+        buf += t1
+        xp.multiply(buf, -lr, out=t1)
+    else:
+        t1 *= -lr
+    w += t1
