@@ -211,3 +211,61 @@ def _reductions(G, torch):
                       lambda x: torch.unique(x, return_counts=True), 1, (-3, 3),
                       differentiable=False, broadcast=False, dtypes=("int64",)))
     return ops
+
+
+@register
+def _shapes_and_linalg(G, torch):
+    """View ops (gpuarr/ops/shape.py) and matrix products (gpuarr/ops/linalg.py)."""
+
+    def fixed(name, g, t, shapes, nargs=1, **kw):
+        return OpInfo(name, g, t, nargs, broadcast=False, shapes=shapes, **kw)
+
+    s23 = [((2, 3),), ((3, 2),)]
+    s234 = [((2, 3, 4),), ((1, 3, 4),)]
+    return [
+        fixed("view", lambda x: x.view(-1), lambda x: x.view(-1), s23),
+        fixed("reshape", lambda x: x.reshape(3, -1), lambda x: x.reshape(3, -1), s23),
+        fixed("expand", lambda x: x[:1].expand(4, -1), lambda x: x[:1].expand(4, -1), s23),
+        fixed("broadcast_to", lambda x: G.broadcast_to(x, (2, 2, 3)),
+              lambda x: torch.broadcast_to(x, (2, 2, 3)), [((2, 3),), ((1, 3),)]),
+        fixed("permute", lambda x: x.permute(2, 0, 1), lambda x: x.permute(2, 0, 1), s234),
+        fixed("transpose", lambda x: x.transpose(0, -1), lambda x: x.transpose(0, -1), s234),
+        fixed("T", lambda x: x.T, lambda x: x.T, s23),
+        fixed("mT", lambda x: x.mT, lambda x: x.mT, s234),
+        fixed("squeeze", lambda x: x.squeeze(), lambda x: x.squeeze(), [((1, 3, 1),)]),
+        fixed("unsqueeze", lambda x: x.unsqueeze(1), lambda x: x.unsqueeze(1), s23),
+        fixed("flatten", lambda x: x.flatten(1), lambda x: x.flatten(1), s234),
+        fixed("unflatten", lambda x: x.unflatten(1, (2, 2)), lambda x: x.unflatten(1, (2, 2)),
+              [((3, 4),)]),
+        fixed("narrow", lambda x: x.narrow(1, 1, 2), lambda x: x.narrow(1, 1, 2), s234),
+        fixed("movedim", lambda x: G.movedim(x, 0, 2), lambda x: torch.movedim(x, 0, 2), s234),
+        fixed("matmul", G.matmul, torch.matmul,
+              [((2, 4), (4, 3)), ((3,), (3,)), ((2, 1, 3, 4), (5, 4, 2)), ((4,), (4, 2))], 2),
+        fixed("mm", G.mm, torch.mm, [((2, 4), (4, 3))], 2),
+        fixed("mv", G.mv, torch.mv, [((2, 4), (4,))], 2),
+        fixed("bmm", G.bmm, torch.bmm, [((2, 3, 4), (2, 4, 5))], 2),
+        fixed("dot", G.dot, torch.dot, [((5,), (5,))], 2),
+        fixed("inner", G.inner, torch.inner, [((5,), (5,)), ((2, 3), (4, 3))], 2),
+        fixed("outer", G.outer, torch.outer, [((4,), (3,))], 2),
+        fixed("einsum_bij", lambda a, b: G.einsum("bij,bjk->bik", a, b),
+              lambda a, b: torch.einsum("bij,bjk->bik", a, b), [((2, 3, 4), (2, 4, 5))], 2),
+        fixed("trace", G.trace, torch.trace, [((3, 3),), ((2, 4),)]),
+        fixed("linalg_norm", G.linalg.norm, torch.linalg.norm, [((4,),), ((3, 4),)]),
+        fixed("vector_norm_3", lambda x: G.linalg.vector_norm(x, 3, dim=-1),
+              lambda x: torch.linalg.vector_norm(x, 3, dim=-1), [((3, 4),)], domain=_distinct),
+        fixed("matrix_norm", G.linalg.matrix_norm, torch.linalg.matrix_norm, [((2, 3, 4),)]),
+        fixed("inv", G.linalg.inv, torch.linalg.inv, [((3, 3),), ((2, 4, 4),)],
+              domain=_well_conditioned),
+        fixed("solve", G.linalg.solve, torch.linalg.solve, [((3, 3), (3, 2)), ((2, 4, 4), (4,))],
+              2, domain=_well_conditioned),
+        fixed("det", G.linalg.det, torch.linalg.det, [((3, 3),), ((2, 4, 4),)],
+              domain=_well_conditioned),
+    ]
+
+
+def _well_conditioned(rng, shape, dtype):
+    # square matrices are made diagonally dominant so inverses and solves are stable
+    x = rng.uniform(-1, 1, size=shape)
+    if len(shape) >= 2 and shape[-1] == shape[-2]:
+        x = x + np.eye(shape[-1]) * shape[-1]
+    return x.astype(dtype)

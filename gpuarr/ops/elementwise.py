@@ -1047,7 +1047,8 @@ class Where(Function):
     @staticmethod
     def backward(ctx, g):
         (cond,) = ctx.saved_tensors
-        zero = g * 0
+        # a literal 0, not g * 0: an inf/nan gradient must not leak into the unselected side
+        zero = _make(ctx.xp.zeros((), dtype=g._data.dtype), g._device)
         ga = where(cond, g, zero) if ctx.needs_input_grad[1] else None
         gb = where(cond, zero, g) if ctx.needs_input_grad[2] else None
         return None, ga, gb
