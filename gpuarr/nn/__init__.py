@@ -1,0 +1,22 @@
+"""``gpuarr.nn``: modules, layers, losses, initialisation and ``functional``.
+
+Example:
+    >>> from gpuarr import nn
+    >>> model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10))
+    >>> loss = nn.CrossEntropyLoss()(model(x), y)
+"""
+
+from __future__ import annotations
+
+from . import functional, init, utils
+from .activation import *  # noqa: F403
+from .containers import *  # noqa: F403
+from .conv import *  # noqa: F403
+from .dropout import *  # noqa: F403
+from .embedding import *  # noqa: F403
+from .linear import *  # noqa: F403
+from .loss import *  # noqa: F403
+from .module import Module
+from .normalization import *  # noqa: F403
+from .parameter import Buffer, Parameter
+from .pooling import *  # noqa: F403

@@ -1,0 +1,26 @@
+"""``gpuarr.nn.functional``: stateless layers, activations and losses (torch's names and
+signatures). Every function is differentiable through gpuarr's autograd, twice where torch's is.
+
+Example:
+    >>> import gpuarr.nn.functional as F
+    >>> F.cross_entropy(F.linear(x, w, b), labels)
+"""
+
+from __future__ import annotations
+
+from ._activation import *  # noqa: F403
+from ._activation import __all__ as _act_all
+from ._conv import *  # noqa: F403
+from ._conv import __all__ as _conv_all
+from ._linear import *  # noqa: F403
+from ._linear import __all__ as _lin_all
+from ._loss import *  # noqa: F403
+from ._loss import __all__ as _loss_all
+from ._misc import *  # noqa: F403
+from ._misc import __all__ as _misc_all
+from ._norm import *  # noqa: F403
+from ._norm import __all__ as _norm_all
+from ._pool import *  # noqa: F403
+from ._pool import __all__ as _pool_all
+
+__all__ = [*_act_all, *_conv_all, *_lin_all, *_loss_all, *_misc_all, *_norm_all, *_pool_all]

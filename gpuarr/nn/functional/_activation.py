@@ -1,0 +1,457 @@
+"""Activation functions and (log-)softmax.
+
+The hot ones (relu, leaky_relu, gelu, softplus, softmax, log_softmax) are raw Functions with a
+hand-written backward in Tensor ops: the usual backward runs on the arrays' fast paths and
+``create_graph=True`` still gives second derivatives. The rest are compositions of
+differentiable gpuarr ops.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+
+from ..._tensor import Tensor, _make
+from ...autograd.function import Function
+from ...autograd.grad_mode import _state
+from ...ops import elementwise as E
+from ._utils import check_tensor, float_dtype_check, no_grad_needed
+
+__all__ = [
+    "relu", "relu_", "relu6", "leaky_relu", "leaky_relu_", "elu", "selu", "celu", "gelu", "silu",
+    "mish", "softplus", "hardtanh", "hardtanh_", "hardsigmoid", "hardswish", "sigmoid", "tanh",
+    "logsigmoid", "softsign", "tanhshrink", "threshold", "prelu", "softmax", "softmin",
+    "log_softmax", "glu",
+]
+
+
+# --------------------------------------------------------------------------------------------
+# ReLU family
+
+
+class Relu(Function):
+    _raw = True
+
+    @staticmethod
+    def forward(ctx, x):
+        y = ctx.xp.maximum(x, x.dtype.type(0))
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        if not _state.enabled:
+            return _make(g._device._xp().multiply(g._data, y._data > 0), g._device)
+        return g * (y > 0).to(g.dtype)
+
+
+def relu(input: Tensor, inplace: bool = False) -> Tensor:
+    """``max(input, 0)`` elementwise.
+
+    Args:
+        input: any tensor.
+        inplace: overwrite ``input`` with the result.
+
+    Example:
+        >>> F.relu(gpuarr.tensor([-1.0, 2.0]))
+        tensor([0., 2.])
+    """
+    check_tensor(input, "input", "relu")
+    if inplace:
+        return relu_(input)
+    if no_grad_needed(input):
+        d = input._data
+        return _make(input._device._xp().maximum(d, d.dtype.type(0)), input._device)
+    return Relu.apply(input)
+
+
+def relu_(input: Tensor) -> Tensor:
+    """In-place :func:`relu`; returns ``input``."""
+    return E._inplace(input, relu)
+
+
+def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
+    """``input`` where ``input > threshold``, else ``value``."""
+    out = E.where(input > threshold, input, value)
+    if inplace:
+        return E._inplace(input, lambda x: out)
+    return out
+
+
+class LeakyRelu(Function):
+    _raw = True
+
+    @staticmethod
+    def forward(ctx, x, slope):
+        xp = ctx.xp
+        pos = x > 0
+        y = xp.where(pos, x, x * x.dtype.type(slope))
+        ctx.save_for_backward(x)
+        ctx.slope = slope
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        xp = g._device._xp()
+        d = g._data.dtype
+        scale = xp.where(x._data > 0, d.type(1), d.type(ctx.slope))
+        if not _state.enabled:
+            return _make(g._data * scale, g._device), None
+        return g * _make(scale, g._device), None
+
+
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    """``x`` for ``x > 0`` else ``negative_slope * x``."""
+    check_tensor(input, "input", "leaky_relu")
+    if inplace:
+        return leaky_relu_(input, negative_slope)
+    return LeakyRelu.apply(input, float(negative_slope))
+
+
+def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:
+    """In-place :func:`leaky_relu`."""
+    return E._inplace(input, leaky_relu, negative_slope)
+
+
+def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,
+             inplace: bool = False) -> Tensor:
+    """Clamp to ``[min_val, max_val]``."""
+    if min_val > max_val:
+        raise ValueError("min_val cannot be greater than max_val")
+    if inplace:
+        return hardtanh_(input, min_val, max_val)
+    return E.clamp(input, min_val, max_val)
+
+
+def hardtanh_(input: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
+    """In-place :func:`hardtanh`."""
+    return E._inplace(input, E.clamp, min_val, max_val)
+
+
+def relu6(input: Tensor, inplace: bool = False) -> Tensor:
+    """``min(max(x, 0), 6)``."""
+    return hardtanh(input, 0.0, 6.0, inplace)
+
+
+def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """``x`` for ``x > 0`` else ``alpha * (exp(x) - 1)``."""
+    neg = E.expm1(E.clamp(input, max=0.0)) * alpha
+    out = E.where(input > 0, input, neg)
+    return E._inplace(input, lambda x: out) if inplace else out
+
+
+def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """``max(0, x) + min(0, alpha * (exp(x / alpha) - 1))``."""
+    neg = E.expm1(E.clamp(input, max=0.0) / alpha) * alpha
+    out = E.where(input > 0, input, neg)
+    return E._inplace(input, lambda x: out) if inplace else out
+
+
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def selu(input: Tensor, inplace: bool = False) -> Tensor:
+    """Scaled ELU with the self-normalising constants."""
+    out = elu(input, _SELU_ALPHA) * _SELU_SCALE
+    return E._inplace(input, lambda x: out) if inplace else out
+
+
+# --------------------------------------------------------------------------------------------
+# smooth activations
+
+
+_SQRT_2_PI = math.sqrt(2.0 / math.pi)
+_INV_SQRT_2 = 1.0 / math.sqrt(2.0)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+
+
+def _gelu_arrays(xp, x, approximate: str):
+    t = x.dtype.type
+    if approximate == "tanh":
+        inner = xp.tanh((x + t(0.044715) * x * x * x) * t(_SQRT_2_PI))
+        return t(0.5) * x * (t(1) + inner)
+    return t(0.5) * x * (t(1) + E._erf(xp, x * t(_INV_SQRT_2)))
+
+
+def _gelu_grad(x: Tensor, approximate: str) -> Tensor:
+    """d gelu / dx, written with Tensor ops (so it is differentiable itself)."""
+    if approximate == "tanh":
+        x2 = x * x
+        t = E.tanh((x + x2 * x * 0.044715) * _SQRT_2_PI)
+        return (t + 1) * 0.5 + x * (1 - t * t) * (x2 * (3 * 0.044715) + 1) * (0.5 * _SQRT_2_PI)
+    cdf = (E.erf(x * _INV_SQRT_2) + 1) * 0.5
+    pdf = E.exp(x * x * -0.5) * _INV_SQRT_2PI
+    return cdf + x * pdf
+
+
+class Gelu(Function):
+    _raw = True
+
+    @staticmethod
+    def forward(ctx, x, approximate):
+        ctx.save_for_backward(x)
+        ctx.approximate = approximate
+        return _gelu_arrays(ctx.xp, x, approximate)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * _gelu_grad(x, ctx.approximate), None
+
+
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:
+    """Gaussian error linear unit, ``x * Phi(x)``.
+
+    Args:
+        approximate: 'none' (exact, with erf) or 'tanh' (the tanh approximation).
+    """
+    check_tensor(input, "input", "gelu")
+    if approximate not in ("none", "tanh"):
+        raise RuntimeError("approximate argument must be either none or tanh.")
+    float_dtype_check(input, "GeluKernelImpl")
+    if no_grad_needed(input):
+        return _make(_gelu_arrays(input._device._xp(), input._data, approximate), input._device)
+    return Gelu.apply(input, approximate)
+
+
+def silu(input: Tensor, inplace: bool = False) -> Tensor:
+    """``x * sigmoid(x)`` (also called swish)."""
+    out = input * E.sigmoid(input)
+    return E._inplace(input, lambda x: out) if inplace else out
+
+
+class Softplus(Function):
+    _raw = True
+
+    @staticmethod
+    def forward(ctx, x, beta, thr):
+        xp = ctx.xp
+        t = x.dtype.type
+        bx = x * t(beta)
+        # log(1 + exp(bx)) = max(bx, 0) + log1p(exp(-|bx|)) never overflows
+        soft = (xp.maximum(bx, t(0)) + xp.log1p(xp.exp(-xp.abs(bx)))) / t(beta)
+        ctx.save_for_backward(x)
+        ctx.beta, ctx.thr = beta, thr
+        return xp.where(bx > t(thr), x, soft)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        bx = x * ctx.beta
+        d = E.where(bx > ctx.thr, 1.0, E.sigmoid(bx))
+        return g * d, None, None
+
+
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """``log(1 + exp(beta * x)) / beta``, linear where ``beta * x > threshold``."""
+    check_tensor(input, "input", "softplus")
+    float_dtype_check(input, "softplus")
+    return Softplus.apply(input, float(beta), float(threshold))
+
+
+def mish(input: Tensor, inplace: bool = False) -> Tensor:
+    """``x * tanh(softplus(x))``."""
+    out = input * E.tanh(softplus(input))
+    return E._inplace(input, lambda x: out) if inplace else out
+
+
+def sigmoid(input: Tensor) -> Tensor:
+    """``1 / (1 + exp(-x))``."""
+    return E.sigmoid(input)
+
+
+def tanh(input: Tensor) -> Tensor:
+    """Hyperbolic tangent."""
+    return E.tanh(input)
+
+
+def logsigmoid(input: Tensor) -> Tensor:
+    """``log(sigmoid(x))`` computed stably as ``-softplus(-x)``."""
+    return -softplus(-input)
+
+
+def softsign(input: Tensor) -> Tensor:
+    """``x / (1 + |x|)``."""
+    return input / (E.abs(input) + 1)
+
+
+def tanhshrink(input: Tensor) -> Tensor:
+    """``x - tanh(x)``."""
+    return input - E.tanh(input)
+
+
+def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
+    """Piecewise-linear sigmoid: ``clamp(x / 6 + 1/2, 0, 1)``."""
+    out = E.clamp(input / 6 + 0.5, 0.0, 1.0)
+    return E._inplace(input, lambda x: out) if inplace else out
+
+
+def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
+    """``x * hardsigmoid(x)``."""
+    out = input * hardsigmoid(input)
+    return E._inplace(input, lambda x: out) if inplace else out
+
+
+def prelu(input: Tensor, weight: Tensor) -> Tensor:
+    """Leaky ReLU with a learnt slope per channel (dim 1) or one shared slope."""
+    w = weight
+    if weight.numel() != 1:
+        if input.ndim < 2 or input.shape[1] != weight.numel():
+            raise RuntimeError(
+                "Mismatch of parameter numbers and input channel size. Found parameter numbers "
+                f"= {weight.numel()} and channel size = "
+                f"{input.shape[1] if input.ndim >= 2 else 1}."
+            )
+        w = weight.reshape((1, -1) + (1,) * (input.ndim - 2))
+    elif weight.ndim:
+        w = weight.reshape(())
+    return E.where(input > 0, input, input * w)
+
+
+def glu(input: Tensor, dim: int = -1) -> Tensor:
+    """Gated linear unit: ``a * sigmoid(b)`` with ``a, b`` the two halves along ``dim``."""
+    from ...ops.shape import narrow
+
+    n = input.shape[dim]
+    if n % 2:
+        raise RuntimeError(
+            f"Halving dimension must be even, but dimension {dim % input.ndim} is size {n}"
+        )
+    a = narrow(input, dim, 0, n // 2)
+    b = narrow(input, dim, n // 2, n // 2)
+    return a * E.sigmoid(b)
+
+
+# --------------------------------------------------------------------------------------------
+# softmax
+
+
+def _softmax_dim(name: str, ndim: int, stacklevel: int) -> int:
+    warnings.warn(
+        f"Implicit dimension choice for {name} has been deprecated. Change the call to include "
+        "dim=X as an argument.",
+        UserWarning,
+        stacklevel=stacklevel,
+    )
+    return 0 if ndim in (0, 1, 3) else 1
+
+
+class Softmax(Function):
+    _raw = True
+
+    @staticmethod
+    def forward(ctx, x, dim):
+        xp = ctx.xp
+        if x.size == 0:
+            y = x.copy()
+        else:
+            y = x - x.max(axis=dim, keepdims=True)
+            xp.exp(y, out=y)
+            y /= y.sum(axis=dim, keepdims=True)
+        ctx.save_for_backward(y)
+        ctx.dim = dim
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        dim = ctx.dim
+        if not _state.enabled:
+            gy = g._data * y._data
+            gy -= y._data * gy.sum(axis=dim, keepdims=True)
+            return _make(gy, g._device), None
+        gy = g * y
+        return gy - y * gy.sum(dim, keepdim=True), None
+
+
+class LogSoftmax(Function):
+    _raw = True
+
+    @staticmethod
+    def forward(ctx, x, dim):
+        xp = ctx.xp
+        if x.size == 0:
+            y = x.copy()
+        else:
+            y = x - x.max(axis=dim, keepdims=True)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                y -= xp.log(xp.exp(y).sum(axis=dim, keepdims=True))
+        ctx.save_for_backward(y)
+        ctx.dim = dim
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        dim = ctx.dim
+        if not _state.enabled:
+            gd = g._data
+            xp = g._device._xp()
+            return _make(gd - xp.exp(y._data) * gd.sum(axis=dim, keepdims=True), g._device), None
+        return g - E.exp(y) * g.sum(dim, keepdim=True), None
+
+
+def _softmax_common(cls, name: str, input: Tensor, dim, dtype, stacklevel: int) -> Tensor:
+    check_tensor(input, "input", name)
+    if dim is None:
+        dim = _softmax_dim(name, input.ndim, stacklevel + 1)
+    if dtype is not None:
+        input = input.to(dtype)
+    float_dtype_check(input, f"{name}_lastdim_kernel_impl")
+    nd = input.ndim
+    from ...ops._common import wrap_dim
+
+    d = wrap_dim(dim, nd)
+    if nd == 0:
+        return _softmax_common(cls, name, input.reshape(1), 0, None, stacklevel).reshape(())
+    if no_grad_needed(input):
+        return _make(cls.forward(_NoCtx(input._device._xp()), input._data, d), input._device)
+    return cls.apply(input, d)
+
+
+class _NoCtx:
+    """ctx for running a raw forward directly when no graph is recorded."""
+
+    def __init__(self, xp) -> None:
+        self.xp = xp
+
+    def save_for_backward(self, *a) -> None:
+        pass
+
+
+def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
+    """``exp(x) / exp(x).sum(dim)``, computed stably.
+
+    Args:
+        input: float tensor.
+        dim: the dim that sums to one.
+        dtype: cast ``input`` to this dtype first.
+
+    Example:
+        >>> F.softmax(gpuarr.tensor([1.0, 1.0]), dim=0)
+        tensor([0.5000, 0.5000])
+    """
+    return _softmax_common(Softmax, "softmax", input, dim, dtype, _stacklevel)
+
+
+def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
+    """``softmax(-x)``."""
+    if dtype is not None:
+        input = input.to(dtype)
+    return _softmax_common(Softmax, "softmin", -input, dim, None, _stacklevel)
+
+
+def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3,
+                dtype=None) -> Tensor:
+    """``x - logsumexp(x, dim)``: stable for large logits (no overflow to inf/nan).
+
+    Example:
+        >>> F.log_softmax(gpuarr.tensor([1000.0, 0.0]), dim=0)
+        tensor([    0., -1000.])
+    """
+    return _softmax_common(LogSoftmax, "log_softmax", input, dim, dtype, _stacklevel)

@@ -1,0 +1,123 @@
+"""Matrix products used by the layers: ``mm`` (2-D and batched 3-D) and ``linear``.
+
+Both are raw Functions whose backward is written with the same products, so second
+derivatives (``create_graph=True``) work. When no graph is being recorded (the usual
+backward pass) the products run straight on the backend arrays.
+"""
+
+from __future__ import annotations
+
+import math
+
+from ..._tensor import Tensor, _make
+from ...autograd.function import Function
+from ...autograd.grad_mode import _state
+from ...ops._common import dtype_name
+from ._utils import check_tensor
+
+__all__ = ["linear"]
+
+
+class MatMul(Function):
+    """``a @ b`` for 2-D matrices or 3-D stacks with the same batch size."""
+
+    _raw = True
+
+    @staticmethod
+    def forward(ctx, a, b):
+        nig = ctx.needs_input_grad
+        ctx.save_for_backward(a if nig[1] else None, b if nig[0] else None)
+        return ctx.xp.matmul(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        ga = mm(g, b.mT) if ctx.needs_input_grad[0] else None
+        gb = mm(a.mT, g) if ctx.needs_input_grad[1] else None
+        return ga, gb
+
+
+def mm(a: Tensor, b: Tensor) -> Tensor:
+    """Matrix product of 2-D tensors (or 3-D stacks), differentiable twice.
+
+    Used inside backward formulas; it skips the graph when nothing requires grad.
+    """
+    if not (_state.enabled and (a._rg or b._rg)):
+        return _make(a._device._xp().matmul(a._data, b._data), a._device)
+    return MatMul.apply(a, b)
+
+
+class Linear(Function):
+    """``x @ w.T + b`` over the last dim of ``x`` (any number of leading dims)."""
+
+    _raw = True
+
+    @staticmethod
+    def forward(ctx, x, w, b):
+        x2 = x.reshape(math.prod(x.shape[:-1]), x.shape[-1]) if x.ndim != 2 else x
+        out = x2 @ w.T
+        if b is not None:
+            out += b
+        nig = ctx.needs_input_grad
+        ctx.save_for_backward(x if nig[1] else None, w if nig[0] else None)
+        ctx.x_shape = x.shape
+        return out.reshape(x.shape[:-1] + (w.shape[0],)) if x.ndim != 2 else out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, w = ctx.saved_tensors
+        nig = ctx.needs_input_grad
+        shape = ctx.x_shape
+        g2 = g if g.ndim == 2 else g.reshape(math.prod(shape[:-1]), g.shape[-1])
+        gx = gw = gb = None
+        if nig[0]:
+            gx = mm(g2, w)
+            if len(shape) != 2:
+                gx = gx.reshape(shape)
+        if nig[1]:
+            x2 = x if x.ndim == 2 else x.reshape(math.prod(shape[:-1]), shape[-1])
+            gw = mm(g2.mT, x2)
+        if nig[2]:
+            gb = g2.sum(0)
+        return gx, gw, gb
+
+
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """Affine map ``input @ weight.T + bias`` (as ``torch.nn.functional.linear``).
+
+    Args:
+        input: ``(*, in_features)``.
+        weight: ``(out_features, in_features)``.
+        bias: ``(out_features,)`` or None.
+
+    Returns:
+        ``(*, out_features)``.
+
+    Example:
+        >>> F.linear(gpuarr.ones(2, 3), gpuarr.ones(4, 3)).shape
+        gpuarr.Size([2, 4])
+    """
+    check_tensor(input, "input", "linear")
+    check_tensor(weight, "weight", "linear")
+    xd, wd = input._data, weight._data
+    if wd.ndim != 2 or xd.ndim == 0 or xd.shape[-1] != wd.shape[-1]:
+        rows = xd.size // xd.shape[-1] if xd.ndim and xd.shape[-1] else (1 if xd.ndim else 0)
+        if wd.ndim == 2:
+            raise RuntimeError(
+                f"mat1 and mat2 shapes cannot be multiplied ({rows}x"
+                f"{xd.shape[-1] if xd.ndim else 0} and {wd.shape[1]}x{wd.shape[0]})"
+            )
+        raise RuntimeError(f"linear(): weight must be 2-D, got {wd.ndim}-D")
+    if xd.dtype != wd.dtype:
+        raise RuntimeError(
+            f"mat1 and mat2 must have the same dtype, but got {dtype_name(input.dtype)} and "
+            f"{dtype_name(weight.dtype)}"
+        )
+    if bias is not None and bias._data.dtype != wd.dtype:
+        raise RuntimeError(
+            f"expected m1 and m2 to have the same dtype, but got: {dtype_name(bias.dtype)} != "
+            f"{dtype_name(weight.dtype)}"
+        )
+    if xd.ndim == 1:
+        return Linear.apply(input.reshape(1, -1), weight, bias).reshape(-1)
+    return Linear.apply(input, weight, bias)

@@ -1,0 +1,510 @@
+"""Loss functions (functional forms).
+
+``nll_loss`` is a raw Function that picks the target log-probabilities and scatters the
+gradient back with a constant one-hot coefficient, so it is cheap and its backward is linear
+in the incoming gradient (second derivatives work). ``cross_entropy`` is ``log_softmax`` +
+``nll_loss`` (with torch's label-smoothing and probability-target rules). The binary losses
+are raw Functions with torch's formulas (clamped logs, the stable logits form); the regression
+losses are compositions of differentiable ops.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from ..._tensor import Size, Tensor, _make
+from ...autograd.function import Function
+from ...autograd.grad_mode import _state
+from ...ops import elementwise as E
+from ...ops._common import dtype_name
+from ._activation import log_softmax
+from ._utils import check_tensor, legacy_reduction, reduce_loss
+
+__all__ = [
+    "nll_loss", "cross_entropy", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss",
+    "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div", "soft_margin_loss",
+]
+
+
+# --------------------------------------------------------------------------------------------
+# negative log-likelihood
+
+
+def _class_onehot(xp, tgt, c: int, class_axis: int):
+    """Boolean (target.shape with C inserted at class_axis) mask of the target classes."""
+    shape = [1] * (tgt.ndim + 1)
+    shape[class_axis] = c
+    return xp.expand_dims(tgt, class_axis) == xp.arange(c).reshape(shape)
+
+
+class NLLLoss(Function):
+    _raw = True
+
+    @staticmethod
+    def forward(ctx, logp, tgt, w, ignore_index, reduction):
+        xp = ctx.xp
+        cax = 1 if logp.ndim >= 2 else 0
+        c = logp.shape[cax]
+        valid = tgt != ignore_index
+        safe = xp.where(valid, tgt, 0)
+        picked = xp.take_along_axis(logp, xp.expand_dims(safe, cax), axis=cax)
+        picked = picked.reshape(tgt.shape)
+        if w is not None:
+            wt = xp.take(w, safe) * valid
+        else:
+            wt = valid.astype(logp.dtype)
+        losses = -(picked * wt)
+        if reduction == "none":
+            out, scale = losses, wt
+        elif reduction == "sum":
+            out, scale = losses.sum(dtype=logp.dtype), wt
+        else:
+            den = wt.sum(dtype=logp.dtype)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                out = losses.sum(dtype=logp.dtype) / den  # nan when every target is ignored
+                # ... but the gradient is 0 there, as torch's
+                scale = wt / den if float(den) != 0 else wt * 0
+        ctx.coef = (
+            _class_onehot(xp, safe, c, cax) * -xp.expand_dims(scale, cax)
+        ).astype(logp.dtype, copy=False)
+        ctx.cax, ctx.reduction = cax, reduction
+        return xp.asarray(out, dtype=logp.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        coef = ctx.coef
+        if ctx.reduction == "none":
+            gd = g.unsqueeze(ctx.cax)
+        else:
+            gd = g
+        if not _state.enabled:
+            return _make(coef * gd._data, g._device), None, None, None, None
+        return gd * _make(coef, g._device), None, None, None, None
+
+
+def _check_nll_args(input: Tensor, target: Tensor, weight: Tensor | None):
+    if target._data.dtype not in (np.int64, np.uint8):
+        raise RuntimeError(
+            f"expected target dtype to be Long or Byte, but got {dtype_name(target.dtype)}")
+    nd = input.ndim
+    if nd < 1:
+        raise ValueError(f"Expected 1 or more dimensions (got {nd})")
+    if nd == 1:
+        if target.ndim != 0:
+            raise RuntimeError(
+                "0D or 1D target tensor expected, multi-target not supported")
+    elif target.ndim == 0 or input.shape[0] != target.shape[0]:
+        raise ValueError(
+            f"Expected input batch_size ({input.shape[0]}) to match target batch_size "
+            f"({target.shape[0] if target.ndim else 1})."
+        )
+    elif tuple(target.shape[1:]) != tuple(input.shape[2:]):
+        want = [input.shape[0]] + list(input.shape[2:])
+        raise RuntimeError(f"Expected target size {want}, got {list(target.shape)}")
+    c = input.shape[1 if nd >= 2 else 0]
+    if weight is not None and (weight.ndim != 1 or weight.shape[0] != c):
+        raise RuntimeError(
+            f"weight tensor should be defined either for all {c} classes or no classes but got "
+            f"weight tensor of shape: {list(weight.shape)}"
+        )
+    return c
+
+
+def _check_targets(target: Tensor, c: int, ignore_index: int) -> None:
+    t = target._data
+    if t.size == 0:
+        return
+    bad = (t != ignore_index) & ((t < 0) | (t >= c))
+    if bool(bad.any()):
+        xp = target._device._xp()
+        first = int(t[bad].reshape(-1)[0]) if xp is np else int(t[bad].reshape(-1)[0].item())
+        raise IndexError(f"Target {first} is out of bounds.")
+
+
+def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,
+             ignore_index: int = -100, reduce=None, reduction: str = "mean") -> Tensor:
+    """Negative log-likelihood of class indices under log-probabilities ``input``.
+
+    Args:
+        input: ``(N, C)``, ``(C,)`` or ``(N, C, d1, ...)`` log-probabilities.
+        target: int64 class indices, ``(N,)``, ``()`` or ``(N, d1, ...)``.
+        weight: ``(C,)`` per-class weights.
+        ignore_index: targets equal to this contribute nothing.
+        reduction: 'mean' (weighted mean over non-ignored targets), 'sum' or 'none'.
+
+    Example:
+        >>> F.nll_loss(F.log_softmax(logits, 1), labels)
+    """
+    check_tensor(input, "input", "nll_loss")
+    check_tensor(target, "target", "nll_loss")
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    c = _check_nll_args(input, target, weight)
+    _check_targets(target, c, ignore_index)
+    w = weight
+    if w is not None and w._data.dtype != input._data.dtype:
+        w = w.to(input.dtype)
+    if w is not None and w._rg:
+        w = w.detach()
+    return NLLLoss.apply(input, target, w, ignore_index, reduction)
+
+
+# --------------------------------------------------------------------------------------------
+# cross entropy
+
+
+def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
+                  size_average=None, ignore_index: int = -100, reduce=None,
+                  reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
+    """Cross entropy between logits ``input`` and class indices or class probabilities.
+
+    Args:
+        input: logits ``(N, C)``, ``(C,)`` or ``(N, C, d1, ...)``.
+        target: int64 class indices (shape of input without the class dim), or float class
+            probabilities with the same shape as ``input``.
+        weight: ``(C,)`` per-class weights.
+        ignore_index: index targets equal to this are skipped (index targets only).
+        reduction: 'mean', 'sum' or 'none'.
+        label_smoothing: in [0, 1]; mixes the target with the uniform distribution.
+
+    Example:
+        >>> F.cross_entropy(gpuarr.randn(4, 3), gpuarr.tensor([0, 2, 1, 1]))
+    """
+    check_tensor(input, "input", "cross_entropy")
+    check_tensor(target, "target", "cross_entropy")
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise RuntimeError(
+            f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
+    cax = 1 if input.ndim >= 2 else 0
+    logp = log_softmax(input, cax)
+    if target._data.dtype.kind == "f" and tuple(target.shape) == tuple(input.shape):
+        return _ce_probs(logp, target, weight, ignore_index, reduction, label_smoothing, cax)
+    nll = nll_loss(logp, target, weight, None, ignore_index, None, reduction)
+    if label_smoothing == 0.0:
+        return nll
+    c = logp.shape[cax]
+    xp = input._device._xp()
+    valid_b = _make(target._data != ignore_index, input._device)
+    if weight is not None:
+        wshape = [1] * logp.ndim
+        wshape[cax] = c
+        smooth = -(logp * weight.to(logp.dtype).reshape(wshape)).sum(cax)
+    else:
+        smooth = -logp.sum(cax)
+    # masked, not multiplied: ignored entries get an exact 0 gradient even if the mean is nan
+    smooth = _keep_where(smooth, valid_b)
+    if reduction == "mean":
+        vd = valid_b._data
+        if weight is not None:
+            t = target._data
+            wd = weight._data.astype(logp._data.dtype)
+            den = float((xp.take(wd, xp.where(vd, t, 0)) * vd).sum())
+        else:
+            den = float(vd.sum())
+        ret = smooth.sum() / den if den != 0 else smooth.sum() * float("nan")
+    elif reduction == "sum":
+        ret = smooth.sum()
+    else:
+        ret = smooth
+    return nll * (1 - label_smoothing) + ret * (label_smoothing / c)
+
+
+class _KeepWhere(Function):
+    """``x`` where ``mask`` else 0; the gradient is exactly 0 off the mask (even for inf/nan
+    incoming gradients, as torch's masked_fill)."""
+
+    _raw = True
+
+    @staticmethod
+    def forward(ctx, x, mask):
+        ctx.save_for_backward(mask)
+        return ctx.xp.where(mask, x, x.dtype.type(0))
+
+    @staticmethod
+    def backward(ctx, g):
+        (mask,) = ctx.saved_tensors
+        return _keep_where(g, mask), None
+
+
+def _keep_where(x: Tensor, mask: Tensor) -> Tensor:
+    if not (_state.enabled and x._rg):
+        xd = x._data
+        return _make(x._device._xp().where(mask._data, xd, xd.dtype.type(0)), x._device)
+    return _KeepWhere.apply(x, mask)
+
+
+def _ce_probs(logp, target, weight, ignore_index, reduction, ls, cax) -> Tensor:
+    if ignore_index >= 0:
+        raise RuntimeError("ignore_index is not supported for floating point target")
+    c = logp.shape[cax]
+    if target.dtype != logp.dtype:
+        target = target.to(logp.dtype)
+    if ls > 0:
+        target = target * (1 - ls) + ls / c
+    prod = logp * target
+    if weight is not None:
+        wshape = [1] * logp.ndim
+        wshape[cax] = c
+        prod = prod * weight.to(logp.dtype).reshape(wshape)
+    loss = -prod.sum(cax)
+    if reduction == "mean":
+        n = logp.numel() // c if c else 0
+        return loss.sum() / n if n else loss.sum() * float("nan")
+    return reduce_loss(loss, reduction)
+
+
+# --------------------------------------------------------------------------------------------
+# regression losses
+
+
+def _warn_size(input: Tensor, target: Tensor) -> None:
+    if tuple(target.shape) != tuple(input.shape):
+        warnings.warn(
+            f"Using a target size ({_size(target)}) that is different to the input size "
+            f"({_size(input)}). This will likely lead to incorrect results due to "
+            "broadcasting. Please ensure they have the same size.",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
+def _size(t: Tensor) -> str:
+    return repr(Size(t.shape))
+
+
+def _weighted(loss: Tensor, weight: Tensor | None, reduction: str, input: Tensor,
+              mean_by_weight: bool = True) -> Tensor:
+    if weight is None:
+        return reduce_loss(loss, reduction)
+    if tuple(weight.shape) != tuple(input.shape):
+        raise ValueError("Weights and input must have the same size.")
+    loss = loss * weight
+    if reduction == "mean" and mean_by_weight:
+        return loss.sum() / weight.sum()
+    return reduce_loss(loss, reduction)
+
+
+def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
+             reduction: str = "mean", weight: Tensor | None = None) -> Tensor:
+    """Mean squared error ``(input - target) ** 2`` (optionally weighted).
+
+    Example:
+        >>> F.mse_loss(gpuarr.zeros(3), gpuarr.ones(3))
+        tensor(1.)
+    """
+    check_tensor(input, "input", "mse_loss")
+    check_tensor(target, "target", "mse_loss")
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    _warn_size(input, target)
+    d = input - target
+    return _weighted(d * d, weight, reduction, input)
+
+
+def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
+            reduction: str = "mean", weight: Tensor | None = None) -> Tensor:
+    """Mean absolute error ``|input - target|`` (optionally weighted)."""
+    check_tensor(input, "input", "l1_loss")
+    check_tensor(target, "target", "l1_loss")
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    _warn_size(input, target)
+    return _weighted(E.abs(input - target), weight, reduction, input)
+
+
+def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
+                   reduction: str = "mean", beta: float = 1.0) -> Tensor:
+    """``0.5 d**2 / beta`` where ``|d| < beta``, else ``|d| - beta / 2`` (``d = input -
+    target``)."""
+    check_tensor(input, "input", "smooth_l1_loss")
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    if beta < 0:
+        raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
+    _warn_size(input, target)
+    d = input - target
+    a = E.abs(d)
+    if beta == 0:
+        return reduce_loss(a, reduction)
+    loss = E.where(a < beta, d * d * (0.5 / beta), a - 0.5 * beta)
+    return reduce_loss(loss, reduction)
+
+
+def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0,
+               weight: Tensor | None = None) -> Tensor:
+    """``0.5 d**2`` where ``|d| < delta``, else ``delta * (|d| - delta / 2)``."""
+    check_tensor(input, "input", "huber_loss")
+    if delta <= 0:
+        raise RuntimeError("huber_loss does not support non-positive values for delta.")
+    _warn_size(input, target)
+    d = input - target
+    a = E.abs(d)
+    loss = E.where(a < delta, d * d * 0.5, (a - 0.5 * delta) * delta)
+    # torch averages the weighted Huber loss over elements (not over the weights)
+    return _weighted(loss, weight, legacy_reduction(None, None, reduction), input, False)
+
+
+# --------------------------------------------------------------------------------------------
+# binary losses
+
+
+class BinaryCrossEntropy(Function):
+    _raw = True
+
+    @staticmethod
+    def forward(ctx, x, t, w):
+        xp = ctx.xp
+        dt = x.dtype.type
+        with np.errstate(divide="ignore", invalid="ignore"):
+            lx = xp.maximum(xp.log(x), dt(-100))
+            l1x = xp.maximum(xp.log1p(-x), dt(-100))
+        loss = -(t * lx + (dt(1) - t) * l1x)
+        if w is not None:
+            loss *= w
+        ctx.save_for_backward(x, t, w)
+        return loss
+
+    @staticmethod
+    def backward(ctx, g):
+        x, t, w = ctx.saved_tensors
+        nig = ctx.needs_input_grad
+        gx = gt = None
+        gw = g if w is None else g * w
+        if nig[0]:
+            gx = gw * (x - t) / E.clamp((1 - x) * x, min=1e-12)
+        if nig[1]:
+            gt = gw * (E.log1p(-x) - E.log(x))
+        return gx, gt, None
+
+
+def _check_same_size(input: Tensor, target: Tensor) -> None:
+    if tuple(target.shape) != tuple(input.shape):
+        raise ValueError(
+            f"Using a target size ({_size(target)}) that is different to the input size "
+            f"({_size(input)}) is deprecated. Please ensure they have the same size."
+        )
+
+
+def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
+                         size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
+    """``-w * (t * log(x) + (1 - t) * log(1 - x))`` with logs clamped at -100 (as torch).
+
+    Args:
+        input: probabilities in [0, 1].
+        target: same shape as input.
+        weight: broadcast against input.
+    """
+    check_tensor(input, "input", "binary_cross_entropy")
+    check_tensor(target, "target", "binary_cross_entropy")
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    _check_same_size(input, target)
+    d = input._data
+    if d.size and bool(((d < 0) | (d > 1)).any()):
+        raise RuntimeError("all elements of input should be between 0 and 1")
+    t = target if target.dtype == input.dtype else target.to(input.dtype)
+    w = weight
+    if w is not None:
+        w = w.to(input.dtype).detach().expand(input.shape)
+    return reduce_loss(BinaryCrossEntropy.apply(input, t, w), reduction)
+
+
+class BCEWithLogits(Function):
+    _raw = True
+
+    @staticmethod
+    def forward(ctx, x, t, w, pw):
+        xp = ctx.xp
+        dt = x.dtype.type
+        # softplus(-x) = max(-x, 0) + log1p(exp(-|x|)): no overflow for any x
+        sp = xp.maximum(-x, dt(0)) + xp.log1p(xp.exp(-xp.abs(x)))
+        lw = dt(1) if pw is None else dt(1) + (pw - dt(1)) * t
+        loss = (dt(1) - t) * x + lw * sp
+        if w is not None:
+            loss = loss * w
+        ctx.save_for_backward(x, t, w, pw)
+        return loss
+
+    @staticmethod
+    def backward(ctx, g):
+        x, t, w, pw = ctx.saved_tensors
+        nig = ctx.needs_input_grad
+        gw = g if w is None else g * w
+        gx = gt = None
+        if nig[0]:
+            lw = 1 if pw is None else (pw - 1) * t + 1
+            gx = gw * ((1 - t) - E.sigmoid(-x) * lw)
+        if nig[1]:
+            # d/dt = -x + (pw - 1) * softplus(-x)
+            sp = E.clamp(-x, min=0) + E.log1p(E.exp(-E.abs(x)))
+            gt = gw * (-x) if pw is None else gw * ((pw - 1) * sp - x)
+        return gx, gt, None, None
+
+
+def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,
+                                     weight: Tensor | None = None, size_average=None,
+                                     reduce=None, reduction: str = "mean",
+                                     pos_weight: Tensor | None = None) -> Tensor:
+    """Sigmoid + binary cross entropy in one numerically stable step.
+
+    Args:
+        input: logits.
+        target: same shape as input, values in [0, 1].
+        weight: broadcast against input.
+        pos_weight: weight of positive examples, broadcast along the last dim (classes).
+    """
+    check_tensor(input, "input", "binary_cross_entropy_with_logits")
+    check_tensor(target, "target", "binary_cross_entropy_with_logits")
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    if tuple(target.shape) != tuple(input.shape):
+        raise ValueError(
+            f"Target size ({_size(target)}) must be the same as input size ({_size(input)})")
+    t = target if target.dtype == input.dtype else target.to(input.dtype)
+    w = None if weight is None else weight.to(input.dtype).detach()
+    pw = None if pos_weight is None else pos_weight.to(input.dtype).detach()
+    return reduce_loss(BCEWithLogits.apply(input, t, w, pw), reduction)
+
+
+# --------------------------------------------------------------------------------------------
+# others
+
+
+def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None,
+           reduction: str = "mean", log_target: bool = False) -> Tensor:
+    """Kullback-Leibler divergence with ``input`` as log-probabilities.
+
+    Args:
+        reduction: 'none', 'sum', 'mean' (over all elements) or 'batchmean' (sum / batch
+            size, the mathematically correct KL).
+        log_target: ``target`` holds log-probabilities too.
+    """
+    if reduction == "batchmean":
+        red = "batchmean"
+    else:
+        red = legacy_reduction(size_average, reduce, reduction)
+        if red == "mean":
+            warnings.warn(
+                "reduction: 'mean' divides the total loss by both the batch size and the "
+                "support size.'batchmean' divides only by the batch size, and aligns with the "
+                "KL div math definition.'mean' will be changed to behave the same as "
+                "'batchmean' in the next major release.",
+                UserWarning,
+                stacklevel=2,
+            )
+    if log_target:
+        loss = E.exp(target) * (target - input)
+    else:
+        zero = target == 0
+        safe_t = E.where(zero, 1.0, target)
+        loss = E.where(zero, 0.0, target * (E.log(safe_t) - input))
+    if red == "batchmean":
+        n = input.shape[0] if input.ndim else 1
+        return loss.sum() / n
+    return reduce_loss(loss, red)
+
+
+def soft_margin_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
+                     reduction: str = "mean") -> Tensor:
+    """``log(1 + exp(-target * input))`` for targets in {-1, 1}."""
+    from ._activation import softplus
+
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    return reduce_loss(softplus(-target * input), reduction)

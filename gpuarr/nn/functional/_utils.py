@@ -1,0 +1,96 @@
+"""Small helpers shared by the ``nn.functional`` modules."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from ..._tensor import Tensor, _make
+from ...autograd.grad_mode import _state
+
+__all__ = ["pair", "reduction_arg", "legacy_reduction", "reduce_loss", "check_tensor",
+           "no_grad_needed", "wrap", "float_dtype_check"]
+
+
+def pair(v, name: str = "argument", n: int = 2) -> tuple:
+    """``v`` as an ``n``-tuple of ints (an int is repeated, a sequence must have length n)."""
+    if isinstance(v, (list, tuple)):
+        if len(v) == 1:
+            return tuple(int(v[0]) for _ in range(n))
+        if len(v) != n:
+            raise ValueError(f"{name} must be an int or a tuple of {n} ints, got {v!r}")
+        return tuple(int(x) for x in v)
+    return (int(v),) * n
+
+
+_REDUCTIONS = ("none", "mean", "sum")
+
+
+def reduction_arg(reduction: str) -> str:
+    """Validate a loss ``reduction`` string with torch's error text."""
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    return reduction
+
+
+def legacy_reduction(size_average, reduce, reduction: str) -> str:
+    """Map the deprecated ``size_average`` / ``reduce`` flags to a ``reduction`` string."""
+    if size_average is None and reduce is None:
+        return reduction_arg(reduction)
+    warnings.warn(
+        "size_average and reduce args will be deprecated, please use reduction='"
+        + ("none" if reduce is False else ("sum" if size_average is False else "mean"))
+        + "' instead.",
+        UserWarning,
+        stacklevel=3,
+    )
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    if not reduce:
+        return "none"
+    return "mean" if size_average else "sum"
+
+
+def reduce_loss(loss: Tensor, reduction: str) -> Tensor:
+    """Apply 'none' / 'mean' / 'sum' to an elementwise loss."""
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    return loss
+
+
+def check_tensor(x, name: str, op: str) -> Tensor:
+    """Raise torch's TypeError when ``x`` is not a Tensor."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{op}(): argument '{name}' must be Tensor, not {type(x).__name__}")
+    return x
+
+
+def no_grad_needed(*tensors) -> bool:
+    """True when no graph has to be recorded for an op on ``tensors``."""
+    if not _state.enabled:
+        return True
+    for t in tensors:
+        if t is not None and t._rg:
+            return False
+    return True
+
+
+def wrap(arr, like: Tensor) -> Tensor:
+    """A fresh tensor on ``like``'s device holding ``arr``."""
+    return _make(arr, like._device)
+
+
+def float_dtype_check(x: Tensor, op: str) -> None:
+    """Raise torch's error for integer inputs to ops that need floats."""
+    if x._data.dtype.kind != "f":
+        from ...ops._common import dtype_name
+
+        raise RuntimeError(f'"{op}" not implemented for \'{dtype_name(x.dtype)}\'')
+
+
+def np_scalar(x, dtype):
+    """``x`` as a NumPy scalar of ``dtype`` (keeps float32 math in float32)."""
+    return np.dtype(dtype).type(x)

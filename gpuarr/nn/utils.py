@@ -1,0 +1,94 @@
+"""Gradient utilities: ``clip_grad_norm_``, ``clip_grad_value_``, ``get_total_norm``."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+from .._creation import tensor
+from .._tensor import Tensor, _make
+
+__all__ = ["clip_grad_norm_", "clip_grad_value_", "get_total_norm", "clip_grads_with_norm_"]
+
+
+def _as_list(parameters) -> list:
+    if isinstance(parameters, Tensor):
+        return [parameters]
+    return list(parameters)
+
+
+def get_total_norm(tensors: Iterable[Tensor], norm_type: float = 2.0,
+                   error_if_nonfinite: bool = False, foreach=None) -> Tensor:
+    """The ``norm_type``-norm of all ``tensors`` taken together (as one long vector)."""
+    ts = [t for t in _as_list(tensors) if t is not None]
+    if not ts:
+        return tensor(0.0)
+    norm_type = float(norm_type)
+    dev = ts[0]._device
+    for t in ts:
+        if t._device is not dev:
+            raise RuntimeError(
+                "Expected all tensors to be on the same device, but found at least two devices, "
+                f"{dev} and {t._device}!")
+    xp = dev._xp()
+    if norm_type == math.inf:
+        total = max(float(xp.abs(t._data).max()) if t.numel() else 0.0 for t in ts)
+    elif norm_type == 2.0:
+        total = math.sqrt(sum(float((t._data.astype(xp.float64) ** 2).sum()) for t in ts))
+    else:
+        total = sum(float((xp.abs(t._data.astype(xp.float64)) ** norm_type).sum())
+                    for t in ts) ** (1.0 / norm_type)
+    if error_if_nonfinite and not math.isfinite(total):
+        raise RuntimeError(
+            f"The total norm of order {norm_type} for gradients from `parameters` is "
+            "non-finite, so it cannot be clipped. To disable this error and scale the gradients "
+            "by the non-finite norm anyway, set `error_if_nonfinite=False`"
+        )
+    return _make(xp.asarray(total, dtype=ts[0]._data.dtype), dev)
+
+
+def clip_grads_with_norm_(parameters, max_norm: float, total_norm: Tensor,
+                          foreach=None) -> None:
+    """Scale gradients in place by ``min(1, max_norm / (total_norm + 1e-6))``."""
+    grads = [p.grad for p in _as_list(parameters) if p.grad is not None]
+    coef = min(1.0, float(max_norm) / (float(total_norm) + 1e-6))
+    for g in grads:
+        g._data *= g._data.dtype.type(coef)
+        g._bump_version()
+
+
+def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
+                    error_if_nonfinite: bool = False, foreach=None) -> Tensor:
+    """Rescale gradients in place so their total norm is at most ``max_norm``.
+
+    Args:
+        parameters: a tensor or an iterable of tensors whose ``.grad`` is clipped.
+        max_norm: the largest allowed total norm.
+        norm_type: p of the p-norm (``math.inf`` for the max norm).
+        error_if_nonfinite: raise if the total norm is nan or inf.
+
+    Returns:
+        The total norm before clipping (a 0-d tensor).
+
+    Example:
+        >>> loss.backward()
+        >>> nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)
+        >>> opt.step()
+    """
+    params = _as_list(parameters)
+    grads = [p.grad for p in params if p.grad is not None]
+    total = get_total_norm(grads, norm_type, error_if_nonfinite)
+    if grads:
+        clip_grads_with_norm_(params, max_norm, total)
+    return total
+
+
+def clip_grad_value_(parameters, clip_value: float, foreach=None) -> None:
+    """Clamp every gradient element to ``[-clip_value, clip_value]`` in place."""
+    v = float(clip_value)
+    for p in _as_list(parameters):
+        g = p.grad
+        if g is not None:
+            xp = g._device._xp()
+            xp.clip(g._data, -v, v, out=g._data)
+            g._bump_version()
