@@ -269,3 +269,84 @@ def _well_conditioned(rng, shape, dtype):
     if len(shape) >= 2 and shape[-1] == shape[-2]:
         x = x + np.eye(shape[-1]) * shape[-1]
     return x.astype(dtype)
+
+
+def _index_arr(rng, shape, dtype):
+    return rng.integers(0, 3, size=shape).astype(dtype)
+
+
+@register
+def _indexing_and_joining(G, torch):
+    """Indexing (gpuarr/ops/indexing.py) and joining/tiling ops (gpuarr/ops/stacking.py)."""
+
+    def fixed(name, g, t, shapes, nargs=1, **kw):
+        return OpInfo(name, g, t, nargs, broadcast=False, shapes=shapes, **kw)
+
+    s34 = [((3, 4),), ((3, 5, 2),)]
+    idx = np.array([2, 0, 0, 1])
+    return [
+        fixed("getitem_basic", lambda x: x[1:, None, ::2], lambda x: x[1:, None, ::2], s34),
+        fixed("getitem_advanced", lambda x: x[G.tensor(idx)], lambda x: x[torch.tensor(idx)],
+              s34),
+        fixed("getitem_mask", lambda x: x[x > 0], lambda x: x[x > 0], s34),
+        fixed("index_select", lambda x: G.index_select(x, 0, G.tensor(idx)),
+              lambda x: torch.index_select(x, 0, torch.tensor(idx)), s34),
+        fixed("gather", lambda x: G.gather(x, 1, G.tensor([[0, 2], [1, 1], [3, 0]])),
+              lambda x: torch.gather(x, 1, torch.tensor([[0, 2], [1, 1], [3, 0]])),
+              [((3, 4),)]),
+        fixed("scatter_add", lambda x, s: G.scatter_add(x, 0, G.tensor([[0, 1, 2, 0]]), s),
+              lambda x, s: torch.scatter_add(x, 0, torch.tensor([[0, 1, 2, 0]]), s),
+              [((3, 4), (1, 4))], 2),
+        fixed("masked_fill", lambda x: x.masked_fill(x > 0.5, -1.0),
+              lambda x: x.masked_fill(x > 0.5, -1.0), s34),
+        fixed("cat", lambda a, b: G.cat([a, b], dim=-1), lambda a, b: torch.cat([a, b], dim=-1),
+              [((2, 3), (2, 1)), ((0,), (4,))], 2),
+        fixed("stack", lambda a, b: G.stack([a, b], 1), lambda a, b: torch.stack([a, b], 1),
+              [((2, 3), (2, 3)), ((), ())], 2),
+        fixed("split", lambda x: G.split(x, 2, dim=-1), lambda x: torch.split(x, 2, dim=-1),
+              s34),
+        fixed("chunk", lambda x: G.chunk(x, 2, 0), lambda x: torch.chunk(x, 2, 0), s34),
+        fixed("flip", lambda x: G.flip(x, [0, -1]), lambda x: torch.flip(x, [0, -1]), s34),
+        fixed("roll", lambda x: G.roll(x, 1, 0), lambda x: torch.roll(x, 1, 0), s34),
+        fixed("repeat", lambda x: x.repeat(2, 1, 3), lambda x: x.repeat(2, 1, 3),
+              [((3, 4),), ((4,),)]),
+        fixed("repeat_interleave", lambda x: G.repeat_interleave(x, 2, dim=0),
+              lambda x: torch.repeat_interleave(x, 2, dim=0), s34),
+        fixed("tril", lambda x: G.tril(x, -1), lambda x: torch.tril(x, -1), s34),
+        fixed("triu", lambda x: G.triu(x, 1), lambda x: torch.triu(x, 1), s34),
+        fixed("diag", G.diag, torch.diag, [((3, 4),), ((4,),)]),
+        fixed("diagonal", lambda x: G.diagonal(x, 1), lambda x: torch.diagonal(x, 1), s34),
+        fixed("nonzero", G.nonzero, torch.nonzero, s34, domain=_index_arr,
+              differentiable=False, dtypes=("int64",)),
+    ]
+
+
+@register
+def _nn_functional(G, torch):
+    """The differentiable building blocks of gpuarr.nn.functional."""
+    F, TF = G.nn.functional, torch.nn.functional
+
+    def fixed(name, g, t, shapes, nargs=1, **kw):
+        return OpInfo(name, g, t, nargs, broadcast=False, shapes=shapes, **kw)
+
+    s = [((4, 5),), ((2, 3, 4),)]
+    return [
+        fixed("softmax", lambda x: F.softmax(x, -1), lambda x: TF.softmax(x, -1), s),
+        fixed("log_softmax", lambda x: F.log_softmax(x, 1), lambda x: TF.log_softmax(x, 1), s),
+        fixed("gelu", F.gelu, TF.gelu, s),
+        fixed("leaky_relu", F.leaky_relu, TF.leaky_relu, s, domain=_away_from_zero),
+        fixed("linear", F.linear, TF.linear, [((4, 5), (3, 5), (3,))], 3),
+        fixed("layer_norm", lambda x: F.layer_norm(x, (x.shape[-1],)),
+              lambda x: TF.layer_norm(x, (x.shape[-1],)), s),
+        fixed("conv2d", F.conv2d, TF.conv2d, [((2, 3, 6, 5), (4, 3, 3, 2))], 2, rtol=1e-4,
+              atol=1e-5),
+        fixed("max_pool2d", lambda x: F.max_pool2d(x, 2), lambda x: TF.max_pool2d(x, 2),
+              [((2, 3, 4, 6),)], domain=_distinct),
+        fixed("avg_pool2d", lambda x: F.avg_pool2d(x, 2), lambda x: TF.avg_pool2d(x, 2),
+              [((2, 3, 4, 6),)]),
+        fixed("mse_loss", F.mse_loss, TF.mse_loss, [((4, 5), (4, 5))], 2),
+        fixed("cross_entropy", lambda x: F.cross_entropy(x, G.tensor([0, 2, 1, 4])),
+              lambda x: TF.cross_entropy(x, torch.tensor([0, 2, 1, 4])), [((4, 5),)]),
+        fixed("bce_with_logits", F.binary_cross_entropy_with_logits,
+              TF.binary_cross_entropy_with_logits, [((4, 5), (4, 5))], 2, domain=(0.1, 0.9)),
+    ]
