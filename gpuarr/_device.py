@@ -7,7 +7,7 @@ carry a concrete index (``cuda:0``).
 
 from __future__ import annotations
 
-__all__ = ["device", "as_device"]
+__all__ = ["device", "as_device", "cuda_device"]
 
 _TYPES = ("cpu", "cuda")
 
@@ -130,3 +130,13 @@ def as_device(d) -> device:
 
         return device("cuda", cuda_backend().current_device())
     return d
+
+
+def cuda_device(index=None) -> device:
+    """The CUDA device meant by ``.cuda(index)``: the current one, ``cuda:N`` for an int, or a
+    device spec."""
+    if index is None:
+        return as_device("cuda")
+    if isinstance(index, int):
+        return as_device(f"cuda:{index}")
+    return as_device(index)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _dtype as D
-from ._device import CPU, as_device, device
+from ._device import CPU, as_device, cuda_device, device
 from .autograd.grad_mode import _state
 
 __all__ = ["Tensor", "Size"]
@@ -434,13 +434,7 @@ class Tensor:
 
     def cuda(self, device=None, non_blocking: bool = False) -> Tensor:
         """Copy to a CUDA device (the current one by default)."""
-        if device is None:
-            dev = as_device("cuda")
-        elif isinstance(device, int):
-            dev = as_device(f"cuda:{device}")
-        else:
-            dev = as_device(device)
-        return self.to(dev)
+        return self.to(cuda_device(device))
 
     def cpu(self) -> Tensor:
         """Copy to host memory (self if already there)."""

@@ -13,7 +13,7 @@ from collections import OrderedDict, namedtuple
 from collections.abc import Callable, Iterator
 
 from .. import _dtype as D
-from .._device import as_device
+from .._device import cuda_device
 from .._tensor import Tensor
 from ..autograd.grad_mode import no_grad
 from .parameter import Buffer, Parameter
@@ -505,13 +505,7 @@ class Module:
 
     def cuda(self, device=None) -> Module:
         """Move everything to a CUDA device; returns self."""
-        if device is None:
-            dev = as_device("cuda")
-        elif isinstance(device, int):
-            dev = as_device(f"cuda:{device}")
-        else:
-            dev = as_device(device)
-        return self.to(dev)
+        return self.to(cuda_device(device))
 
     def cpu(self) -> Module:
         """Move everything to the CPU; returns self."""

@@ -150,72 +150,56 @@ class Pow(_Binary):
         return ga, gb
 
 
-class Maximum(_Binary):
+class _MinMax(_Binary):
+    """maximum / minimum: the gradient goes to the picked side, split evenly on ties (torch)."""
+
+    @classmethod
+    def forward(cls, ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return _bcast_guard(getattr(ctx.xp, cls._ufunc), a, b)
+
+    @classmethod
+    def backward(cls, ctx, g):
+        a, b = ctx.saved_tensors
+        half = (a == b).to(g.dtype) * 0.5
+        wa = ((a > b) if cls._ufunc == "maximum" else (a < b)).to(g.dtype) + half
+        return g * wa, g * (1 - wa)
+
+
+class Maximum(_MinMax):
     _ufunc = "maximum"
 
-    @staticmethod
-    def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
-        return _bcast_guard(ctx.xp.maximum, a, b)
 
-    @staticmethod
-    def backward(ctx, g):
-        a, b = ctx.saved_tensors
-        half = (a == b).to(g.dtype) * 0.5
-        wa = (a > b).to(g.dtype) + half
-        return g * wa, g * (1 - wa)
-
-
-class Minimum(_Binary):
+class Minimum(_MinMax):
     _ufunc = "minimum"
 
-    @staticmethod
-    def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
-        return _bcast_guard(ctx.xp.minimum, a, b)
 
-    @staticmethod
-    def backward(ctx, g):
+class _Mod(_Binary):
+    """remainder / fmod: d/da = 1, d/db = -(a / b rounded the way the op rounds)."""
+
+    @classmethod
+    def forward(cls, ctx, a, b):
+        nb = ctx.needs_input_grad[1]
+        ctx.save_for_backward(a if nb else None, b if nb else None)
+        if a.dtype.kind in "iu" and _has_zero(b):
+            raise RuntimeError("ZeroDivisionError")
+        return _bcast_guard(getattr(ctx.xp, cls._ufunc), a, b)
+
+    @classmethod
+    def backward(cls, ctx, g):
         a, b = ctx.saved_tensors
-        half = (a == b).to(g.dtype) * 0.5
-        wa = (a < b).to(g.dtype) + half
-        return g * wa, g * (1 - wa)
+        if not ctx.needs_input_grad[1]:
+            return g, None
+        q = floor_divide(a, b) if cls._ufunc == "remainder" else trunc(a / b)
+        return g, -g * q
 
 
-class Remainder(_Binary):
+class Remainder(_Mod):
     _ufunc = "remainder"
 
-    @staticmethod
-    def forward(ctx, a, b):
-        ctx.save_for_backward(a if ctx.needs_input_grad[1] else None,
-                              b if ctx.needs_input_grad[1] else None)
-        if a.dtype.kind in "iu" and _has_zero(b):
-            raise RuntimeError("ZeroDivisionError")
-        return _bcast_guard(ctx.xp.remainder, a, b)
 
-    @staticmethod
-    def backward(ctx, g):
-        a, b = ctx.saved_tensors
-        gb = -g * floor_divide(a, b) if ctx.needs_input_grad[1] else None
-        return g, gb
-
-
-class Fmod(_Binary):
+class Fmod(_Mod):
     _ufunc = "fmod"
-
-    @staticmethod
-    def forward(ctx, a, b):
-        ctx.save_for_backward(a if ctx.needs_input_grad[1] else None,
-                              b if ctx.needs_input_grad[1] else None)
-        if a.dtype.kind in "iu" and _has_zero(b):
-            raise RuntimeError("ZeroDivisionError")
-        return _bcast_guard(ctx.xp.fmod, a, b)
-
-    @staticmethod
-    def backward(ctx, g):
-        a, b = ctx.saved_tensors
-        gb = -g * trunc(a / b) if ctx.needs_input_grad[1] else None
-        return g, gb
 
 
 class Atan2(_Binary):
