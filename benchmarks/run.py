@@ -41,16 +41,25 @@ def main(argv=None) -> int:
         import torch
 
         torch_v = torch.__version__
-        torch.set_num_threads(os.cpu_count() or 1)
+        # One thread each: NumPy's BLAS pool and PyTorch's pool otherwise fight over the same few
+        # cores and the timings stop meaning anything (seen on 2-core machines).
+        torch.set_num_threads(1)
     except ImportError:
         torch_v = "not installed"
+    try:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(1)
+        threads = "one thread for NumPy's BLAS and for PyTorch"
+    except ImportError:
+        threads = "library default thread counts (threadpoolctl missing)"
     header = [
         f"# gpuarr benchmarks ({args.device})",
         "",
         f"Measured {datetime.date.today().isoformat()} on {platform.machine()} with "
         f"{os.cpu_count()} CPU cores, Python {platform.python_version()}, NumPy {np.__version__}, "
-        f"PyTorch {torch_v}. Times are medians of repeated runs in one process; a ratio below "
-        "1.0 means gpuarr is faster (time) or uses less (memory).",
+        f"PyTorch {torch_v}, {threads}. Times are medians of repeated runs in one process; a "
+        "time ratio below 1.0 means gpuarr is faster, a throughput ratio above 1.0 likewise.",
         "",
     ]
     parts, failed = [], 0

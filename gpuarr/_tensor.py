@@ -16,6 +16,7 @@ from .autograd.grad_mode import _state
 __all__ = ["Tensor", "Size"]
 
 _generic = np.generic
+_new = object.__new__
 
 
 class Size(tuple):
@@ -60,10 +61,15 @@ class Tensor:
         tensor([2., 4.])
     """
 
-    __slots__ = (
-        "_data", "_device", "_rg", "grad", "grad_fn", "_output_nr", "_version", "_base",
-        "_hooks", "__weakref__",
-    )
+    # The four fields every op reads are slots. The rest are class-level defaults that move into
+    # the instance __dict__ only when set (views, hooks, in-place edits, multi-output ops), so
+    # making a fresh tensor costs four stores: this is the hot path of small-tensor code.
+    __slots__ = ("_data", "_device", "_rg", "grad_fn", "__dict__", "__weakref__")
+    grad = None
+    _output_nr = 0
+    _version = None  # shared [count] list once the data is viewed or edited in place
+    _base = None
+    _hooks = None
     __array_priority__ = 1000  # NumPy defers to Tensor's reflected operators
 
     def __init__(self, *args, **kwargs) -> None:
@@ -539,16 +545,11 @@ def _make(arr, dev: device) -> Tensor:
     """Wrap a backend array as a fresh leaf tensor (no copy)."""
     if isinstance(arr, _generic):
         arr = np.asarray(arr)
-    t = object.__new__(Tensor)
+    t = _new(Tensor)
     t._data = arr
     t._device = dev
     t._rg = False
-    t.grad = None
     t.grad_fn = None
-    t._output_nr = 0
-    t._version = None
-    t._base = None
-    t._hooks = None
     return t
 
 

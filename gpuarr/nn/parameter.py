@@ -11,16 +11,12 @@ __all__ = ["Parameter", "Buffer"]
 
 
 def _init_from(obj: Tensor, data: Tensor, requires_grad: bool) -> None:
-    """Fill the Tensor slots of ``obj`` so it shares ``data``'s array and version counter."""
+    """Fill the Tensor fields of ``obj`` so it shares ``data``'s array and version counter."""
     obj._data = data._data
     obj._device = data._device
     obj._rg = bool(requires_grad)
-    obj.grad = None
     obj.grad_fn = None
-    obj._output_nr = 0
     obj._version = data._shared_version()
-    obj._base = None
-    obj._hooks = None
 
 
 class Parameter(Tensor):

@@ -1158,36 +1158,32 @@ def _fast_method(cls, slow, fast_int: bool = True):
     name = cls._ufunc
     from .._device import CPU
 
+    state, new = _state, _new  # closure cells: the cheapest lookups inside method()
+
     def method(self, other):
         oc = other.__class__
         if oc is Tensor:
-            if _state.enabled and (self._rg or other._rg):
-                if self._device is other._device and self._data.dtype == other._data.dtype and (
-                        fast_int or self._data.dtype.kind == "f"):
-                    return record(cls, self, other)
-            else:
-                da = self._data
-                db = other._data
-                dev = self._device
-                if dev is other._device and (da.dtype is db.dtype or da.dtype == db.dtype) and (
+            da = self._data
+            db = other._data
+            dev = self._device
+            if (self._rg or other._rg) and state.enabled:
+                if dev is other._device and da.dtype == db.dtype and (
                         fast_int or da.dtype.kind == "f"):
-                    try:
-                        out = np_fn(da, db) if dev is CPU else getattr(dev._xp(), name)(da, db)
-                    except ValueError:
-                        raise broadcast_error(da.shape, db.shape) from None
-                    if out.__class__ is not _ndarray and dev is CPU:
-                        out = np.asarray(out)
-                    t = _new(Tensor)
-                    t._data = out
-                    t._device = dev
-                    t._rg = False
-                    t.grad = None
-                    t.grad_fn = None
-                    t._output_nr = 0
-                    t._version = None
-                    t._base = None
-                    t._hooks = None
-                    return t
+                    return record(cls, self, other)
+            elif dev is other._device and da.dtype is db.dtype and (
+                    fast_int or da.dtype.kind == "f"):
+                try:
+                    out = np_fn(da, db) if dev is CPU else getattr(dev._xp(), name)(da, db)
+                except ValueError:
+                    raise broadcast_error(da.shape, db.shape) from None
+                if out.__class__ is not _ndarray and dev is CPU:
+                    out = np.asarray(out)  # NumPy gives scalars for 0-d inputs
+                t = new(Tensor)
+                t._data = out
+                t._device = dev
+                t._rg = False
+                t.grad_fn = None
+                return t
         elif oc is float or oc is int or (oc in _NP_REAL_SCALARS):
             da = self._data
             if da.dtype.kind == "f":
