@@ -258,6 +258,7 @@ def once_differentiable(fn):
 
 _T = None  # gpuarr's Tensor class and helpers, bound on first use (import cycle)
 _NOARG = object()
+_new_node = object.__new__
 
 
 def _bind():
@@ -370,9 +371,14 @@ def record(cls, a, b=_NOARG):
     same as :func:`_apply` records."""
     Tensor = _T or _bind()
     device = a._device
-    node = Node(cls, device._xp(), device, 1 if b is _NOARG else 2)
-    edges = node.next_edges
-    meta = node.input_meta
+    # Node.__init__ inlined (the same fields): this runs for every recorded op
+    node = _new_node(Node)
+    node._fn = cls
+    node.xp = device._xp()
+    node.device = device
+    node.next_edges = edges = [None, None] if b is not _NOARG else [None]
+    node.input_meta = meta = [None, None] if b is not _NOARG else [None]
+    node._saved = node._saved_versions = node._to_save = None
     da = a._data
     ra = a._rg
     if ra:
@@ -400,7 +406,7 @@ def record(cls, a, b=_NOARG):
         args = (a, b)
     result = _make(out, device)
     d = result._data
-    node._out_meta.append((d.shape, d.dtype))
+    node._out_meta = [(d.shape, d.dtype)]
     if d.dtype.kind == "f":
         result._rg = True
         result.grad_fn = node

@@ -87,18 +87,16 @@ class Mul(_Binary):
     @staticmethod
     def forward(ctx, a, b):
         na, nb = ctx.needs_input_grad
-        # scalars are kept on ctx, not saved: a graph that saved no tensor can be re-run
-        ctx.sa = a if nb and isinstance(a, np.generic) else None
-        ctx.sb = b if na and isinstance(b, np.generic) else None
-        ctx.save_for_backward(a if nb and ctx.sa is None else None,
-                              b if na and ctx.sb is None else None)
-        return _bcast_guard(ctx.xp.multiply, a, b)
+        # each side's gradient needs the other side (a scalar operand is kept as it is)
+        ctx.save_for_backward(a if nb else None, b if na else None)
+        try:
+            return ctx.xp.multiply(a, b)
+        except ValueError:
+            raise broadcast_error(getattr(a, "shape", ()), getattr(b, "shape", ())) from None
 
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved_tensors
-        a = a if a is not None else ctx.sa
-        b = b if b is not None else ctx.sb
         return (g * b if b is not None else None), (g * a if a is not None else None)
 
 
