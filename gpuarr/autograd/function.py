@@ -269,6 +269,19 @@ def _bind():
     return Tensor
 
 
+def _forward(cls, ctx, fargs):
+    """Run ``cls.forward``; a user Function's forward runs with grad mode off, as in torch
+    (gpuarr's raw ops work on arrays, where grad mode plays no part)."""
+    if cls._raw:
+        return cls.forward(ctx, *fargs)
+    prev = _state.enabled
+    _state.enabled = False
+    try:
+        return cls.forward(ctx, *fargs)
+    finally:
+        _state.enabled = prev
+
+
 def _apply(cls, args: tuple):
     Tensor = _T or _bind()
     device = None
@@ -286,16 +299,8 @@ def _apply(cls, args: tuple):
     raw = cls._raw
     if not (needs and _state.enabled):
         ctx = _PlainCtx(device._xp(), device, len(args))
-        if raw:
-            out = cls.forward(ctx, *[a._data if isinstance(a, Tensor) else a for a in args])
-        else:
-            prev = _state.enabled
-            _state.enabled = False
-            try:
-                out = cls.forward(ctx, *args)
-            finally:
-                _state.enabled = prev
-        return _wrap_out(out, device, raw, args, cls._is_view)
+        fargs = [a._data if isinstance(a, Tensor) else a for a in args] if raw else args
+        return _wrap_out(_forward(cls, ctx, fargs), device, raw, args, cls._is_view)
 
     n = len(args)
     node = Node(cls, device._xp(), device, n)
@@ -314,15 +319,7 @@ def _apply(cls, args: tuple):
                 fn = a.grad_fn
                 edges[i] = (fn, a._output_nr) if fn is not None else a
     node.needs_input_grad = tuple(nig)
-    if raw:
-        out = cls.forward(node, *fargs)
-    else:
-        prev = _state.enabled
-        _state.enabled = False
-        try:
-            out = cls.forward(node, *fargs)
-        finally:
-            _state.enabled = prev
+    out = _forward(cls, node, fargs)
     if raw and out.__class__ is not tuple and out.__class__ is not list and not cls._is_view \
             and not isinstance(out, Tensor):
         # the common case: one fresh array out of a gpuarr op
