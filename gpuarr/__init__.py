@@ -64,6 +64,7 @@ from .ops.random import *  # noqa: F403
 from .ops.reduction import *  # noqa: F403
 from .ops.sampling import *  # noqa: F403
 from .ops.shape import *  # noqa: F403
+from .ops.sorting import *  # noqa: F403
 from .ops.stacking import *  # noqa: F403
 from .serialization import load, save
 

@@ -24,14 +24,12 @@ import numpy as np
 
 from . import _dtype as D
 from ._tensor import Tensor, _make
-from .autograd.function import Function
+from .autograd.function import Function, _PlainCtx
 from .autograd.grad_mode import _state
 from .ops._common import broadcast_shapes, check_same_device, dims_arg, dtype_name, wrap_dim
-from .ops.elementwise import abs as _abs
-from .ops.elementwise import sign as _sign
-from .ops.elementwise import where as _where
 from .ops.linalg import _C_NAMES, _product
 from .ops.linalg import matmul as matmul
+from .ops.reduction import Norm, _check_norm_nonempty, _run
 
 __all__ = [
     "LinAlgError", "norm", "vector_norm", "matrix_norm", "inv", "solve", "det", "slogdet",
@@ -204,69 +202,6 @@ def _narrow2(x: Tensor, rows: int, cols: int) -> Tensor:
 # norms
 
 
-def _kd_shape(shape: tuple, axes) -> tuple:
-    if axes is None:
-        return (1,) * len(shape)
-    return tuple(1 if i in axes else s for i, s in enumerate(shape))
-
-
-class VectorNorm(Function):
-    """``sum(|x|**ord) ** (1/ord)`` over ``axes`` (inf: max, -inf: min, 0: count nonzero)."""
-
-    _raw = True
-
-    @staticmethod
-    def forward(ctx, x, ord, axes, keepdim):
-        xp = ctx.xp
-        ctx.ord, ctx.axes, ctx.keepdim, ctx.shape = ord, axes, keepdim, x.shape
-        xc = x.astype(np.float32) if x.dtype == np.float16 else x  # accumulate halves in float32
-        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
-            if ord == 2:
-                out = xp.sqrt(xp.sum(xc * xc, axis=axes, keepdims=keepdim))
-            elif ord == 1:
-                out = xp.sum(xp.abs(xc), axis=axes, keepdims=keepdim)
-            elif ord == math.inf:
-                out = xp.max(xp.abs(xc), axis=axes, keepdims=keepdim)
-            elif ord == -math.inf:
-                out = xp.min(xp.abs(xc), axis=axes, keepdims=keepdim)
-            elif ord == 0:
-                out = xp.sum(xc != 0, axis=axes, keepdims=keepdim).astype(xc.dtype)
-            else:
-                out = xp.sum(xp.abs(xc) ** ord, axis=axes, keepdims=keepdim) ** (1.0 / ord)
-        out = xp.asarray(out).astype(x.dtype, copy=False)
-        ctx.save_for_backward(x, out)
-        return out
-
-    @staticmethod
-    def backward(ctx, g):
-        x, out = ctx.saved_tensors
-        p = ctx.ord
-        if p == 0:
-            return None, None, None, None
-        if not ctx.keepdim:
-            kd = _kd_shape(ctx.shape, ctx.axes)
-            g, out = g.reshape(kd), out.reshape(kd)
-        if p == 1:
-            return _sign(x) * g, None, None, None
-        if math.isinf(p):
-            mask = (_abs(x) == out).to(g.dtype)
-            count = mask.sum(ctx.axes, keepdim=True)
-            return _sign(x) * (g / count) * mask, None, None, None
-        # where(out == 0, 0, ...) on safe denominators: the subgradient at 0 is 0, and no
-        # inf * 0 reaches a second derivative
-        zero = out == 0
-        safe_out = _where(zero, 1.0, out)
-        if p == 2:
-            return x * _where(zero, 0.0, g / safe_out), None, None, None
-        if p < 1:
-            xz = x == 0
-            ax = _where(xz, 1.0, _abs(x))
-            scaled = _sign(x) * _where(xz, 0.0, ax ** (p - 1))
-            return scaled * g * out ** (1 - p), None, None, None
-        scaled = _sign(x) * _abs(x) ** (p - 1) if p < 2 else x * _abs(x) ** (p - 2)
-        return scaled * _where(zero, 0.0, g / safe_out ** (p - 1)), None, None, None
-
-
 def _fmt_ord(o) -> str:
     if isinstance(o, float) and o.is_integer():
         return str(int(o))
@@ -305,46 +240,13 @@ def vector_norm(x: Tensor, ord=2, dim=None, keepdim: bool = False, *, dtype=None
     axes = dims_arg(dim, nd)
     if axes == () or nd == 0:
         axes = None
-    if ord < 0 or math.isinf(ord):
-        _check_nonempty(x, ord, axes)
-    if not _needs_grad(x):
-        return _const(VectorNorm.forward(_Ctx(x), x._data, ord, axes, keepdim), x)
-    return VectorNorm.apply(x, ord, axes, keepdim)
+    _check_norm_nonempty(x._data, ord, _fmt_ord(ord), axes)
+    return _run(Norm, x, ord, axes, keepdim)
 
 
-def _check_nonempty(x: Tensor, ord: float, axes) -> None:
-    shape = x._data.shape
-    name = _fmt_ord(ord)
-    if axes is None:
-        if x._data.size == 0:
-            raise RuntimeError(
-                f"linalg.vector_norm cannot compute the {name} norm on an empty tensor because "
-                "the operation does not have an identity"
-            )
-        return
-    for a in axes:
-        if shape[a] == 0:
-            raise RuntimeError(
-                f"linalg.vector_norm cannot compute the {name} norm on the dimension {a}because "
-                "this dimension is empty and the operation does not have an identity"
-            )
-
-
-class _Ctx:
+def _plain_ctx(t: Tensor) -> _PlainCtx:
     """A throwaway ctx for calling a Function's forward outside the graph."""
-
-    def __init__(self, t: Tensor) -> None:
-        self.xp = t._device._xp()
-        self.needs_input_grad = (False,) * 8
-
-    def save_for_backward(self, *a) -> None:
-        pass
-
-    def mark_non_differentiable(self, *a) -> None:
-        pass
-
-    def set_materialize_grads(self, v) -> None:
-        pass
+    return _PlainCtx(t._device._xp(), t._device, 8)
 
 
 _MATRIX_ORDS = (2.0, -2.0, 1.0, -1.0, math.inf, -math.inf)
@@ -655,7 +557,7 @@ class Solve(Function):
 
 def _solve(A: Tensor, B: Tensor) -> Tensor:
     if not _needs_grad(A, B):
-        return _const(Solve.forward(_Ctx(A), A._data, B._data), A)
+        return _const(Solve.forward(_plain_ctx(A), A._data, B._data), A)
     return Solve.apply(A, B)
 
 
@@ -760,7 +662,7 @@ def det(A: Tensor) -> Tensor:
     _check_float("det", A)
     _no_kernel("lu_cpu", A)
     if not _needs_grad(A):
-        return _const(Det.forward(_Ctx(A), A._data), A)
+        return _const(Det.forward(_plain_ctx(A), A._data), A)
     return Det.apply(A)
 
 
@@ -795,7 +697,7 @@ def slogdet(A: Tensor):
     _check_square("slogdet", A)
     _check_float("slogdet", A, low_precision=False)
     if not _needs_grad(A):
-        return SlogdetResult(*(_const(r, A) for r in Slogdet.forward(_Ctx(A), A._data)))
+        return SlogdetResult(*(_const(r, A) for r in Slogdet.forward(_plain_ctx(A), A._data)))
     return SlogdetResult(*Slogdet.apply(A))
 
 
@@ -1019,7 +921,7 @@ def svd(A: Tensor, full_matrices: bool = True):
     _check_matrix("svd", A)
     _check_decomp("svd", A, "linalg_svd_cpu")
     if not _needs_grad(A):
-        ctx = _Ctx(A)
+        ctx = _plain_ctx(A)
         return SVDResult(*(_const(r, A) for r in Svd.forward(ctx, A._data, full_matrices)))
     return SVDResult(*Svd.apply(A, full_matrices))
 
@@ -1096,7 +998,7 @@ def eigh(A: Tensor, UPLO: str = "L"):
     _check_square("eigh", A)
     _no_kernel("linalg_eigh_cpu", A, "iub")
     if not _needs_grad(A):
-        return EighResult(*(_const(r, A) for r in Eigh.forward(_Ctx(A), A._data, uplo)))
+        return EighResult(*(_const(r, A) for r in Eigh.forward(_plain_ctx(A), A._data, uplo)))
     return EighResult(*Eigh.apply(A, uplo))
 
 
@@ -1177,7 +1079,7 @@ def cholesky(A: Tensor, *, upper: bool = False) -> Tensor:
     _check_float("cholesky", A)
     _no_kernel("cholesky_cpu", A)
     if not _needs_grad(A):
-        L = _const(Cholesky.forward(_Ctx(A), A._data), A)
+        L = _const(Cholesky.forward(_plain_ctx(A), A._data), A)
     else:
         L = Cholesky.apply(A)
     return _mT(L) if upper else L

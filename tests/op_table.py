@@ -170,7 +170,7 @@ def sample(info: OpInfo, rng, shape, dtype) -> np.ndarray:
 
 @register
 def _reductions(G, torch):
-    """Reductions, scans and sorting (gpuarr/ops/reduction.py)."""
+    """Reductions and scans (gpuarr/ops/reduction.py) and sorting (gpuarr/ops/sorting.py)."""
     R = 1  # min rank for ops that need a dim
     ops = []
 

@@ -7,10 +7,10 @@ import numbers
 from .._creation import arange
 from .._tensor import Tensor
 from ..autograd.grad_mode import no_grad
+from ..nn.functional import softplus
 from ..ops.elementwise import where
 from ..ops.sampling import bernoulli
 from . import constraints
-from ._ops import softplus
 from .distribution import Distribution
 from .utils import broadcast_all, lazy_property, logits_to_probs, probs_to_logits
 
@@ -48,17 +48,7 @@ class Bernoulli(Distribution):
         super().__init__(() if scalar else self._param.shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None) -> Bernoulli:
-        new = self._get_checked_instance(Bernoulli, _instance)
-        batch_shape = tuple(batch_shape)
-        if "probs" in self.__dict__:
-            new.probs = self.probs.expand(batch_shape)
-            new._param = new.probs
-        if "logits" in self.__dict__:
-            new.logits = self.logits.expand(batch_shape)
-            new._param = new.logits
-        Distribution.__init__(new, batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        return self._expand_params(Bernoulli, batch_shape, _instance, ("probs", "logits"))
 
     @lazy_property
     def logits(self) -> Tensor:

@@ -10,7 +10,7 @@ from .._tensor import Size, Tensor
 from ..autograd.grad_mode import no_grad
 from ..ops.sampling import multinomial
 from . import constraints
-from ._ops import argmax_last, finfo, logsumexp, one_hot, take_last
+from ._ops import finfo, one_hot, take_last
 from .distribution import Distribution
 from .utils import as_size, lazy_property, logits_to_probs, probs_to_logits
 
@@ -45,25 +45,16 @@ class Categorical(Distribution):
         else:
             if logits.dim() < 1:
                 raise ValueError("`logits` parameter must be at least one-dimensional.")
-            self.logits = logits - logsumexp(logits, -1, keepdim=True)
+            self.logits = logits - logits.logsumexp(-1, keepdim=True)
         self._param = self.probs if probs is not None else self.logits
         self._num_events = self._param.shape[-1]
         batch = self._param.shape[:-1] if self._param.dim() > 1 else ()
         super().__init__(batch, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None) -> Categorical:
-        new = self._get_checked_instance(Categorical, _instance)
-        batch_shape = tuple(batch_shape)
-        param_shape = batch_shape + (self._num_events,)
-        if "probs" in self.__dict__:
-            new.probs = self.probs.expand(param_shape)
-            new._param = new.probs
-        if "logits" in self.__dict__:
-            new.logits = self.logits.expand(param_shape)
-            new._param = new.logits
+        new = self._expand_params(Categorical, batch_shape, _instance, ("probs", "logits"),
+                                  (self._num_events,))
         new._num_events = self._num_events
-        Distribution.__init__(new, batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
         return new
 
     @constraints.dependent_property(is_discrete=True, event_dim=0)
@@ -89,7 +80,7 @@ class Categorical(Distribution):
 
     @property
     def mode(self) -> Tensor:
-        return argmax_last(self.probs)
+        return self.probs.argmax(-1)
 
     @property
     def variance(self) -> Tensor:
@@ -174,7 +165,7 @@ class OneHotCategorical(Distribution):
     @property
     def mode(self) -> Tensor:
         probs = self._categorical.probs
-        return one_hot(argmax_last(probs), probs.shape[-1], probs.dtype)
+        return one_hot(probs.argmax(-1), probs.shape[-1], probs.dtype)
 
     @property
     def variance(self) -> Tensor:
@@ -189,7 +180,7 @@ class OneHotCategorical(Distribution):
     def log_prob(self, value) -> Tensor:
         if self._validate_args:
             self._validate_sample(value)
-        return self._categorical.log_prob(argmax_last(value))
+        return self._categorical.log_prob(value.argmax(-1))
 
     def entropy(self) -> Tensor:
         return self._categorical.entropy()

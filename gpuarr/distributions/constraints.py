@@ -21,7 +21,7 @@ Example:
 from __future__ import annotations
 
 from .._tensor import Tensor, _make
-from ._ops import all_
+from ..ops.reduction import all as all_
 
 __all__ = [
     "Constraint", "boolean", "dependent", "dependent_property", "greater_than",
@@ -50,6 +50,15 @@ class Constraint:
 
     def __repr__(self) -> str:
         return self.__class__.__name__[1:] + "()"
+
+
+class _Bounded(Constraint):
+    """A constraint with ``lower_bound`` and/or ``upper_bound``: its repr lists them."""
+
+    def __repr__(self) -> str:
+        bounds = ", ".join(f"{k}={v}" for k, v in vars(self).items()
+                           if k in ("lower_bound", "upper_bound"))
+        return f"{self.__class__.__name__[1:]}({bounds})"
 
 
 class _Dependent(Constraint):
@@ -161,7 +170,7 @@ class _OneHot(Constraint):
         return is_boolean & (value.sum(-1) == 1)
 
 
-class _IntegerInterval(Constraint):
+class _IntegerInterval(_Bounded):
     """Integers in ``[lower_bound, upper_bound]``."""
 
     is_discrete = True
@@ -173,12 +182,8 @@ class _IntegerInterval(Constraint):
     def check(self, value):
         return (value % 1 == 0) & (value >= self.lower_bound) & (value <= self.upper_bound)
 
-    def __repr__(self) -> str:
-        return (f"{self.__class__.__name__[1:]}(lower_bound={self.lower_bound}, "
-                f"upper_bound={self.upper_bound})")
 
-
-class _IntegerGreaterThan(Constraint):
+class _IntegerGreaterThan(_Bounded):
     """Integers in ``[lower_bound, inf)``."""
 
     is_discrete = True
@@ -189,9 +194,6 @@ class _IntegerGreaterThan(Constraint):
     def check(self, value):
         return (value % 1 == 0) & (value >= self.lower_bound)
 
-    def __repr__(self) -> str:
-        return f"{self.__class__.__name__[1:]}(lower_bound={self.lower_bound})"
-
 
 class _Real(Constraint):
     """The extended real line (anything but NaN)."""
@@ -200,7 +202,7 @@ class _Real(Constraint):
         return value == value
 
 
-class _GreaterThan(Constraint):
+class _GreaterThan(_Bounded):
     """``(lower_bound, inf]``."""
 
     def __init__(self, lower_bound) -> None:
@@ -209,11 +211,8 @@ class _GreaterThan(Constraint):
     def check(self, value):
         return value > self.lower_bound
 
-    def __repr__(self) -> str:
-        return f"{self.__class__.__name__[1:]}(lower_bound={self.lower_bound})"
 
-
-class _GreaterThanEq(Constraint):
+class _GreaterThanEq(_Bounded):
     """``[lower_bound, inf)``."""
 
     def __init__(self, lower_bound) -> None:
@@ -222,11 +221,8 @@ class _GreaterThanEq(Constraint):
     def check(self, value):
         return value >= self.lower_bound
 
-    def __repr__(self) -> str:
-        return f"{self.__class__.__name__[1:]}(lower_bound={self.lower_bound})"
 
-
-class _LessThan(Constraint):
+class _LessThan(_Bounded):
     """``[-inf, upper_bound)``."""
 
     def __init__(self, upper_bound) -> None:
@@ -235,11 +231,8 @@ class _LessThan(Constraint):
     def check(self, value):
         return value < self.upper_bound
 
-    def __repr__(self) -> str:
-        return f"{self.__class__.__name__[1:]}(upper_bound={self.upper_bound})"
 
-
-class _Interval(Constraint):
+class _Interval(_Bounded):
     """``[lower_bound, upper_bound]``."""
 
     def __init__(self, lower_bound, upper_bound) -> None:
@@ -248,10 +241,6 @@ class _Interval(Constraint):
 
     def check(self, value):
         return (value >= self.lower_bound) & (value <= self.upper_bound)
-
-    def __repr__(self) -> str:
-        return (f"{self.__class__.__name__[1:]}(lower_bound={self.lower_bound}, "
-                f"upper_bound={self.upper_bound})")
 
 
 class _HalfOpenInterval(_Interval):
@@ -289,9 +278,8 @@ class _LowerTriangular(Constraint):
     event_dim = 2
 
     def check(self, value):
-        from ._ops import tril
-
-        return _reduce_events(tril(value.detach()) == value.detach(), 2)
+        v = value.detach()
+        return _reduce_events(v.tril() == v, 2)
 
 
 class _LowerCholesky(Constraint):
@@ -300,10 +288,8 @@ class _LowerCholesky(Constraint):
     event_dim = 2
 
     def check(self, value):
-        from ._ops import diagonal
-
         v = value.detach()
-        return _LowerTriangular().check(v) & all_(diagonal(v) > 0, -1)
+        return _LowerTriangular().check(v) & all_(v.diagonal(dim1=-2, dim2=-1) > 0, -1)
 
 
 class _Square(Constraint):
@@ -333,25 +319,23 @@ class _Symmetric(_Square):
 class _PositiveSemidefinite(_Symmetric):
     """Symmetric matrices with non-negative eigenvalues."""
 
+    def _eigenvalues_ok(self, ev):
+        return ev >= 0
+
     def check(self, value):
         sym = super().check(value)
         if not bool(all_(sym)):
             return sym
         xp = value._device._xp()
         ev = xp.linalg.eigvalsh(value.detach()._data)
-        return _make(xp.all(ev >= 0, axis=-1), value._device)
+        return _make(xp.all(self._eigenvalues_ok(ev), axis=-1), value._device)
 
 
-class _PositiveDefinite(_Symmetric):
+class _PositiveDefinite(_PositiveSemidefinite):
     """Symmetric matrices with positive eigenvalues."""
 
-    def check(self, value):
-        sym = super().check(value)
-        if not bool(all_(sym)):
-            return sym
-        xp = value._device._xp()
-        ev = xp.linalg.eigvalsh(value.detach()._data)
-        return _make(xp.all(ev > 0, axis=-1), value._device)
+    def _eigenvalues_ok(self, ev):
+        return ev > 0
 
 
 dependent = _Dependent()

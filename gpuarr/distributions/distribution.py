@@ -101,6 +101,22 @@ class Distribution:
             )
         return self.__new__(type(self)) if _instance is None else _instance
 
+    def _expand_params(self, cls, batch_shape, _instance, names, event_shape=()):
+        """The body of most ``expand`` methods: a new ``cls`` (or ``_instance``) whose
+        parameters among ``names`` that ``self`` holds are expanded (views) to
+        ``batch_shape + event_shape``; ``_param`` follows the expanded ``probs`` / ``logits``."""
+        new = self._get_checked_instance(cls, _instance)
+        batch_shape = tuple(batch_shape)
+        for name in names:
+            if name in self.__dict__:
+                value = self.__dict__[name].expand(batch_shape + tuple(event_shape))
+                setattr(new, name, value)
+                if name in ("probs", "logits"):
+                    new._param = value
+        Distribution.__init__(new, batch_shape, validate_args=False)
+        new._validate_args = self._validate_args
+        return new
+
     def _extended_shape(self, sample_shape=()) -> Size:
         """``sample_shape + batch_shape + event_shape``."""
         return Size(tuple(as_size(sample_shape)) + tuple(self._batch_shape)

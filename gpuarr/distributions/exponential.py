@@ -36,11 +36,7 @@ class Exponential(Distribution):
         super().__init__(batch, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None) -> Exponential:
-        new = self._get_checked_instance(Exponential, _instance)
-        new.rate = self.rate.expand(tuple(batch_shape))
-        Distribution.__init__(new, tuple(batch_shape), validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        return self._expand_params(Exponential, batch_shape, _instance, ("rate",))
 
     @property
     def mean(self) -> Tensor:

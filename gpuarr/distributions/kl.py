@@ -16,8 +16,9 @@ import math
 
 from .._creation import full_like
 from .._tensor import Tensor
+from ..nn.functional import softplus
 from ..ops.elementwise import where
-from ._ops import any_, diagonal, softplus, solve_triangular
+from ._ops import solve_triangular
 from ._special import digamma, lgamma, xlogy
 from .bernoulli import Bernoulli
 from .beta import Beta
@@ -26,7 +27,7 @@ from .categorical import Categorical, OneHotCategorical
 from .distribution import Distribution
 from .exponential import Exponential
 from .gamma import Gamma
-from .multivariate_normal import MultivariateNormal, _batch_mahalanobis
+from .multivariate_normal import MultivariateNormal, _batch_mahalanobis, _half_log_det
 from .normal import Normal
 from .poisson import Poisson
 from .uniform import Uniform
@@ -89,10 +90,6 @@ def kl_divergence(p: Distribution, q: Distribution) -> Tensor:
     return fn(p, q)
 
 
-def _infinite_like(t: Tensor) -> Tensor:
-    return full_like(t, _INF)
-
-
 def _x_log_x(t: Tensor) -> Tensor:
     return xlogy(t, t)
 
@@ -127,7 +124,7 @@ def _kl_beta_beta(p, q):
 
 @register_kl(Binomial, Binomial)
 def _kl_binomial_binomial(p, q):
-    if bool(any_(p.total_count < q.total_count)):
+    if bool((p.total_count < q.total_count).any()):
         raise NotImplementedError(
             "KL between Binomials where q.total_count > p.total_count is not implemented"
         )
@@ -170,7 +167,7 @@ def _kl_multivariatenormal_multivariatenormal(p, q):
         raise ValueError("KL-divergence between two Multivariate Normals with different event "
                          "shapes cannot be computed")
     lp, lq = p._unbroadcasted_scale_tril, q._unbroadcasted_scale_tril
-    half_term1 = diagonal(lq).log().sum(-1) - diagonal(lp).log().sum(-1)
+    half_term1 = _half_log_det(lq) - _half_log_det(lp)
     n = p.event_shape[0]
     # trace(Sigma_q^-1 Sigma_p) = ||Lq^-1 Lp||_F^2
     m = solve_triangular(lq, lp)
@@ -198,6 +195,22 @@ def _kl_uniform_uniform(p, q):
 
 
 # ---- different families --------------------------------------------------------------------
+
+
+# q's support misses part of p's (e.g. the real line against [0, 1]): KL is +inf everywhere;
+# ``p.mean`` gives the batch shape, dtype and device of the result
+@register_kl(Exponential, Beta)
+@register_kl(Exponential, Uniform)
+@register_kl(Gamma, Beta)
+@register_kl(Gamma, Uniform)
+@register_kl(Normal, Beta)
+@register_kl(Normal, Exponential)
+@register_kl(Normal, Gamma)
+@register_kl(Normal, Uniform)
+@register_kl(Poisson, Bernoulli)
+@register_kl(Poisson, Binomial)
+def _kl_infinity(p, q):
+    return full_like(p.mean, _INF)
 
 
 @register_kl(Bernoulli, Poisson)
@@ -240,12 +253,6 @@ def _kl_beta_uniform(p, q):
     return _inf_where((q.low > 0.0) | (q.high < 1.0), result)
 
 
-@register_kl(Exponential, Beta)
-@register_kl(Exponential, Uniform)
-def _kl_exponential_infinity(p, q):
-    return _infinite_like(p.rate)
-
-
 @register_kl(Exponential, Gamma)
 def _kl_exponential_gamma(p, q):
     ratio = q.rate / p.rate
@@ -265,12 +272,6 @@ def _kl_exponential_normal(p, q):
     return t1 - 1 + (t2 - t3 + t4) / var_normal
 
 
-@register_kl(Gamma, Beta)
-@register_kl(Gamma, Uniform)
-def _kl_gamma_infinity(p, q):
-    return _infinite_like(p.concentration)
-
-
 @register_kl(Gamma, Exponential)
 def _kl_gamma_exponential(p, q):
     return -p.entropy() - q.rate.log() + q.rate * p.concentration / p.rate
@@ -286,20 +287,6 @@ def _kl_gamma_normal(p, q):
     t3 = q.loc * p.concentration / p.rate
     t4 = 0.5 * q.loc.pow(2)
     return t1 + (p.concentration - 1) * digamma(p.concentration) + (t2 - t3 + t4) / var_normal
-
-
-@register_kl(Normal, Beta)
-@register_kl(Normal, Exponential)
-@register_kl(Normal, Gamma)
-@register_kl(Normal, Uniform)
-def _kl_normal_infinity(p, q):
-    return _infinite_like(p.loc)
-
-
-@register_kl(Poisson, Bernoulli)
-@register_kl(Poisson, Binomial)
-def _kl_poisson_infinity(p, q):
-    return _infinite_like(p.rate)
 
 
 @register_kl(Uniform, Beta)

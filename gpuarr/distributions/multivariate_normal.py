@@ -9,9 +9,10 @@ import numpy as np
 
 from .._creation import eye
 from .._tensor import Tensor
+from ..linalg import cholesky, inv
 from ..ops.random import randn
 from . import constraints
-from ._ops import cholesky, diagonal, matmul, solve, solve_triangular
+from ._ops import solve_triangular
 from .distribution import Distribution
 from .utils import lazy_property
 
@@ -20,13 +21,18 @@ __all__ = ["MultivariateNormal"]
 
 def _batch_mv(bmat: Tensor, bvec: Tensor) -> Tensor:
     """Matrix-vector products with broadcast batch dims: (..., n, n) x (..., n) -> (..., n)."""
-    return matmul(bmat, bvec.unsqueeze(-1)).squeeze(-1)
+    return (bmat @ bvec.unsqueeze(-1)).squeeze(-1)
 
 
 def _batch_mahalanobis(L: Tensor, x: Tensor) -> Tensor:
     """``x^T (L L^T)^-1 x`` for a lower-triangular factor ``L``; batch dims broadcast."""
     y = solve_triangular(L, x.unsqueeze(-1))
     return (y * y).sum((-2, -1))
+
+
+def _half_log_det(L: Tensor) -> Tensor:
+    """``log det(L L^T) / 2`` for a lower-triangular factor ``L`` with a positive diagonal."""
+    return L.diagonal(dim1=-2, dim2=-1).log().sum(-1)
 
 
 def _sym(a: Tensor) -> Tensor:
@@ -83,9 +89,7 @@ class MultivariateNormal(Distribution):
         elif covariance_matrix is not None:
             self._unbroadcasted_scale_tril = cholesky(covariance_matrix)
         else:
-            n = precision_matrix.shape[-1]
-            ident = eye(n, dtype=precision_matrix.dtype, device=precision_matrix.device)
-            self._unbroadcasted_scale_tril = cholesky(_sym(solve(precision_matrix, ident)))
+            self._unbroadcasted_scale_tril = cholesky(_sym(inv(precision_matrix)))
 
     def expand(self, batch_shape, _instance=None) -> MultivariateNormal:
         new = self._get_checked_instance(MultivariateNormal, _instance)
@@ -110,14 +114,14 @@ class MultivariateNormal(Distribution):
     @lazy_property
     def covariance_matrix(self) -> Tensor:
         L = self._unbroadcasted_scale_tril
-        return matmul(L, L.transpose(-2, -1)).expand(self._full())
+        return (L @ L.transpose(-2, -1)).expand(self._full())
 
     @lazy_property
     def precision_matrix(self) -> Tensor:
         L = self._unbroadcasted_scale_tril
         n = L.shape[-1]
         linv = solve_triangular(L, eye(n, dtype=L.dtype, device=L.device))
-        return matmul(linv.transpose(-2, -1), linv).expand(self._full())
+        return (linv.transpose(-2, -1) @ linv).expand(self._full())
 
     @property
     def mean(self) -> Tensor:
@@ -137,18 +141,16 @@ class MultivariateNormal(Distribution):
         eps = randn(shape, dtype=self.loc.dtype, device=self.loc.device)
         return self.loc + _batch_mv(self._unbroadcasted_scale_tril, eps)
 
-    def _half_log_det(self) -> Tensor:
-        return diagonal(self._unbroadcasted_scale_tril).log().sum(-1)
-
     def log_prob(self, value) -> Tensor:
         if self._validate_args:
             self._validate_sample(value)
-        diff = value - self.loc
-        m = _batch_mahalanobis(self._unbroadcasted_scale_tril, diff)
+        L = self._unbroadcasted_scale_tril
+        m = _batch_mahalanobis(L, value - self.loc)
         k = self._event_shape[0]
-        return -0.5 * (k * math.log(2 * math.pi) + m) - self._half_log_det()
+        return -0.5 * (k * math.log(2 * math.pi) + m) - _half_log_det(L)
 
     def entropy(self) -> Tensor:
         k = self._event_shape[0]
-        h = 0.5 * k * (1.0 + math.log(2 * math.pi)) + self._half_log_det()
+        h = 0.5 * k * (1.0 + math.log(2 * math.pi))
+        h = h + _half_log_det(self._unbroadcasted_scale_tril)
         return h if len(self._batch_shape) == 0 else h.expand(tuple(self._batch_shape))

@@ -40,11 +40,7 @@ class Poisson(Distribution):
         super().__init__(batch, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None) -> Poisson:
-        new = self._get_checked_instance(Poisson, _instance)
-        new.rate = self.rate.expand(tuple(batch_shape))
-        Distribution.__init__(new, tuple(batch_shape), validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        return self._expand_params(Poisson, batch_shape, _instance, ("rate",))
 
     @property
     def mean(self) -> Tensor:

@@ -40,13 +40,7 @@ class Uniform(Distribution):
         super().__init__(() if scalar else self.low.shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None) -> Uniform:
-        new = self._get_checked_instance(Uniform, _instance)
-        batch_shape = tuple(batch_shape)
-        new.low = self.low.expand(batch_shape)
-        new.high = self.high.expand(batch_shape)
-        Distribution.__init__(new, batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        return self._expand_params(Uniform, batch_shape, _instance, ("low", "high"))
 
     @constraints.dependent_property(is_discrete=False, event_dim=0)
     def support(self):

@@ -9,7 +9,7 @@ from .. import _dtype as D
 from .._creation import tensor
 from .._tensor import Size, Tensor
 from ..ops.shape import broadcast_tensors
-from ._ops import finfo, logsumexp
+from ._ops import finfo
 
 __all__ = ["broadcast_all", "lazy_property", "logits_to_probs", "probs_to_logits",
            "clamp_probs", "euler_constant"]
@@ -87,7 +87,7 @@ def logits_to_probs(logits: Tensor, is_binary: bool = False) -> Tensor:
     """Probabilities from logits: sigmoid when ``is_binary``, else softmax over the last dim."""
     if is_binary:
         return logits.sigmoid()
-    return (logits - logsumexp(logits, -1, keepdim=True)).exp()
+    return (logits - logits.logsumexp(-1, keepdim=True)).exp()
 
 
 def as_size(shape) -> Size:

@@ -68,6 +68,14 @@ def _need_tensor(fn: str, name: str, pos: int, x) -> None:
         )
 
 
+def _need_pair(fn: str, names: tuple, a, b, same_device: bool = True) -> None:
+    """torch's TypeError for a non-tensor first or second operand, then its device check."""
+    _need_tensor(fn, names[0], 1, a)
+    _need_tensor(fn, names[1], 2, b)
+    if same_device:
+        check_same_device(a, b)
+
+
 # --------------------------------------------------------------------------------------------
 # torch's shape/dtype checks, one per kernel
 
@@ -277,8 +285,7 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
         out = _fast_matmul(input, other)
         if out is not None:
             return out
-    _need_tensor("matmul", "input", 1, input)
-    _need_tensor("matmul", "other", 2, other)
+    _need_pair("matmul", ("input", "other"), input, other, same_device=False)
     _check_matmul(input, other)
     return Matmul.apply(input, other)
 
@@ -290,9 +297,7 @@ def mm(input: Tensor, mat2: Tensor) -> Tensor:
         >>> gpuarr.mm(gpuarr.ones(2, 3), gpuarr.ones(3, 4)).shape
         gpuarr.Size([2, 4])
     """
-    _need_tensor("mm", "input", 1, input)
-    _need_tensor("mm", "mat2", 2, mat2)
-    check_same_device(input, mat2)
+    _need_pair("mm", ("input", "mat2"), input, mat2)
     if input._data.ndim != 2:
         raise RuntimeError("self must be a matrix")
     if mat2._data.ndim != 2:
@@ -308,9 +313,7 @@ def mv(input: Tensor, vec: Tensor) -> Tensor:
         >>> gpuarr.mv(gpuarr.ones(2, 3), gpuarr.ones(3))
         tensor([3., 3.])
     """
-    _need_tensor("mv", "input", 1, input)
-    _need_tensor("mv", "vec", 2, vec)
-    check_same_device(input, vec)
+    _need_pair("mv", ("input", "vec"), input, vec)
     na, nv = input._data.ndim, vec._data.ndim
     if na != 2 or nv != 1:
         raise RuntimeError(f"vector + matrix @ vector expected, got 1, {na}, {nv}")
@@ -325,9 +328,7 @@ def bmm(input: Tensor, mat2: Tensor) -> Tensor:
         >>> gpuarr.bmm(gpuarr.ones(5, 2, 3), gpuarr.ones(5, 3, 4)).shape
         gpuarr.Size([5, 2, 4])
     """
-    _need_tensor("bmm", "input", 1, input)
-    _need_tensor("bmm", "mat2", 2, mat2)
-    check_same_device(input, mat2)
+    _need_pair("bmm", ("input", "mat2"), input, mat2)
     if input._data.ndim != 3:
         raise RuntimeError("batch1 must be a 3D tensor")
     if mat2._data.ndim != 3:
@@ -343,9 +344,7 @@ def dot(input: Tensor, tensor: Tensor) -> Tensor:
         >>> gpuarr.dot(gpuarr.tensor([1., 2.]), gpuarr.tensor([3., 4.]))
         tensor(11.)
     """
-    _need_tensor("dot", "input", 1, input)
-    _need_tensor("dot", "tensor", 2, tensor)
-    check_same_device(input, tensor)
+    _need_pair("dot", ("input", "tensor"), input, tensor)
     na, nb = input._data.ndim, tensor._data.ndim
     if na != 1 or nb != 1:
         raise RuntimeError(f"1D tensors expected, but got {na}D and {nb}D tensors")
@@ -365,9 +364,7 @@ def inner(input: Tensor, other: Tensor) -> Tensor:
         >>> gpuarr.inner(gpuarr.ones(2, 3), gpuarr.ones(4, 3)).shape
         gpuarr.Size([2, 4])
     """
-    _need_tensor("inner", "input", 1, input)
-    _need_tensor("inner", "other", 2, other)
-    check_same_device(input, other)
+    _need_pair("inner", ("input", "other"), input, other)
     if input._data.ndim == 0 or other._data.ndim == 0:
         return mul(input, other)
     if input._data.shape[-1] != other._data.shape[-1]:
@@ -385,8 +382,7 @@ def outer(input: Tensor, vec2: Tensor) -> Tensor:
         >>> gpuarr.outer(gpuarr.ones(2), gpuarr.ones(3)).shape
         gpuarr.Size([2, 3])
     """
-    _need_tensor("outer", "input", 1, input)
-    _need_tensor("outer", "vec2", 2, vec2)
+    _need_pair("outer", ("input", "vec2"), input, vec2, same_device=False)
     if input._data.ndim != 1:
         raise RuntimeError(f"outer: Expected 1-D argument self, but got {input._data.ndim}-D")
     if vec2._data.ndim != 1:
@@ -447,9 +443,7 @@ def tensordot(a: Tensor, b: Tensor, dims=2) -> Tensor:
         >>> gpuarr.tensordot(gpuarr.ones(2, 3, 4), gpuarr.ones(3, 4, 5)).shape
         gpuarr.Size([2, 5])
     """
-    _need_tensor("tensordot", "a", 1, a)
-    _need_tensor("tensordot", "b", 2, b)
-    check_same_device(a, b)
+    _need_pair("tensordot", ("a", "b"), a, b)
     na, nb = a._data.ndim, b._data.ndim
     da, db = _dims_lists(dims, na, nb)
     if len(da) != len(db):
@@ -583,8 +577,7 @@ def kron(input: Tensor, other: Tensor) -> Tensor:
         >>> gpuarr.kron(gpuarr.eye(2), gpuarr.ones(2, 2)).shape
         gpuarr.Size([4, 4])
     """
-    _need_tensor("kron", "input", 1, input)
-    _need_tensor("kron", "other", 2, other)
+    _need_pair("kron", ("input", "other"), input, other, same_device=False)
     nd = max(input._data.ndim, other._data.ndim)
     sa = (1,) * (nd - input._data.ndim) + tuple(input._data.shape)
     sb = (1,) * (nd - other._data.ndim) + tuple(other._data.shape)

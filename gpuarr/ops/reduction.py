@@ -1,12 +1,15 @@
-"""Reductions, scans and sorting, with PyTorch's names, defaults, dtype rules and errors.
+"""Reductions and scans, with PyTorch's names, defaults, dtype rules and errors.
 
 * reductions over ``dim`` (None, an int or a tuple) with ``keepdim``: ``sum``, ``mean``,
   ``nansum``, ``nanmean``, ``prod``, ``var``, ``std``, ``var_mean``, ``std_mean``, ``amax``,
   ``amin``, ``aminmax``, ``logsumexp``, ``all``, ``any``, ``count_nonzero``, ``norm``;
-* selections that also return where they found the value: ``max``/``min`` with a ``dim``,
-  ``median``, ``nanmedian``, ``kthvalue``, ``sort``, ``topk`` (``(values, indices)`` results,
-  like ``torch.return_types``), and ``argmax``, ``argmin``, ``argsort``, ``msort``, ``unique``;
+* selections that also return where they found the value: ``max``/``min`` with a ``dim``
+  (``(values, indices)`` results, like ``torch.return_types``), and ``argmax``, ``argmin``;
 * scans along one ``dim``: ``cumsum``, ``cumprod``.
+
+Sorting and rank selection (``sort``, ``topk``, ``median``, ``unique``...) live in
+:mod:`gpuarr.ops.sorting`, which shares this module's helpers for picked values and named
+results.
 
 dtype rules follow torch: sums and products of integer/bool tensors are int64, ``argmax`` and
 indices are int64, ``all``/``any`` give bool (uint8 for uint8 input), ``mean``/``var``/``std``/
@@ -37,8 +40,7 @@ from .elementwise import isnan, maximum, minimum, sign, where
 __all__ = [
     "sum", "mean", "nansum", "nanmean", "prod", "var", "std", "var_mean", "std_mean",
     "max", "min", "amax", "amin", "aminmax", "argmax", "argmin", "logsumexp", "cumsum",
-    "cumprod", "all", "any", "count_nonzero", "norm", "median", "nanmedian", "kthvalue",
-    "sort", "argsort", "msort", "topk", "unique", "return_types",
+    "cumprod", "all", "any", "count_nonzero", "norm", "return_types",
 ]
 
 _int64 = np.int64
@@ -74,11 +76,6 @@ def _return_type(name: str, fields: tuple) -> type:
 _VI = ("values", "indices")
 _RMax = _return_type("max", _VI)
 _RMin = _return_type("min", _VI)
-_RSort = _return_type("sort", _VI)
-_RTopk = _return_type("topk", _VI)
-_RKth = _return_type("kthvalue", _VI)
-_RMedian = _return_type("median", _VI)
-_RNanMedian = _return_type("nanmedian", _VI)
 _RAminmax = _return_type("aminmax", ("min", "max"))
 
 
@@ -100,12 +97,6 @@ def _dim1(op: str, dim, ndim: int, name: str = "dim") -> int:
     if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
         raise TypeError(f"{op}(): argument '{name}' must be int, not {type(dim).__name__}")
     return wrap_dim(int(dim), ndim)
-
-
-def _int_arg(op: str, v, name: str) -> int:
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
-        raise TypeError(f"{op}(): argument '{name}' must be int, not {type(v).__name__}")
-    return int(v)
 
 
 def _restore(g: Tensor, in_shape: tuple, axes, keepdim: bool) -> Tensor:
@@ -1038,6 +1029,9 @@ def count_nonzero(input: Tensor, dim=None) -> Tensor:
 
 
 class Norm(Function):
+    """Vector p-norm over ``axes`` (inf: max ``|x|``, -inf: min, 0: count of nonzeros), for
+    both ``norm`` and ``gpuarr.linalg.vector_norm``; the gradient is torch's norm_backward."""
+
     _raw = True
 
     @staticmethod
@@ -1071,8 +1065,8 @@ class Norm(Function):
         p = ctx.p
         g = _restore(g, ctx.in_shape, ctx.axes, ctx.keepdim)
         n = _restore(out, ctx.in_shape, ctx.axes, ctx.keepdim)
-        if p == 0:
-            return (g * 0.0).expand(ctx.in_shape), None, None, None
+        if p == 0:  # piecewise constant: torch gives no gradient at all
+            return None, None, None, None
         if p == 1:
             return g * sign(x), None, None, None
         if math.isinf(p):
@@ -1145,330 +1139,24 @@ def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, out=None,
         p = 2.0
     p = float(p)
     axes = _red_dims(input, dim)
-    if math.isinf(p) or p < 0:  # no identity: an empty range has no norm
-        name = f"{p:g}"
-        x = input._data
-        if axes is None and x.size == 0:
-            raise RuntimeError(f"linalg.vector_norm cannot compute the {name} norm on an empty "
-                               "tensor because the operation does not have an identity")
-        for a in axes or ():
-            if x.shape[a] == 0:
-                raise RuntimeError(
-                    f"linalg.vector_norm cannot compute the {name} norm on the dimension {a}"
-                    "because this dimension is empty and the operation does not have an "
-                    "identity")
+    _check_norm_nonempty(input._data, p, f"{p:g}", axes)
     return _run(Norm, input, p, axes, keepdim)
 
 
-# --------------------------------------------------------------------------------------------
-# sort, argsort, msort, topk, kthvalue, median, nanmedian
-
-
-def _argsort_arr(xp, x, axis: int, descending: bool):
-    """Stable argsort along ``axis``; NaN counts as the largest value (as torch)."""
-
-    def asc(a):
-        if xp is np:
-            return np.argsort(a, axis=axis, kind="stable")
-        return xp.argsort(_keys(xp, a), axis=axis)  # CuPy's argsort is always stable
-
-    if not descending:
-        return asc(x).astype(_int64, copy=False)
-    # stable descending: sort the reversed array ascending, then reverse and re-map positions
-    n = x.shape[axis]
-    idx = asc(xp.flip(x, axis))
-    return ((n - 1) - xp.flip(idx, axis)).astype(_int64, copy=False)
-
-
-def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False):
-    """Sort along ``dim``: ``return_types.sort(values, indices)``.
-
-    The sort is always stable (equal elements keep their order); NaN sorts as the largest.
-
-    Example:
-        >>> gpuarr.tensor([3., 1., 2.]).sort(descending=True)
-        gpuarr.return_types.sort(
-        values=tensor([3., 2., 1.]),
-        indices=tensor([0, 2, 1]))
-    """
-    nd = input._data.ndim
-    d = _dim1("sort", dim, nd)
-    if nd == 0:
-        return _on_1d(lambda t: sort(t, 0, descending), input)
-    idx = _argsort_arr(input._device._xp(), input._data, d, descending)
-    return _RSort(_gather(input, idx, d, False, "Sort"), _make(idx, input._device))
-
-
-def argsort(input: Tensor, dim: int = -1, descending: bool = False,
-            stable: bool = False) -> Tensor:
-    """The indices that sort ``input`` along ``dim`` (int64); see :func:`sort`.
-
-    Example:
-        >>> gpuarr.tensor([3., 1., 2.]).argsort()
-        tensor([1, 2, 0])
-    """
-    nd = input._data.ndim
-    d = _dim1("argsort", dim, nd)
-    if nd == 0:
-        return _make(input._device._xp().zeros((), dtype=_int64), input._device)
-    return _make(_argsort_arr(input._device._xp(), input._data, d, descending), input._device)
-
-
-def msort(input: Tensor) -> Tensor:
-    """Values sorted along dim 0.
-
-    Example:
-        >>> gpuarr.tensor([3, 1, 2]).msort()
-        tensor([1, 2, 3])
-    """
-    return sort(input, 0).values
-
-
-def _topk_idx(xp, x, k: int, axis: int, largest: bool):
-    n = x.shape[axis]
-    if xp is np and n > 64 and 0 < k and k * 8 < n:
-        # select the k candidates in O(n) first, then sort only those
-        kth = n - k if largest else k - 1
-        part = np.argpartition(x, kth, axis=axis)
-        part = _slice_along(part, axis, slice(n - k, n) if largest else slice(0, k))
-        order = _argsort_arr(np, np.take_along_axis(x, part, axis), axis, largest)
-        return np.take_along_axis(part, order, axis).astype(_int64, copy=False)
-    return _slice_along(_argsort_arr(xp, x, axis, largest), axis, slice(0, k))
-
-
-def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):
-    """The ``k`` largest (or smallest) elements along ``dim``.
-
-    Args:
-        input: the tensor.
-        k: how many to return (0 <= k <= size of ``dim``).
-        dim: the dim to select along.
-        largest: largest (True) or smallest (False) elements.
-        sorted: accepted for compatibility; results always come sorted.
-
-    Returns:
-        ``return_types.topk(values, indices)``.
-
-    Raises:
-        RuntimeError: "selected index k out of range" when k is negative or too large.
-
-    Example:
-        >>> gpuarr.tensor([1., 4., 2., 3.]).topk(2)
-        gpuarr.return_types.topk(
-        values=tensor([4., 3.]),
-        indices=tensor([1, 3]))
-    """
-    k = _int_arg("topk", k, "k")
-    nd = input._data.ndim
-    d = _dim1("topk", dim, nd)
-    x = input._data
-    n = x.shape[d] if nd else 1
-    if not 0 <= k <= n:
-        raise RuntimeError("selected index k out of range")
-    if x.dtype == np.bool_:
-        raise RuntimeError(f"topk does not support bool dtypes on {input._device.type.upper()}")
-    if nd == 0:
-        return _on_1d(lambda t: topk(t, 1, 0, largest), input)  # torch: even for k=0
-    idx = _topk_idx(input._device._xp(), x, k, d, largest)
-    return _RTopk(_gather(input, idx, d, False, "Topk"), _make(idx, input._device))
-
-
-def _not_for_bool(op: str, input: Tensor) -> None:
-    if input._data.dtype == np.bool_:
-        raise NotImplementedError(
-            f'"{op}_{input._device.type}" not implemented for \'Bool\'')
-
-
-def _pick_sorted(rtype, op: str, input: Tensor, dim, keepdim: bool, pos):
-    """values/indices of the element at sorted position ``pos(n)`` along ``dim``."""
-    nd = input._data.ndim
-    d = _dim1(op, dim, nd)
-    if nd == 0:
-        return _on_1d(lambda t: _pick_sorted(rtype, op, t, 0, keepdim, pos), input)
-    x = input._data
-    xp = input._device._xp()
-    _check_nonempty(op, x, (d,))
-    order = _argsort_arr(xp, x, d, False)
-    idx = pos(xp, x, order, d)
-    values = _gather(input, idx, d, not keepdim, rtype.__name__.capitalize())
-    if not keepdim:
-        idx = idx.reshape(idx.shape[:d] + idx.shape[d + 1:])
-    return rtype(values, _make(idx, input._device))
-
-
-def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False):
-    """The ``k``-th smallest element (1-based) along ``dim``, with its index.
-
-    Returns:
-        ``return_types.kthvalue(values, indices)``.
-
-    Raises:
-        RuntimeError: when k is not in ``[1, size of dim]``.
-
-    Example:
-        >>> gpuarr.tensor([3., 1., 2.]).kthvalue(2).values
-        tensor(2.)
-    """
-    k = _int_arg("kthvalue", k, "k")
-    _not_for_bool("kthvalue", input)
-    nd = input._data.ndim
-    d = _dim1("kthvalue", dim, nd)
-    n = input._data.shape[d] if nd else 1
-    if n and not 1 <= k <= n:
-        raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {d}")
-
-    def pos(xp, x, order, axis):
-        return _slice_along(order, axis, slice(k - 1, k))
-
-    return _pick_sorted(_RKth, "kthvalue", input, dim, keepdim, pos)
-
-
-def _median_pos(xp, x, order, axis):
-    n = x.shape[axis]
-    idx = _slice_along(order, axis, slice((n - 1) // 2, (n - 1) // 2 + 1))
-    if x.dtype.kind == "f":  # any NaN makes the median NaN: point at the first NaN
-        nan = xp.isnan(x)
-        has = nan.any(axis=axis, keepdims=True)
-        first = xp.argmax(_keys(xp, nan), axis=axis, keepdims=True).astype(_int64, copy=False)
-        idx = xp.where(has, first, idx)
-    return idx
-
-
-def _nanmedian_pos(xp, x, order, axis):
-    if x.dtype.kind != "f":
-        return _median_pos(xp, x, order, axis)
-    c = (~xp.isnan(x)).sum(axis=axis, keepdims=True)
-    k = xp.maximum((c - 1) // 2, 0).astype(_int64, copy=False)
-    return xp.take_along_axis(order, k, axis)
-
-
-def _median_all(op: str, input: Tensor, ignore_nan: bool) -> Tensor:
-    x = input._data
-    xp = input._device._xp()
-    flat = x.reshape(-1)
-    if flat.size == 0:
-        out = xp.asarray(xp.nan).astype(x.dtype) if x.dtype.kind == "f" else xp.asarray(
-            np.iinfo(x.dtype).min if x.dtype.kind in "iu" else 0, dtype=x.dtype)
-        return _make(out, input._device)
-    s = xp.sort(flat)  # NaN sorts last
-    n = flat.size
-    if x.dtype.kind == "f" and ignore_nan:
-        c = (~xp.isnan(flat)).sum()
-        out = s[xp.maximum((c - 1) // 2, 0)]
-    else:
-        out = s[(n - 1) // 2]
-        if x.dtype.kind == "f":
-            out = xp.where(xp.isnan(s[-1]), s[-1], out)
-    return _select(input, xp.asarray(out, dtype=x.dtype), None, False, op.capitalize())
-
-
-def median(input: Tensor, dim=None, keepdim: bool = False):
-    """Median: the lower of the two middle values for an even count; NaN if any is NaN.
-
-    Forms:
-        ``median(input)``: of all elements (a 0-d tensor; NaN for an empty tensor);
-        ``median(input, dim, keepdim=False)``: ``return_types.median(values, indices)``.
-
-    Example:
-        >>> gpuarr.tensor([4., 1., 3., 2.]).median()
-        tensor(2.)
-    """
-    _not_for_bool("median", input)
-    if dim is None:
-        return _median_all("median", input, False)
-    return _pick_sorted(_RMedian, "median", input, dim, keepdim, _median_pos)
-
-
-def nanmedian(input: Tensor, dim=None, keepdim: bool = False):
-    """Median ignoring NaN (NaN only where every element is NaN); see :func:`median`.
-
-    Example:
-        >>> gpuarr.tensor([1., float('nan'), 3., 4.]).nanmedian()
-        tensor(3.)
-    """
-    _not_for_bool("nanmedian", input)
-    if dim is None:
-        return _median_all("nanmedian", input, True)
-    return _pick_sorted(_RNanMedian, "median", input, dim, keepdim, _nanmedian_pos)
-
-
-# --------------------------------------------------------------------------------------------
-# unique
-
-
-def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False,
-           return_counts: bool = False, dim: int | None = None):
-    """The distinct elements (or slices along ``dim``), in ascending order.
-
-    Args:
-        input: the tensor.
-        sorted: accepted for compatibility; the result is always sorted.
-        return_inverse: also return, for each input element (slice), its index in the result.
-        return_counts: also return how often each unique value occurs.
-        dim: find unique slices along this dim instead of unique elements.
-
-    Returns:
-        The unique tensor, or a tuple ``(output, inverse?, counts?)``. NaNs are all distinct,
-        as in torch. Not differentiable.
-
-    Example:
-        >>> gpuarr.tensor([2, 1, 2, 3]).unique(return_counts=True)
-        (tensor([1, 2, 3]), tensor([1, 2, 1]))
-    """
-    x = input._data
-    xp = input._device._xp()
-    dev = input._device
-    if dim is None:
-        u, inv, cnt = xp.unique(x.reshape(-1), return_inverse=True, return_counts=True,
-                                equal_nan=False)
-        inv = inv.reshape(x.shape)
-    else:
-        if x.ndim == 0:
-            raise IndexError("Dimension specified as 0 but tensor has no dimensions")
-        d = wrap_dim(dim, x.ndim)
-        moved = xp.moveaxis(x, d, 0)
-        n, rest = moved.shape[0], moved.shape[1:]
-        if x.size == 0:
-            if n != 0:
-                raise RuntimeError("There are 0 sized dimensions, and they aren't selected, so "
-                                   "unique cannot be applied")
-            if 0 in rest:
-                raise RuntimeError("Number of zero sized dimensions is more than one, so unique "
-                                   "cannot be applied ")
-            u = x
-            inv = xp.zeros((0,), dtype=_int64)
-            cnt = xp.zeros((0,), dtype=_int64)
-        else:
-            u, inv, cnt = _unique_rows(xp, moved.reshape(n, -1))
-            u = xp.moveaxis(u.reshape((-1,) + rest), 0, d)
-    out = [_make(xp.ascontiguousarray(u), dev)]
-    if return_inverse:
-        out.append(_make(inv.astype(_int64, copy=False), dev))
-    if return_counts:
-        out.append(_make(cnt.astype(_int64, copy=False), dev))
-    return out[0] if len(out) == 1 else tuple(out)
-
-
-def _unique_rows(xp, rows):
-    """Unique rows of a 2-D array in lexicographic order, with inverse and counts.
-
-    A least-significant-column-first sequence of stable argsorts (a radix-style lexsort) that
-    runs the same way on NumPy and CuPy.
-    """
-    n, m = rows.shape
-    order = xp.arange(n)
-    for c in range(m - 1, -1, -1):
-        col = rows[order, c]
-        order = order[_argsort_arr(xp, col, 0, False)]
-    s = rows[order]
-    new = xp.ones(n, dtype=bool)
-    if n > 1:
-        new[1:] = (s[1:] != s[:-1]).any(axis=1)
-    inv = xp.empty(n, dtype=_int64)
-    inv[order] = xp.cumsum(new) - 1
-    starts = xp.nonzero(new)[0]
-    cnt = xp.diff(xp.concatenate([starts, xp.asarray([n], dtype=starts.dtype)]))
-    return s[new], inv, cnt
+def _check_norm_nonempty(x, p: float, name: str, axes) -> None:
+    """torch's errors for an inf or negative-order norm (no identity) over an empty range;
+    ``name`` is ``p`` as the caller's error text spells it."""
+    if not (math.isinf(p) or p < 0):
+        return
+    if axes is None and x.size == 0:
+        raise RuntimeError(f"linalg.vector_norm cannot compute the {name} norm on an empty "
+                           "tensor because the operation does not have an identity")
+    for a in axes or ():
+        if x.shape[a] == 0:
+            raise RuntimeError(
+                f"linalg.vector_norm cannot compute the {name} norm on the dimension {a}"
+                "because this dimension is empty and the operation does not have an "
+                "identity")
 
 
 # --------------------------------------------------------------------------------------------
@@ -1481,9 +1169,7 @@ def _install() -> None:
         "var": var, "std": std, "max": max, "min": min, "amax": amax, "amin": amin,
         "aminmax": aminmax, "argmax": argmax, "argmin": argmin, "logsumexp": logsumexp,
         "cumsum": cumsum, "cumprod": cumprod, "all": all, "any": any,
-        "count_nonzero": count_nonzero, "norm": norm, "median": median, "nanmedian": nanmedian,
-        "kthvalue": kthvalue, "sort": sort, "argsort": argsort, "msort": msort, "topk": topk,
-        "unique": unique,
+        "count_nonzero": count_nonzero, "norm": norm,
     }
     for name, fn in methods.items():
         setattr(Tensor, name, fn)

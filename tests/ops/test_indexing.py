@@ -10,6 +10,7 @@ import pytest
 import torch
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from ops_helpers import assert_same, both, pair, same_error, to_np
 
 import gpuarr
 import gpuarr.ops.indexing  # noqa: F401 - installs Tensor.__getitem__ and friends
@@ -50,55 +51,6 @@ SETTINGS = settings(max_examples=25, deadline=None,
 
 # --------------------------------------------------------------------------------------------
 # helpers
-
-
-def to_np(t: gpuarr.Tensor) -> np.ndarray:
-    return t.detach().cpu().numpy()
-
-
-def assert_same(g, t, rtol: float = 1e-6, atol: float = 1e-7) -> None:
-    """Same shape, dtype and values as the torch result."""
-    assert isinstance(g, gpuarr.Tensor), type(g)
-    assert g.dtype.name == str(t.dtype).removeprefix("torch."), (g.dtype, t.dtype)
-    assert tuple(g.shape) == tuple(t.shape), (g.shape, t.shape)
-    want = t.detach().numpy()
-    got = to_np(g)
-    if want.dtype.kind == "f":
-        np.testing.assert_allclose(got, want, rtol=rtol, atol=atol)
-    else:
-        np.testing.assert_array_equal(got, want)
-
-
-def same_error(gfn, tfn) -> None:
-    """torch raises; gpuarr must raise the same exception type with the same text."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        with pytest.raises(Exception) as te:
-            tfn()
-    with pytest.raises(te.type) as ge:
-        gfn()
-    want = str(te.value).replace("torch.", "gpuarr.")
-    assert str(ge.value) == want
-
-
-def both(gfn, tfn):
-    """(gpuarr result, torch result); when torch raises, gpuarr must raise the same type."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            t = tfn()
-        except Exception as e:  # noqa: BLE001 - any torch error must be mirrored
-            with pytest.raises(type(e)):
-                gfn()
-            return None, None
-    return gfn(), t
-
-
-def pair(arr: np.ndarray, device: str, requires_grad: bool = False):
-    """The same data as a gpuarr tensor on ``device`` and a torch CPU tensor."""
-    g = gpuarr.tensor(arr, device=device, requires_grad=requires_grad)
-    t = torch.tensor(arr, requires_grad=requires_grad)
-    return g, t
 
 
 def to_torch_key(key):

@@ -12,6 +12,7 @@ import pytest
 import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from ops_helpers import both, to_np
 
 import gpuarr
 from gpuarr.autograd import gradcheck, gradgradcheck
@@ -24,10 +25,6 @@ NAN = math.nan
 
 # --------------------------------------------------------------------------------------------
 # helpers
-
-
-def to_np(t: gpuarr.Tensor) -> np.ndarray:
-    return t.detach().cpu().numpy()
 
 
 def ga(arr: np.ndarray, device: str, requires_grad: bool = False) -> gpuarr.Tensor:
@@ -52,20 +49,6 @@ def assert_same(g, t, rtol: float = 1e-5, atol: float = 1e-6) -> None:
                                    equal_nan=True)
     else:
         np.testing.assert_array_equal(got, want)
-
-
-def both(gfn, tfn):
-    """Run the torch call and the gpuarr call; when torch raises, gpuarr must raise the same
-    exception type. Returns (gpuarr_result, torch_result) or (None, None)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            t = tfn()
-        except Exception as e:  # noqa: BLE001 - any torch error must be mirrored
-            with pytest.raises(type(e)):
-                gfn()
-            return None, None
-        return gfn(), t
 
 
 @st.composite
@@ -578,7 +561,7 @@ def test_tensor_methods_are_attached():
                  "count_nonzero", "median", "nanmedian", "kthvalue", "sort", "argsort", "msort",
                  "topk", "unique", "nansum", "nanmean", "aminmax"):
         assert callable(getattr(gpuarr.Tensor, name)), name
-        assert name in gpuarr.ops.reduction.__all__
+        assert name in gpuarr.ops.reduction.__all__ + gpuarr.ops.sorting.__all__
 
 
 @pytest.mark.parametrize("src", ["int32", "int64", "bool", "uint8", "int8"])

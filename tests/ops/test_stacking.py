@@ -3,13 +3,12 @@ errors and gradients."""
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pytest
 import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from ops_helpers import assert_same, pair, same_error, to_np
 
 import gpuarr
 import gpuarr.ops.indexing  # noqa: F401 - installs Tensor.__getitem__ and friends
@@ -37,49 +36,15 @@ ga = _Namespace()
 # helpers
 
 
-def to_np(t: gpuarr.Tensor) -> np.ndarray:
-    return t.detach().cpu().numpy()
-
-
-def assert_same(g, t, rtol: float = 1e-6, atol: float = 1e-7) -> None:
-    """Same shape, dtype and values as the torch result."""
-    assert isinstance(g, gpuarr.Tensor), type(g)
-    assert g.dtype.name == str(t.dtype).removeprefix("torch."), (g.dtype, t.dtype)
-    assert tuple(g.shape) == tuple(t.shape), (g.shape, t.shape)
-    want = t.detach().numpy()
-    got = to_np(g)
-    if want.dtype.kind == "f":
-        np.testing.assert_allclose(got, want, rtol=rtol, atol=atol)
-    else:
-        np.testing.assert_array_equal(got, want)
-
-
 def assert_all_same(gs, ts) -> None:
     assert isinstance(gs, tuple) and len(gs) == len(ts)
     for g, t in zip(gs, ts):
         assert_same(g, t)
 
 
-def same_error(gfn, tfn) -> None:
-    """torch raises; gpuarr must raise the same exception type with the same text."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        with pytest.raises(Exception) as te:
-            tfn()
-    with pytest.raises(te.type) as ge:
-        gfn()
-    assert str(ge.value) == str(te.value).replace("torch.", "gpuarr.")
-
-
 def check_errors(cases, *args_g, args_t) -> None:
     for gfn, tfn in zip(cases(ga, *args_g), cases(torch, *args_t)):
         same_error(gfn, tfn)
-
-
-def pair(arr: np.ndarray, device: str, requires_grad: bool = False):
-    g = gpuarr.tensor(arr, device=device, requires_grad=requires_grad)
-    t = torch.tensor(arr, requires_grad=requires_grad)
-    return g, t
 
 
 def rand(shape, dtype="float32", seed: int = 0) -> np.ndarray:
