@@ -24,7 +24,8 @@ def _tuple(v, n: int) -> tuple:
 
 
 class _ConvNd(Module):
-    _n = 2
+    _n = 2  # spatial dims
+    _conv = staticmethod(F.conv2d)  # the functional form
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
                  dilation=1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
@@ -92,6 +93,14 @@ class _ConvNd(Module):
             s += f", padding_mode={self.padding_mode}"
         return s
 
+    def forward(self, input: Tensor) -> Tensor:
+        if self.padding_mode != "zeros":
+            x = F.pad(input, self._mode_pad(), mode=self.padding_mode)
+            return self._conv(x, self.weight, self.bias, self.stride, 0, self.dilation,
+                              self.groups)
+        return self._conv(input, self.weight, self.bias, self.stride, self.padding,
+                          self.dilation, self.groups)
+
     def _mode_pad(self) -> tuple:
         """F.pad amounts (last dim first) for a non-zeros padding_mode."""
         k = self.kernel_size if self._n == 2 else (1,) + self.kernel_size
@@ -121,25 +130,11 @@ class Conv2d(_ConvNd):
     """
 
     _n = 2
-
-    def forward(self, input: Tensor) -> Tensor:
-        if self.padding_mode != "zeros":
-            x = F.pad(input, self._mode_pad(), mode=self.padding_mode)
-            return F.conv2d(x, self.weight, self.bias, self.stride, 0, self.dilation,
-                            self.groups)
-        return F.conv2d(input, self.weight, self.bias, self.stride, self.padding,
-                        self.dilation, self.groups)
+    _conv = staticmethod(F.conv2d)
 
 
 class Conv1d(_ConvNd):
     """1-D convolution over (N, C_in, L) input (arguments as :class:`Conv2d`, 1-D)."""
 
     _n = 1
-
-    def forward(self, input: Tensor) -> Tensor:
-        if self.padding_mode != "zeros":
-            x = F.pad(input, self._mode_pad(), mode=self.padding_mode)
-            return F.conv1d(x, self.weight, self.bias, self.stride, 0, self.dilation,
-                            self.groups)
-        return F.conv1d(input, self.weight, self.bias, self.stride, self.padding,
-                        self.dilation, self.groups)
+    _conv = staticmethod(F.conv1d)

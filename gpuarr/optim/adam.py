@@ -2,25 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 from .._device import CPU
 from . import _cuda_kernels
-from .optimizer import (
-    Optimizer,
-    _advance_step,
-    _chunks,
-    _closure_loss,
-    _lr_value,
-    _new_step,
-    _optimizer_step,
-    _zeros_state,
-)
+from .optimizer import _advance_step, _chunks, _direction, _lerp_, _PerParameter
 
 __all__ = ["Adam"]
 
 
-class Adam(Optimizer):
+class Adam(_PerParameter):
     """Adam, with PyTorch's update rule and state layout.
 
     For each parameter (``t`` counts its steps)::
@@ -75,80 +66,38 @@ class Adam(Optimizer):
             group.setdefault("maximize", False)
             group.setdefault("decoupled_weight_decay", False)
 
-    @_optimizer_step
-    def step(self, closure: Callable | None = None):
-        """Perform one Adam step on every parameter that has a gradient.
-
-        Args:
-            closure: optional function that re-evaluates the model and returns the loss.
-
-        Returns:
-            The closure's loss, or None.
-        """
-        loss = _closure_loss(closure)
-        for group in self.param_groups:
-            lr = _lr_value(group["lr"])
-            beta1, beta2 = group["betas"]
-            amsgrad = group["amsgrad"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                st = self.state[p]
-                if len(st) == 0:
-                    st["step"] = _new_step()
-                    st["exp_avg"] = _zeros_state(p)
-                    st["exp_avg_sq"] = _zeros_state(p)
-                    if amsgrad:
-                        st["max_exp_avg_sq"] = _zeros_state(p)
-                _adam_one(st, p, lr, float(beta1), float(beta2), group["eps"],
-                          group["weight_decay"], amsgrad, group["maximize"],
-                          group["decoupled_weight_decay"])
-        return loss
-
-
-def _adam_one(st: dict, p, lr: float, beta1: float, beta2: float, eps: float, wd: float,
-              amsgrad: bool, maximize: bool, decoupled: bool) -> None:
-    xp = p._device._xp()
-    step = _advance_step(st)
-    bias1 = 1 - beta1**step
-    bias2_sqrt = (1 - beta2**step) ** 0.5
-    vmax = st["max_exp_avg_sq"]._data if amsgrad else None
-    if p._device is not CPU and _cuda_kernels.fusable(p):
-        _cuda_kernels.adam_step(
-            p, st["exp_avg"]._data, st["exp_avg_sq"]._data, vmax,
-            sign=-1.0 if maximize else 1.0,
-            wd=0.0 if decoupled else wd,
-            decay=1 - lr * wd if decoupled else 1.0,
-            beta1=beta1, beta2=beta2, bc2_sqrt=bias2_sqrt, eps=eps, step_size=lr / bias1)
-    else:
-        arrays = [p._data, p.grad._data, st["exp_avg"]._data, st["exp_avg_sq"]._data, vmax]
-        for (w, g, m, v, vm), (t1, t2) in _chunks(xp, arrays):
-            _adam_kernel(xp, w, g, m, v, vm, t1, t2, lr, beta1, beta2, eps, wd, maximize,
-                         decoupled, lr / bias1, bias2_sqrt)
-    p._bump_version()
+    def _update(self, group: dict, p, lr: float) -> None:
+        amsgrad = group["amsgrad"]
+        st = self._lazy_state(p, exp_avg=True, exp_avg_sq=True, max_exp_avg_sq=amsgrad)
+        beta1, beta2 = (float(b) for b in group["betas"])
+        eps, wd, maximize = group["eps"], group["weight_decay"], group["maximize"]
+        decoupled = group["decoupled_weight_decay"]
+        step = _advance_step(st)
+        bias1 = 1 - beta1**step
+        bias2_sqrt = (1 - beta2**step) ** 0.5
+        m, v = st["exp_avg"]._data, st["exp_avg_sq"]._data
+        vmax = st["max_exp_avg_sq"]._data if amsgrad else None
+        if p._device is not CPU and _cuda_kernels.fusable(p):
+            _cuda_kernels.adam_step(
+                p, m, v, vmax, sign=-1.0 if maximize else 1.0, wd=0.0 if decoupled else wd,
+                decay=1 - lr * wd if decoupled else 1.0, beta1=beta1, beta2=beta2,
+                bc2_sqrt=bias2_sqrt, eps=eps, step_size=lr / bias1)
+        else:
+            xp = p._device._xp()
+            for arrays, (t1, t2) in _chunks(xp, [p._data, p.grad._data, m, v, vmax]):
+                _adam_kernel(xp, *arrays, t1, t2, lr, beta1, beta2, eps, wd, maximize,
+                             decoupled, lr / bias1, bias2_sqrt)
+        p._bump_version()
 
 
 def _adam_kernel(xp, w, g, m, v, vmax, t1, t2, lr: float, beta1: float, beta2: float,
                  eps: float, wd: float, maximize: bool, decoupled: bool, step_size: float,
                  bias2_sqrt: float) -> None:
     """The Adam update of one piece, in place on ``w``, ``m``, ``v`` (and ``vmax``)."""
-    if maximize:
-        g = xp.negative(g, out=t2)
-    if wd != 0:
-        if decoupled:
-            w *= 1 - lr * wd
-        else:
-            xp.multiply(w, wd, out=t1)
-            g = xp.add(g, t1, out=t2)  # g + wd * p
-    # m.lerp_(g, 1 - beta1) with torch's two-sided lerp formula
-    xp.subtract(g, m, out=t1)
-    weight = 1 - beta1
-    if weight < 0.5:
-        t1 *= weight
-        m += t1
-    else:
-        t1 *= 1 - weight
-        xp.subtract(g, t1, out=m)
+    g = _direction(xp, w, g, 0 if decoupled else wd, maximize, t2, t1)
+    if decoupled and wd != 0:
+        w *= 1 - lr * wd
+    _lerp_(xp, m, g, 1 - beta1, t1)
     # v = beta2 * v + (1 - beta2) * g * g
     v *= beta2
     xp.multiply(g, g, out=t1)

@@ -363,6 +363,44 @@ def _cast_state(param: Tensor, name: str, value):
     return deepcopy(value)
 
 
+class _PerParameter(Optimizer):
+    """Base of the optimizers whose step updates each parameter on its own: ``step`` calls
+    ``_update(group, p, lr)`` for every parameter of every group that has a gradient."""
+
+    @_optimizer_step
+    def step(self, closure: Callable | None = None):
+        """Perform one optimization step on every parameter that has a gradient.
+
+        Args:
+            closure: optional function that re-evaluates the model and returns the loss.
+
+        Returns:
+            The closure's loss, or None.
+        """
+        loss = _closure_loss(closure)
+        for group in self.param_groups:
+            lr = _lr_value(group["lr"])
+            for p in group["params"]:
+                if p.grad is not None:
+                    self._update(group, p, lr)
+        return loss
+
+    def _update(self, group: dict[str, Any], p: Tensor, lr: float) -> None:
+        """Update ``p`` (and its state) in place with ``group``'s options and learning rate."""
+        raise NotImplementedError
+
+    def _lazy_state(self, p: Tensor, **buffers: bool) -> dict:
+        """``self.state[p]``; on first use, a zero 'step' counter and a zero tensor like ``p``
+        for each name in ``buffers`` whose flag is true (in that order)."""
+        st = self.state[p]
+        if len(st) == 0:
+            st["step"] = _new_step()
+            for name, wanted in buffers.items():
+                if wanted:
+                    st[name] = _zeros_state(p)
+        return st
+
+
 # ---- helpers shared by the optimizers' update loops ----
 
 
@@ -419,3 +457,27 @@ def _chunks(xp, arrays: list, n_tmp: int = 2):
         yield flat, [xp.empty(n, first.dtype) for _ in range(n_tmp)]
         return
     yield list(arrays), [xp.empty_like(first) for _ in range(n_tmp)]
+
+
+def _direction(xp, w, g, wd: float, maximize: bool, out, tmp):
+    """The gradient term of an update: ``g``, negated when ``maximize``, plus ``wd * w`` (L2
+    weight decay). Returns ``g`` itself when neither applies, else ``out``; ``tmp`` is
+    scratch."""
+    if maximize:
+        g = xp.negative(g, out=out)
+    if wd != 0:
+        xp.multiply(w, wd, out=tmp)
+        g = xp.add(g, tmp, out=out)  # g + wd * p
+    return g
+
+
+def _lerp_(xp, start, end, weight: float, tmp) -> None:
+    """``start.lerp_(end, weight)`` in place, with torch's two-sided formula (exact at both
+    ends); ``tmp`` is scratch."""
+    xp.subtract(end, start, out=tmp)
+    if weight < 0.5:
+        tmp *= weight
+        start += tmp
+    else:
+        tmp *= 1 - weight
+        xp.subtract(end, tmp, out=start)

@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
-from .optimizer import (
-    Optimizer,
-    _advance_step,
-    _chunks,
-    _closure_loss,
-    _lr_value,
-    _new_step,
-    _optimizer_step,
-    _zeros_state,
-)
+from .optimizer import _advance_step, _chunks, _direction, _lerp_, _PerParameter
 
 __all__ = ["RMSprop"]
 
 
-class RMSprop(Optimizer):
+class RMSprop(_PerParameter):
     """RMSprop, with PyTorch's update rule and state layout.
 
     For each parameter::
@@ -75,71 +66,31 @@ class RMSprop(Optimizer):
             group.setdefault("centered", False)
             group.setdefault("maximize", False)
 
-    @_optimizer_step
-    def step(self, closure: Callable | None = None):
-        """Perform one RMSprop step on every parameter that has a gradient.
-
-        Args:
-            closure: optional function that re-evaluates the model and returns the loss.
-
-        Returns:
-            The closure's loss, or None.
-        """
-        loss = _closure_loss(closure)
-        for group in self.param_groups:
-            lr = _lr_value(group["lr"])
-            momentum = group["momentum"]
-            centered = group["centered"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                st = self.state[p]
-                if len(st) == 0:
-                    st["step"] = _new_step()
-                    st["square_avg"] = _zeros_state(p)
-                    if momentum > 0:
-                        st["momentum_buffer"] = _zeros_state(p)
-                    if centered:
-                        st["grad_avg"] = _zeros_state(p)
-                _rmsprop_one(st, p, lr, group["alpha"], group["eps"], group["weight_decay"],
-                             momentum, centered, group["maximize"])
-        return loss
-
-
-def _rmsprop_one(st: dict, p, lr: float, alpha: float, eps: float, wd: float,
-                 momentum: float, centered: bool, maximize: bool) -> None:
-    xp = p._device._xp()
-    _advance_step(st)
-    arrays = [p._data, p.grad._data, st["square_avg"]._data,
-              st["grad_avg"]._data if centered else None,
-              st["momentum_buffer"]._data if momentum > 0 else None]
-    for (w, g, sq, ga, buf), (t1, t2) in _chunks(xp, arrays):
-        _rmsprop_kernel(xp, w, g, sq, ga, buf, t1, t2, lr, alpha, eps, wd, momentum, maximize)
-    p._bump_version()
+    def _update(self, group: dict, p, lr: float) -> None:
+        momentum, centered = group["momentum"], group["centered"]
+        st = self._lazy_state(p, square_avg=True, momentum_buffer=momentum > 0,
+                              grad_avg=centered)
+        _advance_step(st)
+        xp = p._device._xp()
+        arrays = [p._data, p.grad._data, st["square_avg"]._data,
+                  st["grad_avg"]._data if centered else None,
+                  st["momentum_buffer"]._data if momentum > 0 else None]
+        for pieces, (t1, t2) in _chunks(xp, arrays):
+            _rmsprop_kernel(xp, *pieces, t1, t2, lr, group["alpha"], group["eps"],
+                            group["weight_decay"], momentum, group["maximize"])
+        p._bump_version()
 
 
 def _rmsprop_kernel(xp, w, g, sq, ga, buf, t1, t2, lr: float, alpha: float, eps: float,
                     wd: float, momentum: float, maximize: bool) -> None:
     """The RMSprop update of one piece, in place on ``w``, ``sq`` (and ``ga``, ``buf``)."""
-    if maximize:
-        g = xp.negative(g, out=t2)
-    if wd != 0:
-        xp.multiply(w, wd, out=t1)
-        g = xp.add(g, t1, out=t2)  # g + wd * p
+    g = _direction(xp, w, g, wd, maximize, t2, t1)
     sq *= alpha
     xp.multiply(g, g, out=t1)
     t1 *= 1 - alpha
     sq += t1
     if ga is not None:
-        # ga.lerp_(g, 1 - alpha), torch's two-sided lerp formula
-        weight = 1 - alpha
-        xp.subtract(g, ga, out=t1)
-        if weight < 0.5:
-            t1 *= weight
-            ga += t1
-        else:
-            t1 *= 1 - weight
-            xp.subtract(g, t1, out=ga)
+        _lerp_(xp, ga, g, 1 - alpha, t1)
         xp.multiply(ga, ga, out=t1)
         xp.subtract(sq, t1, out=t1)
         xp.sqrt(t1, out=t1)

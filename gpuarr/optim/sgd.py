@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 from .._device import CPU
-from .._tensor import _make
 from . import _cuda_kernels
-from .optimizer import Optimizer, _chunks, _closure_loss, _lr_value, _optimizer_step
+from .optimizer import _chunks, _direction, _PerParameter, _zeros_state
 
 __all__ = ["SGD"]
 
 
-class SGD(Optimizer):
+class SGD(_PerParameter):
     """Stochastic gradient descent, with PyTorch's update rule.
 
     For each parameter with gradient ``g`` (``-g`` when ``maximize``)::
@@ -59,76 +58,33 @@ class SGD(Optimizer):
             group.setdefault("nesterov", False)
             group.setdefault("maximize", False)
 
-    @_optimizer_step
-    def step(self, closure: Callable | None = None):
-        """Perform one SGD step on every parameter that has a gradient.
-
-        Args:
-            closure: optional function that re-evaluates the model and returns the loss.
-
-        Returns:
-            The closure's loss, or None.
-        """
-        loss = _closure_loss(closure)
-        for group in self.param_groups:
-            lr = _lr_value(group["lr"])
-            momentum = group["momentum"]
-            dampening = group["dampening"]
-            wd = group["weight_decay"]
-            nesterov = group["nesterov"]
-            maximize = group["maximize"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                if p._device is not CPU and _cuda_kernels.fusable(p):
-                    _sgd_fused(self.state[p] if momentum != 0 else None, p, lr, momentum,
-                               dampening, wd, nesterov, maximize)
-                    continue
-                _sgd_one(self.state[p] if momentum != 0 else None, p, lr, momentum, dampening,
-                         wd, nesterov, maximize)
-        return loss
-
-
-def _sgd_fused(st: dict | None, p, lr: float, momentum: float, dampening: float, wd: float,
-               nesterov: bool, maximize: bool) -> None:
-    buf = None
-    first = False
-    if st is not None:
-        buf_t = st.get("momentum_buffer")
-        if buf_t is None:
-            buf_t = st["momentum_buffer"] = _make(p._device._xp().zeros_like(p._data), p._device)
-            first = True
-        buf = buf_t._data
-    _cuda_kernels.sgd_step(p, buf, lr, wd, maximize, momentum, dampening, nesterov, first)
-    p._bump_version()
-
-
-def _sgd_one(st: dict | None, p, lr: float, momentum: float, dampening: float, wd: float,
-             nesterov: bool, maximize: bool) -> None:
-    xp = p._device._xp()
-    buf = first = None
-    if st is not None:
-        buf_t = st.get("momentum_buffer")
-        first = buf_t is None
-        if first:
-            buf_t = st["momentum_buffer"] = _make(xp.empty_like(p._data), p._device)
-        buf = buf_t._data
-    for (w, g, b), (t1, t2) in _chunks(xp, [p._data, p.grad._data, buf]):
-        _sgd_kernel(xp, w, g, b, t1, t2, first, lr, momentum, dampening, wd, nesterov,
-                    maximize)
-    p._bump_version()
+    def _update(self, group: dict, p, lr: float) -> None:
+        momentum, dampening = group["momentum"], group["dampening"]
+        wd, nesterov, maximize = group["weight_decay"], group["nesterov"], group["maximize"]
+        buf, first = None, False
+        if momentum != 0:  # without momentum torch keeps no state at all
+            st = self.state[p]
+            buf_t = st.get("momentum_buffer")
+            first = buf_t is None
+            if first:
+                buf_t = st["momentum_buffer"] = _zeros_state(p)
+            buf = buf_t._data
+        if p._device is not CPU and _cuda_kernels.fusable(p):
+            _cuda_kernels.sgd_step(p, buf, lr, wd, maximize, momentum, dampening, nesterov,
+                                   first)
+        else:
+            xp = p._device._xp()
+            for (w, g, b), (t1, t2) in _chunks(xp, [p._data, p.grad._data, buf]):
+                _sgd_kernel(xp, w, g, b, t1, t2, first, lr, momentum, dampening, wd, nesterov,
+                            maximize)
+        p._bump_version()
 
 
 def _sgd_kernel(xp, w, g, buf, t1, t2, first, lr: float, momentum: float, dampening: float,
                 wd: float, nesterov: bool, maximize: bool) -> None:
     """The SGD update of one piece: ``w`` (parameter), ``g`` (gradient), ``buf`` (momentum
     buffer or None) are updated in place; ``t1``/``t2`` are scratch arrays."""
-    d = g
-    if maximize:
-        d = xp.negative(g, out=t1)
-    if wd != 0:
-        xp.multiply(w, wd, out=t2)
-        d = xp.add(d, t2, out=t1)  # g + wd * p
+    d = _direction(xp, w, g, wd, maximize, t1, t2)
     if buf is not None:
         if first:
             buf[...] = d  # the buffer starts as the first direction, undamped (as torch)

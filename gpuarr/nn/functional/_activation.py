@@ -17,7 +17,9 @@ from ..._tensor import Tensor, _make
 from ...autograd.function import Function
 from ...autograd.grad_mode import _state
 from ...ops import elementwise as E
-from ._utils import check_tensor, float_dtype_check, no_grad_needed
+from ...ops._common import wrap_dim
+from ...ops.shape import narrow
+from ._utils import apply_raw, check_tensor, float_dtype_check, no_grad_needed
 
 __all__ = [
     "relu", "relu_", "relu6", "leaky_relu", "leaky_relu_", "elu", "selu", "celu", "gelu", "silu",
@@ -315,8 +317,6 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
 
 def glu(input: Tensor, dim: int = -1) -> Tensor:
     """Gated linear unit: ``a * sigmoid(b)`` with ``a, b`` the two halves along ``dim``."""
-    from ...ops.shape import narrow
-
     n = input.shape[dim]
     if n % 2:
         raise RuntimeError(
@@ -404,24 +404,10 @@ def _softmax_common(cls, name: str, input: Tensor, dim, dtype, stacklevel: int) 
         input = input.to(dtype)
     float_dtype_check(input, f"{name}_lastdim_kernel_impl")
     nd = input.ndim
-    from ...ops._common import wrap_dim
-
     d = wrap_dim(dim, nd)
     if nd == 0:
         return _softmax_common(cls, name, input.reshape(1), 0, None, stacklevel).reshape(())
-    if no_grad_needed(input):
-        return _make(cls.forward(_NoCtx(input._device._xp()), input._data, d), input._device)
-    return cls.apply(input, d)
-
-
-class _NoCtx:
-    """ctx for running a raw forward directly when no graph is recorded."""
-
-    def __init__(self, xp) -> None:
-        self.xp = xp
-
-    def save_for_backward(self, *a) -> None:
-        pass
+    return apply_raw(cls, input, d)
 
 
 def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:

@@ -14,12 +14,12 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..._tensor import Tensor, _make
+from ..._tensor import Tensor
 from ...autograd.function import Function
 from ...autograd.grad_mode import _state
 from ...ops._common import dtype_name
 from ._linear import mm
-from ._utils import check_tensor, pair
+from ._utils import apply_raw, check_tensor, pair
 
 __all__ = ["conv2d", "conv1d"]
 
@@ -181,16 +181,12 @@ class Col2im(Function):
 
 def im2col(x: Tensor, g: Geom) -> Tensor:
     """Differentiable :func:`im2col_array` on a tensor."""
-    if not (_state.enabled and x._rg):
-        return _make(im2col_array(x._device._xp(), x._data, g), x._device)
-    return Im2col.apply(x, g)
+    return apply_raw(Im2col, x, g)
 
 
 def col2im(cols: Tensor, g: Geom) -> Tensor:
     """Differentiable :func:`col2im_array` on a tensor."""
-    if not (_state.enabled and cols._rg):
-        return _make(col2im_array(cols._device._xp(), cols._data, g), cols._device)
-    return Col2im.apply(cols, g)
+    return apply_raw(Col2im, cols, g)
 
 
 def _weight_matrix(w, groups: int):

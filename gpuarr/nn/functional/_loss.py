@@ -19,8 +19,8 @@ from ...autograd.function import Function
 from ...autograd.grad_mode import _state
 from ...ops import elementwise as E
 from ...ops._common import dtype_name
-from ._activation import log_softmax
-from ._utils import check_tensor, legacy_reduction, reduce_loss
+from ._activation import log_softmax, softplus
+from ._utils import apply_raw, check_tensor, legacy_reduction, reduce_loss
 
 __all__ = [
     "nll_loss", "cross_entropy", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss",
@@ -229,10 +229,7 @@ class _KeepWhere(Function):
 
 
 def _keep_where(x: Tensor, mask: Tensor) -> Tensor:
-    if not (_state.enabled and x._rg):
-        xd = x._data
-        return _make(x._device._xp().where(mask._data, xd, xd.dtype.type(0)), x._device)
-    return _KeepWhere.apply(x, mask)
+    return apply_raw(_KeepWhere, x, mask)
 
 
 def _ce_probs(logp, target, weight, ignore_index, reduction, ls, cax) -> Tensor:
@@ -504,7 +501,5 @@ def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None,
 def soft_margin_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
                      reduction: str = "mean") -> Tensor:
     """``log(1 + exp(-target * input))`` for targets in {-1, 1}."""
-    from ._activation import softplus
-
     reduction = legacy_reduction(size_average, reduce, reduction)
     return reduce_loss(softplus(-target * input), reduction)

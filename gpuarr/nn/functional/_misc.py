@@ -8,11 +8,10 @@ from ... import _dtype as D
 from ..._random import default_generator
 from ..._tensor import Tensor, _make
 from ...autograd.function import Function
-from ...autograd.grad_mode import _state
 from ...ops import elementwise as E
-from ...ops._common import dtype_name
+from ...ops._common import dtype_name, wrap_dim
 from ...ops.random import _draw_float
-from ._utils import check_tensor
+from ._utils import apply_raw, check_tensor
 
 __all__ = ["dropout", "dropout1d", "dropout2d", "alpha_dropout", "embedding", "one_hot", "pad",
            "normalize"]
@@ -172,24 +171,11 @@ class EmbeddingScatter(Function):
 
 
 def _emb_scatter(g: Tensor, idx: Tensor, num: int, pad) -> Tensor:
-    if not (_state.enabled and g._rg):
-        return _make(EmbeddingScatter.forward(_Ctx(g), g._data, idx._data, num, pad), g._device)
-    return EmbeddingScatter.apply(g, idx, num, pad)
+    return apply_raw(EmbeddingScatter, g, idx, num, pad)
 
 
 def _emb_gather(w: Tensor, idx: Tensor, drop, grad_pad) -> Tensor:
-    if not (_state.enabled and w._rg):
-        return _make(EmbeddingGather.forward(_Ctx(w), w._data, idx._data, drop, grad_pad),
-                     w._device)
-    return EmbeddingGather.apply(w, idx, drop, grad_pad)
-
-
-class _Ctx:
-    def __init__(self, t: Tensor) -> None:
-        self.xp = t._device._xp()
-
-    def save_for_backward(self, *a) -> None:
-        pass
+    return apply_raw(EmbeddingGather, w, idx, drop, grad_pad)
 
 
 def _type_name(t: Tensor) -> str:
@@ -320,9 +306,7 @@ class PadConstant(Function):
 
 
 def _pad_const(x: Tensor, pads, value) -> Tensor:
-    if not (_state.enabled and x._rg):
-        return _make(PadConstant.forward(_Ctx(x), x._data, pads, value), x._device)
-    return PadConstant.apply(x, pads, value)
+    return apply_raw(PadConstant, x, pads, value)
 
 
 class TakeAxis(Function):
@@ -364,15 +348,11 @@ class PutAddAxis(Function):
 
 
 def _take(x: Tensor, idx, axis: int) -> Tensor:
-    if not (_state.enabled and x._rg):
-        return _make(x._device._xp().take(x._data, idx, axis=axis), x._device)
-    return TakeAxis.apply(x, idx, axis)
+    return apply_raw(TakeAxis, x, idx, axis)
 
 
 def _put_add(g: Tensor, idx, axis: int, n: int) -> Tensor:
-    if not (_state.enabled and g._rg):
-        return _make(PutAddAxis.forward(_Ctx(g), g._data, idx, axis, n), g._device)
-    return PutAddAxis.apply(g, idx, axis, n)
+    return apply_raw(PutAddAxis, g, idx, axis, n)
 
 
 def _mode_index(n: int, lo: int, hi: int, mode: str, dim: int, shape) -> np.ndarray:
@@ -492,8 +472,6 @@ def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12,
         tensor([[0.6000, 0.8000]])
     """
     check_tensor(input, "input", "normalize")
-    from ...ops._common import wrap_dim
-
     d = wrap_dim(dim, input.ndim)
     n = _PNorm.apply(input, float(p), d)
     return input / E.clamp(n, min=eps)

@@ -12,7 +12,6 @@ import numpy as np
 
 from ..._tensor import Tensor, _make
 from ...autograd.function import Function
-from ...autograd.grad_mode import _state
 from ._conv import (
     Geom,
     _hslice,
@@ -24,7 +23,7 @@ from ._conv import (
     windows,
 )
 from ._linear import mm
-from ._utils import check_tensor, pair
+from ._utils import apply_raw, check_tensor, float_dtype_check, pair
 
 __all__ = ["max_pool2d", "max_pool1d", "avg_pool2d", "avg_pool1d", "adaptive_avg_pool2d",
            "adaptive_avg_pool1d", "max_pool2d_with_indices"]
@@ -171,28 +170,11 @@ class _MaxGather(Function):
 
 
 def _scatter(gout: Tensor, k: Tensor, g: Geom) -> Tensor:
-    if not (_state.enabled and gout._rg):
-        return _make(_MaxScatter.forward(_Ctx(gout), gout._data, k._data, g), gout._device)
-    return _MaxScatter.apply(gout, k, g)
+    return apply_raw(_MaxScatter, gout, k, g)
 
 
 def _gather(x: Tensor, k: Tensor, g: Geom) -> Tensor:
-    if not (_state.enabled and x._rg):
-        return _make(_MaxGather.forward(_Ctx(x), x._data, k._data, g), x._device)
-    return _MaxGather.apply(x, k, g)
-
-
-class _Ctx:
-    """A ctx for calling a raw forward directly (nothing is recorded)."""
-
-    def __init__(self, t: Tensor) -> None:
-        self.xp = t._device._xp()
-
-    def save_for_backward(self, *a) -> None:
-        pass
-
-    def mark_non_differentiable(self, *a) -> None:
-        pass
+    return apply_raw(_MaxGather, x, k, g)
 
 
 def max_pool2d_with_indices(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
@@ -313,15 +295,11 @@ class _AvgPoolBack(Function):
 
 
 def _avg(x: Tensor, g: Geom, div) -> Tensor:
-    if not (_state.enabled and x._rg):
-        return _make(AvgPool2d.forward(_Ctx(x), x._data, g, div), x._device)
-    return AvgPool2d.apply(x, g, div)
+    return apply_raw(AvgPool2d, x, g, div)
 
 
 def _avg_back(gout: Tensor, g: Geom, div) -> Tensor:
-    if not (_state.enabled and gout._rg):
-        return _make(_AvgPoolBack.forward(_Ctx(gout), gout._data, g, div), gout._device)
-    return _AvgPoolBack.apply(gout, g, div)
+    return apply_raw(_AvgPoolBack, gout, g, div)
 
 
 def _divisors(g: Geom, count_include_pad: bool):
@@ -357,10 +335,7 @@ def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
     """
     check_tensor(input, "input", "avg_pool2d")
     g = _pool_geom(input, kernel_size, stride, padding, 1, ceil_mode, "avg_pool2d")
-    if input._data.dtype.kind != "f":
-        from ...ops._common import dtype_name
-
-        raise RuntimeError(f'"avg_pool2d" not implemented for \'{dtype_name(input.dtype)}\'')
+    float_dtype_check(input, "avg_pool2d")
     if divisor_override is not None:
         if divisor_override == 0:
             raise RuntimeError("divisor must be not zero")

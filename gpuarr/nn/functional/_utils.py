@@ -7,10 +7,11 @@ import warnings
 import numpy as np
 
 from ..._tensor import Tensor, _make
+from ...autograd.function import _PlainCtx
 from ...autograd.grad_mode import _state
 
 __all__ = ["pair", "reduction_arg", "legacy_reduction", "reduce_loss", "check_tensor",
-           "no_grad_needed", "wrap", "float_dtype_check"]
+           "no_grad_needed", "apply_raw", "wrap", "float_dtype_check"]
 
 
 def pair(v, name: str = "argument", n: int = 2) -> tuple:
@@ -76,6 +77,20 @@ def no_grad_needed(*tensors) -> bool:
         if t is not None and t._rg:
             return False
     return True
+
+
+def apply_raw(cls, x: Tensor, *args) -> Tensor:
+    """``cls.apply(x, *args)`` for a raw Function whose only differentiable input is ``x``.
+
+    When no graph is needed for ``x``, ``cls.forward`` runs directly on the arrays (Tensor
+    ``args`` are passed as their arrays) with a ctx that saves nothing: no node, none of
+    ``apply``'s checks. Used by the internal ops of the backward passes.
+    """
+    if _state.enabled and x._rg:
+        return cls.apply(x, *args)
+    dev = x._device
+    fargs = [a._data if isinstance(a, Tensor) else a for a in args]
+    return _make(cls.forward(_PlainCtx(dev._xp(), dev, 0), x._data, *fargs), dev)
 
 
 def wrap(arr, like: Tensor) -> Tensor:
