@@ -116,6 +116,9 @@ class device:
 
 
 CPU = device("cpu")
+from .backends import NUMPY as _NUMPY  # noqa: E402  (the CPU backend is always there: bind it now)
+
+CPU._bk = _NUMPY
 
 
 def as_device(d) -> device:

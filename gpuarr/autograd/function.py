@@ -258,7 +258,7 @@ def once_differentiable(fn):
 
 _T = None  # gpuarr's Tensor class and helpers, bound on first use (import cycle)
 _NOARG = object()
-_new_node = object.__new__
+_new_node = _new = object.__new__
 
 
 def _bind():
@@ -371,11 +371,11 @@ def record(cls, a, b=_NOARG):
     # Node.__init__ inlined (the same fields): this runs for every recorded op
     node = _new_node(Node)
     node._fn = cls
-    node.xp = device._xp()
+    node.xp = device._bk.xp  # bound: a tensor already lives on this device
     node.device = device
     node.next_edges = edges = [None, None] if b is not _NOARG else [None]
     node.input_meta = meta = [None, None] if b is not _NOARG else [None]
-    node._saved = node._saved_versions = node._to_save = None
+    node._saved = node._to_save = None  # _saved_versions is only read once _saved is set
     da = a._data
     ra = a._rg
     if ra:
@@ -386,7 +386,6 @@ def record(cls, a, b=_NOARG):
     if b is _NOARG:
         node.needs_input_grad = (ra,)
         out = cls.forward(node, da)
-        args = (a,)
     else:
         if isinstance(b, Tensor):
             db = b._data
@@ -400,13 +399,17 @@ def record(cls, a, b=_NOARG):
             rb = False
         node.needs_input_grad = (ra, rb)
         out = cls.forward(node, da, db)
-        args = (a, b)
-    result = _make(out, device)
-    d = result._data
+    d = out if not isinstance(out, np.generic) else np.asarray(out)  # NumPy's 0-d results
+    result = _new(Tensor)  # _make inlined
+    result._data = d
+    result._device = device
     node._out_meta = [(d.shape, d.dtype)]
     if d.dtype.kind == "f":
         result._rg = True
         result.grad_fn = node
+    else:
+        result._rg = False
+        result.grad_fn = None
     to_save = node._to_save
     if to_save is not None:
         node._to_save = None
@@ -424,9 +427,11 @@ def record(cls, a, b=_NOARG):
             elif x is db and isinstance(b, Tensor):
                 t = b
             else:
+                args = (a,) if b is _NOARG else (a, b)
                 t = _resolve_saved(x, args, (result,), device, Tensor)
             saved.append(t)
-            vers.append(_version_of(t))
+            v = t._version if t.__class__ is Tensor else getattr(t, "_version", None)
+            vers.append(0 if v is None else v[0])
         node._saved = tuple(saved)
         node._saved_versions = tuple(vers)
     return result

@@ -88,7 +88,7 @@ class Mul(_Binary):
     def forward(ctx, a, b):
         na, nb = ctx.needs_input_grad
         # each side's gradient needs the other side (a scalar operand is kept as it is)
-        ctx.save_for_backward(a if nb else None, b if na else None)
+        ctx._to_save = (a if nb else None, b if na else None)  # save_for_backward, inlined
         try:
             return ctx.xp.multiply(a, b)
         except ValueError:
