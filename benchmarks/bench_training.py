@@ -356,6 +356,13 @@ def _section(device: str, threads: str) -> str:
         rows.append([name, fmt_time(times[name]), _ratio(times["gpuarr"], times[name]),
                      _mib(mem.get(name)), _ratio(mem.get("gpuarr"), mem.get(name))])
     arch = "-".join(str(s) for s in sizes)
+    # A floor for any implementation: when the first layer's weight gradient is computed, every
+    # parameter gradient (float32) and the gradient flowing into that layer (batch x hidden)
+    # are alive at once.
+    n_params = sum(sizes[k] * sizes[k + 1] + sizes[k + 1] for k in range(len(sizes) - 1))
+    floor = 4 * (n_params + batch * sizes[1])
+    rows.append(["floor: all parameter grads + one batch x hidden grad", "", "", _mib(floor),
+                 _ratio(mem.get("gpuarr"), floor)])
     headers = ["implementation", "time / step", "gpuarr / this (time)", "peak extra memory",
                "gpuarr / this (memory)"]
     if device == "cuda":
@@ -373,7 +380,9 @@ def _section(device: str, threads: str) -> str:
             "allocator is invisible to `tracemalloc`, so its "
             "number is the peak of the running sum of the allocations and frees recorded by "
             "`torch.profiler` with `profile_memory=True`: the same quantity, measured by a "
-            "different tool. "
+            "different tool; the profiler does not see every free and allocation outside "
+            "its recorded ops, so the last row gives the bytes any implementation must hold at "
+            "its peak, which the PyTorch figure falls below. "
             f"Threads: {threads}; with several threads per library on a small machine, "
             "NumPy's and PyTorch's thread pools compete for the same cores and the timings "
             "stop meaning anything."
