@@ -49,8 +49,12 @@ class CupyBackend(Backend):
         self._cp.cuda.runtime.setDevice(index)
 
     def asarray(self, data, dtype=None, index=None):
+        cp = self._cp
         with self.device_ctx(index):
-            return self._cp.asarray(data, dtype=dtype)
+            if isinstance(data, cp.ndarray) and data.device.id != cp.cuda.Device().id:
+                # asarray would hand back the array on its own device: copy it across
+                return cp.array(data, dtype=dtype, copy=True)
+            return cp.asarray(data, dtype=dtype)
 
     def to_host(self, arr):
         return self._cp.asnumpy(arr)
