@@ -371,7 +371,8 @@ def record(cls, a, b=_NOARG):
     # Node.__init__ inlined (the same fields): this runs for every recorded op
     node = _new_node(Node)
     node._fn = cls
-    node.xp = device._bk.xp  # bound: a tensor already lives on this device
+    bk = device._bk
+    node.xp = bk.xp if bk is not None else device._xp()
     node.device = device
     node.next_edges = edges = [None, None] if b is not _NOARG else [None]
     node.input_meta = meta = [None, None] if b is not _NOARG else [None]
