@@ -187,10 +187,6 @@ class Tensor:
         fn = self.grad_fn
         return bool(fn is not None and fn._retain and self._output_nr in fn._retain)
 
-    @property
-    def _version_(self) -> int:
-        return self._version_value()
-
     def _version_value(self) -> int:
         v = self._version
         return 0 if v is None else v[0]

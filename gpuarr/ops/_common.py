@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _dtype as D
-from .._device import as_device
 from .._tensor import Tensor, _device_mismatch, _make, _wrap_dim
 from ..autograd.function import Function
 from ..autograd.grad_mode import _state
@@ -142,8 +141,4 @@ def dims_arg(dim, ndim: int) -> tuple | None:
     return (wrap_dim(dim, ndim),)
 
 
-def resolve_device(device):
-    return as_device(device)
-
-
-__all__ += ["scalar_as", "resolve_device"]
+__all__ += ["scalar_as"]
