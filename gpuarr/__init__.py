@@ -57,6 +57,7 @@ from .autograd.grad_mode import (
     set_grad_enabled,
 )
 from .ops.conversion import clone
+from .ops.counting import *  # noqa: F403
 from .ops.elementwise import *  # noqa: F403
 from .ops.indexing import *  # noqa: F403
 from .ops.linalg import *  # noqa: F403
@@ -71,6 +72,7 @@ from .serialization import load, save
 # Subpackages, importable as gpuarr.nn etc. (none of them imports CuPy, torch or TensorFlow).
 from . import distributions, linalg, nn, optim, utils, vision
 from .distributions._special import digamma, erfinv, lgamma, polygamma, xlogy
+from .nn.functional import log_softmax, softmax
 
 __version__ = "0.1.0"
 

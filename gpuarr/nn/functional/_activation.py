@@ -441,3 +441,17 @@ def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3,
         tensor([    0., -1000.])
     """
     return _softmax_common(LogSoftmax, "log_softmax", input, dim, dtype, _stacklevel)
+
+
+def _softmax_method(self: Tensor, dim: int, dtype=None) -> Tensor:
+    """``Tensor.softmax(dim)``: see :func:`softmax`."""
+    return softmax(self, dim, dtype=dtype)
+
+
+def _log_softmax_method(self: Tensor, dim: int, dtype=None) -> Tensor:
+    """``Tensor.log_softmax(dim)``: see :func:`log_softmax`."""
+    return log_softmax(self, dim, dtype=dtype)
+
+
+Tensor.softmax = _softmax_method
+Tensor.log_softmax = _log_softmax_method
