@@ -83,7 +83,14 @@ def histc(input: Tensor, bins: int = 100, min: float = 0, max: float = 0) -> Ten
     if lo == hi:  # still empty: widen it by one on each side, as torch does
         lo, hi = lo - 1, hi + 1
     xp = input._device._xp()
-    counts, _ = xp.histogram(finite, bins=bins, range=(lo, hi))
+    dt = d.dtype.type
+    # Bin like torch, in the input's precision: linear interpolation between the outer edges
+    # (no search against the inner edges), so elements on an inner edge land where torch's do.
+    left, right = dt(lo), dt(hi)
+    x = finite[(finite >= left) & (finite <= right)]
+    pos = ((x - left) * dt(bins) / (right - left)).astype(np.int64)
+    pos = xp.clip(pos, 0, bins - 1)  # the right edge itself belongs to the last bin
+    counts = xp.bincount(pos, minlength=bins)
     return _make(counts.astype(d.dtype), input._device)
 
 
