@@ -86,6 +86,16 @@ def contiguous(self: Tensor, memory_format=None) -> Tensor:
     return Contiguous.apply(self)
 
 
+def _overwrite(dst: Tensor, src) -> Tensor:
+    """``src`` (broadcast to ``dst``) as a graph op on ``dst``: the gradient goes to ``src``, and
+    ``dst`` gets zero. Built on where(), not ``src + 0 * dst``, which would turn inf or nan in
+    ``dst`` into nan."""
+    from .elementwise import where
+
+    keep = _make(dst._device._xp().ones((), dtype=bool), dst._device)
+    return where(keep, src, dst)
+
+
 def copy_(self: Tensor, src, non_blocking: bool = False) -> Tensor:
     """Copy ``src`` (broadcast, cast, moved across devices) into ``self``; returns self."""
     from .elementwise import _inplace
@@ -97,12 +107,9 @@ def copy_(self: Tensor, src, non_blocking: bool = False) -> Tensor:
 
     def _copy(dst, s):
         s = s.to(device=dst._device, dtype=dst.dtype)
-        shape = np.broadcast_shapes(dst.shape, s.shape) if s.shape != dst.shape else dst.shape
-        if tuple(shape) != tuple(dst.shape):
+        if s.shape != dst.shape and tuple(np.broadcast_shapes(dst.shape, s.shape)) != dst.shape:
             raise broadcast_error(dst.shape, s.shape)
-        if s.shape != dst.shape:
-            s = s.expand(dst.shape)
-        return s + dst * 0 if (_state.enabled and (s._rg or dst._rg)) else s
+        return _overwrite(dst, s)
 
     if src._device is not self._device and not (_state.enabled and (src._rg or self._rg)):
         src = src.to(device=self._device)
@@ -124,20 +131,16 @@ def fill_(self: Tensor, value) -> Tensor:
                 "fill_ only supports 0-dimension value tensor but got tensor with "
                 f"{value.ndim} dimensions."
             )
-        if _state.enabled and value._rg:
-            from .elementwise import _inplace
-
-            return _inplace(self, lambda d, v: v.expand(d.shape) + d * 0, value)
-        value = value.item()
-    if _state.enabled and self._rg and self.grad_fn is None:
-        raise RuntimeError(
-            "a leaf Variable that requires grad is being used in an in-place operation."
-        )
-    self._data[...] = value
-    if _state.enabled and self._rg:
+        if not (_state.enabled and (value._rg or self._rg)):
+            value = value.item()
+    if _state.enabled and (self._rg or isinstance(value, Tensor)):
         from .elementwise import _inplace
 
-        return _inplace(self, lambda d: d * 0 + value)
+        def _fill(d, v):
+            return _overwrite(d, v.to(d.dtype) if isinstance(v, Tensor) else v)
+
+        return _inplace(self, _fill, value)
+    self._data[...] = value
     self._bump_version()
     return self
 
