@@ -127,6 +127,26 @@ def test_inplace_on_nonleaf_keeps_gradients_right():
     assert y._version_value() == 2
 
 
+def test_copy_and_fill_overwrite_nonfinite_values_with_gradients():
+    # the overwritten values must not leak into the result (inf * 0 would give nan)
+    x = gpuarr.tensor([1.0, 2.0], requires_grad=True)
+    src = gpuarr.tensor([5.0, 6.0], requires_grad=True)
+    y = x * float("inf")
+    y.copy_(src)
+    assert y.tolist() == [5.0, 6.0]
+    (y * gpuarr.tensor([1.0, 3.0])).sum().backward()
+    assert src.grad.tolist() == [1.0, 3.0]
+    v = gpuarr.tensor(2.0, dtype=gpuarr.float64, requires_grad=True)
+    z = x * float("nan")
+    z.fill_(v)
+    assert z.tolist() == [2.0, 2.0] and z.dtype is gpuarr.float32
+    z.sum().backward()
+    assert v.grad.item() == 2.0
+    w = x * float("inf")
+    w.fill_(3.0)
+    assert w.tolist() == [3.0, 3.0] and w.requires_grad
+
+
 def test_retain_grad_and_hooks():
     x = gpuarr.tensor([1.0, 2.0], requires_grad=True)
     y = x * 3
@@ -173,9 +193,11 @@ def test_no_grad_nesting_and_decorators():
 
 def test_detach():
     x = gpuarr.ones(2, requires_grad=True)
-    d = (x * 2).detach()
+    src = x * 2
+    d = src.detach()
     assert not d.requires_grad and d.is_leaf
-    d[0] = 5  # shares memory with the original
+    d[0] = 5  # shares memory with the tensor it was detached from
+    assert src[0].item() == 5.0
     y = x * 2
     y.detach_()
     assert y.is_leaf and not y.requires_grad
@@ -295,7 +317,7 @@ def test_memory_stays_flat_over_training_loop():
     data = gpuarr.randn(32, 64)
 
     def step():
-        out = (data @ w).tanh() if hasattr(gpuarr.Tensor, "__matmul__") else (data * w[0]).tanh()
+        out = (data @ w).tanh()
         loss = (out * out).mean()
         loss.backward()
         with gpuarr.no_grad():
@@ -387,3 +409,27 @@ def test_gradcheck_reports_both_jacobians():
         gpuarr.autograd.gradcheck(Wrong.apply, (x,))
     assert "input 0" in str(e.value)
     assert gpuarr.autograd.gradcheck(Wrong.apply, (x,), raise_exception=False) is False
+
+
+@pytest.mark.parametrize("op", ["mul", "div", "pow", "exp", "sigmoid"])
+def test_fast_recording_path_matches_function_apply(op):
+    # a * b and friends record through autograd.function.record(), a hand-inlined copy of
+    # Function.apply's recording; both must build the same graph and gradients.
+    from gpuarr.autograd.function import _apply
+    from gpuarr.ops import elementwise as E
+
+    cls = {"mul": E.Mul, "div": E.Div, "pow": E.Pow, "exp": E.Exp, "sigmoid": E.Sigmoid}[op]
+    binary = op in ("mul", "div", "pow")
+    grads, names = [], []
+    for path in ("record", "apply"):
+        a = gpuarr.tensor([0.5, 1.5, 2.0], dtype=gpuarr.float64, requires_grad=True)
+        b = gpuarr.tensor([1.5, 0.5, 3.0], dtype=gpuarr.float64, requires_grad=True)
+        args = (a, b) if binary else (a,)
+        out = E.record(cls, *args) if path == "record" else _apply(cls, args)
+        names.append(out.grad_fn.name())
+        (g,) = gpuarr.autograd.grad(out.sum(), a, create_graph=True)
+        gg = gpuarr.autograd.grad(g.sum(), args, materialize_grads=True)
+        grads.append([out.tolist(), g.tolist()] + [t.tolist() for t in gg])
+    assert names[0] == names[1] == f"{cls.__name__}Backward0"
+    for got, expected in zip(*grads):
+        np.testing.assert_allclose(got, expected, rtol=1e-15)

@@ -63,9 +63,9 @@ def _compare(got, expect, info, dtype):
         assert str(g.dtype).split(".")[-1] == str(e.dtype).split(".")[-1], (
             info.name, g.dtype, e.dtype)
         if e_np.dtype.kind == "f":
-            tol = 1e-12 if dtype == "float64" else info.rtol
-            np.testing.assert_allclose(g_np, e_np, rtol=tol if dtype == "float64" else info.rtol,
-                                       atol=1e-10 if dtype == "float64" else info.atol,
+            f64 = dtype == "float64"
+            np.testing.assert_allclose(g_np, e_np, rtol=1e-12 if f64 else info.rtol,
+                                       atol=1e-10 if f64 else info.atol,
                                        equal_nan=True, err_msg=info.name)
         else:
             np.testing.assert_array_equal(g_np, e_np, err_msg=info.name)
