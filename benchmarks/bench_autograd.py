@@ -20,39 +20,29 @@ def section(device: str) -> str:
         sync = gpuarr.cuda.synchronize
     tsync = (torch.cuda.synchronize if (torch and device == "cuda") else None)
 
-    x = gpuarr.ones(16, device=device, requires_grad=True)
-    y = gpuarr.ones(16, device=device)
+    def cases(lib):
+        """The two timed cases for one library (gpuarr and torch share the API)."""
+        x = lib.ones(16, device=device, requires_grad=True)
+        y = lib.ones(16, device=device)
 
-    def g_fwd():
-        return x * y
-
-    def g_chain():
-        h = x
-        for _ in range(5):
-            h = (h * 1.01) + y
-        h.sum().backward()
-
-    rows = []
-    tg_f = per_call(g_fwd, sync=sync)
-    tg_c = per_call(g_chain, sync=sync)
-    if torch:
-        tx = torch.ones(16, device=device, requires_grad=True)
-        ty = torch.ones(16, device=device)
-
-        def t_fwd():
-            return tx * ty
-
-        def t_chain():
-            h = tx
+        def chain():
+            h = x
             for _ in range(5):
-                h = (h * 1.01) + ty
+                h = (h * 1.01) + y
             h.sum().backward()
 
-        tt_f = per_call(t_fwd, sync=tsync)
-        tt_c = per_call(t_chain, sync=tsync)
+        return (lambda: x * y), chain
+
+    g_fwd, g_chain = cases(gpuarr)
+    tg_f, tg_c = per_call(g_fwd, sync=sync), per_call(g_chain, sync=sync)
+    tt_f = tt_c = None
+    if torch:
+        t_fwd, t_chain = cases(torch)
+        tt_f, tt_c = per_call(t_fwd, sync=tsync), per_call(t_chain, sync=tsync)
+    rows = []
     for label, tg, tt in [
-        ("mul, 16 float32, requires_grad (forward only)", tg_f, tt_f if torch else None),
-        ("10-op chain on 16 float32: forward + backward", tg_c, tt_c if torch else None),
+        ("mul, 16 float32, requires_grad (forward only)", tg_f, tt_f),
+        ("10-op chain on 16 float32: forward + backward", tg_c, tt_c),
     ]:
         rows.append([label, fmt_time(tg), fmt_time(tt) if tt else "n/a",
                      f"{tg / tt:.2f}" if tt else "n/a", "<= 1.0"])
