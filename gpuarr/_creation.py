@@ -128,6 +128,7 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False,
     if isinstance(data, Tensor):
         out = data.detach().to(device=dev, dtype=dtype, copy=True)
         if out._data is data._data:
+            out._device._xp()  # copy on the tensor's own device
             out = _make(out._data.copy(), out._device)
         return _finish(out._data, out._device, requires_grad)
     mod = type(data).__module__
@@ -138,7 +139,9 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False,
         if dev is CPU:
             arr = np.asarray(data.get(), dtype=dt)
         else:
-            arr = dev._backend().asarray(data, dtype=dt, index=dev.index).copy()
+            bk = dev._backend()
+            with bk.device_ctx(dev.index):  # a copy made on the target device
+                arr = bk.xp.array(data, dtype=dt, copy=True)
         return _finish(arr, dev, requires_grad)
     if mod.startswith("torch"):
         data = data.detach().cpu().numpy()
@@ -204,12 +207,15 @@ def from_dlpack(ext) -> Tensor:
 def _alloc(kind: str, size, dtype, device, requires_grad: bool, fill=None) -> Tensor:
     dev = as_device(device)
     dt = (D.as_dtype(dtype) if dtype is not None else D.get_default_dtype()).np
-    xp = dev._xp()
-    if dev is CPU:
-        arr = getattr(np, kind)(size, dtype=dt) if fill is None else np.full(size, fill, dtype=dt)
+    bk = dev._backend()
+    if fill is not None:
+        arr = bk.full(size, fill, dt, dev.index)
+    elif kind == "empty":
+        arr = bk.empty(size, dt, dev.index)
+    elif kind == "zeros":
+        arr = bk.zeros(size, dt, dev.index)
     else:
-        with dev._backend().device_ctx(dev.index):
-            arr = getattr(xp, kind)(size, dtype=dt) if fill is None else xp.full(size, fill, dt)
+        arr = bk.full(size, 1, dt, dev.index)
     return _finish(arr, dev, requires_grad)
 
 

@@ -7,9 +7,10 @@ carry a concrete index (``cuda:0``).
 
 from __future__ import annotations
 
-__all__ = ["device", "as_device", "cuda_device"]
+from .backends import NUMPY as _NUMPY
+from .backends import backend_for, device_types
 
-_TYPES = ("cpu", "cuda")
+__all__ = ["device", "as_device", "cuda_device"]
 
 
 class device:
@@ -25,7 +26,7 @@ class device:
         device(type='cuda', index=1)
     """
 
-    __slots__ = ("type", "index", "_str", "_bk", "__weakref__")
+    __slots__ = ("type", "index", "_str", "_bk", "_xpc", "__weakref__")
     _cache: dict = {}
 
     def __new__(cls, type_or_str="cpu", index: int | None = None):
@@ -58,9 +59,11 @@ class device:
                 "device() expects a string such as 'cpu' or 'cuda:0', got "
                 f"{type(type_or_str).__name__}"
             )
-        if typ not in _TYPES:
+        types = device_types()
+        if typ not in types:
             raise RuntimeError(
-                f"Expected one of cpu, cuda device type at start of device string: {type_or_str}"
+                f"Expected one of {', '.join(types)} device type at start of device string: "
+                f"{type_or_str}"
             )
         if idx is not None and (not isinstance(idx, int) or idx < 0):
             raise RuntimeError(f"Device index must not be negative, got {idx}")
@@ -74,6 +77,7 @@ class device:
             obj.index = idx
             obj._str = typ if idx is None else f"{typ}:{idx}"
             obj._bk = None
+            obj._xpc = None
             cls._cache[canon] = obj
         cls._cache[key] = obj
         return obj
@@ -104,21 +108,21 @@ class device:
         """The backend serving this device (built on first use; raises if CUDA is unusable)."""
         bk = self._bk
         if bk is None:
-            from .backends import backend_for
-
             bk = self._bk = backend_for(self)
         return bk
 
     def _xp(self):
-        """The array module (numpy or cupy) of this device."""
-        bk = self._bk
-        return bk.xp if bk is not None else self._backend().xp
+        """The array module (numpy or cupy) of this device, made ready to run work there: on
+        a CUDA device, the device becomes the one CuPy launches kernels and allocates on."""
+        xp = self._xpc  # the CPU's module, bound once (no per-op work on the CPU)
+        if xp is not None:
+            return xp
+        return self._backend().activate(self.index)
 
 
 CPU = device("cpu")
-from .backends import NUMPY as _NUMPY  # noqa: E402  (the CPU backend is always there: bind it now)
-
-CPU._bk = _NUMPY
+CPU._bk = _NUMPY  # the CPU backend is always there: bind it now
+CPU._xpc = _NUMPY.xp
 
 
 def as_device(d) -> device:
@@ -128,10 +132,8 @@ def as_device(d) -> device:
         return CPU
     if d.__class__ is not device:
         d = device(d)
-    if d.type == "cuda" and d.index is None:
-        from .backends import cuda_backend
-
-        return device("cuda", cuda_backend().current_device())
+    if d.index is None and d.type != "cpu":
+        return device(d.type, backend_for(d.type).current_device())
     return d
 
 

@@ -15,6 +15,7 @@ __all__ = ["Generator", "manual_seed", "seed", "initial_seed", "default_generato
            "get_rng_state", "set_rng_state"]
 
 _DEFAULT_SEED = 67280421310721  # torch's default CPU seed
+_STATE_MAGIC = b"GARS"  # first bytes of a get_state() snapshot
 
 
 class Generator:
@@ -35,6 +36,8 @@ class Generator:
 
     @property
     def _backend_gen(self):
+        """The backend generator, with its device made current (CuPy draws only there)."""
+        self.device._xp()
         if self._gen is None:
             self._gen = self.device._backend().new_generator(self._seed, self.device.index)
         return self._gen
@@ -59,22 +62,38 @@ class Generator:
         return self._seed
 
     def get_state(self):
-        """An opaque snapshot of the generator state (for :meth:`set_state`)."""
-        g = self._backend_gen
-        if self.device.type == "cpu":
-            return ("cpu", self._seed, g.bit_generator.state)
-        return ("cuda", self._seed, g.bit_generator.__getstate__()
-                if hasattr(g.bit_generator, "__getstate__") else None)
+        """A snapshot of the generator: a uint8 CPU tensor (as torch's), which later draws do
+        not change and which :func:`gpuarr.save` can store.
 
-    def set_state(self, state) -> Generator:
-        """Restore a snapshot taken by :meth:`get_state`."""
-        kind, seed, st = state
-        self._seed = seed
-        self._gen = None
-        if kind == "cpu":
-            self._backend_gen.bit_generator.state = st
-        elif st is not None:
-            self._backend_gen.bit_generator.__setstate__(st)
+        Example:
+            >>> s = g.get_state(); a = gpuarr.rand(3, generator=g)
+            >>> g.set_state(s); b = gpuarr.rand(3, generator=g)   # a == b
+        """
+        from ._tensor import _make
+
+        payload = self.device._backend().generator_state(self._backend_gen)
+        raw = (_STATE_MAGIC + self.device.type.encode().ljust(8, b"\0")
+               + self._seed.to_bytes(8, "little") + payload)
+        return _make(np.frombuffer(raw, dtype=np.uint8).copy(), as_device("cpu"))
+
+    def set_state(self, new_state) -> Generator:
+        """Restore a snapshot taken by :meth:`get_state` of a generator of the same device
+        type; returns self."""
+        data = getattr(new_state, "_data", None)
+        if data is None or data.dtype != np.uint8 or data.ndim != 1 or not isinstance(
+                data, np.ndarray):
+            raise TypeError("expected a torch.ByteTensor (a 1-D uint8 CPU tensor from "
+                            f"get_state()), got {type(new_state).__name__}")
+        raw = data.tobytes()
+        typ = raw[4:12].rstrip(b"\0").decode(errors="replace")
+        if raw[:4] != _STATE_MAGIC or len(raw) < 20:
+            raise RuntimeError("not a generator state made by get_state()")
+        if typ != self.device.type:
+            raise RuntimeError(f"the state belongs to a {typ} generator, this one is on "
+                               f"{self.device.type}")
+        seed = int.from_bytes(raw[12:20], "little")
+        gen = self.device._backend().restore_generator(seed, raw[20:], self.device.index)
+        self._seed, self._gen = seed, gen
         return self
 
 

@@ -399,6 +399,7 @@ class Tensor:
                 "Only Tensors created explicitly by the user (graph leaves) support the "
                 "deepcopy protocol at the moment."
             )
+        self._device._xp()  # copy on the tensor's own device
         t = _make(self._data.copy(), self._device)
         t._rg = self._rg
         if self.grad is not None:
@@ -580,6 +581,29 @@ def _link_view(view: Tensor, base) -> None:
     if isinstance(base, Tensor):
         view._version = base._shared_version()
         view._base = base if base._base is None else base._base
+
+
+def _common_device(tensors) -> device:
+    """The device an op on ``tensors`` runs on; raises torch's error when they disagree.
+
+    As in torch, a 0-dim CPU tensor acts as a scalar next to tensors on any one other device
+    (the caller moves it there); any other mix of devices is an error.
+    """
+    dev = None
+    for t in tensors:
+        d = t._device
+        if dev is None or (dev is CPU and d is not CPU and _cpu_scalars_only(tensors, d)):
+            dev = d
+    for t in tensors:
+        d = t._device
+        if d is not dev and not (d is CPU and t._data.ndim == 0):
+            first = tensors[0]._device
+            raise _device_mismatch(first, d if d is not first else dev)
+    return dev
+
+
+def _cpu_scalars_only(tensors, dev) -> bool:
+    return all(t._device is dev or (t._device is CPU and t._data.ndim == 0) for t in tensors)
 
 
 def _device_mismatch(a: device, b: device) -> RuntimeError:

@@ -1,23 +1,44 @@
 """``gpuarr.cuda``: is CUDA usable, which device is current, memory use, synchronisation.
 
 Nothing here imports CuPy until asked: ``is_available()`` probes once and caches the answer.
+Functions that take ``device`` accept an index, ``'cuda:N'`` or a :class:`gpuarr.device`;
+None means the current device.
 """
 
 from __future__ import annotations
 
+from ._device import device as _device_cls
 from .backends import cuda_backend, cuda_status
 
 __all__ = [
-    "is_available", "device_count", "current_device", "set_device", "synchronize",
+    "is_available", "device_count", "current_device", "set_device", "device", "synchronize",
     "memory_allocated", "max_memory_allocated", "memory_reserved", "reset_peak_memory_stats",
-    "empty_cache", "manual_seed", "manual_seed_all", "unavailable_reason",
+    "empty_cache", "manual_seed", "manual_seed_all", "unavailable_reason", "is_bf16_supported",
+    "get_rng_state", "set_rng_state",
 ]
 
-_peak = [0]
+_peak: dict[int, int] = {}
+
+
+def _index(device) -> int | None:
+    """A device argument as a CUDA index (None: the current device)."""
+    if device is None:
+        return None
+    if isinstance(device, int) and not isinstance(device, bool):
+        return device
+    d = _device_cls(device)
+    if d.type != "cuda":
+        raise ValueError(f"Expected a cuda device, but got: {d}")
+    return d.index
+
+
+def _resolved(device) -> int:
+    idx = _index(device)
+    return cuda_backend().current_device() if idx is None else idx
 
 
 def is_available() -> bool:
-    """True when CuPy imports, a driver answers and at least one CUDA device exists."""
+    """True when CuPy imports, a driver answers, a CUDA device exists and NVRTC loads."""
     return cuda_status()[0]
 
 
@@ -34,63 +55,110 @@ def device_count() -> int:
 
 
 def current_device() -> int:
-    """Index of the current CUDA device."""
+    """Index of the current CUDA device (where ``device='cuda'`` lands)."""
     return cuda_backend().current_device()
 
 
 def set_device(device) -> None:
     """Make ``device`` (an index, 'cuda:N' or a gpuarr.device) the current CUDA device."""
-    from ._device import device as _dev
+    idx = _index(device)
+    cuda_backend().set_device(0 if idx is None else idx)
 
-    idx = device if isinstance(device, int) else _dev(device).index or 0
-    cuda_backend().set_device(idx)
+
+class device:
+    """Context manager that makes ``device`` the current CUDA device inside the block.
+
+    Args:
+        device: an index, ``'cuda:N'``, a :class:`gpuarr.device`, or None (no change).
+
+    Example:
+        >>> with gpuarr.cuda.device(1):
+        ...     x = gpuarr.zeros(3, device='cuda')   # on cuda:1
+    """
+
+    def __init__(self, device) -> None:
+        self.idx = _index(device)
+        self.prev: int | None = None
+
+    def __enter__(self):
+        if self.idx is not None:
+            bk = cuda_backend()
+            self.prev = bk.current_device()
+            bk.set_device(self.idx)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.prev is not None:
+            cuda_backend().set_device(self.prev)
 
 
 def synchronize(device=None) -> None:
     """Wait for all queued work on a CUDA device (the current one by default)."""
-    from ._device import device as _dev
-
-    idx = None if device is None else (device if isinstance(device, int) else _dev(device).index)
-    cuda_backend().synchronize(idx)
+    cuda_backend().synchronize(_index(device))
 
 
 def memory_allocated(device=None) -> int:
-    """Bytes of device memory held by live tensors (CuPy memory pool's used bytes)."""
+    """Bytes of device memory held by live arrays on ``device`` (its CuPy pool's used bytes)."""
     if not is_available():
         return 0
-    used = cuda_backend().memory_allocated(device)
-    _peak[0] = max(_peak[0], used)
+    idx = _resolved(device)
+    used = cuda_backend().memory_allocated(idx)
+    if used > _peak.get(idx, 0):
+        _peak[idx] = used
     return used
 
 
 def max_memory_allocated(device=None) -> int:
-    """Largest :func:`memory_allocated` seen since start or the last reset.
+    """The largest :func:`memory_allocated` of ``device`` that gpuarr has seen since the start
+    or the last :func:`reset_peak_memory_stats`.
 
-    CuPy's pool keeps no peak counter, so this is the peak of the samples gpuarr took (each
-    call to ``memory_allocated`` and this function samples) and the pool's reserved bytes.
+    CuPy's pool keeps no peak counter, so this is the largest of the samples taken: each call
+    to :func:`memory_allocated` or to this function samples the current usage. A short-lived
+    peak between two samples is missed (torch's allocator counts every allocation).
     """
     if not is_available():
         return 0
-    memory_allocated(device)
-    return _peak[0]
+    idx = _resolved(device)
+    memory_allocated(idx)
+    return _peak.get(idx, 0)
 
 
 def memory_reserved(device=None) -> int:
-    """Bytes the CuPy memory pool holds from the driver (used + cached)."""
+    """Bytes the CuPy memory pool of ``device`` holds from the driver (used + cached)."""
     if not is_available():
         return 0
-    return cuda_backend().memory_reserved(device)
+    return cuda_backend().memory_reserved(_resolved(device))
 
 
 def reset_peak_memory_stats(device=None) -> None:
-    """Restart the peak tracked by :func:`max_memory_allocated`."""
-    _peak[0] = 0
+    """Restart the peak tracked by :func:`max_memory_allocated` for ``device``."""
+    if is_available():
+        _peak.pop(_resolved(device), None)
 
 
 def empty_cache() -> None:
     """Give cached, unused blocks of the CuPy pool back to the driver."""
     if is_available():
-        cuda_backend().xp.get_default_memory_pool().free_all_blocks()
+        cuda_backend().empty_cache()
+
+
+def is_bf16_supported(including_emulation: bool = True) -> bool:
+    """False: gpuarr has no bfloat16 dtype on CUDA (CuPy cannot compute in it)."""
+    return False
+
+
+def get_rng_state(device="cuda"):
+    """Snapshot of a CUDA device's default generator (a uint8 CPU tensor, as torch's)."""
+    from ._random import default_generator
+
+    return default_generator(f"cuda:{_resolved(device)}").get_state()
+
+
+def set_rng_state(new_state, device="cuda") -> None:
+    """Restore a CUDA device's default generator from :func:`get_rng_state`."""
+    from ._random import default_generator
+
+    default_generator(f"cuda:{_resolved(device)}").set_state(new_state)
 
 
 def manual_seed(seed: int) -> None:

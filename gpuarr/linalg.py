@@ -16,7 +16,6 @@ Example:
 
 from __future__ import annotations
 
-import contextlib
 import math
 from collections import namedtuple
 
@@ -26,6 +25,7 @@ from . import _dtype as D
 from ._tensor import Tensor, _make
 from .autograd.function import Function, _PlainCtx
 from .autograd.grad_mode import _state
+from .backends import of_module
 from .ops._common import broadcast_shapes, check_same_device, dims_arg, dtype_name, wrap_dim
 from .ops.linalg import _C_NAMES, _product
 from .ops.linalg import matmul as matmul
@@ -418,7 +418,7 @@ def _batch_prefix(i) -> str:
 
 
 def _host(t_arr, xp) -> np.ndarray:
-    return t_arr if xp is np else t_arr.get()
+    return of_module(xp).to_host(t_arr)
 
 
 def _raise_singular(fn: str, A, xp, solver: bool) -> None:
@@ -436,13 +436,9 @@ def _raise_singular(fn: str, A, xp, solver: bool) -> None:
 
 
 def _errstate(xp):
-    """Make CuPy's solvers raise LinAlgError on a failed factorisation (they are silent by
-    default); a no-op for NumPy, which always raises."""
-    if xp is np:
-        return contextlib.nullcontext()
-    import cupyx
-
-    return cupyx.errstate(linalg="raise")
+    """Make the backend's solvers raise LinAlgError on a failed factorisation (CuPy's are
+    silent by default)."""
+    return of_module(xp).linalg_errstate()
 
 
 def _guard(fn: str, xp, A, compute, raise_fn, each, out_shape):
@@ -524,7 +520,7 @@ def inv(A: Tensor) -> Tensor:
 def _solve_raw(xp, A, B):
     if A.size == 0 or B.size == 0:
         return xp.zeros(B.shape, dtype=B.dtype)
-    if xp is not np:  # CuPy wants matching, materialised batches
+    if of_module(xp).contiguous_solve:  # CuPy wants matching, materialised batches
         A, B = xp.ascontiguousarray(A), xp.ascontiguousarray(B)
     ma, mb = A.reshape((-1,) + A.shape[-2:]), B.reshape((-1,) + B.shape[-2:])
     return _guard("solve", xp, A, lambda: xp.linalg.solve(A, B),

@@ -121,6 +121,7 @@ def _accumulate_leaf(leaf, g, create_graph: bool, owner: _Owner) -> None:
     else:
         cur = leaf.grad
         if cur.shape == g.shape and cur._data.dtype == g._data.dtype:
+            cur._device._xp()  # accumulate on the leaf's device
             cur._data += g._data
         else:
             leaf.grad = cur + g
@@ -305,6 +306,7 @@ def _needed_nodes(order, deps, cap_leaf, cap_node) -> set:
 
 def _call_node(node: Node, grads_out: list, create_graph: bool, owner: _Owner, cap_node,
                capture):
+    node.device._xp()  # the node's device runs its backward (CUDA: launch and allocate there)
     hooks = node._pre_hooks
     if hooks:
         for i, hs in hooks.items():

@@ -262,8 +262,8 @@ _new_node = _new = object.__new__
 
 
 def _bind():
-    global _T, _device_mismatch, _wrap_out, _make
-    from .._tensor import Tensor, _device_mismatch, _make, _wrap_out  # noqa: F811
+    global _T, _common_device, _wrap_out, _make
+    from .._tensor import Tensor, _common_device, _make, _wrap_out  # noqa: F811
 
     _T = Tensor
     return Tensor
@@ -291,7 +291,8 @@ def _apply(cls, args: tuple):
             if device is None:
                 device = a._device
             elif a._device is not device:
-                raise _device_mismatch(device, a._device)
+                args, device = _to_common_device(args, Tensor)
+                return _apply(cls, args)
             if a._rg:
                 needs = True
     if device is None:
@@ -361,6 +362,15 @@ def _apply(cls, args: tuple):
     return result
 
 
+def _to_common_device(args: tuple, Tensor) -> tuple:
+    """``args`` with 0-dim CPU tensors moved to the other tensors' device (torch treats them
+    as scalars); raises torch's error for any other mix of devices."""
+    dev = _common_device([a for a in args if isinstance(a, Tensor)])
+    moved = tuple(a.to(dev) if isinstance(a, Tensor) and a._device is not dev else a
+                  for a in args)
+    return moved, dev
+
+
 def record(cls, a, b=_NOARG):
     """Fast recording path for raw ops on one tensor ``a`` and an optional second operand ``b``
     (a tensor on the same device, or a scalar), returning one array. Callers have checked
@@ -371,8 +381,7 @@ def record(cls, a, b=_NOARG):
     # Node.__init__ inlined (the same fields): this runs for every recorded op
     node = _new_node(Node)
     node._fn = cls
-    bk = device._bk
-    node.xp = bk.xp if bk is not None else device._xp()
+    node.xp = device._xp()  # also makes a CUDA device the one that runs the op
     node.device = device
     node.next_edges = edges = [None, None] if b is not _NOARG else [None]
     node.input_meta = meta = [None, None] if b is not _NOARG else [None]

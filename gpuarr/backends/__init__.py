@@ -1,63 +1,121 @@
-"""The dispatch layer: from a device to the backend (array module) that serves it.
+"""The dispatch layer: from a device type to the backend (array module) that serves it.
 
-``backend_for(device)`` gives the backend of a device; ``backend_of(array)`` the backend of an
-array. The CUDA backend is built on first use; when CUDA cannot be used it raises a RuntimeError
-saying why and what to install.
+Backends are registered by device type with a factory that builds them on first use
+(:func:`register`); ``gpuarr.device`` accepts exactly the registered types. ``backend_for(device)``
+gives the backend of a device, ``backend_of(array)`` the backend of an array. A factory may
+decline (CUDA without a GPU): then asking for that device raises a RuntimeError saying why and
+what to install.
+
+Adding a backend is one module (a :class:`Backend` subclass) plus one :func:`register` line.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from .base import Backend
 from .numpy_backend import NumpyBackend
 
-__all__ = ["Backend", "backend_for", "backend_of", "cuda_backend", "cuda_status", "NUMPY"]
+__all__ = ["Backend", "register", "device_types", "backend_for", "backend_of", "of_module",
+           "status", "cuda_backend", "cuda_status", "NUMPY"]
+
+# A factory returns (backend, "") or (None, reason it cannot be used).
+Factory = Callable[[], "tuple[Backend | None, str]"]
 
 NUMPY = NumpyBackend()
-_cuda: Backend | None = None
-_cuda_reason: str | None = None
+_factories: dict[str, Factory] = {}
+_built: dict[str, Backend] = {}
+_reasons: dict[str, str] = {}
+_hints: dict[str, str] = {}
+_by_module: dict[int, Backend] = {id(NUMPY.xp): NUMPY}
 
 
-def cuda_status() -> tuple[bool, str]:
-    """(usable, reason): whether CUDA can be used, and why not. Probes once and caches."""
-    global _cuda, _cuda_reason
-    if _cuda is None and _cuda_reason is None:
-        from .cupy_backend import CupyBackend, _probe
+def register(device_type: str, factory: Factory, install_hint: str = "") -> None:
+    """Serve ``device_type`` with the backend that ``factory`` builds on first use.
 
-        cp, why = _probe()
-        if cp is None:
-            _cuda_reason = why
+    Args:
+        device_type: the device type string ('cpu', 'cuda', ...).
+        factory: returns ``(backend, "")``, or ``(None, reason)`` when it cannot be used here.
+        install_hint: appended to the error raised when the factory declines.
+    """
+    _factories[device_type] = factory
+    _hints[device_type] = install_hint
+    _built.pop(device_type, None)
+    _reasons.pop(device_type, None)
+
+
+def device_types() -> tuple[str, ...]:
+    """The registered device types, in registration order."""
+    return tuple(_factories)
+
+
+def status(device_type: str) -> tuple[bool, str]:
+    """(usable, reason): whether ``device_type`` can be used, and why not. Builds once."""
+    if device_type in _built:
+        return True, ""
+    if device_type not in _reasons:
+        backend, why = _factories[device_type]()
+        if backend is None:
+            _reasons[device_type] = why
         else:
-            _cuda = CupyBackend(cp)
-    return _cuda is not None, _cuda_reason or ""
-
-
-def cuda_backend():
-    """The CUDA backend; raises RuntimeError explaining why when CUDA is not usable."""
-    if _cuda is not None:
-        return _cuda
-    ok, why = cuda_status()
-    if not ok:
-        from .cupy_backend import INSTALL_HINT
-
-        raise RuntimeError(f"CUDA is not available: {why}. {INSTALL_HINT}")
-    return _cuda
+            _built[device_type] = backend
+            _by_module[id(backend.xp)] = backend
+            return True, ""
+    return False, _reasons[device_type]
 
 
 def backend_for(device) -> Backend:
-    """Backend serving a :class:`gpuarr.device` (or its type string)."""
+    """Backend serving a :class:`gpuarr.device` (or its type string); raises RuntimeError
+    saying why when that device type cannot be used here."""
     typ = device if isinstance(device, str) else device.type
-    if typ == "cpu":
-        return NUMPY
-    return cuda_backend()
+    bk = _built.get(typ)
+    if bk is not None:
+        return bk
+    ok, why = status(typ)
+    if not ok:
+        raise RuntimeError(f"{typ.upper()} is not available: {why}. {_hints[typ]}".rstrip())
+    return _built[typ]
 
 
 def backend_of(array) -> Backend:
-    """Backend owning an array object (NumPy or CuPy)."""
+    """Backend owning an array object (a NumPy array, or a built backend's array)."""
     if NUMPY.is_array(array):
         return NUMPY
-    if _cuda is not None and _cuda.is_array(array):
-        return _cuda
-    mod = type(array).__module__
-    if mod.startswith("cupy"):
-        return cuda_backend()
+    for bk in _built.values():
+        if bk.is_array(array):
+            return bk
+    if type(array).__module__.startswith("cupy"):
+        return backend_for("cuda")  # a CuPy array before gpuarr used CUDA: build it now
     raise TypeError(f"expected a NumPy or CuPy array, got {type(array).__name__}")
+
+
+def of_module(xp) -> Backend:
+    """The backend whose array module is ``xp`` (for helpers that are handed ``xp``)."""
+    return _by_module[id(xp)]
+
+
+def cuda_status() -> tuple[bool, str]:
+    """(usable, reason) for CUDA."""
+    return status("cuda")
+
+
+def cuda_backend() -> Backend:
+    """The CUDA backend; raises RuntimeError explaining why when CUDA is not usable."""
+    return backend_for("cuda")
+
+
+def _cupy_factory() -> tuple[Backend | None, str]:
+    from .cupy_backend import CupyBackend, probe
+
+    cp, why = probe()
+    return (CupyBackend(cp), "") if cp is not None else (None, why)
+
+
+def _cuda_hint() -> str:
+    from .cupy_backend import INSTALL_HINT
+
+    return INSTALL_HINT
+
+
+register("cpu", lambda: (NUMPY, ""))
+register("cuda", _cupy_factory, install_hint=_cuda_hint())

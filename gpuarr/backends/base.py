@@ -1,46 +1,228 @@
-"""What every backend provides: the array module and a few device services."""
+"""What every backend provides: the array module, device services, and every operation where
+NumPy and CuPy differ.
+
+The array contract ops rely on
+------------------------------
+Ops are written once against ``backend.xp`` (``numpy`` or ``cupy``) for everything the two
+libraries share. They may assume that the arrays of ``xp``:
+
+- are mutable, strided n-d arrays with NumPy's attributes (``shape``, ``dtype``, ``strides``,
+  ``flags``, ``T``, ``ndim``, ``size``, ``nbytes``) and NumPy's basic and advanced indexing,
+  including assignment through views (``out[idx] = v`` writes into ``out``);
+- have ufuncs that take ``out=`` and ``dtype=`` and write in place, and ``astype(copy=False)``;
+- follow NumPy's broadcasting and dtype rules for array-array operations (NumPy 2 rules for
+  Python scalars);
+- never convert implicitly to or from host memory: ``to_host`` and ``asarray`` are the only
+  crossings (CuPy raises on ``numpy.asarray(cupy_array)`` and on NumPy operands);
+- return 0-d arrays (not host scalars) from reductions on the device; ``.item()`` copies to host.
+
+Everything outside that contract is a named method here, implemented by each backend:
+scatter-add/multiply, special functions, linalg error state, stable argsort, boolean-mask keys,
+allocation on a given device, random generators and their state, fused optimizer updates (an
+optional capability), and a few capability flags that choose the faster of two equivalent
+algorithms. No module outside ``gpuarr/backends/`` imports CuPy or tests ``xp is np``.
+
+Adding a backend: subclass :class:`Backend`, implement every method that raises
+NotImplementedError here, and register it with :func:`gpuarr.backends.register`.
+"""
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
+
+_NULL = contextlib.nullcontext()
 
 
 class Backend:
-    """One array library (NumPy or CuPy) seen through the few calls gpuarr needs.
+    """One array library seen through the calls gpuarr needs.
 
     Attributes:
         name: 'numpy' or 'cupy'.
-        device_type: 'cpu' or 'cuda'.
+        device_type: the device type it serves ('cpu', 'cuda').
         xp: the array module; ops are written once against it.
+        fast_partition: ``argpartition`` beats a full sort for small top-k (NumPy).
+        strided_windows: sliding windows as strided views are cheap (conv/pool im2col on NumPy;
+            on CuPy a loop over kernel offsets launches fewer, larger kernels).
+        native_half_matmul: float16 matmul/einsum/trace run natively (else through float32).
+        einsum_optimize: ``einsum(optimize=True)`` (pairwise BLAS contractions) pays off.
+        chunked_updates: optimizer updates walk parameters in cache-sized pieces.
+        contiguous_solve: ``linalg.solve`` wants contiguous, materialised batches.
+        fused_optimizers: :meth:`fused_sgd_step` / :meth:`fused_adam_step` are implemented.
     """
 
     name: str = ""
     device_type: str = ""
     xp: Any = None
+    fast_partition: bool = False
+    strided_windows: bool = False
+    native_half_matmul: bool = True
+    einsum_optimize: bool = False
+    chunked_updates: bool = False
+    contiguous_solve: bool = False
+    fused_optimizers: bool = False
 
+    # ---- arrays and host transfers ----
     def asarray(self, data, dtype=None, index: int | None = None):
-        """Make a backend array from host data (lists, scalars, NumPy arrays)."""
+        """An array of this backend on device ``index`` (None: the current device) from host
+        data (lists, scalars, NumPy arrays) or an array of this backend (copied across when it
+        lives on another device)."""
         raise NotImplementedError
 
     def to_host(self, arr):
-        """Return a NumPy array with the data of ``arr`` (a copy for device arrays)."""
+        """A NumPy array with the data of ``arr`` (a copy for device arrays)."""
         raise NotImplementedError
 
     def is_array(self, obj) -> bool:
         """Whether ``obj`` is this backend's array type."""
         raise NotImplementedError
 
+    def empty(self, shape: tuple, dtype, index: int | None = None):
+        """An uninitialised array on device ``index``."""
+        raise NotImplementedError
+
+    def zeros(self, shape: tuple, dtype, index: int | None = None):
+        """A zero-filled array on device ``index``."""
+        raise NotImplementedError
+
+    def full(self, shape: tuple, value, dtype, index: int | None = None):
+        """An array filled with ``value`` on device ``index``."""
+        raise NotImplementedError
+
+    def scalar(self, dtype, value):
+        """``value`` as the second operand of a ufunc with a ``dtype`` array: what keeps the
+        result in ``dtype`` on this backend."""
+        raise NotImplementedError
+
+    def item(self, arr):
+        """The one element of ``arr`` as a Python number (one device sync on CUDA)."""
+        return arr.item()
+
+    def minmax(self, arr) -> tuple[int, int]:
+        """``(min, max)`` of a non-empty integer array, with one device sync."""
+        raise NotImplementedError
+
+    # ---- devices ----
+    def device_count(self) -> int:
+        """Number of devices of this type."""
+        return 1
+
+    def current_device(self) -> int | None:
+        """Index of the current device (None for the CPU)."""
+        return None
+
+    def set_device(self, index: int) -> None:
+        """Make ``index`` the current device."""
+
+    def activate(self, index: int | None):
+        """Make device ``index`` the one where the following work runs and allocates; returns
+        ``xp``. Called by every op before it touches its arrays."""
+        return self.xp
+
     def device_index(self, arr) -> int | None:
         """Device index an array lives on (None on CPU)."""
         return None
 
     def device_ctx(self, index: int | None):
-        """Context manager that makes ``index`` the current device for allocations."""
-        raise NotImplementedError
+        """Context manager: device ``index`` (None: the current device) is where work runs
+        inside, the previous one again after."""
+        return _NULL
 
     def synchronize(self, index: int | None = None) -> None:
-        """Wait for queued work on the device to finish."""
+        """Wait for queued work on device ``index`` (None: the current device) to finish."""
 
+    def memory_allocated(self, index: int | None = None) -> int:
+        """Bytes held by live arrays on device ``index``."""
+        return 0
+
+    def memory_reserved(self, index: int | None = None) -> int:
+        """Bytes the allocator holds from the driver on device ``index``."""
+        return 0
+
+    def empty_cache(self) -> None:
+        """Give cached, unused memory back to the driver."""
+
+    # ---- random numbers ----
     def new_generator(self, seed: int, index: int | None):
-        """A fresh random generator for the device seeded with ``seed``."""
+        """A fresh random generator for device ``index`` seeded with ``seed``."""
+        raise NotImplementedError
+
+    def generator_state(self, gen) -> bytes:
+        """A snapshot of ``gen``: bytes that do not change with later draws."""
+        raise NotImplementedError
+
+    def restore_generator(self, seed: int, state: bytes, index: int | None):
+        """A generator for device ``index`` continuing exactly from ``state`` (taken by
+        :meth:`generator_state` from a generator seeded with ``seed``)."""
+        raise NotImplementedError
+
+
+    # ---- scatter and indexing ----
+    def add_at(self, out, key, values) -> None:
+        """``out[key] += values`` where repeated positions in ``key`` all add up."""
+        raise NotImplementedError
+
+    def multiply_at(self, out, key, values) -> None:
+        """``out[key] *= values`` where repeated positions in ``key`` all multiply."""
+        raise NotImplementedError
+
+    def mask_key(self, mask) -> tuple:
+        """The fastest index equivalent to ``[mask]`` for a boolean ``mask`` array."""
+        raise NotImplementedError
+
+    def nonzero(self, arr) -> tuple:
+        """``xp.nonzero(arr)``: index arrays of the non-zero elements, in C order."""
+        return self.xp.nonzero(arr)
+
+    # ---- sorting ----
+    def argsort_stable(self, arr, axis: int = -1):
+        """Stable ascending argsort along ``axis`` (equal keys keep their order)."""
+        raise NotImplementedError
+
+    def sort_keys(self, arr):
+        """``arr`` as something this backend's sorts and arg-reductions order correctly."""
+        return arr
+
+    # ---- special functions (float32/float64 in, same dtype out) ----
+    def erf(self, x):
+        """The error function."""
+        raise NotImplementedError
+
+    def erfinv(self, x):
+        """The inverse error function."""
+        raise NotImplementedError
+
+    def gammaln(self, x):
+        """log|Gamma(x)|."""
+        raise NotImplementedError
+
+    def digamma(self, x):
+        """The logarithmic derivative of Gamma."""
+        raise NotImplementedError
+
+    def polygamma(self, n: int, x):
+        """The n-th derivative of digamma (n >= 1)."""
+        raise NotImplementedError
+
+    # ---- linear algebra ----
+    def linalg_errstate(self):
+        """Context manager in which failed factorisations raise ``numpy.linalg.LinAlgError``
+        (CuPy's solvers are silent by default)."""
+        raise NotImplementedError
+
+    # ---- fused optimizer updates (optional: see ``fused_optimizers``) ----
+    def can_fuse(self, param, grad) -> bool:
+        """Whether a fused optimizer kernel can update ``param`` with ``grad``."""
+        return False
+
+    def fused_sgd_step(self, p, g, buf, *, lr: float, wd: float, sign: float,
+                       momentum: float, damp1: float, first: bool, nesterov: bool) -> None:
+        """One SGD update of arrays ``p`` (and momentum ``buf``) in place, in one kernel."""
+        raise NotImplementedError
+
+    def fused_adam_step(self, p, g, m, v, vmax, *, sign: float, wd: float, decay: float,
+                        w1: float, b2: float, w2: float, bc2_sqrt: float, eps: float,
+                        step_size: float) -> None:
+        """One Adam/AdamW update of arrays ``p``, ``m``, ``v`` (``vmax`` for AMSGrad) in place,
+        in one kernel. ``w1 = 1 - beta1`` and ``w2 = 1 - beta2`` come from the host."""
         raise NotImplementedError

@@ -1,21 +1,40 @@
 """The CUDA backend: CuPy arrays.
 
 CuPy is imported on first use only, so ``import gpuarr`` stays fast and works without it.
-:func:`availability` explains why CUDA cannot be used, in words a user can act on.
+:func:`probe` explains why CUDA cannot be used, in words a user can act on.
+
+Devices: gpuarr keeps its own "current device" (``gpuarr.cuda.set_device``), which decides
+where ``device='cuda'`` lands. Every op calls :meth:`CupyBackend.activate` with its tensors'
+device index before it touches their arrays, so that CuPy runs the kernels and allocates the
+results on that device, whatever device was current before (CuPy itself works on its current
+device).
 """
 
 from __future__ import annotations
 
+import numpy as np
+
+from . import cupy_kernels
 from .base import Backend
 
 INSTALL_HINT = (
-    "Install CuPy for your CUDA version, e.g. `pip install gpuarr[cuda12]` (cupy-cuda12x) or "
-    "`pip install gpuarr[cuda13]` (cupy-cuda13x), on a machine with an NVIDIA GPU and driver."
+    "Install CuPy with the CUDA libraries it loads for your CUDA version, e.g. "
+    "`pip install gpuarr[cuda12]` (cupy-cuda12x with NVRTC, cuBLAS, cuSOLVER, cuRAND) or "
+    "`pip install gpuarr[cuda13]`, on a machine with an NVIDIA GPU and driver."
 )
 
+# dtypes cupyx.scatter_add adds atomically; other integers go through uint64 (two's complement
+# addition wraps the same way, so int64 sums come out right bit for bit)
+_ATOMIC_ADD = frozenset(np.dtype(t) for t in (np.float16, np.float32, np.float64, np.int32,
+                                               np.uint32, np.uint64))
 
-def _probe() -> tuple[object | None, str]:
-    """Import CuPy and count devices; return (cupy module or None, reason it is unusable)."""
+
+def probe() -> tuple[object | None, str]:
+    """Import CuPy, count devices and load NVRTC; return (cupy module or None, reason).
+
+    NVRTC is checked because CuPy compiles every elementwise kernel with it on first use: a
+    machine whose driver answers but lacks NVRTC would fail at the first op.
+    """
     try:
         import cupy
     except Exception as e:  # ImportError, or a broken CUDA install raising at import
@@ -26,6 +45,13 @@ def _probe() -> tuple[object | None, str]:
         return None, f"CuPy is installed but no CUDA driver could be used ({type(e).__name__}: {e})"
     if n == 0:
         return None, "CuPy is installed and a CUDA driver found, but there is no CUDA device"
+    try:
+        from cupy_backends.cuda.libs import nvrtc
+
+        nvrtc.getVersion()
+    except Exception as e:  # libnvrtc.so missing or of the wrong CUDA version
+        return None, ("CuPy found a CUDA device but cannot load NVRTC, the CUDA runtime compiler "
+                      f"it needs for every kernel ({type(e).__name__}: {e})")
     return cupy, ""
 
 
@@ -34,25 +60,63 @@ class CupyBackend(Backend):
 
     name = "cupy"
     device_type = "cuda"
+    contiguous_solve = True
+    fused_optimizers = True
 
     def __init__(self, cupy) -> None:
         self.xp = cupy
         self._cp = cupy
+        self._rt = cupy.cuda.runtime
+        self._current = self._rt.getDevice()
+        self._kernels: dict = {}
 
+    # ---- devices ----
     def device_count(self) -> int:
-        return self._cp.cuda.runtime.getDeviceCount()
+        return self._rt.getDeviceCount()
 
     def current_device(self) -> int:
-        return self._cp.cuda.runtime.getDevice()
+        return self._current
 
     def set_device(self, index: int) -> None:
-        self._cp.cuda.runtime.setDevice(index)
+        n = self.device_count()
+        if not 0 <= index < n:
+            raise RuntimeError(f"CUDA error: invalid device ordinal {index} ({n} device(s))")
+        self._rt.setDevice(index)
+        self._current = index
 
+    def activate(self, index):
+        rt = self._rt
+        if index is not None and rt.getDevice() != index:
+            rt.setDevice(index)
+        return self._cp
+
+    def device_index(self, arr) -> int:
+        return arr.device.id
+
+    def device_ctx(self, index):
+        return self._cp.cuda.Device(self._current if index is None else index)
+
+    def synchronize(self, index=None) -> None:
+        with self.device_ctx(index) as dev:
+            dev.synchronize()
+
+    def memory_allocated(self, index=None) -> int:
+        with self.device_ctx(index):  # CuPy's default pool answers for the current device
+            return self._cp.get_default_memory_pool().used_bytes()
+
+    def memory_reserved(self, index=None) -> int:
+        with self.device_ctx(index):
+            return self._cp.get_default_memory_pool().total_bytes()
+
+    def empty_cache(self) -> None:
+        self._cp.get_default_memory_pool().free_all_blocks()
+
+    # ---- arrays ----
     def asarray(self, data, dtype=None, index=None):
         cp = self._cp
-        with self.device_ctx(index):
-            if isinstance(data, cp.ndarray) and data.device.id != cp.cuda.Device().id:
-                # asarray would hand back the array on its own device: copy it across
+        with self.device_ctx(index) as dev:
+            if isinstance(data, cp.ndarray) and data.device.id != dev.id:
+                # a copy made on the target device (peer copy)
                 return cp.array(data, dtype=dtype, copy=True)
             return cp.asarray(data, dtype=dtype)
 
@@ -62,24 +126,140 @@ class CupyBackend(Backend):
     def is_array(self, obj) -> bool:
         return isinstance(obj, self._cp.ndarray)
 
-    def device_index(self, arr) -> int:
-        return arr.device.id
-
-    def device_ctx(self, index):
-        return self._cp.cuda.Device(0 if index is None else index)
-
-    def synchronize(self, index=None) -> None:
+    def empty(self, shape, dtype, index=None):
         with self.device_ctx(index):
-            self._cp.cuda.Device().synchronize()
+            return self._cp.empty(shape, dtype=dtype)
 
+    def zeros(self, shape, dtype, index=None):
+        with self.device_ctx(index):
+            return self._cp.zeros(shape, dtype=dtype)
+
+    def full(self, shape, value, dtype, index=None):
+        with self.device_ctx(index):
+            return self._cp.full(shape, value, dtype=dtype)
+
+    def scalar(self, dtype, value):
+        # a NumPy scalar of the array's dtype: CuPy then keeps the array's dtype
+        return dtype.type(value)
+
+    def minmax(self, arr):
+        lo, hi = self._cp.stack((arr.min(), arr.max())).tolist()  # one transfer
+        return int(lo), int(hi)
+
+    # ---- random numbers ----
     def new_generator(self, seed: int, index):
+        cp = self._cp
         with self.device_ctx(index):
-            return self._cp.random.Generator(self._cp.random.XORWOW(seed))
+            return cp.random.Generator(cp.random.XORWOW(seed))
 
-    def memory_allocated(self, index=None) -> int:
-        return self._cp.get_default_memory_pool().used_bytes()
+    def generator_state(self, gen) -> bytes:
+        # cuRAND keeps XORWOW's whole state in one device buffer of curandState structs: a
+        # host copy of it is a complete snapshot (CuPy offers no other way to save one)
+        bg = gen.bit_generator
+        return int(bg._size).to_bytes(8, "little") + bg._state.get().tobytes()
 
-    def memory_reserved(self, index=None) -> int:
-        return self._cp.get_default_memory_pool().total_bytes()
+    def restore_generator(self, seed, state: bytes, index):
+        cp = self._cp
+        size = int.from_bytes(state[:8], "little")
+        with self.device_ctx(index):
+            bg = cp.random.XORWOW(seed, size=size)
+            host = np.frombuffer(state[8:], dtype=np.int8)
+            if host.shape != bg._state.shape:
+                raise RuntimeError(f"CUDA generator state holds {host.size} bytes of cuRAND "
+                                   f"state, expected {bg._state.size}")
+            bg._state.set(host.copy())
+            return cp.random.Generator(bg)
 
 
+    # ---- scatter and indexing ----
+    def add_at(self, out, key, values) -> None:
+        import cupyx
+
+        cp = self._cp
+        if out.dtype in _ATOMIC_ADD:
+            cupyx.scatter_add(out, key, values)
+            return
+        vals = cp.asarray(values).astype(np.int64).view(np.uint64)
+        if out.dtype == np.int64:
+            cupyx.scatter_add(out.view(np.uint64), key, vals)
+            return
+        tmp = out.astype(np.int64)  # small ints / bool: accumulate wide, cast back (wraps as torch)
+        cupyx.scatter_add(tmp.view(np.uint64), key, vals)
+        out[...] = tmp.astype(out.dtype)
+
+    def multiply_at(self, out, key, values) -> None:
+        # no atomic multiply on the GPU: do this rare path on the host, then copy back
+        cp = self._cp
+        host = cp.asnumpy(out)
+        np.multiply.at(host, tuple(cp.asnumpy(k) if isinstance(k, cp.ndarray) else k
+                                   for k in (key if isinstance(key, tuple) else (key,))),
+                       cp.asnumpy(values) if isinstance(values, cp.ndarray) else values)
+        out[...] = cp.asarray(host)
+
+    def mask_key(self, mask) -> tuple:
+        return tuple(self._cp.nonzero(mask))
+
+    # ---- sorting ----
+    def argsort_stable(self, arr, axis=-1):
+        return self._cp.argsort(arr, axis=axis)  # CuPy's argsort is always stable
+
+    def sort_keys(self, arr):
+        # CuPy's sorts and arg-reductions are documented for numbers: bool as 0/1 bytes
+        return arr.view(np.uint8) if arr.dtype == np.bool_ else arr
+
+    # ---- special functions ----
+    def _special(self):
+        import cupyx.scipy.special as cps
+
+        return cps
+
+    def erf(self, x):
+        return self._special().erf(x).astype(x.dtype, copy=False)
+
+    def erfinv(self, x):
+        return self._special().erfinv(x).astype(x.dtype, copy=False)
+
+    def gammaln(self, x):
+        return self._special().gammaln(x).astype(x.dtype, copy=False)
+
+    def digamma(self, x):
+        return self._special().digamma(x).astype(x.dtype, copy=False)
+
+    def polygamma(self, n, x):
+        # CuPy's polygamma broadcasts n against x, so n must be an array too
+        n_arr = self._cp.asarray(float(n), dtype=x.dtype)
+        return self._special().polygamma(n_arr, x).astype(x.dtype, copy=False)
+
+    # ---- linear algebra ----
+    def linalg_errstate(self):
+        import cupyx
+
+        return cupyx.errstate(linalg="raise")
+
+    # ---- fused optimizer kernels ----
+    def _kernel(self, name: str):
+        k = self._kernels.get(name)
+        if k is None:
+            s = cupy_kernels.spec(name)
+            k = self._kernels[name] = self._cp.ElementwiseKernel(
+                s.in_params, s.out_params, s.operation, s.name, preamble=s.preamble)
+        return k
+
+    def can_fuse(self, param, grad) -> bool:
+        return param.dtype.name in cupy_kernels.FUSED_DTYPES and grad.dtype == param.dtype
+
+    def fused_sgd_step(self, p, g, buf, *, lr, wd, sign, momentum, damp1, first, nesterov):
+        if buf is None:
+            self._kernel("gpuarr_sgd")(g, lr, wd, sign, p)
+        else:
+            self._kernel("gpuarr_sgd_momentum")(
+                g, lr, wd, sign, momentum, damp1, 1.0 if first else 0.0,
+                1.0 if nesterov else 0.0, p, buf)
+
+    def fused_adam_step(self, p, g, m, v, vmax, *, sign, wd, decay, w1, b2, w2, bc2_sqrt, eps,
+                        step_size):
+        args = (g, sign, wd, decay, w1, b2, w2, bc2_sqrt, eps, step_size)
+        if vmax is None:
+            self._kernel("gpuarr_adam")(*args, p, m, v)
+        else:
+            self._kernel("gpuarr_adam_amsgrad")(*args, p, m, v, vmax)

@@ -1,4 +1,4 @@
-"""The CPU backend: NumPy arrays."""
+"""The CPU backend: NumPy arrays (SciPy for special functions when it is importable)."""
 
 from __future__ import annotations
 
@@ -6,18 +6,39 @@ import contextlib
 
 import numpy as np
 
+from . import _np_special
 from .base import Backend
 
-_null = contextlib.nullcontext()
+_NULL = contextlib.nullcontext()
+
+
+def _scipy_special():
+    try:
+        import scipy.special as sps
+    except ImportError:  # SciPy is optional: the NumPy implementations take over
+        return None
+    return sps
 
 
 class NumpyBackend(Backend):
-    """CPU backend on NumPy."""
+    """CPU backend on NumPy.
+
+    Attributes:
+        use_scipy: take special functions from SciPy when it is importable (set False to use
+            the NumPy implementations; the tests compare both).
+    """
 
     name = "numpy"
     device_type = "cpu"
     xp = np
+    fast_partition = True
+    strided_windows = True
+    native_half_matmul = False  # NumPy has no half GEMM
+    einsum_optimize = True
+    chunked_updates = True
+    use_scipy = True
 
+    # ---- arrays ----
     def asarray(self, data, dtype=None, index=None):
         return np.asarray(data, dtype=dtype)
 
@@ -27,8 +48,93 @@ class NumpyBackend(Backend):
     def is_array(self, obj) -> bool:
         return isinstance(obj, np.ndarray)
 
-    def device_ctx(self, index):
-        return _null
+    def empty(self, shape, dtype, index=None):
+        return np.empty(shape, dtype=dtype)
 
+    def zeros(self, shape, dtype, index=None):
+        return np.zeros(shape, dtype=dtype)
+
+    def full(self, shape, value, dtype, index=None):
+        return np.full(shape, value, dtype=dtype)
+
+    def scalar(self, dtype, value):
+        return value  # NumPy 2 keeps Python scalars weak
+
+    def minmax(self, arr):
+        return int(arr.min()), int(arr.max())
+
+    # ---- devices ----
+    def device_ctx(self, index):
+        return _NULL
+
+    # ---- random numbers ----
     def new_generator(self, seed: int, index):
         return np.random.Generator(np.random.PCG64(seed))
+
+    def generator_state(self, gen) -> bytes:
+        st = gen.bit_generator.state  # PCG64: two 128-bit words and the cached half-draw
+        return (st["state"]["state"].to_bytes(16, "little")
+                + st["state"]["inc"].to_bytes(16, "little")
+                + int(st["has_uint32"]).to_bytes(4, "little")
+                + int(st["uinteger"]).to_bytes(4, "little"))
+
+    def restore_generator(self, seed, state: bytes, index):
+        if len(state) != 40:
+            raise RuntimeError(f"CPU generator state must hold 40 bytes, got {len(state)}")
+        gen = self.new_generator(seed, index)
+        gen.bit_generator.state = {
+            "bit_generator": "PCG64",
+            "state": {"state": int.from_bytes(state[:16], "little"),
+                      "inc": int.from_bytes(state[16:32], "little")},
+            "has_uint32": int.from_bytes(state[32:36], "little"),
+            "uinteger": int.from_bytes(state[36:40], "little"),
+        }
+        return gen
+
+
+    # ---- scatter and indexing ----
+    def add_at(self, out, key, values) -> None:
+        np.add.at(out, key, values)
+
+    def multiply_at(self, out, key, values) -> None:
+        np.multiply.at(out, key, values)
+
+    def mask_key(self, mask) -> tuple:
+        return (mask,)  # NumPy indexes faster with the mask itself
+
+    # ---- sorting ----
+    def argsort_stable(self, arr, axis=-1):
+        return np.argsort(arr, axis=axis, kind="stable")
+
+    # ---- special functions ----
+    def _sps(self):
+        return _scipy_special() if self.use_scipy else None
+
+    def erf(self, x):
+        sps = self._sps()
+        out = sps.erf(x) if sps is not None else _np_special.erf(x.astype(np.float64))
+        return out.astype(x.dtype, copy=False)
+
+    def erfinv(self, x):
+        sps = self._sps()
+        out = sps.erfinv(x) if sps is not None else _np_special.erfinv(x)
+        return out.astype(x.dtype, copy=False)
+
+    def gammaln(self, x):
+        sps = self._sps()
+        out = sps.gammaln(x) if sps is not None else _np_special.lgamma(x)
+        return out.astype(x.dtype, copy=False)
+
+    def digamma(self, x):
+        sps = self._sps()
+        out = sps.digamma(x) if sps is not None else _np_special.polygamma(0, x)
+        return out.astype(x.dtype, copy=False)
+
+    def polygamma(self, n, x):
+        sps = self._sps()
+        out = sps.polygamma(n, x) if sps is not None else _np_special.polygamma(n, x)
+        return out.astype(x.dtype, copy=False)
+
+    # ---- linear algebra ----
+    def linalg_errstate(self):
+        return _NULL  # NumPy always raises LinAlgError

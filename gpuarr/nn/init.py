@@ -17,7 +17,8 @@ import numpy as np
 
 from .. import _dtype as D
 from .._tensor import Tensor
-from ..ops.random import _draw_float, _gen
+from ..backends import of_module
+from ..ops.random import _draw_float, _gen, randperm
 
 __all__ = [
     "calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_", "ones_", "zeros_",
@@ -85,39 +86,6 @@ def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator=None)
     return _fill(tensor, z * std + mean)
 
 
-def _erfinv(xp, y):
-    """Inverse error function on float64 arrays (SciPy / CuPy when present, else a rational
-    start refined by Newton steps)."""
-    try:
-        if xp is np:
-            from scipy.special import erfinv
-        else:
-            from cupyx.scipy.special import erfinv
-        return erfinv(y)
-    except ImportError:
-        pass
-    from ..ops.elementwise import _erf
-
-    # Giles (2010) single-precision approximation as the starting point
-    w = -xp.log((1.0 - y) * (1.0 + y))
-    small = w < 5.0
-    ws = w - 2.5
-    p1 = 2.81022636e-08
-    for c in (3.43273939e-07, -3.5233877e-06, -4.39150654e-06, 0.00021858087, -0.00125372503,
-              -0.00417768164, 0.246640727, 1.50140941):
-        p1 = c + p1 * ws
-    wl = xp.sqrt(xp.maximum(w, 5.0)) - 3.0
-    p2 = -0.000200214257
-    for c in (0.000100950558, 0.00134934322, -0.00367342844, 0.00573950773, -0.0076224613,
-              0.00943887047, 1.00167406, 2.83297682):
-        p2 = c + p2 * wl
-    x = xp.where(small, p1, p2) * y
-    for _ in range(2):  # Newton on erf(x) - y
-        err = _erf(xp, x) - y
-        x = x - err / (2.0 / math.sqrt(math.pi) * xp.exp(-x * x))
-    return x
-
-
 def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0,
                   b: float = 2.0, generator=None) -> Tensor:
     """Fill with samples from N(mean, std**2) truncated to [a, b] (inverse-CDF sampling)."""
@@ -136,7 +104,7 @@ def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float 
     u = _draw_float("u", tuple(tensor.shape), D.float64, _gen(generator, tensor._device))
     y = u * (2 * hi - 2 * lo) + (2 * lo - 1)
     y = xp.clip(y, -1 + 1e-15, 1 - 1e-15)
-    v = _erfinv(xp, y) * (std * math.sqrt(2.0)) + mean
+    v = of_module(xp).erfinv(y) * (std * math.sqrt(2.0)) + mean
     return _fill(tensor, xp.clip(v, a, b))
 
 
@@ -269,10 +237,10 @@ def sparse_(tensor: Tensor, sparsity: float, std: float = 0.01, generator=None) 
     rows, cols = tensor.shape
     zeros = int(math.ceil(sparsity * rows))
     normal_(tensor, 0, std, generator)
-    g = _gen(generator, tensor._device)._backend_gen
     d = tensor._data
     for c in range(cols):
-        idx = g.permutation(rows)[:zeros]
+        # torch draws each column's zero rows with randperm too
+        idx = randperm(rows, generator=generator, device=tensor._device)._data[:zeros]
         d[idx, c] = 0
     tensor._bump_version()
     return tensor

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _dtype as D
-from .._tensor import Tensor, _device_mismatch, _make, _wrap_dim
+from .._tensor import Tensor, _common_device, _make, _wrap_dim
 from ..autograd.function import Function
 from ..autograd.grad_mode import _state
 
@@ -64,13 +64,28 @@ def broadcast_error(sa, sb, dim: int | None = None, ndim: int | None = None) -> 
 
 
 def check_same_device(*tensors) -> None:
+    """Raise torch's error unless the tensors among ``tensors`` can run together: all on one
+    device, or 0-dim CPU tensors (scalars) next to one other device, which ``Function.apply``
+    moves there."""
     dev = None
     for t in tensors:
         if isinstance(t, Tensor):
             if dev is None:
                 dev = t._device
             elif t._device is not dev:
-                raise _device_mismatch(dev, t._device)
+                _common_device([x for x in tensors if isinstance(x, Tensor)])
+                return
+
+
+def same_device(*tensors) -> tuple:
+    """``tensors`` with 0-dim CPU tensors moved to the others' device (torch treats them as
+    scalars); raises torch's error for any other mix of devices."""
+    ts = [t for t in tensors if isinstance(t, Tensor)]
+    if all(t._device is ts[0]._device for t in ts):
+        return tensors
+    dev = _common_device(ts)
+    return tuple(t.to(dev) if isinstance(t, Tensor) and t._device is not dev else t
+                 for t in tensors)
 
 
 _SCALARS = (int, float, bool, np.number, np.bool_)
@@ -112,7 +127,7 @@ def promote_operands(a, b, op: str, force_float: bool = False):
         ``(a, b, dtype)`` with tensors cast (differentiably) and scalars as NumPy scalars.
     """
     if isinstance(a, Tensor) and isinstance(b, Tensor) and a._device is not b._device:
-        raise _device_mismatch(a._device, b._device)
+        a, b = same_device(a, b)
     if not isinstance(a, (Tensor, *_SCALARS)):
         a = as_tensor_arg(a, b if isinstance(b, Tensor) else None)
     if not isinstance(b, (Tensor, *_SCALARS)):

@@ -20,11 +20,10 @@ class ToCopy(Function):
         if device is not None and device is not src_device:
             if device is CPU:
                 arr = src_device._backend().to_host(x)
-            else:
-                bk = device._backend()
-                arr = bk.asarray(x, index=device.index)
-            if np_dtype is not None and arr.dtype != np_dtype:
-                arr = arr.astype(np_dtype)
+                if np_dtype is not None and arr.dtype != np_dtype:
+                    arr = arr.astype(np_dtype)
+            else:  # copied (and cast) on the target device
+                arr = device._backend().asarray(x, dtype=np_dtype, index=device.index)
             return _make(arr, device)
         return x.astype(np_dtype)
 
@@ -63,6 +62,7 @@ def clone(input: Tensor, *, memory_format=None) -> Tensor:
         >>> y = x.clone()
     """
     if not (_state.enabled and input._rg):
+        input._device._xp()  # copy on the tensor's own device
         return _make(input._data.copy(), input._device)
     return Clone.apply(input)
 

@@ -14,6 +14,7 @@ import numpy as np
 
 from .. import _dtype as D
 from ..autograd.function import record
+from ..backends import of_module
 from ._common import (
     Function,
     Tensor,
@@ -22,6 +23,7 @@ from ._common import (
     broadcast_error,
     dtype_name,
     promote_operands,
+    same_device,
     scalar_as,
 )
 
@@ -236,7 +238,7 @@ def _binary(cls, a, b, fast_int: bool = True, force_float: bool = False):
         elif (b.__class__ is float or b.__class__ is int) and a._data.dtype.kind == "f":
             if not (_state.enabled and a._rg):
                 xp = a._device._xp()
-                s = b if xp is np else a._data.dtype.type(b)
+                s = of_module(xp).scalar(a._data.dtype, b)
                 return _make(getattr(xp, cls._ufunc)(a._data, s), a._device)
         bc = b.__class__
         if bc is Tensor:
@@ -502,11 +504,10 @@ def bitwise_not(input: Tensor) -> Tensor:
 def _logical(fname, a, b) -> Tensor:
     if not isinstance(a, Tensor):
         raise TypeError(f"{fname}(): argument 'input' must be Tensor")
-    b = b if isinstance(b, Tensor) else a._device._xp().asarray(b)
-    check = [a, b] if isinstance(b, Tensor) else [a]
-    from ._common import check_same_device
-
-    check_same_device(*check)
+    if isinstance(b, Tensor):
+        a, b = same_device(a, b)
+    else:
+        b = a._device._xp().asarray(b)
     db = b._data if isinstance(b, Tensor) else b
     return _make(_bcast_guard(getattr(a._device._xp(), fname), a._data, db), a._device)
 
@@ -658,23 +659,7 @@ class Erf(_Unary):
 
 
 def _erf(xp, x):
-    if xp is np:
-        try:
-            from scipy.special import erf as sp_erf
-
-            return sp_erf(x).astype(x.dtype, copy=False)
-        except ImportError:
-            return _erf_approx(x)
-    import cupyx.scipy.special as cps
-
-    return cps.erf(x).astype(x.dtype, copy=False)
-
-
-def _erf_approx(x):
-    # without SciPy: the standard library's erf, element by element (slow, but exact)
-    xd = x.astype(np.float64)
-    vec = np.vectorize(math.erf, otypes=[np.float64])
-    return vec(xd).astype(x.dtype)
+    return of_module(xp).erf(x)
 
 
 class _ZeroGrad(_Unary):
@@ -734,7 +719,7 @@ def _unary(cls, x, float_only: bool = True, int_ok_identity: bool = False):
         return x.clone()
     if not (_state.enabled and x._rg):
         xp = x._device._xp()
-        return _make(cls.forward(_NOCTX[xp is np], x._data), x._device)
+        return _make(cls.forward(_NOCTX.get(xp) or _noctx(xp), x._data), x._device)
     return record(cls, x)
 
 
@@ -749,22 +734,12 @@ class _NoCtx:
         pass
 
 
-class _LazyCtxs:
-    def __init__(self) -> None:
-        self._np = _NoCtx(np)
-        self._cp = None
-
-    def __getitem__(self, is_np: bool) -> _NoCtx:
-        if is_np:
-            return self._np
-        if self._cp is None:
-            from ..backends import cuda_backend
-
-            self._cp = _NoCtx(cuda_backend().xp)
-        return self._cp
+_NOCTX: dict = {}  # array module -> its shared no-grad ctx
 
 
-_NOCTX = _LazyCtxs()
+def _noctx(xp) -> _NoCtx:
+    ctx = _NOCTX[xp] = _NoCtx(xp)
+    return ctx
 
 
 def neg(input: Tensor) -> Tensor:

@@ -20,6 +20,7 @@ from .._device import CPU
 from .._tensor import _device_mismatch
 from ..autograd.engine import _sum_to
 from ..autograd.function import _PlainCtx
+from ..backends import of_module
 from ._common import (
     Function,
     Tensor,
@@ -51,14 +52,6 @@ _BAD_TENSOR = "tensors used as indices must be long, int, byte or bool tensors"
 # backend helpers
 
 
-def _minmax(xp, a) -> tuple[int, int]:
-    """(min, max) of a non-empty integer array with one device sync on CUDA."""
-    if xp is np:
-        return int(a.min()), int(a.max())
-    lo, hi = xp.stack((a.min(), a.max())).tolist()
-    return int(lo), int(hi)
-
-
 _UNSIGNED = {np.dtype(np.int64): np.uint64, np.dtype(np.int32): np.uint32}
 
 
@@ -72,7 +65,7 @@ def _first_bad(xp, idx, n: int, allow_negative: bool):
     u = _UNSIGNED.get(shifted.dtype)
     if u is not None and int(shifted.view(u).max()) < span:
         return None
-    lo, hi = _minmax(xp, idx)
+    lo, hi = of_module(xp).minmax(idx)
     if hi >= n:
         return hi
     if lo < (-n if allow_negative else 0):
@@ -80,29 +73,9 @@ def _first_bad(xp, idx, n: int, allow_negative: bool):
     return None
 
 
-# dtypes cupyx.scatter_add adds atomically; other integers go through uint64 (two's complement
-# addition wraps the same way, so int64 sums come out right bit for bit)
-_CUPY_ATOMIC = frozenset(np.dtype(t) for t in (np.float16, np.float32, np.float64, np.int32,
-                                                np.uint32, np.uint64))
-
-
 def _add_at(xp, out, key, values) -> None:
     """``out[key] += values`` where duplicate positions in ``key`` all add up."""
-    if xp is np:
-        np.add.at(out, key, values)
-        return
-    import cupyx
-
-    if out.dtype in _CUPY_ATOMIC:
-        cupyx.scatter_add(out, key, values)
-        return
-    vals = xp.asarray(values).astype(np.int64).view(np.uint64)
-    if out.dtype == np.int64:
-        cupyx.scatter_add(out.view(np.uint64), key, vals)
-        return
-    tmp = out.astype(np.int64)  # small ints / bool: accumulate wide, cast back (wraps as torch)
-    cupyx.scatter_add(tmp.view(np.uint64), key, vals)
-    out[...] = tmp.astype(out.dtype)
+    of_module(xp).add_at(out, key, values)
 
 
 def _dim_arange(xp, shape: tuple, axis: int):
@@ -311,8 +284,8 @@ def _parse(self: Tensor, key) -> _Key:
     if n_ell > 1:
         raise IndexError("an index can only have a single ellipsis ('...')")
     xp = self._device._xp()
-    # NumPy indexes faster with the bool mask itself; CuPy gets nonzero arrays (the general case)
-    lone_mask = n_mask == 1 and n_idx == 0 and n_pyb == 0 and xp is np
+    # a lone mask goes to the backend's fastest mask index (NumPy: the mask itself)
+    lone_mask = n_mask == 1 and n_idx == 0 and n_pyb == 0
     basic: list = []
     adv: list = []  # (position in the view, index array, size of the indexed dim, check bounds)
     out_shape: list = []
@@ -371,11 +344,9 @@ def _parse(self: Tensor, key) -> _Key:
                         f"of the indexed tensor {cur} at index {len(out_shape) + j}"
                     )
             basic.extend([slice(None)] * width)
-            if lone_mask:
-                adv.append((len(out_shape), p, 0, False))
-            else:
-                for j, nz in enumerate(xp.nonzero(p)):
-                    adv.append((len(out_shape) + j, nz, shape[src + j], False))
+            keys = of_module(xp).mask_key(p) if lone_mask else xp.nonzero(p)
+            for j, k in enumerate(keys):
+                adv.append((len(out_shape) + j, k, shape[src + j], False))
             out_shape.extend(shape[src:src + width])
             src += width
     basic.append(Ellipsis)
@@ -666,8 +637,8 @@ def setitem(self: Tensor, key, value) -> None:
     on_cpu = not is_t or value._device is CPU
     if is_t:
         if value._device is not self._device:
-            if value._data.ndim == 0 and value._device is CPU:
-                value = value.to(self._device)  # torch copies CPU scalars to the GPU
+            if value._device is CPU:
+                value = value.to(self._device)  # torch copies CPU values across
             else:
                 raise _device_mismatch(self._device, value._device)
         vshape = value._data.shape
@@ -1040,13 +1011,8 @@ def _scatter_arr(xp, out, dim: int, idx, src, reduce):
         out[key] = src
     elif reduce == "add":
         _add_at(xp, out, key, xp.broadcast_to(xp.asarray(src, dtype=out.dtype), idx.shape))
-    elif xp is np:
-        np.multiply.at(out, key, src)
-    else:  # no atomic multiply on the GPU: do this rare path on the host, then copy back
-        host = xp.asnumpy(out)
-        np.multiply.at(host, tuple(xp.asnumpy(k) for k in key),
-                       xp.asnumpy(src) if is_arr else src)
-        out[...] = xp.asarray(host)
+    else:
+        of_module(xp).multiply_at(out, key, src)
 
 
 class Scatter(Function):
@@ -1413,7 +1379,7 @@ def masked_select(input: Tensor, mask: Tensor) -> Tensor:
     if not shape:
         x, m = x.reshape(1), m.reshape(1)
     xp = input._device._xp()
-    return _apply_key(x, _Key((Ellipsis,), (m,) if xp is np else tuple(xp.nonzero(m)), True))
+    return _apply_key(x, _Key((Ellipsis,), of_module(xp).mask_key(m), True))
 
 
 # --------------------------------------------------------------------------------------------

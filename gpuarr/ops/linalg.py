@@ -16,6 +16,7 @@ import string
 import numpy as np
 
 from .. import _dtype as D
+from ..backends import of_module
 from ._common import (
     Function,
     Tensor,
@@ -50,9 +51,9 @@ def _prod(shape) -> int:
 
 
 def _raw_matmul(xp, a, b):
-    """``xp.matmul``; float16 on NumPy goes through float32 (NumPy has no half GEMM)."""
-    if xp is np and a.dtype == np.float16:
-        return np.matmul(a.astype(np.float32), b.astype(np.float32)).astype(np.float16)
+    """``xp.matmul``; float16 goes through float32 where the backend has no half GEMM."""
+    if a.dtype == np.float16 and not of_module(xp).native_half_matmul:
+        return xp.matmul(a.astype(np.float32), b.astype(np.float32)).astype(np.float16)
     return xp.matmul(a, b)
 
 
@@ -486,8 +487,8 @@ class Trace(Function):
         xp = ctx.xp
         if x.dtype.kind in "iub":
             return xp.asarray(xp.trace(x, dtype=np.int64))
-        if xp is np and x.dtype == np.float16:
-            return np.asarray(np.trace(x, dtype=np.float32), dtype=np.float16)
+        if x.dtype == np.float16 and not of_module(xp).native_half_matmul:
+            return xp.asarray(xp.trace(x, dtype=np.float32), dtype=np.float16)
         return xp.asarray(xp.trace(x))
 
     @staticmethod
@@ -792,12 +793,14 @@ class Einsum(Function):
 def _raw_einsum(xp, spec, arrays):
     subs, out_sub, _ = spec
     eq = ",".join(subs) + "->" + out_sub
-    half = xp is np and arrays[0].dtype == np.float16
-    if half:  # NumPy has no half GEMM: compute in float32
+    bk = of_module(xp)
+    half = arrays[0].dtype == np.float16 and not bk.native_half_matmul
+    if half:  # no half GEMM: compute in float32
         arrays = tuple(a.astype(np.float32) for a in arrays)
-    if xp is np and len(arrays) > 1 and (len(arrays) > 2 or _prod(spec[2].values()) > 4096):
+    if bk.einsum_optimize and len(arrays) > 1 and (
+            len(arrays) > 2 or _prod(spec[2].values()) > 4096):
         # pairwise BLAS contractions; not worth planning for tiny ones
-        out = np.einsum(eq, *arrays, optimize=True)
+        out = xp.einsum(eq, *arrays, optimize=True)
     else:
         out = xp.einsum(eq, *arrays)
     out = xp.asarray(out)

@@ -32,6 +32,7 @@ import numpy as np
 
 from .. import _dtype as D
 from ..autograd.function import _PlainCtx
+from ..backends import of_module
 from ._common import Function, Tensor, _make, _state, dims_arg, dtype_name, wrap_dim
 from .elementwise import abs as _abs
 from .elementwise import exp as _exp
@@ -133,12 +134,6 @@ def _count(shape: tuple, axes) -> int:
 def _acc(arr):
     """Accumulation dtype: float16 sums/means run in float32 (as torch), others natively."""
     return np.float32 if arr.dtype == np.float16 else None
-
-
-def _keys(xp, a):
-    """Sort/argmax keys: bool arrays as uint8 on CuPy, whose sorts and arg-reductions are
-    documented for numbers (the 0/1 bytes order the same way)."""
-    return a.view(np.uint8) if (a.dtype == np.bool_ and xp is not np) else a
 
 
 def _run(cls, x: Tensor, *args) -> Tensor:
@@ -632,7 +627,8 @@ def _extreme_dim(op: str, input: Tensor, dim, keepdim: bool):
     x = input._data
     _check_nonempty(op, x, (d,))
     xp = input._device._xp()
-    idx = (xp.argmax if op == "max" else xp.argmin)(_keys(xp, x), axis=d, keepdims=True)
+    keys = of_module(xp).sort_keys(x)
+    idx = (xp.argmax if op == "max" else xp.argmin)(keys, axis=d, keepdims=True)
     idx = idx.astype(_int64, copy=False)
     values = _gather(input, idx, d, not keepdim, op.capitalize())
     if not keepdim:

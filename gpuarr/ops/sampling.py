@@ -14,6 +14,7 @@ import numbers
 import numpy as np
 
 from .._tensor import Tensor, _make
+from ..backends import of_module
 from ._common import check_same_device, dtype_name
 from .random import _fill_inplace, _gen
 
@@ -124,7 +125,7 @@ def _draw_without_replacement(xp, p, n: int, bg):
     e = bg.standard_exponential(p.shape, dtype=np.float64)
     with np.errstate(divide="ignore"):
         keys = e / p  # zero weight -> inf: never before a positive-weight category
-    order = xp.argsort(keys, axis=1, kind="stable") if xp is np else xp.argsort(keys, axis=1)
+    order = of_module(xp).argsort_stable(keys, axis=1)
     return order[:, :n].astype(np.int64)
 
 

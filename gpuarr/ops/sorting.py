@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..backends import of_module
 from ._common import Tensor, _make, wrap_dim
 from .reduction import (
     _VI,
@@ -18,7 +19,6 @@ from .reduction import (
     _dim1,
     _gather,
     _int64,
-    _keys,
     _on_1d,
     _return_type,
     _select,
@@ -49,10 +49,10 @@ def _int_arg(op: str, v, name: str) -> int:
 def _argsort_arr(xp, x, axis: int, descending: bool):
     """Stable argsort along ``axis``; NaN counts as the largest value (as torch)."""
 
+    bk = of_module(xp)
+
     def asc(a):
-        if xp is np:
-            return np.argsort(a, axis=axis, kind="stable")
-        return xp.argsort(_keys(xp, a), axis=axis)  # CuPy's argsort is always stable
+        return bk.argsort_stable(bk.sort_keys(a), axis=axis)
 
     if not descending:
         return asc(x).astype(_int64, copy=False)
@@ -108,13 +108,13 @@ def msort(input: Tensor) -> Tensor:
 
 def _topk_idx(xp, x, k: int, axis: int, largest: bool):
     n = x.shape[axis]
-    if xp is np and n > 64 and 0 < k and k * 8 < n:
+    if of_module(xp).fast_partition and n > 64 and 0 < k and k * 8 < n:
         # select the k candidates in O(n) first, then sort only those
         kth = n - k if largest else k - 1
-        part = np.argpartition(x, kth, axis=axis)
+        part = xp.argpartition(x, kth, axis=axis)
         part = _slice_along(part, axis, slice(n - k, n) if largest else slice(0, k))
-        order = _argsort_arr(np, np.take_along_axis(x, part, axis), axis, largest)
-        return np.take_along_axis(part, order, axis).astype(_int64, copy=False)
+        order = _argsort_arr(xp, xp.take_along_axis(x, part, axis), axis, largest)
+        return xp.take_along_axis(part, order, axis).astype(_int64, copy=False)
     return _slice_along(_argsort_arr(xp, x, axis, largest), axis, slice(0, k))
 
 
@@ -211,7 +211,8 @@ def _median_pos(xp, x, order, axis):
     if x.dtype.kind == "f":  # any NaN makes the median NaN: point at the first NaN
         nan = xp.isnan(x)
         has = nan.any(axis=axis, keepdims=True)
-        first = xp.argmax(_keys(xp, nan), axis=axis, keepdims=True).astype(_int64, copy=False)
+        first = xp.argmax(of_module(xp).sort_keys(nan), axis=axis, keepdims=True)
+        first = first.astype(_int64, copy=False)
         idx = xp.where(has, first, idx)
     return idx
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .._device import CPU
-from . import _cuda_kernels
 from .optimizer import _advance_step, _chunks, _direction, _lerp_, _PerParameter
 
 __all__ = ["Adam"]
@@ -77,11 +75,14 @@ class Adam(_PerParameter):
         bias2_sqrt = (1 - beta2**step) ** 0.5
         m, v = st["exp_avg"]._data, st["exp_avg_sq"]._data
         vmax = st["max_exp_avg_sq"]._data if amsgrad else None
-        if p._device is not CPU and _cuda_kernels.fusable(p):
-            _cuda_kernels.adam_step(
-                p, m, v, vmax, sign=-1.0 if maximize else 1.0, wd=0.0 if decoupled else wd,
-                decay=1 - lr * wd if decoupled else 1.0, beta1=beta1, beta2=beta2,
-                bc2_sqrt=bias2_sqrt, eps=eps, step_size=lr / bias1)
+        bk = p._device._backend()
+        if bk.fused_optimizers and bk.can_fuse(p._data, p.grad._data):
+            p._device._xp()  # run on the parameter's device
+            bk.fused_adam_step(
+                p._data, p.grad._data, m, v, vmax, sign=-1.0 if maximize else 1.0,
+                wd=0.0 if decoupled else wd, decay=1 - lr * wd if decoupled else 1.0,
+                w1=1.0 - beta1, b2=beta2, w2=1.0 - beta2, bc2_sqrt=bias2_sqrt, eps=eps,
+                step_size=lr / bias1)
         else:
             xp = p._device._xp()
             for arrays, (t1, t2) in _chunks(xp, [p._data, p.grad._data, m, v, vmax]):

@@ -27,6 +27,7 @@ import numpy as np
 from .._device import CPU
 from .._tensor import Tensor, _make
 from ..autograd.grad_mode import _state
+from ..backends import of_module
 
 __all__ = ["Optimizer", "required"]
 
@@ -447,8 +448,8 @@ def _chunks(xp, arrays: list, n_tmp: int = 2):
     n = first.size
     if all(a.flags.c_contiguous for a in live):
         flat = [None if a is None else a.reshape(-1) for a in arrays]
-        if xp is np and n > _CHUNK:
-            tmps = [np.empty(_CHUNK, first.dtype) for _ in range(n_tmp)]
+        if n > _CHUNK and of_module(xp).chunked_updates:
+            tmps = [xp.empty(_CHUNK, first.dtype) for _ in range(n_tmp)]
             for i in range(0, n, _CHUNK):
                 j = min(i + _CHUNK, n)
                 yield ([None if f is None else f[i:j] for f in flat],

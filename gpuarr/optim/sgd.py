@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .._device import CPU
-from . import _cuda_kernels
 from .optimizer import _chunks, _direction, _PerParameter, _zeros_state
 
 __all__ = ["SGD"]
@@ -69,9 +67,12 @@ class SGD(_PerParameter):
             if first:
                 buf_t = st["momentum_buffer"] = _zeros_state(p)
             buf = buf_t._data
-        if p._device is not CPU and _cuda_kernels.fusable(p):
-            _cuda_kernels.sgd_step(p, buf, lr, wd, maximize, momentum, dampening, nesterov,
-                                   first)
+        bk = p._device._backend()
+        if bk.fused_optimizers and bk.can_fuse(p._data, p.grad._data):
+            p._device._xp()  # run on the parameter's device
+            bk.fused_sgd_step(p._data, p.grad._data, buf, lr=lr, wd=wd,
+                              sign=-1.0 if maximize else 1.0, momentum=momentum,
+                              damp1=1.0 - dampening, first=first, nesterov=nesterov)
         else:
             xp = p._device._xp()
             for (w, g, b), (t1, t2) in _chunks(xp, [p._data, p.grad._data, buf]):

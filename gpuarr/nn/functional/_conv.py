@@ -17,6 +17,7 @@ import numpy as np
 from ..._tensor import Tensor
 from ...autograd.function import Function
 from ...autograd.grad_mode import _state
+from ...backends import of_module
 from ...ops._common import dtype_name
 from ._linear import mm
 from ._utils import apply_raw, check_tensor, pair
@@ -51,7 +52,7 @@ class Geom(NamedTuple):
 
 
 def _strided(xp) -> bool:
-    return xp is np and not FORCE_SLICE_LOOPS
+    return of_module(xp).strided_windows and not FORCE_SLICE_LOOPS
 
 
 def pad_array(xp, x, g: Geom, value=0):

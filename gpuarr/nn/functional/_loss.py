@@ -118,8 +118,7 @@ def _check_targets(target: Tensor, c: int, ignore_index: int) -> None:
         return
     bad = (t != ignore_index) & ((t < 0) | (t >= c))
     if bool(bad.any()):
-        xp = target._device._xp()
-        first = int(t[bad].reshape(-1)[0]) if xp is np else int(t[bad].reshape(-1)[0].item())
+        first = int(t[bad].reshape(-1)[0].item())
         raise IndexError(f"Target {first} is out of bounds.")
 
 

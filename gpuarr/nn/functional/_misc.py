@@ -8,6 +8,7 @@ from ... import _dtype as D
 from ..._random import default_generator
 from ..._tensor import Tensor, _make
 from ...autograd.function import Function
+from ...backends import of_module
 from ...ops import elementwise as E
 from ...ops._common import dtype_name, wrap_dim
 from ...ops.random import _draw_float
@@ -117,15 +118,6 @@ def alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False,
 # embedding
 
 
-def _index_add_rows(xp, out, idx, vals) -> None:
-    if xp is np:
-        np.add.at(out, idx, vals)
-    else:
-        import cupyx
-
-        cupyx.scatter_add(out, idx, vals)
-
-
 class EmbeddingGather(Function):
     """``weight[idx]`` (rows); rows whose index equals ``drop`` are zeroed. Its backward adds
     gradients back into the rows, skipping ``grad_pad`` (torch's ``padding_idx`` rule)."""
@@ -157,7 +149,7 @@ class EmbeddingScatter(Function):
         xp = ctx.xp
         d = g.shape[-1]
         out = xp.zeros((num, d), dtype=g.dtype)
-        _index_add_rows(xp, out, idx.reshape(-1), g.reshape(-1, d))
+        of_module(xp).add_at(out, idx.reshape(-1), g.reshape(-1, d))
         if pad is not None:
             out[pad] = 0
         ctx.save_for_backward(idx)
@@ -338,7 +330,7 @@ class PutAddAxis(Function):
         out = xp.zeros(tuple(shape), dtype=g.dtype)
         om = xp.moveaxis(out, axis, 0)
         gm = xp.moveaxis(g, axis, 0)
-        _index_add_rows(xp, om, idx, gm)
+        of_module(xp).add_at(om, idx, gm)
         ctx.idx, ctx.axis = idx, axis
         return out
 
