@@ -5,18 +5,31 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv test demo bench notebooks lint clean
+STANDIN := tests/cupy_standin
 
-$(STAMP): pyproject.toml
+.PHONY: venv test test-cpu test-cuda-sim demo bench notebooks lint clean
+
+# The test environment includes the oracle (PyTorch 2.13, CPU build) and the real CuPy with
+# NVRTC (imported only by the kernel-compile and CuPy-name checks; no GPU needed).
+$(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q 'torch==2.13.0'
 	touch $(STAMP)
 
 venv: $(STAMP)
 
-test: $(STAMP)
-	$(PY) -m pytest
+# The whole suite: the CPU half, then the CUDA half on the CuPy stand-in (one and two devices).
+test: test-cpu test-cuda-sim
+
+test-cpu: $(STAMP)
+	bash ci/ensure_chromium.sh
+	GPUARR_REQUIRE_NVRTC=1 GPUARR_REQUIRE_CUPY=1 $(PY) -m pytest
+
+test-cuda-sim: $(STAMP)
+	PYTHONPATH=$(STANDIN) $(PY) -m pytest -p no:cacheprovider -k cuda
+	PYTHONPATH=$(STANDIN) CUPY_SIM_NDEV=2 $(PY) -m pytest -p no:cacheprovider tests/test_multi_gpu.py
 
 demo: $(STAMP)
 	$(PY) -m gpuarr.demo

@@ -16,7 +16,7 @@ print('cuda available:', ok, gpuarr.cuda.unavailable_reason()); sys.exit(0 if ok
 
 # The CPU half of every test runs in CI; here run what only a GPU can: every test whose
 # `device` parameter is 'cuda' (ids like test_x[cuda-...]) and the CUDA-only tests.
-python -m pytest -q -p no:cacheprovider -k "cuda" tests 2>&1 | tee "$out/pytest.log"
+python -m pytest -q -p no:cacheprovider -k "cuda or multi_gpu" tests 2>&1 | tee "$out/pytest.log"
 test_rc=${PIPESTATUS[0]}
 
 nb_rc=0
