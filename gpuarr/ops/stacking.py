@@ -610,7 +610,8 @@ def repeat_interleave(input: Tensor, repeats=None, dim: int | None = None, *,
         counts = input
         if counts._data.dtype.kind not in "iu":
             raise NotImplementedError(
-                f"\"repeat_interleave_cpu\" not implemented for '{dtype_name(counts.dtype)}'"
+                f"\"repeat_interleave_{counts._device.type}\" not implemented for "
+                f"'{dtype_name(counts.dtype)}'"
             )
         from .._creation import arange
 
@@ -627,7 +628,8 @@ def repeat_interleave(input: Tensor, repeats=None, dim: int | None = None, *,
     if isinstance(repeats, Tensor):
         if repeats._data.dtype.kind not in "iu":
             raise NotImplementedError(
-                f"\"repeat_interleave_cpu\" not implemented for '{dtype_name(repeats.dtype)}'"
+                f"\"repeat_interleave_{repeats._device.type}\" not implemented for "
+                f"'{dtype_name(repeats.dtype)}'"
             )
         if repeats._data.ndim > 1:
             raise RuntimeError("repeats must be 0-dim or 1-dim tensor")

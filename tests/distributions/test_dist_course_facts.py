@@ -130,7 +130,7 @@ def test_linearity_of_expectation(device):
                                rtol=1e-12)
     # and for Monte Carlo means, with X and Y dependent (Y = X^2 + noise)
     x = _draw(device, 2)
-    y = x * x + GD.Normal(0.0, 1.0).sample((N,)).to(gpuarr.float64)
+    y = x * x + GD.Normal(t64(0.0, device), t64(1.0, device)).sample((N,))
     lhs = float(host((x + y).mean()))
     np.testing.assert_allclose(lhs, float(host(x.mean())) + float(host(y.mean())), rtol=1e-10)
 

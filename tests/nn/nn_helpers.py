@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from device_helpers import resolved
 
 import gpuarr
 
@@ -54,7 +55,7 @@ def compare_module(gm, tm, inputs, device, dtype, *, grad_inputs=True, scale=1.0
         gout, tout = gout[out_index], tout[out_index]
     check_close(to_np(gout), tout.detach().numpy(), dtype, "output", scale)
     assert gout.dtype == dtype
-    assert gout.device == gpuarr.device(device)
+    assert gout.device == resolved(device)
     w = np.random.default_rng(seed).standard_normal(tuple(tout.shape)).astype(NP_DT[dtype])
     if tout.requires_grad:
         (tout * torch.tensor(w)).sum().backward()

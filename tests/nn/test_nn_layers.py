@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from device_helpers import resolved
 from nn_helpers import TORCH_DT, compare_module, load_from_torch, to_np
 
 import gpuarr
@@ -334,7 +335,7 @@ def test_dropout2d_zeroes_channels(device):
 
 def test_module_dtype_and_device_kwargs(device):
     m = nn.Linear(3, 2, device=device, dtype=gpuarr.float64)
-    assert m.weight.dtype == gpuarr.float64 and m.weight.device == gpuarr.device(device)
+    assert m.weight.dtype == gpuarr.float64 and m.weight.device == resolved(device)
     c = nn.Conv2d(2, 2, 3, device=device, dtype=gpuarr.float64)
     assert c.bias.dtype == gpuarr.float64
     bn = nn.BatchNorm2d(2, device=device, dtype=gpuarr.float64)

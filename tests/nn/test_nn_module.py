@@ -10,6 +10,7 @@ from collections import OrderedDict
 import numpy as np
 import pytest
 import torch
+from device_helpers import resolved
 from nn_helpers import load_from_torch, to_np
 
 import gpuarr
@@ -217,11 +218,11 @@ def test_to_keeps_parameter_identity_and_casts(device):
     out = m.to(device=device, dtype=gpuarr.float64)
     assert out is m
     assert m.fc1.weight is w
-    assert w.dtype == gpuarr.float64 and w.device == gpuarr.device(device)
-    assert w.grad.dtype == gpuarr.float64 and w.grad.device == gpuarr.device(device)
+    assert w.dtype == gpuarr.float64 and w.device == resolved(device)
+    assert w.grad.dtype == gpuarr.float64 and w.grad.device == resolved(device)
     assert m.bn.num_batches_tracked.dtype == gpuarr.int64  # integer buffers keep their dtype
     assert m.bn.running_mean.dtype == gpuarr.float64
-    assert m.steps.device == gpuarr.device(device)
+    assert m.steps.device == resolved(device)
     m.float()
     assert w.dtype == gpuarr.float32
     m.half()
@@ -238,7 +239,7 @@ def test_to_then_train_step_updates_same_parameters(device):
     m.to(device)
     x = gpuarr.randn(4, 3, device=device)
     m(x).sum().backward()
-    assert all(p.grad is not None and p.grad.device == gpuarr.device(device) for p in params)
+    assert all(p.grad is not None and p.grad.device == resolved(device) for p in params)
 
 
 def test_train_eval_zero_grad_requires_grad_apply():

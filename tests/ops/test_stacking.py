@@ -8,7 +8,7 @@ import pytest
 import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from ops_helpers import assert_same, pair, same_error, to_np
+from ops_helpers import assert_same, on_device, pair, same_error, to_np
 
 import gpuarr
 import gpuarr.ops.indexing  # noqa: F401 - installs Tensor.__getitem__ and friends
@@ -42,9 +42,11 @@ def assert_all_same(gs, ts) -> None:
         assert_same(g, t)
 
 
-def check_errors(cases, *args_g, args_t) -> None:
-    for gfn, tfn in zip(cases(ga, *args_g), cases(torch, *args_t)):
-        same_error(gfn, tfn)
+def check_errors(cases, *args_g, args_t, device: str) -> None:
+    """Each case raises in gpuarr (tensors on ``device``, new ones built there too) as in
+    torch."""
+    for gfn, tfn in zip(cases(on_device(ga, device), *args_g), cases(torch, *args_t)):
+        same_error(gfn, tfn, device)
 
 
 def rand(shape, dtype="float32", seed: int = 0) -> np.ndarray:
@@ -179,7 +181,7 @@ def test_cat_stack_errors(device):
             lambda: m.stack([a, m.ones(3)]),
         ]
 
-    check_errors(cases, a, b, args_t=(ta, tb))
+    check_errors(cases, a, b, args_t=(ta, tb), device=device)
 
 
 # --------------------------------------------------------------------------------------------
@@ -249,7 +251,7 @@ def test_split_errors(device):
             lambda: m.unbind(s),
         ]
 
-    check_errors(cases, x, s, args_t=(tx, ts))
+    check_errors(cases, x, s, args_t=(tx, ts), device=device)
     e, te = pair(np.zeros(0, np.float32), device)
     assert_all_same(S.split(e, 0), torch.split(te, 0))
     assert_all_same(e.chunk(3), te.chunk(3))
@@ -305,7 +307,7 @@ def test_flip_roll_grad_and_errors(device):
             lambda: m.roll(a, (), ()),
         ]
 
-    check_errors(cases, a, s, args_t=(ta, ts))
+    check_errors(cases, a, s, args_t=(ta, ts), device=device)
 
 
 # --------------------------------------------------------------------------------------------
@@ -374,7 +376,7 @@ def test_repeat_grad_and_errors(device):
             lambda: m.repeat_interleave(a, m.tensor([[1, 2]]), dim=0),
         ]
 
-    check_errors(cases, a, args_t=(ta,))
+    check_errors(cases, a, args_t=(ta,), device=device)
 
 
 # --------------------------------------------------------------------------------------------
@@ -458,7 +460,7 @@ def test_tri_diag_grad_and_errors(device):
             lambda: m.diag_embed(m.tensor(3.0)),
         ]
 
-    check_errors(cases, a, args_t=(ta,))
+    check_errors(cases, a, args_t=(ta,), device=device)
 
 
 # --------------------------------------------------------------------------------------------
@@ -495,7 +497,7 @@ def test_meshgrid_grad_and_errors(device):
             lambda: m.meshgrid(indexing="ij"),
         ]
 
-    check_errors(cases, x, args_t=(tx,))
+    check_errors(cases, x, args_t=(tx,), device=device)
     with pytest.raises(RuntimeError, match="Expected 0D or 1D tensor"):
         S.meshgrid(x, gpuarr.ones(2, 2, device=device), indexing="ij")
 

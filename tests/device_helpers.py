@@ -1,0 +1,22 @@
+"""Device helpers shared by the test directories (import as ``from device_helpers import ...``,
+as the per-directory ``ops_helpers`` / ``nn_helpers`` are)."""
+
+from __future__ import annotations
+
+import gpuarr
+
+
+def resolved(device) -> gpuarr.device:
+    """The concrete device a tensor made with ``device=device`` must land on, resolved as torch
+    does it: ``'cuda'`` (no index) means ``cuda:N``, N the current CUDA device; ``'cpu'`` and
+    explicit indices stay as they are.
+
+    Compare tensor devices against this, not against ``gpuarr.device(device)``: as in torch,
+    ``device('cuda')`` (index None) never equals a tensor's ``cuda:0``. The index comes from
+    ``gpuarr.cuda.current_device()``, not from where some tensor landed, so a tensor on
+    another GPU or on the CPU still fails the comparison.
+    """
+    d = gpuarr.device(device)
+    if d.type == "cuda" and d.index is None:
+        return gpuarr.device("cuda", gpuarr.cuda.current_device())
+    return d
