@@ -9,6 +9,6 @@ Example:
     ...     writer.add_scalar("loss", 0.5, 0)
 """
 
-from .writer import SummaryWriter
+from .writer import EventWriteError, SummaryWriter
 
-__all__ = ["SummaryWriter"]
+__all__ = ["SummaryWriter", "EventWriteError"]

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["to_numpy", "to_float", "to_step", "to_walltime", "check_tag"]
+__all__ = ["to_numpy", "to_float", "to_step", "to_walltime", "check_tag", "check_text"]
 
 
 def _is_host_device(device: Any) -> bool:
@@ -161,10 +161,39 @@ def to_walltime(walltime: Any, default: float) -> float:
     return to_float(walltime, "walltime")
 
 
+def check_text(text: str, what: str) -> str:
+    """Raise ValueError if the str ``text`` cannot be stored as UTF-8; return it.
+
+    Event files store strings as UTF-8, which has no encoding for a lone surrogate
+    (``'\\ud800'``, e.g. from ``os.fsdecode`` of undecodable bytes). ASCII strings are
+    accepted without encoding them.
+    """
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            char = text[exc.start]
+            shown = text if len(text) <= 60 else text[:57] + "..."
+            raise ValueError(
+                f"{what} {shown!r} is not valid Unicode: it holds the lone surrogate "
+                f"{char!r} at index {exc.start}, which cannot be stored as UTF-8"
+            ) from None
+    return text
+
+
 def check_tag(tag: Any, what: str = "tag") -> str:
-    """Raise TypeError unless ``tag`` is a non-empty string; return it."""
+    """Return ``tag`` if it is a non-empty ``str`` that can be stored as UTF-8.
+
+    Raises:
+        TypeError: if ``tag`` is not a str (bytes included).
+        ValueError: if ``tag`` is empty or holds a lone surrogate such as ``'\\ud800'``.
+
+    Example:
+        >>> check_tag("loss/train")
+        'loss/train'
+    """
     if not isinstance(tag, str):
         raise TypeError(f"{what} must be a str, got {type(tag).__name__}")
     if not tag:
         raise ValueError(f"{what} must not be empty")
-    return tag
+    return check_text(tag, what)

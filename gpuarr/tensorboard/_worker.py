@@ -10,6 +10,10 @@ serialized, and each file's records are framed together and appended with one ``
 ``flush`` puts a marker in the deque and waits until this thread has written everything queued
 before it and ``fsync``-ed the files, so when it returns the data is on disk.
 
+A failure on this thread (a full disk, an event that could not be built) is recorded with the
+number of events lost, and raised as :class:`EventWriteError` in the caller's thread at its
+next ``put``, ``flush`` or ``stop``, whichever comes first; each failure is raised once.
+
 Memory stays bounded: when the deque holds too many items, or queued images hold too many
 bytes, the training thread waits for this thread to catch up.
 """
@@ -23,10 +27,10 @@ from typing import Any
 
 from tensorboard.compat.proto.event_pb2 import Event
 
-from .event_file import EventFile, encode_records
+from .event_file import EventFile, encode_records, records_within
 from .summaries import scalar
 
-__all__ = ["AsyncWriter"]
+__all__ = ["AsyncWriter", "EventWriteError"]
 
 # Items (or encoded bytes) per batch: bounds how long data waits in memory once encoded, and
 # the size of one write.
@@ -41,6 +45,24 @@ _MAX_ITEMS = 200_000
 _MAX_BYTES = 128 * 2**20
 
 _FLUSH, _CLOSE_FILE, _STOP = "flush", "close_file", "stop"
+
+
+class EventWriteError(OSError, RuntimeError):
+    """Some logged events could not be written (disk full, quota, I/O error...).
+
+    Both an ``OSError`` (as torch's writer raises) and a ``RuntimeError`` (as this package's
+    ``flush`` documented before). ``errno`` is the OS error's number when there is one; the
+    message names the event file and says how many events were lost.
+    """
+
+    __module__ = "gpuarr.tensorboard"  # where users import it from
+
+
+def _os_error(message: str, cause: BaseException) -> OSError:
+    """An OSError whose str() is ``message`` and whose errno is ``cause``'s."""
+    error = OSError(message)
+    error.errno = getattr(cause, "errno", None)
+    return error
 
 
 class _Control:
@@ -75,7 +97,11 @@ class AsyncWriter:
         self._pending_bytes = 0
         self._files: list[EventFile] = []
         self._files_lock = threading.Lock()  # add_file (caller) vs close (writer thread)
-        self._error: BaseException | None = None  # first failure since the last flush
+        # The first failure not yet raised to the caller, and the events lost since then.
+        # put() reads _error without the lock: one attribute check on the hot path.
+        self._error: BaseException | None = None
+        self._lost = 0
+        self._error_lock = threading.Lock()
         self.dead: BaseException | None = None  # set if the thread itself crashed
         self._stopped = False
         self._thread = threading.Thread(target=self._run, name="gpuarr-tensorboard", daemon=True)
@@ -89,7 +115,13 @@ class AsyncWriter:
             self._files.append(file)
 
     def put(self, item: tuple, nbytes: int = 0) -> None:
-        """Queue one event (see the class docstring for the tuple's layout)."""
+        """Queue one event (see the class docstring for the tuple's layout).
+
+        Raises:
+            EventWriteError: if writing failed since the last report; ``item`` is not queued.
+        """
+        if self._error is not None:
+            self.raise_error()
         if nbytes:
             self._reserve(nbytes)
         pending = self._pending
@@ -125,6 +157,30 @@ class AsyncWriter:
         if self.dead is not None or not self._thread.is_alive():
             raise RuntimeError("the SummaryWriter's writer thread has stopped") from self.dead
 
+    def raise_error(self) -> None:
+        """Raise the failure recorded by the writer thread since the last report, if any.
+
+        Raises:
+            EventWriteError: naming the file and the OS error, with the count of lost events.
+        """
+        with self._error_lock:
+            error, lost = self._error, self._lost
+            self._error, self._lost = None, 0
+        if error is None:
+            return
+        counted = f" ({lost} event(s) dropped)" if lost else ""
+        detail = str(error) if isinstance(error, OSError) else f"{type(error).__name__}: {error}"
+        report = EventWriteError(f"SummaryWriter could not write some events{counted}: {detail}")
+        report.errno = getattr(error, "errno", None)
+        raise report from error
+
+    def _fail(self, error: BaseException, lost: int) -> None:
+        """Writer thread: record a failure that cost ``lost`` events."""
+        with self._error_lock:
+            if self._error is None:
+                self._error = error
+            self._lost += lost
+
     def _control(self, kind: str, file: EventFile | None = None, wait: bool = True) -> None:
         marker = _Control(kind, file)
         self._pending.append(marker)
@@ -135,17 +191,15 @@ class AsyncWriter:
         while not marker.done.wait(0.1):
             if not self._thread.is_alive():
                 break
+        self.raise_error()
         if self.dead is not None:
             raise RuntimeError("the SummaryWriter's writer thread crashed") from self.dead
-        error, self._error = self._error, None
-        if error is not None:
-            raise RuntimeError(f"SummaryWriter could not write some events: {error}") from error
 
     def flush(self) -> None:
         """Return once everything queued so far is written and fsync-ed.
 
         Raises:
-            RuntimeError: if writing any event failed since the last flush.
+            EventWriteError: if writing any event failed since the last report.
         """
         self._control(_FLUSH)
 
@@ -157,7 +211,11 @@ class AsyncWriter:
         self._control(_CLOSE_FILE, file, wait)
 
     def stop(self) -> None:
-        """Flush, close every file and end the thread. Safe to call more than once."""
+        """Flush, close every file and end the thread. Safe to call more than once.
+
+        Raises:
+            EventWriteError: if writing any event failed since the last report.
+        """
         if self._stopped:
             return
         self._stopped = True
@@ -165,6 +223,18 @@ class AsyncWriter:
             self._control(_STOP)
         finally:
             self._thread.join(timeout=60)
+
+    def abandon_after_fork(self) -> None:
+        """In a forked child: forget this writer, whose thread stayed in the parent.
+
+        What was queued belongs to the parent, which writes it; the inherited file
+        descriptors are closed here without writing or syncing anything.
+        """
+        self._stopped = True
+        self._pending = deque()
+        for file in list(self._files):  # no lock: it may have been held at the fork
+            file.abandon()
+        self._files = []
 
     # ------------------------------------------------------------------ writer thread
 
@@ -186,6 +256,7 @@ class AsyncWriter:
                     next_sync = time.monotonic() + self._flush_secs
         except BaseException as exc:  # a bug here must not leave flush() waiting forever
             self.dead = exc
+            self._fail(exc, 0)
             for item in list(self._pending):
                 if isinstance(item, _Control):
                     item.done.set()
@@ -237,24 +308,24 @@ class AsyncWriter:
             else:
                 event = Event(wall_time=walltime, step=step, summary=build(arg))
             return event.SerializeToString()
-        except Exception as exc:  # keep writing the other events; report at the next flush
-            if self._error is None:
-                self._error = exc
+        except Exception as exc:  # keep writing the other events; report the loss
+            self._fail(exc, 1)
             return None
 
     def _append(self, file: EventFile, payloads: list[bytes]) -> None:
-        if file.failed is not None:  # report the loss at every flush, not only the first
-            if self._error is None:
-                self._error = OSError(
-                    f"{len(payloads)} event(s) dropped: {file.path} failed earlier "
-                    f"({file.failed})"
-                )
+        if file.failed is not None:  # every loss is reported, not only the first
+            self._fail(
+                _os_error(f"{file.path} failed earlier: {file.failed}", file.failed),
+                len(payloads),
+            )
             return
+        before = file.size
         try:
-            file.append(encode_records(payloads))
+            file.append(encode_records(payloads), payloads)
         except (OSError, ValueError) as exc:  # ValueError: the file was already closed
-            if self._error is None:
-                self._error = exc
+            kept = records_within(payloads, file.size - before)[0]
+            self._fail(_os_error(f"could not write to {file.path}: {exc}", exc),
+                       len(payloads) - kept)
 
     def _sync_all(self) -> None:
         with self._files_lock:
@@ -263,8 +334,7 @@ class AsyncWriter:
             try:
                 file.sync()
             except OSError as exc:
-                if self._error is None:
-                    self._error = exc
+                self._fail(_os_error(f"could not sync {file.path}: {exc}", exc), 0)
 
     def _handle(self, control: _Control) -> bool:
         try:
@@ -289,8 +359,7 @@ class AsyncWriter:
         try:
             file.close()
         except OSError as exc:
-            if self._error is None:
-                self._error = exc
+            self._fail(_os_error(f"could not close {file.path}: {exc}", exc), 0)
 
 
 def identity(summary: Any) -> Any:

@@ -9,7 +9,8 @@ The first record carries ``file_version = "brain.Event:2"``.
 
 :class:`EventFile` appends whole batches of records with unbuffered ``os.write`` calls and
 remembers the end of the last complete batch. If a write fails (disk full, quota), the file
-is cut back to that offset so that it still ends on a record boundary and stays readable.
+is cut back to the end of the last record written completely, so that it keeps what fit and
+still ends on a record boundary (it stays readable).
 """
 
 from __future__ import annotations
@@ -19,14 +20,21 @@ import os
 import socket
 import struct
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 from tensorboard.compat.proto import event_pb2
 
 from ._crc32c import crc32c_loop, crc32c_rows, crc32c_segments, mask, masked_crc32c
 
-__all__ = ["encode_records", "iter_records", "EventFile", "event_file_name", "FILE_VERSION"]
+__all__ = [
+    "encode_records",
+    "iter_records",
+    "records_within",
+    "EventFile",
+    "event_file_name",
+    "FILE_VERSION",
+]
 
 FILE_VERSION = "brain.Event:2"
 _U64 = struct.Struct("<Q")
@@ -85,6 +93,26 @@ def _encode_python(payloads: Sequence[bytes]) -> bytes:
         parts.append(data)
         parts.append(_U32.pack(mask(crc32c_loop(data))))
     return b"".join(parts)
+
+
+def records_within(payloads: Iterable[bytes], nbytes: int) -> tuple[int, int]:
+    """How many of the records framing ``payloads`` fit whole in their first ``nbytes`` bytes.
+
+    Returns:
+        ``(records, bytes)``: the number of complete records and the bytes they take.
+
+    Example:
+        >>> records_within([b"abc", b"de"], 25)  # 19 + 18 bytes
+        (1, 19)
+    """
+    count = end = 0
+    for payload in payloads:
+        size = 16 + len(payload)
+        if end + size > nbytes:
+            break
+        end += size
+        count += 1
+    return count, end
 
 
 def iter_records(data: bytes, check: bool = True):
@@ -191,10 +219,22 @@ class EventFile:
 
     @property
     def closed(self) -> bool:
+        """True once closed (or abandoned in a forked child)."""
         return self._fd is None
 
-    def append(self, data: bytes) -> None:
-        """Append complete records. On failure, cut the file back to the previous batch.
+    @property
+    def size(self) -> int:
+        """Bytes of complete records in the file (where the next batch goes)."""
+        return self._offset
+
+    def append(self, data: bytes, payloads: Sequence[bytes] | None = None) -> None:
+        """Append complete records. On failure, cut the file back to a record boundary.
+
+        Args:
+            data: Framed records (see :func:`encode_records`).
+            payloads: The serialized events ``data`` frames, in order. With them, a failed
+                write keeps the records written whole before the failure; without, the file
+                is cut back to where this batch began.
 
         Raises:
             OSError: when the write fails (the file then refuses further writes).
@@ -204,16 +244,20 @@ class EventFile:
         if self.failed is not None:
             raise OSError(f"event file {self.path} failed earlier: {self.failed}")
         view = memoryview(data)
+        written = 0
         try:
-            while view:
-                written = os.write(self._fd, view)
-                view = view[written:]
+            while written < len(view):
+                written += os.write(self._fd, view[written:])
         except OSError as exc:
             self.failed = exc
-            try:  # drop the partial batch so the file still ends on a record boundary
-                os.ftruncate(self._fd, self._offset)
+            keep = records_within(payloads, written)[1] if payloads is not None else 0
+            try:  # drop the torn record so the file still ends on a record boundary
+                os.ftruncate(self._fd, self._offset + keep)
             except OSError:
                 pass
+            if keep:
+                self._offset += keep
+                self._dirty = True
             raise
         self._offset += len(data)
         self._dirty = True
@@ -223,6 +267,15 @@ class EventFile:
         if self._fd is not None and self._dirty:
             os.fsync(self._fd)
             self._dirty = False
+
+    def abandon(self) -> None:
+        """Close the descriptor without syncing: a forked child's copy of a parent's file."""
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
 
     def close(self) -> None:
         """Sync and close; closing twice is a no-op."""

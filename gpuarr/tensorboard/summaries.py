@@ -19,6 +19,7 @@ from tensorboard.compat.proto.summary_pb2 import HistogramProto, Summary, Summar
 from tensorboard.compat.proto.tensor_pb2 import TensorProto
 from tensorboard.compat.proto.tensor_shape_pb2 import TensorShapeProto
 
+from ._convert import check_text
 from ._prepare import image_to_uint8, make_grid
 
 __all__ = [
@@ -131,7 +132,7 @@ def _hparam_value(name: str, value: Any) -> tuple[str, Any]:
     if isinstance(value, (bool, np.bool_)):
         return "DATA_TYPE_BOOL", bool(value)
     if isinstance(value, str):
-        return "DATA_TYPE_STRING", value
+        return "DATA_TYPE_STRING", check_text(value, f"add_hparams(): hparam_dict[{name!r}]")
     if isinstance(value, numbers.Real):
         return "DATA_TYPE_FLOAT64", float(value)
     if all(hasattr(value, a) for a in ("detach", "cpu", "numpy")) or isinstance(value, np.ndarray):
@@ -170,7 +171,8 @@ def hparams(
 
     Raises:
         TypeError: if a discrete domain does not match its hyperparameter.
-        ValueError: if a value has an unsupported type.
+        ValueError: if a value has an unsupported type, or a name or string value holds a
+            lone surrogate (it cannot be stored as UTF-8).
     """
     from tensorboard.plugins.hparams import api_pb2, plugin_data_pb2
 
@@ -185,7 +187,10 @@ def hparams(
     infos = []
     for name, value in hparam_dict.items():
         if not isinstance(name, str):
-            raise TypeError(f"add_hparams(): hparam names must be str, got {name!r}")
+            raise TypeError(
+                f"add_hparams(): hparam name must be a str, got {type(name).__name__} {name!r}"
+            )
+        check_text(name, "add_hparams(): hparam name")
         if value is None:
             continue
         kind, value = _hparam_value(name, value)

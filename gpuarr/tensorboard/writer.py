@@ -12,6 +12,16 @@ The API follows ``torch.utils.tensorboard.SummaryWriter``. Differences worth kno
   a true maximum.
 * ``add_hparams`` records ``bool`` values as booleans (torch records them as numbers).
 * :meth:`SummaryWriter.flush` returns once the data is fsync-ed to disk.
+* A write failure (e.g. a full disk) is raised as :class:`EventWriteError` (an ``OSError``
+  and a ``RuntimeError``) at the next ``add_*``, :meth:`~SummaryWriter.flush` or
+  :meth:`~SummaryWriter.close` call, once per failure; the file keeps every event that fit.
+  A writer never closed is flushed at interpreter exit, and a failure then is printed on
+  stderr with the number of events lost.
+* A writer inherited by a forked child process (``multiprocessing`` with ``'fork'``) works
+  there: on first use the child opens its own event files (their names carry its pid) and
+  starts its own writer thread. What the parent had queued is written by the parent only.
+* Tags are checked at the call: a non-``str`` tag raises ``TypeError``, an empty one or one
+  that cannot be stored as UTF-8 (a lone surrogate such as ``'\\ud800'``) ``ValueError``.
 """
 
 from __future__ import annotations
@@ -29,22 +39,63 @@ from typing import Any
 import numpy as np
 
 from . import summaries
-from ._convert import check_tag, to_float, to_numpy, to_step, to_walltime
+from ._convert import check_tag, check_text, to_float, to_numpy, to_step, to_walltime
 from ._prepare import histogram, pr_curve_data, to_hwc, to_nhwc
-from ._worker import AsyncWriter, identity
+from ._worker import AsyncWriter, EventWriteError, identity
 from .event_file import EventFile
 
-__all__ = ["SummaryWriter"]
+__all__ = ["SummaryWriter", "EventWriteError"]
 
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 
-def _stop_quietly(worker: AsyncWriter) -> None:
-    """Finalizer: write what is pending when a writer is garbage-collected or at exit."""
+def _stop_at_exit(worker: AsyncWriter, log_dir: str) -> None:
+    """Finalizer: write what is pending when a writer is garbage-collected or at exit.
+
+    Nobody is left to catch an exception here, so a failure is printed on stderr, saying
+    what was lost.
+    """
     try:
         worker.stop()
-    except Exception:  # nobody is left to report it to
-        pass
+    except Exception as exc:
+        try:
+            print(
+                f"gpuarr.tensorboard: SummaryWriter({log_dir!r}) was never closed, and "
+                f"writing its pending events failed: {exc}",
+                file=sys.stderr,
+                flush=True,
+            )
+        except Exception:  # stderr is gone too
+            pass
+
+
+# Writers that may need to start over in a forked child (see SummaryWriter._after_fork).
+_live_writers: weakref.WeakSet[SummaryWriter] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for writer in list(_live_writers):
+        try:
+            writer._after_fork()
+        except Exception:  # never break the fork itself; the writer then reports at use
+            pass
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def _check_path_part(name: str, what: str) -> str:
+    """``name`` becomes part of a directory name: refuse the NUL character there."""
+    if "\0" in name:
+        raise ValueError(f"{what} {name!r} must not contain the NUL character '\\0'")
+    return name
+
+
+def _in_multiprocessing_child() -> bool:
+    """True in a process started by ``multiprocessing`` (which ends with ``os._exit``)."""
+    mp_process = sys.modules.get("multiprocessing.process")
+    return mp_process is not None and mp_process.parent_process() is not None
 
 
 def _default_log_dir(comment: str) -> str:
@@ -64,6 +115,12 @@ class SummaryWriter:
         flush_secs: Data is written and fsync-ed at least this often, in seconds.
         filename_suffix: Suffix of the event file names.
 
+    Events are written by a background thread. If writing fails (e.g. the disk is full), the
+    next ``add_*``, :meth:`flush` or :meth:`close` call raises :class:`EventWriteError`
+    naming the file and the OS error; the file keeps every event that fit. A writer that is
+    never closed writes what is pending at interpreter exit, and reports a failure then on
+    stderr. In a process forked from this one, the writer opens its own files on first use.
+
     Example:
         >>> with SummaryWriter("runs/exp1") as writer:  # doctest: +SKIP
         ...     for step in range(100):
@@ -80,6 +137,7 @@ class SummaryWriter:
         filename_suffix: str = "",
     ) -> None:
         self._closed = True  # until fully constructed: makes a failed __init__ safe
+        self._reopen_in_child = False  # set in a forked child: start over on first use
         if not isinstance(comment, str) or not isinstance(filename_suffix, str):
             raise TypeError("SummaryWriter(): comment and filename_suffix must be str")
         if isinstance(max_queue, bool) or not isinstance(max_queue, int) or max_queue < 0:
@@ -93,28 +151,69 @@ class SummaryWriter:
         self.max_queue = max_queue
         self.flush_secs = flush_secs
         self.filename_suffix = filename_suffix
-        self._file = EventFile(self.log_dir, filename_suffix, purge_step)
-        self._worker = AsyncWriter(max_queue, flush_secs)
-        self._worker.add_file(self._file)
-        self._sub_files: dict[str, EventFile] = {}
         self._lock = threading.Lock()
-        # Written out on garbage collection or interpreter exit if close() is never called;
-        # the finalizer holds only the worker, not the writer.
-        self._finalizer = weakref.finalize(self, _stop_quietly, self._worker)
-        self._closed = False
+        self._start(EventFile(self.log_dir, filename_suffix, purge_step))
+        _live_writers.add(self)
 
     # ------------------------------------------------------------------ plumbing
+
+    def _start(self, file: EventFile) -> None:
+        """Start the writer thread for ``file`` (the main event file) and open for logging."""
+        self._file = file
+        self._worker = AsyncWriter(self.max_queue, self.flush_secs)
+        self._worker.add_file(file)
+        self._sub_files: dict[str, EventFile] = {}
+        # Written out on garbage collection or interpreter exit if close() is never called;
+        # the finalizers hold only the worker, not the writer.
+        self._finalizer = weakref.finalize(self, _stop_at_exit, self._worker, self.log_dir)
+        self._mp_finalizer = None
+        if _in_multiprocessing_child():  # such a process ends without running atexit hooks
+            from multiprocessing.util import Finalize
+
+            self._mp_finalizer = Finalize(
+                self, _stop_at_exit, args=(self._worker, self.log_dir), exitpriority=0
+            )
+        self._closed = False  # last: add_scalar's fast path reads _file/_worker after it
+
+    def _detach_finalizers(self) -> None:
+        self._finalizer.detach()
+        if self._mp_finalizer is not None:
+            self._mp_finalizer.cancel()
+
+    def _after_fork(self) -> None:
+        """In a forked child (called by ``os.register_at_fork``): the parent's writer thread
+        does not exist here and its files are the parent's. Forget both, and start over with
+        new files at first use (a child that never logs creates no file)."""
+        self._lock = threading.Lock()  # it may have been held by another thread at the fork
+        if self._closed:
+            return
+        self._closed = True  # routes the next call through _check_open, which restarts
+        self._reopen_in_child = True
+        self._detach_finalizers()
+        self._worker.abandon_after_fork()
+
+    def _reopen_after_fork(self) -> None:
+        with self._lock:
+            if self._reopen_in_child:
+                # No purge_step: the child continues the run, it does not restart it.
+                self._start(EventFile(self.log_dir, self.filename_suffix))
+                self._reopen_in_child = False
 
     def get_logdir(self) -> str:
         """The directory the event files are written to."""
         return self.log_dir
 
     def _check_open(self, what: str) -> None:
+        """Raise if the writer is closed or writing failed; start over in a forked child."""
         if self._closed:
-            raise RuntimeError(
-                f"SummaryWriter.{what}(): the writer for {self.log_dir!r} is closed; create a "
-                "new SummaryWriter to log more"
-            )
+            if self._reopen_in_child:
+                self._reopen_after_fork()
+            else:
+                raise RuntimeError(
+                    f"SummaryWriter.{what}(): the writer for {self.log_dir!r} is closed; "
+                    "create a new SummaryWriter to log more"
+                )
+        self._worker.raise_error()
 
     @staticmethod
     def _step(global_step: Any) -> int:
@@ -167,16 +266,18 @@ class SummaryWriter:
             double_precision: With ``new_style``, store a float64 instead of a float32.
 
         Raises:
-            TypeError: if the value is not a real number.
-            ValueError: if the tensor/array has more than one element.
+            TypeError: if the value is not a real number, or the tag not a str.
+            ValueError: if the tensor/array has more than one element, or the tag is empty
+                or holds a lone surrogate.
             RuntimeError: if the writer is closed.
+            EventWriteError: if writing earlier events failed (e.g. the disk is full).
 
         Example:
             >>> writer.add_scalar("loss", 0.25, global_step=10)  # doctest: +SKIP
         """
         if self._closed:
             self._check_open("add_scalar")
-        if type(tag) is not str or not tag:
+        if type(tag) is not str or not tag or not tag.isascii():
             check_tag(tag)
         value = (
             scalar_value
@@ -216,16 +317,17 @@ class SummaryWriter:
             >>> writer.add_scalars("loss", {"train": 0.3, "val": 0.4}, 5)  # doctest: +SKIP
         """
         self._check_open("add_scalars")
-        check_tag(main_tag, "add_scalars(): main_tag")
+        what = "add_scalars(): main_tag"
+        _check_path_part(check_tag(main_tag, what), what)
         if not isinstance(tag_scalar_dict, Mapping):
             raise TypeError(
                 "add_scalars(): tag_scalar_dict must be a dict of name -> value, got "
                 f"{type(tag_scalar_dict).__name__}"
             )
-        values = {
-            check_tag(k, "add_scalars(): key"): to_float(v, f"add_scalars(): value of {k!r}")
-            for k, v in tag_scalar_dict.items()
-        }
+        values: dict[str, float] = {}
+        for k, v in tag_scalar_dict.items():  # everything is checked before anything is queued
+            _check_path_part(check_tag(k, "add_scalars(): key"), "add_scalars(): key")
+            values[k] = to_float(v, f"add_scalars(): value of {k!r}")
         step = self._step(global_step)
         wall = to_walltime(walltime, time.time())
         prefix = self.log_dir + "/" + main_tag.replace("/", "_") + "_"
@@ -436,6 +538,7 @@ class SummaryWriter:
             raise TypeError(
                 f"add_text(): text_string must be a str, got {type(text_string).__name__}"
             )
+        check_text(text_string, "add_text(): text_string")
         self._put(self._file, global_step, walltime, summaries.text, (tag, text_string))
 
     def add_pr_curve(
@@ -522,6 +625,9 @@ class SummaryWriter:
             run_name = str(time.time())
         elif not isinstance(run_name, str):
             raise TypeError(f"add_hparams(): run_name must be a str, got {run_name!r}")
+        else:
+            _check_path_part(check_text(run_name, "add_hparams(): run_name"),
+                             "add_hparams(): run_name")
         step = self._step(global_step)
         file = EventFile(os.path.join(self.log_dir, run_name), self.filename_suffix)
         self._worker.add_file(file)
@@ -539,18 +645,26 @@ class SummaryWriter:
         A no-op on a closed writer.
 
         Raises:
-            RuntimeError: if some event could not be written (e.g. the disk is full).
+            EventWriteError: if some event could not be written (e.g. the disk is full);
+                an ``OSError`` and a ``RuntimeError``.
         """
         if self._closed:
             return
         self._worker.flush()
 
     def close(self) -> None:
-        """Flush and close every event file; closing twice is a no-op."""
+        """Flush and close every event file; closing twice is a no-op.
+
+        Raises:
+            EventWriteError: if some event could not be written (e.g. the disk is full);
+                the writer is closed all the same.
+        """
+        self._reopen_in_child = False  # a forked child that never logged: nothing to close
         if self._closed:
             return
         self._closed = True
-        self._finalizer.detach()
+        self._detach_finalizers()
+        _live_writers.discard(self)
         self._worker.stop()
 
     def __enter__(self) -> SummaryWriter:
