@@ -64,11 +64,43 @@ def _infer_np_dtype(arr: np.ndarray, from_python: bool) -> np.dtype:
             return arr.dtype
     raise TypeError(
         f"can't convert np.ndarray of type numpy.{arr.dtype}. The only supported types are: "
-        "float64, float32, float16, int64, int32, int16, int8, uint8, and bool."
+        "float64, float32, float16, int64, int32, int16, int8, uint64, uint32, uint16, uint8, "
+        "and bool."
     )
 
 
-def _host_array(data):
+_INT64_MAX = 2**63 - 1
+
+
+def _check_range(arr: np.ndarray, dt: np.dtype) -> None:
+    """Raise torch's error when Python values in ``arr`` do not fit integer dtype ``dt``."""
+    finite = arr.dtype.kind != "f" or bool(np.isfinite(arr).all())  # nan/inf never fit
+    if not (finite and D.fits(dt, arr.min().item()) and D.fits(dt, arr.max().item())):
+        raise RuntimeError(f"value cannot be converted to type {dt.name} without overflow")
+
+
+def _python_ints_overflow(data, dtype) -> None:
+    """torch unpacks Python ints as int64 unless the target is a float type: raise its error
+    for ints outside int64's range."""
+    target = None if dtype is None else D.as_dtype(dtype)
+    if target is not None and target.is_floating_point:
+        return
+    top = 2**64 - 1 if target is D.uint64 else _INT64_MAX
+    stack, has_float, big = [data], False, False
+    while stack:
+        x = stack.pop()
+        if isinstance(x, (list, tuple)):
+            stack.extend(x)
+        elif isinstance(x, float):
+            has_float = True
+        elif isinstance(x, int) and not isinstance(x, bool) and not (
+                -_INT64_MAX - 1 <= x <= top):
+            big = True
+    if big and (dtype is not None or not has_float):
+        raise ValueError("Overflow when unpacking long long")
+
+
+def _host_array(data, dtype=None):
     """Data (nested lists, scalars, arrays, tensors) as a NumPy array; True if from Python."""
     if isinstance(data, np.ndarray):
         return data, False
@@ -81,6 +113,14 @@ def _host_array(data):
             arr = np.array(data)
         except ValueError as e:
             raise ValueError(f"expected sequence of equal-length lists: {e}") from None
+        if arr.dtype.kind in "uO" or (arr.dtype.kind == "f" and arr.size
+                                      and np.abs(arr).max() >= 2.0**63):
+            _python_ints_overflow(data, dtype)  # NumPy widened past int64: check the ints
+            if arr.dtype == object:  # huge ints next to floats, or for a float dtype
+                try:
+                    arr = np.array(data, dtype=np.float64)
+                except (TypeError, ValueError, OverflowError):
+                    pass
         if arr.dtype == object:
             raise TypeError(f"could not convert {type(data).__name__} to a tensor: "
                             "elements must be numbers of a regular nested shape")
@@ -88,6 +128,10 @@ def _host_array(data):
             return arr, True
         return arr, True
     if isinstance(data, (bool, int, float)):
+        if isinstance(data, int) and not isinstance(data, bool) and not (
+                -_INT64_MAX - 1 <= data <= _INT64_MAX):
+            _python_ints_overflow(data, dtype)
+            return np.asarray(float(data)), True
         return np.asarray(data), True
     if hasattr(data, "__array__") or hasattr(data, "__array_interface__"):
         return np.asarray(data), False
@@ -145,8 +189,10 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False,
         return _finish(arr, dev, requires_grad)
     if mod.startswith("torch"):
         data = data.detach().cpu().numpy()
-    arr, from_py = _host_array(data)
+    arr, from_py = _host_array(data, dtype)
     dt = D.as_dtype(dtype).np if dtype is not None else _infer_np_dtype(arr, from_py)
+    if from_py and dt.kind in "iu" and arr.size:
+        _check_range(arr, dt)
     dev = dev or CPU
     if dev is CPU:
         arr = np.array(arr, dtype=dt, copy=True)
@@ -209,7 +255,7 @@ def _alloc(kind: str, size, dtype, device, requires_grad: bool, fill=None) -> Te
     dt = (D.as_dtype(dtype) if dtype is not None else D.get_default_dtype()).np
     bk = dev._backend()
     if fill is not None:
-        arr = bk.full(size, fill, dt, dev.index)
+        arr = bk.full(size, D.checked_scalar(dt, fill), dt, dev.index)
     elif kind == "empty":
         arr = bk.empty(size, dt, dev.index)
     elif kind == "zeros":

@@ -27,6 +27,9 @@ __all__ = [
     "int32",
     "int64",
     "uint8",
+    "uint16",
+    "uint32",
+    "uint64",
     "bool",
     "half",
     "float",
@@ -84,13 +87,23 @@ int16 = dtype("int16", np.int16, _INT)
 int32 = dtype("int32", np.int32, _INT)
 int64 = dtype("int64", np.int64, _INT)
 uint8 = dtype("uint8", np.uint8, _INT)
+# torch's "limited support" unsigned types: they hold data (checkpoints, interop) and promote
+# only with floating-point types
+uint16 = dtype("uint16", np.uint16, _INT)
+uint32 = dtype("uint32", np.uint32, _INT)
+uint64 = dtype("uint64", np.uint64, _INT)
 bool = dtype("bool", np.bool_, _BOOL)  # noqa: A001 - torch exposes gpuarr.bool too
 
 # torch's aliases
 half, float, double = float16, float32, float64  # noqa: A001
 short, int, long = int16, int32, int64  # noqa: A001
 
-ALL_DTYPES = (float16, float32, float64, int8, int16, int32, int64, uint8, bool)
+ALL_DTYPES = (float16, float32, float64, int8, int16, int32, int64, uint8, uint16, uint32, uint64,
+              bool)
+_LIMITED = frozenset({uint16, uint32, uint64})
+_SCALAR_NAMES = {"float16": "Half", "float32": "Float", "float64": "Double", "int8": "Char",
+                 "int16": "Short", "int32": "Int", "int64": "Long", "uint8": "Byte",
+                 "uint16": "UInt16", "uint32": "UInt32", "uint64": "UInt64", "bool": "Bool"}
 FLOAT_DTYPES = (float16, float32, float64)
 _NAMES = {d.name: d for d in ALL_DTYPES}
 # NumPy dtype -> gpuarr dtype; hot path of Tensor.dtype.
@@ -161,6 +174,10 @@ def promote_types(a: dtype, b: dtype) -> dtype:
     """
     if a is b:
         return a
+    if (a in _LIMITED or b in _LIMITED) and a._cat != _FLOAT and b._cat != _FLOAT:
+        raise RuntimeError(
+            "Promotion for uint16, uint32, uint64 types is not supported, attempted to promote "
+            f"{_SCALAR_NAMES[a.name]} and {_SCALAR_NAMES[b.name]}")
     if a._cat != b._cat:
         return a if a._cat > b._cat else b
     if a._cat == _BOOL:
@@ -220,3 +237,52 @@ def can_cast(from_: dtype, to: dtype) -> _builtins.bool:
     """Whether an in-place op may write a ``from_`` result into a ``to`` tensor (torch's rule:
     never to a lower category)."""
     return from_._cat <= to._cat
+
+
+# C++ type names torch uses in "value cannot be converted to type ... without overflow"
+_CTYPES = {
+    "int8": "int8_t", "uint8": "uint8_t", "int16": "int16_t", "int32": "int", "int64": "int64_t",
+    "float16": "c10::Half", "float32": "float", "float64": "double",
+}
+
+
+def fits(np_dtype: np.dtype, value) -> _builtins.bool:
+    """Whether a Python/NumPy number converts to ``np_dtype`` without overflow, by torch's rule:
+    integers must lie in range (unsigned types also take negatives down to ``-max``, which wrap
+    as two's complement); floats must be finite and in range for integer types; float types
+    take any finite value up to their max, and inf/nan."""
+    k = np_dtype.kind
+    if k == "b":
+        return True
+    if k in "iu":
+        if isinstance(value, _builtins.float) or isinstance(value, np.floating):
+            if value != value or value in (_builtins.float("inf"), _builtins.float("-inf")):
+                return False
+        info = np.iinfo(np_dtype)
+        lo = -_builtins.int(info.max) if k == "u" else _builtins.int(info.min)
+        return lo <= value <= _builtins.int(info.max)
+    if isinstance(value, _builtins.complex):
+        return True
+    v = abs(_builtins.float(value))
+    return not (_builtins.float(np.finfo(np_dtype).max) < v < _builtins.float("inf"))
+
+
+def checked_scalar(np_dtype: np.dtype, value, name: str | None = None):
+    """``value`` as a NumPy scalar of ``np_dtype``; RuntimeError on overflow, like torch.
+
+    Args:
+        np_dtype: the target NumPy dtype.
+        value: a Python or NumPy number.
+        name: the type name for the message (default: torch's C++ name, e.g. ``uint8_t``).
+    """
+    if isinstance(value, np.generic):
+        value = value.item()
+    top = 2**64 if np_dtype == np.uint64 else 2**63
+    if np_dtype.kind in "iu" and isinstance(value, _builtins.int) and not -2**63 <= value < top:
+        raise ValueError("Overflow when unpacking long long")  # torch reads ints as int64
+    if not fits(np_dtype, value):
+        raise RuntimeError(f"value cannot be converted to type "
+                           f"{name or _CTYPES.get(np_dtype.name, np_dtype.name)} without overflow")
+    if np_dtype.kind == "u" and isinstance(value, _builtins.int) and value < 0:
+        value += _builtins.int(np.iinfo(np_dtype).max) + 1  # two's complement wrap, as torch
+    return np_dtype.type(value)

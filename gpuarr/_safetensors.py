@@ -15,7 +15,9 @@ bytes ``[8+N, EOF)``  the data section: each tensor's elements in C order, littl
                       back from offset 0 and the last one ends at the end of the file.
 ====================  =========================================================================
 
-dtype codes: ``F16 F32 F64 I8 I16 I32 I64 U8 U16 U32 U64 BOOL`` (``BOOL`` is one byte, 0 or 1).
+dtype codes read and written: ``F16 F32 F64 I8 I16 I32 I64 U8 U16 U32 U64 BOOL`` (``BOOL`` is
+one byte, 0 or 1). Files with other safetensors codes (``BF16``, ``F8_*``, ``C64``...) are
+rejected with an error naming the tensor and its dtype.
 
 Integrity: the writer stores two SHA-256 digests (lowercase hex) in ``__metadata__``:
 
@@ -25,14 +27,29 @@ Integrity: the writer stores two SHA-256 digests (lowercase hex) in ``__metadata
 
 The reader checks both when present (a file written by another tool has none), so a flipped
 byte anywhere in the file is reported instead of silently loaded. It also checks the layout:
-header length against the file size, JSON syntax, known dtype codes, shapes, offsets that are
-contiguous, in range and cover the whole data section, and ``prod(shape) * itemsize`` bytes per
-tensor. Any violation raises :class:`CheckpointError` naming the file and the problem.
+header length against the file size, JSON syntax (at most 8 levels of nesting, no number longer
+than 100 digits, no key twice in an object), known dtype codes, shapes (integer dimensions in
+``[0, 2**63)``, at most NumPy's maximum number of dimensions, a size that fits in 63 bits),
+offsets (integers in ``[0, data size]``) that are contiguous and cover the whole data section,
+and ``prod(shape) * itemsize`` bytes per tensor. All of this is checked before any tensor memory
+is allocated, and any violation raises :class:`CheckpointError` naming the file and the problem.
 
 Writing to a path is atomic: the file is built under a temporary name in the same directory,
 flushed and ``fsync``-ed, renamed over the destination with ``os.replace`` and the directory is
-``fsync``-ed. A crash at any point leaves either the old file or the new one, never a mix (a
-hard kill can leave a stale ``.<name>.*.tmp`` file beside it, never a damaged destination).
+``fsync``-ed. A crash at any point leaves either the old file or the new one, never a mix.
+
+Stale temporaries: the temporary file of ``<dir>/<name>`` is ``<dir>/.<name>.<16 hex digits>.tmp``
+and its writer holds an exclusive ``flock`` on it from just after creating it until after the
+rename. A hard kill (SIGKILL, OOM killer, power loss) leaves that file behind, but the kernel
+drops the lock with the process. Every write to ``<dir>/<name>`` therefore first deletes the
+temporaries of that same target whose lock it can take: those are exactly the ones no live
+process is writing (a live writer holds its lock, so its file is skipped), on this machine or,
+on NFS with working locks, on another. Files of other targets, files named differently (such as
+the 8-character names of older gpuarr versions, which carry no lock and cannot be told apart
+from a live writer's), symlinks and files that cannot be opened are never touched. Locks rather
+than process ids decide liveness because pids are reused and are not comparable across
+containers or hosts. Where ``flock`` is unavailable (Windows, some FUSE file systems) nothing is
+deleted.
 """
 
 from __future__ import annotations
@@ -42,14 +59,21 @@ import hashlib
 import json
 import math
 import os
+import re
+import secrets
+import stat
 import struct
 import sys
-import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import IO, Any, BinaryIO
 
 import numpy as np
+
+try:
+    import fcntl
+except ImportError:  # Windows: no flock, so stale temporaries are left alone there
+    fcntl = None  # type: ignore[assignment]
 
 __all__ = [
     "CheckpointError",
@@ -58,7 +82,9 @@ __all__ = [
     "Entry",
     "atomic_write",
     "code_of",
+    "json_depth",
     "load_file",
+    "parse_json",
     "read",
     "save_file",
     "write",
@@ -87,10 +113,119 @@ _CODES: dict[str, np.dtype] = {
     "BOOL": np.dtype("?"),
 }
 _CODE_OF_NAME = {dt.name: code for code, dt in _CODES.items()}
+# Codes of the safetensors format that this reader does not support.
+_OTHER_CODES = frozenset(
+    {"BF16", "F8_E4M3", "F8_E5M2", "F8_E8M0", "F6_E2M3", "F6_E3M2", "F4", "C64"}
+)
+
+_MAX_HEADER_DEPTH = 8  # a valid header needs 3: {name: {"shape": [...]}}
+_MAX_HEADER_DIGITS = 100  # offsets and dims fit in 20; longer ones get the range error below
+_MAX_INDEX = 2**63 - 1  # largest dimension, and largest tensor size in bytes
+_MAX_NDIM = 64 if np.lib.NumpyVersion(np.__version__) >= "2.0.0" else 32
 
 
 class CheckpointError(RuntimeError):
     """A file that is not a valid checkpoint: truncated, corrupted or of another format."""
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+class _NumberTooLong(Exception):
+    pass
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateKey(key)
+            seen.add(key)
+    return obj
+
+
+def json_depth(value: Any) -> int:
+    """How many JSON arrays/objects (lists/dicts) deep ``value`` nests, without recursion.
+
+    Args:
+        value: a parsed JSON value.
+
+    Returns:
+        0 for a scalar, 1 for a flat list or dict, and so on.
+
+    Example:
+        >>> json_depth({"a": [1, [2]]})
+        3
+    """
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            children: Iterable[Any] = node.values()
+        elif isinstance(node, list):
+            children = node
+        else:
+            continue
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def parse_json(
+    text: str, *, what: str, max_depth: int, max_digits: int,
+    fail: Callable[[str], CheckpointError],
+) -> Any:
+    """``json.loads`` for untrusted input: bounded nesting and numbers, unique keys.
+
+    Args:
+        text: the JSON document.
+        what: how to name the document in errors (``"the header"``).
+        max_depth: the most arrays/objects that may nest inside each other.
+        max_digits: the most digits an integer may have (parsing longer ones is slow, and
+            Python refuses more than 4300 by default).
+        fail: turns a problem description into the error to raise (names the file).
+
+    Returns:
+        The parsed value.
+
+    Raises:
+        CheckpointError: (from ``fail``) the text is not JSON, nests deeper than
+            ``max_depth``, has a longer integer or repeats a key within an object.
+
+    Example:
+        >>> parse_json('{"a": [1]}', what="x", max_depth=2, max_digits=20, fail=CheckpointError)
+        {'a': [1]}
+    """
+
+    def parse_int(digits: str) -> int:
+        if len(digits.lstrip("-")) > max_digits:
+            raise _NumberTooLong
+        return int(digits)
+
+    try:
+        value = json.loads(text, parse_int=parse_int, object_pairs_hook=_unique_keys)
+    except RecursionError:  # deeper than the interpreter can parse: far over any limit
+        raise fail(f"{what} is nested too deeply (more than {max_depth} levels of JSON "
+                   "arrays/objects); the file is corrupted or crafted") from None
+    except _NumberTooLong:
+        raise fail(f"{what} holds an integer with more than {max_digits} digits; the file is "
+                   "corrupted or crafted") from None
+    except _DuplicateKey as exc:
+        raise fail(f"{what} has the key {exc.key!r} twice in one JSON object; the file is "
+                   "corrupted or crafted") from None
+    except ValueError as exc:  # JSONDecodeError and the like
+        raise fail(f"{what} is not valid JSON ({exc}); the file is corrupted or is not a "
+                   "safetensors checkpoint.") from None
+    depth = json_depth(value)
+    if depth > max_depth:
+        raise fail(f"{what} is nested {depth} levels deep (JSON arrays/objects); at most "
+                   f"{max_depth} are allowed, so the file is corrupted or crafted")
+    return value
 
 
 def code_of(dtype: np.dtype | str) -> str:
@@ -284,8 +419,40 @@ def _readinto_exactly(f: IO[bytes], buf: np.ndarray, hasher: Any) -> int:
     return done
 
 
+def _check_dtype(name: str, code: Any, fail: Callable[[str], CheckpointError]) -> np.dtype:
+    if isinstance(code, str) and code in _CODES:
+        return _CODES[code]
+    readable = ", ".join(_CODES)
+    if isinstance(code, str) and code in _OTHER_CODES:
+        raise fail(f"tensor '{name}' has unsupported dtype '{code}'; gpuarr reads {readable}. "
+                   "Convert the tensor (e.g. BF16 and F8 to F32) with the tool that wrote it.")
+    if isinstance(code, str):
+        raise fail(f"tensor '{name}' has unknown dtype {code!r}; gpuarr reads {readable}")
+    raise fail(f"tensor '{name}' has a dtype that is not a string: {code!r}")
+
+
+def _check_shape(
+    name: str, shape: Any, itemsize: int, fail: Callable[[str], CheckpointError]
+) -> tuple[int, ...]:
+    prefix = f"tensor '{name}' has an invalid shape"
+    if not isinstance(shape, list):
+        raise fail(f"{prefix} {shape!r}: not a list of dimensions")
+    if len(shape) > _MAX_NDIM:
+        raise fail(f"{prefix}: {len(shape)} dimensions, at most {_MAX_NDIM} are supported")
+    for d in shape:
+        if type(d) is not int:  # bool is an int subclass: excluded too
+            raise fail(f"{prefix} {shape!r}: dimension {d!r} is not an integer")
+        if not 0 <= d <= _MAX_INDEX:
+            raise fail(f"{prefix} {shape!r}: dimension {d} is outside [0, 2**63)")
+    # NumPy (and every array library) indexes bytes with a signed 64-bit integer, even for
+    # empty arrays: the product of the non-zero dimensions must fit.
+    if math.prod(d for d in shape if d) * itemsize > _MAX_INDEX:
+        raise fail(f"{prefix} {shape!r}: it spans more than 2**63 bytes")
+    return tuple(shape)
+
+
 def _parse_entries(
-    header: dict[str, Any], fail: Callable[[str], CheckpointError]
+    header: dict[str, Any], data_size: int, fail: Callable[[str], CheckpointError]
 ) -> list[tuple[str, np.dtype, tuple[int, ...], int, int]]:
     parsed = []
     for name, info in header.items():
@@ -293,21 +460,21 @@ def _parse_entries(
             continue
         if not isinstance(info, dict) or set(info) != {"dtype", "shape", "data_offsets"}:
             raise fail(f"header entry '{name}' is not {{dtype, shape, data_offsets}}")
-        code, shape, offsets = info["dtype"], info["shape"], info["data_offsets"]
-        if code not in _CODES:
-            raise fail(f"tensor '{name}' has unknown dtype {code!r}")
-        if not isinstance(shape, list) or not all(
-            type(d) is int and d >= 0 for d in shape
-        ):
-            raise fail(f"tensor '{name}' has an invalid shape {shape!r}")
+        dtype = _check_dtype(name, info["dtype"], fail)
+        code = info["dtype"]
+        shape = _check_shape(name, info["shape"], dtype.itemsize, fail)
+        offsets = info["data_offsets"]
         if (
             not isinstance(offsets, list)
             or len(offsets) != 2
             or not all(type(o) is int for o in offsets)
             or not 0 <= offsets[0] <= offsets[1]
         ):
-            raise fail(f"tensor '{name}' has invalid data_offsets {offsets!r}")
-        dtype = _CODES[code]
+            raise fail(f"tensor '{name}' has invalid data_offsets {offsets!r}: expected "
+                       "[begin, end] with integers 0 <= begin <= end")
+        if offsets[1] > data_size:
+            raise fail(f"tensor '{name}' has data_offsets {offsets} but the data section has "
+                       f"only {data_size} bytes: the file is truncated or its header corrupted")
         expected = math.prod(shape) * dtype.itemsize
         if offsets[1] - offsets[0] != expected:
             raise fail(
@@ -359,10 +526,13 @@ def read(
         )
     raw = _read_exactly(f, header_len)
     try:
-        header = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
         raise fail(f"the header is not valid UTF-8 JSON ({exc}); the file is corrupted "
                    "or is not a safetensors checkpoint." + _sniff(prefix)) from None
+    header = parse_json(text, what="the header", max_depth=_MAX_HEADER_DEPTH,
+                        max_digits=_MAX_HEADER_DIGITS,
+                        fail=lambda problem: fail(problem + _sniff(prefix)))
     if not isinstance(header, dict):
         raise fail("the header is not a JSON object; the file is corrupted")
 
@@ -377,8 +547,8 @@ def read(
     if HEADER_DIGEST_KEY in metadata and _header_digest(header) != metadata[HEADER_DIGEST_KEY]:
         raise fail("the header does not match its SHA-256 digest; the file is corrupted")
 
-    entries = _parse_entries(header, fail)
     data_size = size - 8 - header_len
+    entries = _parse_entries(header, data_size, fail)
     position = 0
     for name, _, _, begin, end in sorted(entries, key=lambda e: (e[3], e[4])):
         if begin != position:
@@ -435,6 +605,97 @@ def _fsync_directory(directory: str) -> None:
         os.close(fd)
 
 
+def _temp_pattern(base: str) -> re.Pattern[str]:
+    return re.compile(rf"\.{re.escape(base)}\.[0-9a-f]{{16}}\.tmp\Z")
+
+
+def _try_lock(fd: int) -> bool | None:
+    """Take an exclusive ``flock`` on ``fd`` without waiting.
+
+    Returns True when taken, False when another open file holds it, None when this platform
+    or file system cannot lock (then nobody can tell whether the file is in use).
+    """
+    if fcntl is None:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    except OSError:  # ENOLCK, EOPNOTSUPP, EINVAL...: no locking here
+        return None
+    return True
+
+
+def _is_same_file(path: str, fd: int) -> bool:
+    """Whether ``path`` still names the file open as ``fd`` (not deleted, not replaced)."""
+    try:
+        named = os.stat(path, follow_symlinks=False)
+    except OSError:
+        return False
+    opened = os.fstat(fd)
+    return (named.st_dev, named.st_ino) == (opened.st_dev, opened.st_ino)
+
+
+def _remove_stale_temps(directory: str, base: str) -> None:
+    """Delete the temporaries of ``directory/base`` left by writers that died mid-write.
+
+    A temporary is stale when its writer's ``flock`` is gone, i.e. when we can take it; the
+    file is deleted while we hold the lock, so a writer that created it a moment ago and is
+    about to lock it notices (see :func:`_create_temp`). Errors are ignored: cleaning up is
+    best effort and must never make a save fail.
+    """
+    if fcntl is None:
+        return
+    pattern = _temp_pattern(base)
+    try:
+        names = [name for name in os.listdir(directory) if pattern.match(name)]
+    except OSError:
+        return
+    flags = os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+    for name in names:
+        path = os.path.join(directory, name)
+        try:
+            try:
+                fd = os.open(path, os.O_RDWR | flags)  # NFS locks need a writable descriptor
+            except PermissionError:
+                fd = os.open(path, os.O_RDONLY | flags)
+        except OSError:  # gone already, a symlink, not ours to open...
+            continue
+        try:
+            if (
+                stat.S_ISREG(os.fstat(fd).st_mode)
+                and _try_lock(fd)
+                and _is_same_file(path, fd)
+            ):
+                with contextlib.suppress(OSError):
+                    os.unlink(path)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)  # releases our lock
+
+
+def _create_temp(directory: str, base: str) -> tuple[int, str]:
+    """Create and lock a new temporary file for ``directory/base``; returns (fd, path).
+
+    Between creating the file and locking it, a concurrent save of the same target may take
+    the still unlocked file for stale and delete it. So after locking, the name is checked to
+    still lead to our file; if it does not (or the cleaner holds the lock right now), we start
+    over under a fresh name.
+    """
+    flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    while True:
+        path = os.path.join(directory, f".{base}.{secrets.token_hex(8)}.tmp")
+        try:
+            fd = os.open(path, flags, 0o600)
+        except FileExistsError:
+            continue
+        locked = _try_lock(fd)
+        if locked is None or (locked and _is_same_file(path, fd)):
+            return fd, path
+        os.close(fd)  # a cleaner has it: it deletes the file, or already did
+
+
 def atomic_write(path: str | os.PathLike[str], produce: Callable[[BinaryIO], None]) -> None:
     """Create or replace ``path`` atomically with the bytes ``produce`` writes.
 
@@ -442,6 +703,10 @@ def atomic_write(path: str | os.PathLike[str], produce: Callable[[BinaryIO], Non
     file is flushed, ``fsync``-ed and renamed over ``path``; if ``produce`` or any later step
     raises, the temporary file is removed and ``path`` is untouched. A symlink at ``path`` is
     followed, so the file it points to is replaced.
+
+    Before writing, stale temporaries of the same ``path`` (left by writers that were killed)
+    are deleted; the temporaries of writers still running are not (see the module docstring:
+    each writer holds an ``flock`` on its temporary until it has renamed it).
 
     Args:
         path: destination file.
@@ -451,26 +716,37 @@ def atomic_write(path: str | os.PathLike[str], produce: Callable[[BinaryIO], Non
         >>> atomic_write("out.bin", lambda fh: fh.write(b"hello"))
     """
     target = os.path.realpath(os.fspath(path))
-    directory = os.path.dirname(target)
+    directory, base = os.path.split(target)
     if not os.path.isdir(directory):
         raise RuntimeError(f"Parent directory {directory} does not exist.")
     try:
         mode = os.stat(target).st_mode & 0o7777  # keep the permissions of the file we replace
     except FileNotFoundError:
         mode = 0o666 & ~_current_umask()
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(target)}.",
-                               suffix=".tmp")
+    _remove_stale_temps(directory, base)
+    fd, tmp = _create_temp(directory, base)
     try:
-        with os.fdopen(fd, "w+b") as fh:
-            produce(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, target)
+        fh = os.fdopen(fd, "w+b")
     except BaseException:
+        os.close(fd)
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+    try:
+        produce(fh)
+        fh.flush()
+        os.fsync(fh.fileno())
+        os.chmod(tmp, mode)
+        if sys.platform == "win32":  # an open file cannot be renamed there (and is not locked)
+            fh.close()
+        os.replace(tmp, target)  # still open, so still locked: no cleaner can delete it first
+    except BaseException:
+        with contextlib.suppress(OSError):
+            fh.close()
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    fh.close()
     _fsync_directory(directory)
 
 

@@ -18,6 +18,18 @@ Structure document (each value is one node):
   gpuarr Tensor (or ``nn.Parameter``) whose data is the file tensor ``NAME``;
 * ``{"$ndarray": NAME}`` a NumPy array and ``{"$npscalar": NAME}`` a NumPy scalar.
 
+Limits, so that any file can be checked before anything is built from it: the structure
+document nests at most ``MAX_DEPTH`` (200) JSON arrays/objects deep (about 200 nested lists or
+66 nested dicts; a dict costs three levels, a tuple two) and its integers have at most 4300
+digits (Python's default limit for converting ints to text). :func:`save` refuses objects
+beyond these limits, and :func:`load` rejects files beyond them.
+
+Malformed files (corrupted, truncated or crafted) raise
+:class:`gpuarr._safetensors.CheckpointError` naming the file and the problem, whatever part of
+them is wrong: the safetensors layout, the structure document, or what it says about a tensor
+(a dtype gpuarr tensors cannot hold, a device that does not exist, ``requires_grad`` on an
+integer tensor, a NumPy scalar that is not 0-d).
+
 Tensor names follow the path to the tensor (``model.fc.weight`` for
 ``{'model': {'fc.weight': t}}``), so the file is readable as a flat tensor dict by other
 safetensors tools. An object reached twice (a tied weight) is stored once and loads as one
@@ -39,7 +51,7 @@ import numpy as np
 
 from . import _safetensors as st
 
-__all__ = ["load", "save"]
+__all__ = ["MAX_DEPTH", "load", "save"]
 
 FileLike = str | os.PathLike[str] | IO[bytes]
 # None, a device or device string, a dict of location strings, or fn(cpu_tensor, location).
@@ -51,8 +63,11 @@ _VERSION_KEY = "gpuarr.format_version"
 _VERSION = "1"
 _STRUCTURE_KEY = "gpuarr.structure"
 _MARKERS = (_FORMAT_KEY, _VERSION_KEY, _STRUCTURE_KEY, st.DATA_DIGEST_KEY, st.HEADER_DIGEST_KEY)
+MAX_DEPTH = 200  # JSON arrays/objects nesting in the structure document
+_MAX_INT_DIGITS = 4300  # sys.int_info.default_max_str_digits
+_INT_LIMIT = 10**_MAX_INT_DIGITS
 _TENSOR_DTYPES = {"float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8",
-                  "bool"}
+                  "uint16", "uint32", "uint64", "bool"}
 
 
 def _tensor_class() -> type:
@@ -105,16 +120,22 @@ class _Encoder:
         return node
 
     def encode(self, obj: Any, path: tuple[Any, ...] = ()) -> Any:
+        """The structure node of ``obj`` (found at ``path``), registering its tensors."""
         if obj is None or isinstance(obj, (bool, str)):
             return obj
         if isinstance(obj, np.generic):  # before int/float: numpy.float64 subclasses float
             return {"$npscalar": self._array_name(np.asarray(obj), path)}
         if isinstance(obj, int):
+            if not -_INT_LIMIT < obj < _INT_LIMIT:
+                raise ValueError(f"gpuarr.save: the integer at {_describe(path)} has more than "
+                                 f"{_MAX_INT_DIGITS} digits; checkpoints hold smaller ones")
             return int(obj)  # int subclasses (IntEnum...) are stored as plain ints
         if isinstance(obj, float):
             if math.isfinite(obj):
                 return float(obj)
             return {"$float": "nan" if math.isnan(obj) else ("inf" if obj > 0 else "-inf")}
+        if len(path) >= MAX_DEPTH:  # each container level is at least one level of JSON
+            raise _too_deep(path)
         if isinstance(obj, self._tensor_cls):
             return self._memoised(obj, path, lambda: self._tensor(obj, path))
         if isinstance(obj, np.ndarray):
@@ -135,11 +156,13 @@ class _Encoder:
             "dicts/lists/tuples of these (no pickled objects)"
         )
 
-    def _key(self, key: Any, path: tuple[Any, ...]) -> Any:
+    def _key(self, key: Any, path: tuple[Any, ...], depth: int = 0) -> Any:
         if key is None or isinstance(key, (bool, int, float, str)):
             return self.encode(key, path)
         if isinstance(key, tuple):
-            return {"$tuple": [self._key(k, path) for k in key]}
+            if depth >= MAX_DEPTH:
+                raise _too_deep(path)
+            return {"$tuple": [self._key(k, path, depth + 1) for k in key]}
         raise TypeError(
             f"gpuarr.save cannot store dict key {key!r} of type {type(key).__qualname__} in "
             f"{_describe(path)}: keys must be None, bool, int, float, str or tuples of these"
@@ -172,6 +195,14 @@ class _Encoder:
         return node
 
 
+def _too_deep(path: tuple[Any, ...]) -> ValueError:
+    return ValueError(
+        f"gpuarr.save: {_describe(path[:3])}... is nested too deeply: checkpoints hold at most "
+        f"{MAX_DEPTH} levels of JSON nesting (about {MAX_DEPTH} nested lists or "
+        f"{MAX_DEPTH // 3} nested dicts), so that loading can check a file before rebuilding it"
+    )
+
+
 def save(obj: Any, f: FileLike) -> None:
     """Save tensors, state dicts and nested containers to a checkpoint file (no pickle).
 
@@ -186,9 +217,15 @@ def save(obj: Any, f: FileLike) -> None:
         f: a path (``str`` or ``os.PathLike``) or a binary file object (written from its
             current position, without the atomic rename).
 
+    Stale temporary files of earlier saves to the same path that were killed mid-write are
+    deleted first; those of saves still running in other processes are left alone (see
+    :mod:`gpuarr._safetensors`).
+
     Raises:
         TypeError: ``obj`` contains something a checkpoint cannot hold (checked before any byte
             is written).
+        ValueError: ``obj`` nests deeper than :data:`MAX_DEPTH` levels of JSON, or holds an
+            integer of more than 4300 digits (also checked before any byte is written).
 
     Example:
         >>> model = gpuarr.nn.Linear(2, 3)
@@ -196,6 +233,8 @@ def save(obj: Any, f: FileLike) -> None:
     """
     encoder = _Encoder()
     structure = encoder.encode(obj)
+    if st.json_depth(structure) > MAX_DEPTH:
+        raise _too_deep(())
     metadata = {
         _FORMAT_KEY: _FORMAT,
         _VERSION_KEY: _VERSION,
@@ -269,26 +308,65 @@ class _Decoder:
             raise self.fail(f"unhashable dict key {key!r} in the structure") from None
         return key
 
-    def _leaf(self, tag: str, name: Any, node: dict[str, Any]) -> Any:
+    def _flag(self, name: str, node: dict[str, Any], key: str) -> bool:
+        value = node.get(key, False)
+        if not isinstance(value, bool):
+            raise self.fail(f"tensor '{name}' has a {key} flag that is not a boolean: {value!r}")
+        return value
+
+    def _leaf(self, tag: str, name: str, node: dict[str, Any]) -> Any:
         arr = self.arrays[name]
         if tag == "$ndarray":
             return arr
         if tag == "$npscalar":
+            if arr.ndim != 0:
+                raise self.fail(f"the structure uses tensor '{name}' of shape {arr.shape} as a "
+                                "NumPy scalar, which needs a 0-d tensor")
             return arr[()]
-        tensor = self.place(_from_numpy(arr), str(node.get("device", "cpu")))
-        if node.get("parameter"):
+        location = node.get("device", "cpu")
+        if not isinstance(location, str):
+            raise self.fail(f"tensor '{name}' has a device that is not a string: {location!r}")
+        parameter = self._flag(name, node, "parameter")
+        requires_grad = self._flag(name, node, "requires_grad")
+        if requires_grad and arr.dtype.kind != "f":
+            raise self.fail(f"tensor '{name}' is marked requires_grad but has dtype "
+                            f"{arr.dtype.name}; only floating-point tensors can require "
+                            "gradients")
+        try:
+            tensor = self.place(_to_tensor(arr, name, self.source), location)
+        except _InvalidLocation as exc:
+            raise self.fail(f"tensor '{name}' was saved on device {location!r}, which does not "
+                            f"exist ({exc})") from None
+        if parameter:
             import gpuarr.nn  # only needed for checkpoints holding Parameters
 
-            return gpuarr.nn.Parameter(tensor, requires_grad=bool(node.get("requires_grad")))
-        if node.get("requires_grad"):
+            return gpuarr.nn.Parameter(tensor, requires_grad=requires_grad)
+        if requires_grad:
             tensor.requires_grad_(True)
         return tensor
 
 
-def _from_numpy(arr: np.ndarray) -> Any:
+def _to_tensor(arr: np.ndarray, name: str, source: str) -> Any:
+    """The file tensor ``name`` as a CPU gpuarr Tensor, or a CheckpointError for dtypes that
+    the codec reads but gpuarr tensors cannot hold."""
     import gpuarr  # lazy: gpuarr/__init__.py imports this module
 
+    from ._dtype import FROM_NP
+
+    if arr.dtype not in FROM_NP:
+        have = ", ".join(d.name for d in FROM_NP.values())
+        raise st.CheckpointError(
+            f"cannot load '{source}': tensor '{name}' has dtype {st.code_of(arr.dtype)} "
+            f"({arr.dtype.name}), which gpuarr tensors cannot hold (gpuarr has {have}). "
+            "Read the file as NumPy arrays with gpuarr._safetensors.load_file(path) and convert "
+            "them (e.g. arr.astype(numpy.int64) when the values fit), or save them as NumPy "
+            "arrays in a gpuarr checkpoint"
+        )
     return gpuarr.from_numpy(arr)
+
+
+class _InvalidLocation(Exception):
+    """A device string recorded in a checkpoint that names no device."""
 
 
 def _cuda_problem(location: str) -> str | None:
@@ -313,26 +391,40 @@ def _cuda_problem(location: str) -> str | None:
 
 
 def _placer(map_location: MapLocation, source: str) -> Callable[[Any, str], Any]:
-    """A function (cpu_tensor, recorded_location) -> tensor on its final device."""
+    """A function (cpu_tensor, recorded_location) -> tensor on its final device.
+
+    Locations given in ``map_location`` are checked here (a bad one is the caller's error);
+    one still invalid when a tensor is moved came from the file and raises _InvalidLocation.
+    """
+    from ._device import device
+
     checked: dict[str, None] = {}
 
     def move(t: Any, location: str) -> Any:
-        if location.startswith("cuda") and location not in checked:
-            problem = _cuda_problem(location)
-            if problem is not None:
-                raise RuntimeError(f"cannot load '{source}': {problem}")
+        if location == "cpu":
+            return t
+        if location not in checked:
+            try:
+                device(location)
+            except (RuntimeError, ValueError, TypeError) as exc:
+                raise _InvalidLocation(str(exc)) from None
+            if location.startswith("cuda"):
+                problem = _cuda_problem(location)
+                if problem is not None:
+                    raise RuntimeError(f"cannot load '{source}': {problem}")
             checked[location] = None
-        return t if location == "cpu" else t.to(location)
+        return t.to(location)
 
     if map_location is None:
         return move
     if isinstance(map_location, dict):
         mapping = {str(k): str(v) for k, v in map_location.items()}
+        for target in mapping.values():
+            device(target)
         return lambda t, location: move(t, mapping.get(location, location))
-    from ._device import device
-
     if isinstance(map_location, (str, device)):
         target = str(map_location)
+        device(target)
         return lambda t, location: move(t, target)
     if callable(map_location):
 
@@ -376,7 +468,11 @@ def load(f: FileLike, map_location: MapLocation = None, *, weights_only: bool = 
         A plain safetensors file gives a dict of tensors by name.
 
     Raises:
-        gpuarr._safetensors.CheckpointError (a RuntimeError): the file is not a valid checkpoint.
+        gpuarr._safetensors.CheckpointError (a RuntimeError): the file is not a valid checkpoint
+            (truncated, corrupted or crafted), or holds a tensor whose dtype gpuarr tensors
+            cannot hold (``BF16``, ``F8_*``, ``C64`` and other safetensors dtypes are not
+            read at all). The message names the file, and the
+            tensor where one is at fault.
         RuntimeError: a tensor was saved on CUDA and CUDA is not available here (pass
             ``map_location='cpu'``).
 
@@ -399,7 +495,7 @@ def load(f: FileLike, map_location: MapLocation = None, *, weights_only: bool = 
     place = _placer(map_location, source)
     present = [key for key in _MARKERS if key in metadata]
     if not present:  # a plain safetensors file from another tool
-        return {name: place(_from_numpy(arr), "cpu") for name, arr in arrays.items()}
+        return {name: place(_to_tensor(arr, name, source), "cpu") for name, arr in arrays.items()}
     decoder = _Decoder(arrays, place, source)
     missing = [key for key in _MARKERS if key not in metadata]
     if missing or metadata[_FORMAT_KEY] != _FORMAT:
@@ -410,8 +506,12 @@ def load(f: FileLike, map_location: MapLocation = None, *, weights_only: bool = 
             f"it uses checkpoint format version {metadata[_VERSION_KEY]!r}; this gpuarr "
             f"reads version {_VERSION}. Upgrade gpuarr to load it."
         )
+    structure = st.parse_json(
+        metadata[_STRUCTURE_KEY], what="its structure metadata", max_depth=MAX_DEPTH,
+        max_digits=_MAX_INT_DIGITS, fail=decoder.fail,
+    )
     try:
-        structure = json.loads(metadata[_STRUCTURE_KEY])
-    except json.JSONDecodeError as exc:
-        raise decoder.fail(f"its structure metadata is not valid JSON ({exc})") from None
-    return decoder.decode(structure)
+        return decoder.decode(structure)
+    except RecursionError:  # MAX_DEPTH keeps this away unless load() is called very deep
+        raise decoder.fail("its structure is nested too deeply to rebuild from this call "
+                           "stack") from None

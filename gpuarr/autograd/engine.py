@@ -107,13 +107,28 @@ class _Owner:
         return g
 
 
+def _run_hook(h, g):
+    """``h(g)``, checked as torch checks tensor hooks: a returned gradient must keep ``g``'s
+    shape, dtype and device."""
+    r = h(g)
+    if r is None:
+        return g
+    if not isinstance(r, _Tensor):
+        raise TypeError(f"expected Variable, but hook returned '{type(r).__name__}'")
+    name = getattr(h, "__name__", repr(h))
+    if r.shape != g.shape:
+        raise RuntimeError(f"hook '{name}' has changed the size of value")
+    if r._data.dtype != g._data.dtype or r._device is not g._device:
+        raise RuntimeError(f"hook '{name}' has changed the type of value (was {g.type()} got "
+                           f"{r.type()})")
+    return r
+
+
 def _accumulate_leaf(leaf, g, create_graph: bool, owner: _Owner) -> None:
     hooks = leaf._hooks
     if hooks:
         for h in list(hooks):
-            r = h(g)
-            if r is not None:
-                g = r
+            g = _run_hook(h, g)
     if leaf.grad is None:
         leaf.grad = g if create_graph else owner.own(g.detach() if g._rg else g)
     elif create_graph or leaf.grad._rg:
@@ -312,9 +327,7 @@ def _call_node(node: Node, grads_out: list, create_graph: bool, owner: _Owner, c
         for i, hs in hooks.items():
             if grads_out[i] is not None:
                 for h in list(hs):
-                    r = h(grads_out[i])
-                    if r is not None:
-                        grads_out[i] = r
+                    grads_out[i] = _run_hook(h, grads_out[i])
     retain = node._retain
     if retain:
         for i, ref in retain.items():

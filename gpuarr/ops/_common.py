@@ -16,15 +16,9 @@ __all__ = [
 
 wrap_dim = _wrap_dim
 
-_TORCH_NAMES = {
-    "float16": "Half", "float32": "Float", "float64": "Double", "int8": "Char",
-    "int16": "Short", "int32": "Int", "int64": "Long", "uint8": "Byte", "bool": "Bool",
-}
-
-
 def dtype_name(d) -> str:
     """torch's capitalised scalar-type name ('Float', 'Long') used in its error texts."""
-    return _TORCH_NAMES[D.as_dtype(d).name]
+    return D._SCALAR_NAMES[D.as_dtype(d).name]
 
 
 def broadcast_shapes(*shapes) -> tuple:
@@ -46,6 +40,28 @@ def broadcast_shapes(*shapes) -> tuple:
                 # torch names the first two tensors a and b, sizes as seen at that dim
                 raise broadcast_error(shapes[0] if k else s, s if k else shapes[0], j, ndim)
     return tuple(out)
+
+
+def check_no_overlap(t: Tensor) -> None:
+    """Raise torch's error when writing into ``t`` in place would write one memory location
+    through several elements (an ``expand``ed view: a stride of 0 over a dim longer than 1)."""
+    if t._base is not None:
+        d = t._data
+        if any(st == 0 and n > 1 for st, n in zip(d.strides, d.shape)):
+            raise RuntimeError(
+                "unsupported operation: more than one element of the written-to tensor refers "
+                "to a single memory location. Please clone() the tensor before performing the "
+                "operation.")
+
+
+def inplace_shape_error(out_shape, other_shape) -> RuntimeError:
+    """torch's error for writing a result broadcast from ``other_shape`` into ``out_shape``."""
+    try:
+        shape = np.broadcast_shapes(tuple(out_shape), tuple(other_shape))
+    except ValueError:
+        return broadcast_error(out_shape, other_shape)
+    return RuntimeError(f"output with shape {list(out_shape)} doesn't match the broadcast shape "
+                        f"{list(shape)}")
 
 
 def broadcast_error(sa, sb, dim: int | None = None, ndim: int | None = None) -> RuntimeError:

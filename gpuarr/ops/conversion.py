@@ -4,8 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import _dtype as D
 from .._device import CPU
-from ._common import Function, Tensor, _make, _state, broadcast_error
+from ._common import (
+    Function,
+    Tensor,
+    _make,
+    _state,
+    check_no_overlap,
+    inplace_shape_error,
+)
 
 __all__ = ["clone", "to_impl"]
 
@@ -96,6 +104,13 @@ def _overwrite(dst: Tensor, src) -> Tensor:
     return where(keep, src, dst)
 
 
+def _broadcasts_to(shape: tuple, target: tuple) -> bool:
+    try:
+        return tuple(np.broadcast_shapes(shape, target)) == tuple(target)
+    except ValueError:
+        return False
+
+
 def copy_(self: Tensor, src, non_blocking: bool = False) -> Tensor:
     """Copy ``src`` (broadcast, cast, moved across devices) into ``self``; returns self."""
     from .elementwise import _inplace
@@ -107,17 +122,18 @@ def copy_(self: Tensor, src, non_blocking: bool = False) -> Tensor:
 
     def _copy(dst, s):
         s = s.to(device=dst._device, dtype=dst.dtype)
-        if s.shape != dst.shape and tuple(np.broadcast_shapes(dst.shape, s.shape)) != dst.shape:
-            raise broadcast_error(dst.shape, s.shape)
+        if s.shape != dst.shape and not _broadcasts_to(s.shape, dst.shape):
+            raise inplace_shape_error(dst.shape, s.shape)
         return _overwrite(dst, s)
 
     if src._device is not self._device and not (_state.enabled and (src._rg or self._rg)):
         src = src.to(device=self._device)
     if not (_state.enabled and (src._rg or self._rg)):
+        check_no_overlap(self)
         try:
             self._device._xp().copyto(self._data, src._data.astype(self._data.dtype, copy=False))
         except ValueError:
-            raise broadcast_error(self.shape, src.shape) from None
+            raise inplace_shape_error(self.shape, src.shape) from None
         self._bump_version()
         return self
     return _inplace(self, _copy, src)
@@ -140,7 +156,7 @@ def fill_(self: Tensor, value) -> Tensor:
             return _overwrite(d, v.to(d.dtype) if isinstance(v, Tensor) else v)
 
         return _inplace(self, _fill, value)
-    self._data[...] = value
+    self._data[...] = D.checked_scalar(self._data.dtype, value)
     self._bump_version()
     return self
 

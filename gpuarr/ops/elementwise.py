@@ -21,7 +21,9 @@ from ._common import (
     _make,
     _state,
     broadcast_error,
+    check_no_overlap,
     dtype_name,
+    inplace_shape_error,
     promote_operands,
     same_device,
     scalar_as,
@@ -280,13 +282,22 @@ def add(input, other, *, alpha=1, out=None):
     return _out(_binary(Add, input, other), out)
 
 
+def _is_bool(x) -> bool:
+    return (x._data.dtype == np.bool_) if isinstance(x, Tensor) else isinstance(
+        x, (bool, np.bool_))
+
+
 def sub(input, other, *, alpha=1, out=None):
     """``input - alpha * other`` (see :func:`add`)."""
-    if isinstance(input, Tensor) and input._data.dtype == np.bool_ and isinstance(
-        other, Tensor) and other._data.dtype == np.bool_:
+    if _is_bool(input) or _is_bool(other):
+        if _is_bool(input) and _is_bool(other):
+            raise RuntimeError(
+                "Subtraction, the `-` operator, with two bool tensors is not supported. Use the "
+                "`^` or `logical_xor()` operator instead."
+            )
         raise RuntimeError(
-            "Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` "
-            "or `logical_xor()` operator instead."
+            "Subtraction, the `-` operator, with a bool tensor is not supported. If you are "
+            "trying to invert a mask, use the `~` or `logical_not()` operator instead."
         )
     if alpha != 1:
         other = mul(other, alpha)
@@ -336,6 +347,9 @@ true_divide = div
 def floor_divide(input, other, *, out=None):
     """Division rounded down (torch's floor_divide); not differentiable."""
     a, b, res = promote_operands(input, other, "floor_divide")
+    if res == D.bool:
+        dev = (a if isinstance(a, Tensor) else b)._device
+        raise NotImplementedError(f'"div_floor_{dev.type}" not implemented for \'Bool\'')
     if not res.is_floating_point and _has_zero(b._data if isinstance(b, Tensor) else b):
         raise RuntimeError("ZeroDivisionError")
     return _out(_nograd_binary("floor_divide", a, b), out)
@@ -672,7 +686,15 @@ class _ZeroGrad(_Unary):
         return g * 0
 
 
-Sign = type("Sign", (_ZeroGrad,), {"_f": "sign"})
+class Sign(_ZeroGrad):
+    @classmethod
+    def forward(cls, ctx, x):
+        out = ctx.xp.sign(x)
+        if x.dtype.kind == "f":
+            out = ctx.xp.nan_to_num(out, nan=0.0)  # torch: sign(nan) is 0
+        return out
+
+
 Floor = type("Floor", (_ZeroGrad,), {"_f": "floor"})
 Ceil = type("Ceil", (_ZeroGrad,), {"_f": "ceil"})
 Trunc = type("Trunc", (_ZeroGrad,), {"_f": "trunc"})
@@ -861,7 +883,7 @@ def sigmoid(input: Tensor) -> Tensor:
 def relu(input: Tensor) -> Tensor:
     """``max(input, 0)``."""
     if input._data.dtype.kind == "b":
-        raise RuntimeError('"clamp_min_cpu" not implemented for \'Bool\'')
+        raise RuntimeError(f'"clamp_min_{input._device.type}" not implemented for \'Bool\'')
     return _unary(Relu, input, float_only=False)
 
 
@@ -1035,8 +1057,33 @@ def where(condition: Tensor, input=None, other=None) -> Tensor:
     return Where.apply(condition, a, b)
 
 
+# C++ type names torch uses in lerp's dtype errors
+_CPP_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half", "int64": "long int",
+              "int32": "int", "int16": "short int", "int8": "signed char",
+              "uint8": "unsigned char", "bool": "bool"}
+
+
 def lerp(input: Tensor, end: Tensor, weight) -> Tensor:
-    """Linear interpolation ``input + weight * (end - input)``."""
+    """Linear interpolation ``input + weight * (end - input)`` (floating point only, as torch).
+
+    Args:
+        input: the start tensor.
+        end: the end tensor, of ``input``'s dtype.
+        weight: a number, or a tensor of ``input``'s dtype.
+
+    Example:
+        >>> gpuarr.lerp(gpuarr.zeros(2), gpuarr.ones(2), 0.25)
+        tensor([0.2500, 0.2500])
+    """
+    dt = input._data.dtype
+    for name, v in (("end", end), ("weight", weight)):
+        if isinstance(v, Tensor) and v._data.dtype != dt:
+            raise RuntimeError(f"expected dtype {_CPP_NAMES[dt.name]} for `{name}` but got dtype "
+                               f"{_CPP_NAMES[v._data.dtype.name]}")
+    if dt.kind != "f":
+        kind = "tensor" if isinstance(weight, Tensor) else "scalar"
+        raise NotImplementedError(
+            f'"lerp_kernel_{kind}" not implemented for \'{dtype_name(input.dtype)}\'')
     return input + weight * (end - input)
 
 
@@ -1046,6 +1093,7 @@ def lerp(input: Tensor, end: Tensor, weight) -> Tensor:
 
 def _inplace(self: Tensor, fn, *args, **kwargs) -> Tensor:
     """Run out-of-place ``fn`` and write the result into ``self``, keeping autograd correct."""
+    check_no_overlap(self)
     grad = _state.enabled and (
         self._rg or any(isinstance(a, Tensor) and a._rg for a in args)
     )
@@ -1105,14 +1153,12 @@ def _fast_inplace(ufunc_name: str, fallback):
 
 
 def _bcast_inplace(self: Tensor, ufunc_name: str, other) -> None:
+    check_no_overlap(self)
     xp = self._device._xp()
     try:
         getattr(xp, ufunc_name)(self._data, other, out=self._data)
     except ValueError:
-        raise RuntimeError(
-            f"output with shape {list(self.shape)} doesn't match the broadcast shape "
-            f"{list(np.broadcast_shapes(self.shape, getattr(other, 'shape', ())))}"
-        ) from None
+        raise inplace_shape_error(self._data.shape, getattr(other, "shape", ())) from None
     self._bump_version()
 
 
@@ -1149,6 +1195,8 @@ def _fast_method(cls, slow, fast_int: bool = True):
                     out = np_fn(da, db) if dev is CPU else getattr(dev._xp(), name)(da, db)
                 except ValueError:
                     raise broadcast_error(da.shape, db.shape) from None
+                except TypeError:  # dtypes the ufunc refuses (bool subtract): torch's error
+                    return slow(self, other)
                 if out.__class__ is not _ndarray and dev is CPU:
                     out = np.asarray(out)  # NumPy gives scalars for 0-d inputs
                 t = new(Tensor)

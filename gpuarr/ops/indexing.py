@@ -16,6 +16,7 @@ import operator
 
 import numpy as np
 
+from .. import _dtype as D
 from .._device import CPU
 from .._tensor import _device_mismatch
 from ..autograd.engine import _sum_to
@@ -501,27 +502,9 @@ def getitem(self: Tensor, key) -> Tensor:
 # --------------------------------------------------------------------------------------------
 # setitem
 
-_CTYPES = {
-    "int8": "int8_t", "uint8": "uint8_t", "int16": "int16_t", "int32": "int", "int64": "int64_t",
-    "float16": "c10::Half", "float32": "float", "float64": "double",
-}
-
-
 def _scalar_for(d: np.dtype, value):
     """``value`` as a NumPy scalar of dtype ``d``; RuntimeError on overflow, like torch."""
-    if d.kind == "b":
-        return np.bool_(value)
-    v = value.item() if isinstance(value, (np.generic,)) else value
-    if d.kind in "iu":
-        info = np.iinfo(d)
-        ok = info.min <= v <= info.max
-    else:
-        ok = not (abs(v) > float(np.finfo(d).max) and np.isfinite(v))
-    if not ok:
-        raise RuntimeError(
-            f"value cannot be converted to type {_CTYPES[d.name]} without overflow"
-        )
-    return d.type(v)
+    return D.checked_scalar(d, value)
 
 
 def _fit_value_shape(value: Tensor | None, vshape: tuple, tshape: tuple, advanced: bool):

@@ -430,12 +430,14 @@ class _PNorm(Function):
     @staticmethod
     def forward(ctx, x, p, dim):
         xp = ctx.xp
+        xw = x.astype(np.float32) if x.dtype == np.float16 else x  # float16 sums overflow
         if p == 2:
-            n = xp.sqrt((x * x).sum(axis=dim, keepdims=True))
+            n = xp.sqrt((xw * xw).sum(axis=dim, keepdims=True))
         elif p == 1:
-            n = xp.abs(x).sum(axis=dim, keepdims=True)
+            n = xp.abs(xw).sum(axis=dim, keepdims=True)
         else:
-            n = (xp.abs(x) ** p).sum(axis=dim, keepdims=True) ** (1.0 / p)
+            n = (xp.abs(xw) ** p).sum(axis=dim, keepdims=True) ** (1.0 / p)
+        n = n.astype(x.dtype, copy=False)
         ctx.save_for_backward(x, n)
         ctx.p = p
         return n.astype(x.dtype, copy=False)

@@ -8,6 +8,8 @@ from the input with Tensor ops, so second derivatives are exact.
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..._tensor import Size, Tensor, _make
 from ...autograd.function import Function
 from ...autograd.grad_mode import _state
@@ -33,6 +35,11 @@ class NormAffine(Function):
     @staticmethod
     def forward(ctx, x, w, b, axes, pshape, eps, holder):
         xp = ctx.xp
+        x_in, w_in, half = x, w, x.dtype == np.float16
+        if half:  # statistics and the affine map in float32, as torch (float16 overflows)
+            x = x.astype(np.float32)
+            w = None if w is None else w.astype(np.float32)
+            b = None if b is None else b.astype(np.float32)
         t = x.dtype.type
         mean = x.mean(axis=axes, keepdims=True)
         xc = x - mean
@@ -48,10 +55,10 @@ class NormAffine(Function):
                 out += b.reshape(pshape)
         else:
             out = xhat + b.reshape(pshape) if b is not None else xhat.copy()
-        ctx.save_for_backward(x, w, xhat, invstd)
+        ctx.save_for_backward(x_in, w_in, xhat, invstd)
         ctx.axes, ctx.pshape, ctx.eps = axes, pshape, eps
         ctx.b_shape = None if b is None else b.shape
-        return out
+        return out.astype(np.float16) if half else out
 
     @staticmethod
     def backward(ctx, g):
@@ -92,6 +99,8 @@ def _bcast_axis(i: int, ndim: int, pshape) -> bool:
 def _backward_arrays(g, w, xhat, invstd, axes, pshape, paxes, nig, b_shape):
     xp = g._device._xp()
     gd, xh = g._data, xhat._data
+    if gd.dtype != xh.dtype:
+        gd = gd.astype(xh.dtype)  # float16 grads: the float32 statistics' precision
     t = gd.dtype.type
     n = 1
     for a in axes:
