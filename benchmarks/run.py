@@ -21,7 +21,7 @@ HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
-ORDER = ["bench_core", "bench_autograd", "bench_training", "bench_tensorboard"]
+ORDER = ["bench_core", "bench_autograd", "bench_training", "bench_tensorboard", "bench_dataloader"]
 
 
 def main(argv=None) -> int:

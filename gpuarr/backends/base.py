@@ -142,6 +142,11 @@ class Backend:
     def empty_cache(self) -> None:
         """Give cached, unused memory back to the driver."""
 
+    def pinned_empty(self, shape: tuple, dtype):
+        """An uninitialised NumPy array in page-locked host memory (faster, asynchronous
+        copies to this backend's devices); ordinary host memory where pinning means nothing."""
+        raise NotImplementedError
+
     # ---- random numbers ----
     def new_generator(self, seed: int, index: int | None):
         """A fresh random generator for device ``index`` seeded with ``seed``."""

@@ -111,6 +111,11 @@ class CupyBackend(Backend):
     def empty_cache(self) -> None:
         self._cp.get_default_memory_pool().free_all_blocks()
 
+    def pinned_empty(self, shape, dtype):
+        import cupyx
+
+        return cupyx.empty_pinned(shape, dtype=dtype)  # a NumPy array in page-locked memory
+
     # ---- arrays ----
     def asarray(self, data, dtype=None, index=None):
         cp = self._cp

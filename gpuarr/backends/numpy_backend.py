@@ -67,6 +67,9 @@ class NumpyBackend(Backend):
     def device_ctx(self, index):
         return _NULL
 
+    def pinned_empty(self, shape, dtype):
+        return np.empty(shape, dtype=dtype)  # nothing to pin for the CPU
+
     # ---- random numbers ----
     def new_generator(self, seed: int, index):
         return np.random.Generator(np.random.PCG64(seed))

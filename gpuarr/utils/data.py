@@ -8,8 +8,10 @@
 * :class:`DataLoader` batches samples with :func:`default_collate`, which stacks tensors,
   NumPy arrays and numbers into gpuarr tensors and keeps tuples / lists / dicts structured.
 
-Everything runs in the calling process: ``num_workers`` and the other multiprocessing options
-are accepted for compatibility and ignored.
+With ``num_workers > 0`` batches are loaded in worker processes, as in torch: in sampler order,
+``prefetch_factor`` batches ahead per worker, each worker seeded (see :func:`get_worker_info`),
+with ``timeout``, crash and exception reporting, ``persistent_workers``, ``pin_memory`` and a
+choice of ``multiprocessing_context`` (the machinery lives in ``gpuarr.utils._worker``).
 
 Example:
     >>> ds = TensorDataset(gpuarr.randn(100, 3), gpuarr.arange(100))
@@ -17,6 +19,8 @@ Example:
     ...                     generator=gpuarr.Generator().manual_seed(0))
     >>> for x, y in loader:
     ...     pass  # x: [32, 3] float32, y: [32] int64 (the last batch holds 4)
+    >>> for x, y in DataLoader(ds, batch_size=32, num_workers=2):
+    ...     pass  # the same batches, loaded by two worker processes
 """
 
 from __future__ import annotations
@@ -24,19 +28,29 @@ from __future__ import annotations
 import bisect
 import collections.abc as cabc
 import math
+import multiprocessing
+import os
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from multiprocessing.context import BaseContext
 from typing import Any
 
 import numpy as np
 
 from .._random import Generator
 from .._tensor import Tensor, _make
+from ._worker import (
+    WorkerInfo,
+    _MultiProcessingIter,
+    _pinned_allocator,
+    get_worker_info,
+    pin_memory,
+)
 
 __all__ = [
     "Dataset", "IterableDataset", "TensorDataset", "Subset", "ConcatDataset", "random_split",
     "Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler", "BatchSampler",
-    "DataLoader", "default_collate", "default_convert", "get_worker_info",
+    "DataLoader", "default_collate", "default_convert", "get_worker_info", "WorkerInfo",
 ]
 
 
@@ -485,15 +499,34 @@ def _collate_mapping(elem, batch):
         return out
 
 
+def _int_indices(indices) -> np.ndarray | None:
+    """``indices`` as an int64 array, or None when they are not all integers (floats, bools,
+    objects): plain indexing then raises torch's IndexError instead of truncating 2.7 to 2."""
+    try:
+        arr = np.asarray(indices)
+    except Exception:
+        return None
+    if arr.ndim != 1 or (arr.dtype.kind not in "iu" and arr.size):
+        return None
+    return arr.astype(np.int64, copy=False)
+
+
 def _fast_tensor_batch(dataset, indices: list[int]):
     """The batch ``default_collate([dataset[i] for i in indices])`` would give, by one fancy
     index per tensor, when ``dataset`` is a TensorDataset (possibly under Subsets) holding no
     tensor that requires grad; None otherwise."""
-    idx = np.asarray(indices, dtype=np.int64)
-    while isinstance(dataset, Subset):
-        sub = dataset.indices
-        idx = np.asarray(sub, dtype=np.int64)[idx] if len(idx) else idx
+    idx = _int_indices(indices)
+    while isinstance(dataset, Subset) and idx is not None:
+        sub = _int_indices(dataset.indices)
+        if sub is None:
+            return None
+        if len(idx):
+            if idx.max() >= len(sub) or idx.min() < -len(sub):
+                return None  # let plain indexing raise its IndexError
+            idx = sub[idx]
         dataset = dataset.dataset
+    if idx is None:
+        return None
     if type(dataset) is not TensorDataset or any(t._rg for t in dataset.tensors):
         return None
     n = len(dataset)
@@ -501,23 +534,134 @@ def _fast_tensor_batch(dataset, indices: list[int]):
         return None  # let plain indexing raise its IndexError
     out = []
     for t in dataset.tensors:
-        xp = t._device._xp()
-        dev_idx = idx if xp is np else xp.asarray(idx)
+        dev_idx = t._device._backend().asarray(idx, index=t._device.index)
         out.append(_make(t._data[dev_idx], t._device))
     return out
+
+
+# --------------------------------------------------------------------------------------------
+# fetching one batch (in the main process or in a worker)
+
+
+def _short(indices: list) -> str:
+    """A batch of indices for an error message (at most 16 shown)."""
+    if len(indices) <= 16:
+        return repr(list(indices))
+    head = ", ".join(repr(i) for i in indices[:16])
+    return f"[{head}, ... ({len(indices)} indices)]"
+
+
+class _MapFetcher:
+    """Makes the batch of a list of indices of a map-style dataset; remembers what it was doing
+    so that a worker can say which sample failed."""
+
+    iterable = False
+
+    def __init__(self, dataset, auto_collation: bool, collate_fn: Callable,
+                 drop_last: bool) -> None:
+        self.dataset = dataset
+        self.auto_collation = auto_collation
+        self.collate_fn = collate_fn
+        self._fast = collate_fn is default_collate and auto_collation
+        self._getitems = getattr(dataset, "__getitems__", None)
+        self._stage = ""
+        self._batch: Any = None
+        self._cur: Any = None
+
+    def fetch(self, index):
+        ds = self.dataset
+        if not self.auto_collation:
+            self._stage, self._batch = "one", index
+            sample = ds[index]
+            self._stage = "convert"
+            return self.collate_fn(sample)
+        index = list(index)
+        self._batch = index
+        if self._fast and index:
+            self._stage = "many"
+            batch = _fast_tensor_batch(ds, index)
+            if batch is not None:
+                return batch
+        if self._getitems is not None:
+            self._stage = "many"
+            samples = self._getitems(index)
+        else:
+            self._stage = "each"
+            samples = []
+            for i in index:
+                self._cur = i
+                samples.append(ds[i])
+        self._stage = "collate"
+        return self.collate_fn(samples)
+
+    def describe(self) -> str:
+        """What the last :meth:`fetch` was doing (for the error message of a worker)."""
+        b = self._batch
+        if self._stage == "one":
+            return f"While loading dataset index {b!r}."
+        if self._stage == "convert":
+            return f"While converting the sample of dataset index {b!r}."
+        if self._stage == "many":
+            return f"While loading dataset indices {_short(b)}."
+        if self._stage == "each":
+            return f"While loading dataset index {self._cur!r} (batch indices {_short(b)})."
+        if self._stage == "collate":
+            return f"While collating the samples of dataset indices {_short(b)}."
+        return ""
+
+
+class _IterFetcher:
+    """Pulls the next batch out of an iterable-style dataset (``iter(dataset)`` is called when
+    the fetcher is made); raises StopIteration at the end, as torch's fetcher does."""
+
+    iterable = True
+
+    def __init__(self, dataset, auto_collation: bool, collate_fn: Callable,
+                 drop_last: bool) -> None:
+        self._it = iter(dataset)
+        self.auto_collation = auto_collation
+        self.collate_fn = collate_fn
+        self.drop_last = drop_last
+        self.ended = False
+
+    def fetch(self, batch_size: int | None):
+        if self.ended:
+            raise StopIteration
+        if not self.auto_collation:
+            return self.collate_fn(next(self._it))
+        data = []
+        for _ in range(batch_size):
+            try:
+                data.append(next(self._it))
+            except StopIteration:
+                self.ended = True
+                break
+        if not data or (self.drop_last and len(data) < batch_size):
+            raise StopIteration
+        return self.collate_fn(data)
+
+    def describe(self) -> str:
+        return ""
+
+
+def _make_fetcher(dataset, iterable: bool, auto_collation: bool, collate_fn: Callable,
+                  drop_last: bool):
+    cls = _IterFetcher if iterable else _MapFetcher
+    return cls(dataset, auto_collation, collate_fn, drop_last)
 
 
 # --------------------------------------------------------------------------------------------
 # the loader
 
 
-def get_worker_info():
-    """Always None: gpuarr's DataLoader loads in the main process."""
-    return None
+def _cpu_count() -> int | None:
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count()
 
 
 class DataLoader:
-    """Iterate over a dataset in batches.
+    """Iterate over a dataset in batches, in this process or in worker processes.
 
     Args:
         dataset: a map-style :class:`Dataset` (anything with ``__getitem__``/``__len__``) or
@@ -528,19 +672,50 @@ class DataLoader:
         sampler: where the indices come from (excludes ``shuffle``).
         batch_sampler: yields whole lists of indices (excludes ``batch_size``, ``shuffle``,
             ``sampler`` and ``drop_last``).
-        num_workers: accepted for compatibility and ignored: loading always happens in the
-            main process (so do ``pin_memory``, ``timeout``, ``worker_init_fn``,
-            ``multiprocessing_context``, ``prefetch_factor``, ``persistent_workers`` and
-            ``pin_memory_device``).
+        num_workers: worker processes that load batches (0: load in this process). Each worker
+            gets lists of indices from this process and sends back collated batches; batches
+            come back in sampler order. An IterableDataset is copied into every worker (shard
+            it with :func:`get_worker_info`, as in torch).
         collate_fn: merges a list of samples into a batch (default :func:`default_collate`).
+        pin_memory: copy the CPU tensors of each batch into page-locked host memory, which
+            makes the later copy to the GPU faster; without CUDA it warns (as torch does) and
+            does nothing.
         drop_last: drop the last incomplete batch.
-        generator: :class:`gpuarr.Generator` that drives the shuffling; the same seed gives
-            the same order. Default: seeded from gpuarr's default generator at each epoch.
+        timeout: seconds to wait for a batch from the workers before raising
+            ``RuntimeError('DataLoader timed out after ... seconds')`` (0: wait forever; needs
+            ``num_workers > 0``).
+        worker_init_fn: called as ``worker_init_fn(worker_id)`` in each worker after it is
+            seeded and before it loads anything.
+        multiprocessing_context: ``'fork'``, ``'spawn'``, ``'forkserver'`` or a
+            ``multiprocessing`` context (default: multiprocessing's default start method).
+            ``'spawn'`` and ``'forkserver'`` pickle the dataset, ``collate_fn`` and
+            ``worker_init_fn``, so those must be importable module-level objects.
+        generator: :class:`gpuarr.Generator` that drives the shuffling and draws the workers'
+            base seed; the same seed gives the same order. Default: gpuarr's default
+            generator (so ``gpuarr.manual_seed`` fixes both).
+        prefetch_factor: batches each worker loads ahead (default 2 with workers; must stay
+            None without).
+        persistent_workers: keep the workers (and their dataset copies) alive between epochs.
+        pin_memory_device: deprecated, as in torch: the current accelerator is used.
+
+    Every new iterator draws one int64 base seed from ``generator`` (or the default
+    generator), after the sampler's first draw. Worker ``i`` seeds Python's ``random`` and
+    gpuarr's default generators with ``base_seed + i``, and NumPy's global RNG with a hash of
+    both (the same NumPy seed torch's worker ``i`` gets from the same base seed).
+
+    A worker that raises re-raises the same exception type here, with the worker's traceback
+    and the dataset index in the message; a worker that dies (crash, signal, ``os._exit``) is
+    reported at once as ``RuntimeError('DataLoader worker (pid(s) ...) exited unexpectedly:
+    ...')``. After a timeout or a dead worker the iterator is finished and its workers are
+    stopped. Workers stop when their iterator is exhausted (unless persistent), deleted, or
+    the program exits.
 
     Example:
         >>> loader = DataLoader(TensorDataset(x, y), batch_size=64, shuffle=True)
         >>> for xb, yb in loader:
         ...     loss = loss_fn(model(xb), yb)
+        >>> images = DataLoader(ImageFolderLike(root), batch_size=32, num_workers=4,
+        ...                     persistent_workers=True, pin_memory=True)
     """
 
     def __init__(self, dataset, batch_size: int | None = 1, shuffle: bool | None = None,
@@ -548,7 +723,8 @@ class DataLoader:
                  batch_sampler: Sampler | Iterable | None = None, num_workers: int = 0,
                  collate_fn: Callable[[list], Any] | None = None, pin_memory: bool = False,
                  drop_last: bool = False, timeout: float = 0,
-                 worker_init_fn: Callable | None = None, multiprocessing_context=None,
+                 worker_init_fn: Callable[[int], None] | None = None,
+                 multiprocessing_context: str | BaseContext | None = None,
                  generator: Generator | None = None, *, prefetch_factor: int | None = None,
                  persistent_workers: bool = False, pin_memory_device: str = "") -> None:
         if num_workers < 0:
@@ -558,14 +734,29 @@ class DataLoader:
             )
         if timeout < 0:
             raise ValueError("timeout option should be non-negative")
+        if num_workers == 0 and prefetch_factor is not None:
+            raise ValueError(
+                "prefetch_factor option could only be specified in multiprocessing."
+                "let num_workers > 0 to enable multiprocessing, otherwise set prefetch_factor "
+                "to None."
+            )
+        if num_workers > 0 and prefetch_factor is None:
+            prefetch_factor = 2
+        elif prefetch_factor is not None and prefetch_factor < 0:
+            raise ValueError("prefetch_factor option should be non-negative")
+        if persistent_workers and num_workers == 0:
+            raise ValueError("persistent_workers option needs num_workers > 0")
         self.dataset = dataset
         self.num_workers = num_workers
         self.pin_memory = pin_memory
+        self.pin_memory_device = pin_memory_device
         self.timeout = timeout
         self.worker_init_fn = worker_init_fn
+        self.multiprocessing_context = multiprocessing_context
         self.prefetch_factor = prefetch_factor
         self.persistent_workers = persistent_workers
         self.generator = generator
+        self._iterator = None
         self._iterable = isinstance(dataset, IterableDataset)
         if self._iterable:
             if shuffle not in (None, False):
@@ -612,6 +803,92 @@ class DataLoader:
         if collate_fn is None:
             collate_fn = default_collate if self._auto_collation else default_convert
         self.collate_fn = collate_fn
+        self._check_worker_number_rationality()
+
+    @property
+    def multiprocessing_context(self) -> BaseContext | None:
+        """The ``multiprocessing`` context the workers start from (None: the default one)."""
+        return self._mp_context
+
+    @multiprocessing_context.setter
+    def multiprocessing_context(self, ctx) -> None:
+        if ctx is not None:
+            if self.num_workers > 0:
+                if isinstance(ctx, str):
+                    valid = multiprocessing.get_all_start_methods()
+                    if ctx not in valid:
+                        raise ValueError(
+                            "multiprocessing_context option should specify a valid start "
+                            f"method in {valid!r}, but got multiprocessing_context={ctx!r}"
+                        )
+                    ctx = multiprocessing.get_context(ctx)
+                if not isinstance(ctx, BaseContext):
+                    raise TypeError(
+                        "multiprocessing_context option should be a valid context object or "
+                        "a string specifying the start method, but got "
+                        f"multiprocessing_context={ctx}"
+                    )
+            else:
+                raise ValueError(
+                    "multiprocessing_context can only be used with multi-process loading "
+                    f"(num_workers > 0), but got num_workers={self.num_workers}"
+                )
+        self._mp_context = ctx
+
+    def _check_worker_number_rationality(self) -> None:
+        """torch's warning when there are more workers than CPUs this process may use."""
+        if not self.num_workers:
+            return
+        suggest = _cpu_count()
+        if suggest is not None and self.num_workers <= suggest:
+            return
+        if suggest is None:
+            why = ("DataLoader is not able to compute a suggested max number of worker in "
+                   "current system.")
+        else:
+            cpuset = "" if hasattr(os, "sched_getaffinity") else (
+                " (`cpuset` is not taken into account)")
+            why = (f"Our suggested max number of worker in current system is {suggest}{cpuset}, "
+                   "which is smaller than what this DataLoader is going to create.")
+        warnings.warn(
+            f"This DataLoader will create {self.num_workers} worker processes in total. {why} "
+            "Please be aware that excessive worker creation might get DataLoader running slow "
+            "or even freeze, lower the worker number to avoid potential slowness/freeze if "
+            "necessary.",
+            stacklevel=3,
+        )
+
+    def _pinned_empty_for_iter(self, stacklevel: int = 4):
+        """At the start of an iterator: the page-locked allocator to pin batches with, or None
+        (with torch's warnings when pinning was asked for but cannot happen; ``stacklevel``
+        points them at the user's ``iter()``/``for`` line)."""
+        if not self.pin_memory:
+            return None
+        if self.pin_memory_device:
+            warnings.warn(
+                "pin_memory_device is deprecated, the current accelerator will be used as the "
+                f"device,ignore pin_memory_device='{self.pin_memory_device}'.",
+                stacklevel=stacklevel,
+            )
+        from .. import cuda
+
+        if not cuda.is_available():
+            warnings.warn(
+                "'pin_memory' argument is set as true but no accelerator is found, then device "
+                "pinned memory won't be used.",
+                stacklevel=stacklevel,
+            )
+            return None
+        return _pinned_allocator()
+
+    def _base_seed(self) -> int:
+        """One int64 draw from the loader's generator (or the default one), as torch takes
+        for every iterator: the workers' base seed."""
+        from ..ops.random import randint
+
+        g = self.generator
+        dev = g.device if g is not None else None
+        return int(randint(0, 2**63 - 1, (), generator=g, device=dev).item())
 
     @property
     def _index_sampler(self):
@@ -626,38 +903,39 @@ class DataLoader:
         return len(self._index_sampler)
 
     def __iter__(self) -> Iterator:
+        """A new pass over the data (with ``persistent_workers``, the same workers)."""
+        if self.num_workers == 0:
+            if self.timeout != 0:
+                raise AssertionError("_SingleProcessDataLoaderIter requires timeout == 0")
+            return self._single_process_iter(self._pinned_empty_for_iter(3))
+        self._check_worker_number_rationality()
+        if self.persistent_workers:
+            it = self._iterator
+            if it is None or it._shutdown:
+                it = self._iterator = _MultiProcessingIter(self, self._base_seed)
+            else:
+                it._reset(self)
+            return it
+        return _MultiProcessingIter(self, self._base_seed)
+
+    def _single_process_iter(self, pinned_empty) -> Iterator:
+        fetcher_args = (self._iterable, self._auto_collation, self.collate_fn, self.drop_last)
         if self._iterable:
-            return self._iter_stream()
-        return self._iter_map()
-
-    def _iter_map(self) -> Iterator:
-        ds = self.dataset
-        fast = self.collate_fn is default_collate and self._auto_collation
-        getitems = getattr(ds, "__getitems__", None)
+            self._base_seed()
+            fetcher = _make_fetcher(self.dataset, *fetcher_args)
+            while True:
+                try:
+                    batch = fetcher.fetch(self.batch_size)
+                except StopIteration:
+                    return
+                yield batch if pinned_empty is None else pin_memory(batch, pinned_empty)
+        fetcher = _make_fetcher(self.dataset, *fetcher_args)
+        seeded = False
         for index in self._index_sampler:
-            if not self._auto_collation:
-                yield self.collate_fn(ds[index])
-                continue
-            index = list(index)
-            if fast and index:
-                batch = _fast_tensor_batch(ds, index)
-                if batch is not None:
-                    yield batch
-                    continue
-            samples = getitems(index) if getitems else [ds[i] for i in index]
-            yield self.collate_fn(samples)
-
-    def _iter_stream(self) -> Iterator:
-        it = iter(self.dataset)
-        if self.batch_size is None:
-            for sample in it:
-                yield self.collate_fn(sample)
-            return
-        batch: list = []
-        for sample in it:
-            batch.append(sample)
-            if len(batch) == self.batch_size:
-                yield self.collate_fn(batch)
-                batch = []
-        if batch and not self.drop_last:
-            yield self.collate_fn(batch)
+            if not seeded:  # after the sampler's first draw, as in the worker iterator
+                self._base_seed()
+                seeded = True
+            batch = fetcher.fetch(index)
+            yield batch if pinned_empty is None else pin_memory(batch, pinned_empty)
+        if not seeded:
+            self._base_seed()

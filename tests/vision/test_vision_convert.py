@@ -204,5 +204,5 @@ def test_conversion_errors():
         F.to_pil_image(gpuarr.zeros(3, 2, 2), mode="RGBA")
     with pytest.raises(TypeError, match="not supported"):
         F.to_pil_image(np.zeros((2, 2), np.int64))
-    with pytest.raises(TypeError, match="not supported"):
-        F.to_tensor(np.zeros((2, 2), np.uint32))
+    # uint32 arrays stay uint32, as torchvision's to_tensor with torch's uint32 tensors
+    assert F.to_tensor(np.zeros((2, 2), np.uint32)).dtype == gpuarr.uint32

@@ -48,6 +48,11 @@ def scatter_min(a, slices, value):
     _cp._scatter(a, slices, value, "min")
 
 
+def empty_pinned(shape, dtype=float, order="C"):
+    """A NumPy array "in page-locked memory" (plain host memory here), as CuPy returns."""
+    return _np.empty(shape, dtype=dtype, order=order)
+
+
 def _rsqrt_np(x, out=None, dtype=None, casting="same_kind", where=True):
     return _np.divide(1, _np.sqrt(x, dtype=dtype), out=out, casting=casting, where=where)
 
