@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from . import functional, init, utils
 from .activation import *  # noqa: F403
+from .attention import *  # noqa: F403
 from .containers import *  # noqa: F403
 from .conv import *  # noqa: F403
 from .dropout import *  # noqa: F403
@@ -20,3 +21,4 @@ from .module import Module
 from .normalization import *  # noqa: F403
 from .parameter import Buffer, Parameter
 from .pooling import *  # noqa: F403
+from .transformer import *  # noqa: F403

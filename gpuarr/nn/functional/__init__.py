@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from ._activation import *  # noqa: F403
 from ._activation import __all__ as _act_all
+from ._attention import *  # noqa: F403
+from ._attention import __all__ as _attn_all
 from ._conv import *  # noqa: F403
 from ._conv import __all__ as _conv_all
 from ._linear import *  # noqa: F403
@@ -24,3 +26,4 @@ from ._pool import *  # noqa: F403
 from ._pool import __all__ as _pool_all
 
 __all__ = [*_act_all, *_conv_all, *_lin_all, *_loss_all, *_misc_all, *_norm_all, *_pool_all]
+__all__ += _attn_all
