@@ -10,11 +10,19 @@ Optimizers keep what PyTorch keeps and in the same layout, so code written for
 
 Updates run under ``no_grad`` and write the parameters' arrays in place with backend ufuncs
 (``out=``), so a step allocates at most a scratch array or two per parameter.
+
+Every subclass's ``step`` is instrumented as torch instruments it: whatever class defines
+``step`` (gpuarr's optimizers, or a user's ``Optimizer`` subclass that overrides it), a call
+runs the global hooks (:func:`register_optimizer_step_pre_hook` /
+:func:`register_optimizer_step_post_hook`) and the instance's hooks around it, and marks the
+optimizer as stepped, which is what learning-rate schedulers check before warning that
+``lr_scheduler.step()`` came first.
 """
 
 from __future__ import annotations
 
 import functools
+import types
 import warnings
 from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterable
@@ -25,11 +33,13 @@ from typing import Any
 import numpy as np
 
 from .._device import CPU
+from .._dtype import float64, get_default_dtype
 from .._tensor import Tensor, _make
 from ..autograd.grad_mode import _state
 from ..backends import of_module
 
-__all__ = ["Optimizer", "required"]
+__all__ = ["Optimizer", "required", "register_optimizer_step_pre_hook",
+           "register_optimizer_step_post_hook"]
 
 StateDict = dict[str, Any]
 
@@ -58,25 +68,106 @@ class _Handle:
         self._hooks.pop(self.id, None)
 
 
+_global_optimizer_pre_hooks: OrderedDict = OrderedDict()
+_global_optimizer_post_hooks: OrderedDict = OrderedDict()
+
+
+def register_optimizer_step_pre_hook(hook: Callable) -> _Handle:
+    """Register a pre hook common to all optimizers (torch's name and contract).
+
+    The hook is called as ``hook(optimizer, args, kwargs)`` before every optimizer's ``step``
+    (before the optimizer's own pre hooks); it may return ``(new_args, new_kwargs)``.
+
+    Args:
+        hook: the function to call.
+
+    Returns:
+        A handle whose ``remove()`` unregisters the hook.
+
+    Example:
+        >>> h = gpuarr.optim.optimizer.register_optimizer_step_pre_hook(
+        ...     lambda opt, args, kwargs: print("stepping", type(opt).__name__))
+        >>> h.remove()
+    """
+    h = _Handle(_global_optimizer_pre_hooks)
+    _global_optimizer_pre_hooks[h.id] = hook
+    return h
+
+
+def register_optimizer_step_post_hook(hook: Callable) -> _Handle:
+    """Register a post hook common to all optimizers (torch's name and contract).
+
+    The hook is called as ``hook(optimizer, args, kwargs)`` after every optimizer's ``step``
+    (after the optimizer's own post hooks).
+
+    Args:
+        hook: the function to call.
+
+    Returns:
+        A handle whose ``remove()`` unregisters the hook.
+    """
+    h = _Handle(_global_optimizer_post_hooks)
+    _global_optimizer_post_hooks[h.id] = hook
+    return h
+
+
+def _hooked_step(func: Callable) -> Callable:
+    """Instrument one class's ``step`` as torch's ``Optimizer.profile_hook_step`` does.
+
+    The wrapper runs the global and the instance's pre hooks, called as
+    ``hook(optimizer, args, kwargs)`` where ``args`` starts with the optimizer itself, as in
+    torch (a hook may return new ``(args, kwargs)``, the optimizer still first); marks the
+    optimizer as stepped (``_opt_called``, read by the learning-rate schedulers); calls
+    ``func``; then runs the instance's and the global post hooks. A ``step`` that calls
+    ``super().step()`` runs the hooks once: only the outermost instrumented call of an
+    optimizer runs them.
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        # as in torch, the hooks' ``args`` hold the optimizer itself first
+        self = args[0]
+        if self.__dict__.get("_in_step", False):  # super().step() inside an overriding step
+            return func(*args, **kwargs)
+        for pre_hook in chain(_global_optimizer_pre_hooks.values(),
+                              self._optimizer_step_pre_hooks.values()):
+            result = pre_hook(self, args, kwargs)
+            if result is not None:
+                if isinstance(result, tuple) and len(result) == 2:
+                    args, kwargs = result
+                else:
+                    raise RuntimeError(
+                        f"{func} must return None or a tuple of (new_args, new_kwargs), but "
+                        f"got {result}."
+                    )
+        self._opt_called = True
+        self._in_step = True
+        try:
+            out = func(*args, **kwargs)
+        finally:
+            self._in_step = False
+        for post_hook in chain(self._optimizer_step_post_hooks.values(),
+                               _global_optimizer_post_hooks.values()):
+            post_hook(self, args, kwargs)
+        return out
+
+    wrapper.hooked = True  # type: ignore[attr-defined]
+    return wrapper
+
+
 def _optimizer_step(step: Callable) -> Callable:
-    """Decorator for ``Optimizer.step``: runs it without grad recording, with hooks."""
+    """Decorator for the built-in optimizers' ``step``: runs it without grad recording (torch's
+    ``_use_grad_for_differentiable`` with ``differentiable=False``). Hooks and the stepped
+    mark come from the class-level instrumentation (:func:`_hooked_step`)."""
 
     @functools.wraps(step)
     def wrapper(self, *args, **kwargs):
-        for hook in list(self._step_pre_hooks.values()):
-            res = hook(self, args, kwargs)
-            if res is not None:
-                args, kwargs = res
         prev = _state.enabled
         _state.enabled = False
         try:
-            out = step(self, *args, **kwargs)
+            return step(self, *args, **kwargs)
         finally:
             _state.enabled = prev
-        self._opt_called = True
-        for hook in list(self._step_post_hooks.values()):
-            hook(self, args, kwargs)
-        return out
 
     return wrapper
 
@@ -107,10 +198,19 @@ class Optimizer:
         >>> opt.zero_grad(); loss.backward(); opt.step()
     """
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # torch instruments ``type(self).step`` when an optimizer is built; doing it when the
+        # class is defined covers every class in the hierarchy, so the hooks and the stepped
+        # mark also work for a user subclass whose ``step`` is reached through ``super()``.
+        super().__init_subclass__(**kwargs)
+        step = cls.__dict__.get("step")
+        if isinstance(step, types.FunctionType) and not getattr(step, "hooked", False):
+            cls.step = _hooked_step(step)
+
     def __init__(self, params: Iterable, defaults: dict[str, Any]) -> None:
         self.defaults = defaults
-        self._step_pre_hooks: OrderedDict = OrderedDict()
-        self._step_post_hooks: OrderedDict = OrderedDict()
+        self._init_hook_dicts()
+        self._patch_step_function()
         if isinstance(params, Tensor):
             raise TypeError(
                 "params argument given to the optimizer should be an iterable of Tensors or "
@@ -132,8 +232,25 @@ class Optimizer:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
-        self.__dict__.setdefault("_step_pre_hooks", OrderedDict())
-        self.__dict__.setdefault("_step_post_hooks", OrderedDict())
+        self._init_hook_dicts()
+        self._patch_step_function()  # a class whose ``step`` was replaced after definition
+
+    _HOOK_DICTS = ("_optimizer_step_pre_hooks", "_optimizer_step_post_hooks",
+                   "_optimizer_state_dict_pre_hooks", "_optimizer_state_dict_post_hooks",
+                   "_optimizer_load_state_dict_pre_hooks",
+                   "_optimizer_load_state_dict_post_hooks")
+
+    def _init_hook_dicts(self) -> None:
+        for name in self._HOOK_DICTS:
+            if name not in self.__dict__:
+                setattr(self, name, OrderedDict())
+
+    def _patch_step_function(self) -> None:
+        """Instrument ``type(self).step`` if it is not yet (torch's ``_patch_step_function``:
+        covers a ``step`` assigned to the class after its definition)."""
+        cls = type(self)
+        if not getattr(cls.step, "hooked", False):
+            cls.step = _hooked_step(cls.step)
 
     def __repr__(self) -> str:
         s = self.__class__.__name__ + " ("
@@ -247,16 +364,65 @@ class Optimizer:
     # ---- hooks ----
     def register_step_pre_hook(self, hook: Callable) -> _Handle:
         """Call ``hook(optimizer, args, kwargs)`` before each ``step``; it may return new
-        ``(args, kwargs)``."""
-        h = _Handle(self._step_pre_hooks)
-        self._step_pre_hooks[h.id] = hook
+        ``(args, kwargs)``. As in torch, ``args`` are the positional arguments of the call
+        with the optimizer first: ``(optimizer,)`` for ``opt.step()``.
+
+        Returns:
+            A handle whose ``remove()`` unregisters the hook.
+        """
+        h = _Handle(self._optimizer_step_pre_hooks)
+        self._optimizer_step_pre_hooks[h.id] = hook
         return h
 
     def register_step_post_hook(self, hook: Callable) -> _Handle:
-        """Call ``hook(optimizer, args, kwargs)`` after each ``step``."""
-        h = _Handle(self._step_post_hooks)
-        self._step_post_hooks[h.id] = hook
+        """Call ``hook(optimizer, args, kwargs)`` after each ``step``.
+
+        Returns:
+            A handle whose ``remove()`` unregisters the hook.
+        """
+        h = _Handle(self._optimizer_step_post_hooks)
+        self._optimizer_step_post_hooks[h.id] = hook
         return h
+
+    def register_state_dict_pre_hook(self, hook: Callable, prepend: bool = False) -> _Handle:
+        """Call ``hook(optimizer)`` at the start of :meth:`state_dict`.
+
+        Args:
+            hook: the function to call.
+            prepend: run it before the hooks already registered (default: after them).
+        """
+        return _add_hook(self._optimizer_state_dict_pre_hooks, hook, prepend)
+
+    def register_state_dict_post_hook(self, hook: Callable, prepend: bool = False) -> _Handle:
+        """Call ``hook(optimizer, state_dict)`` at the end of :meth:`state_dict`; a dict it
+        returns replaces the state dict.
+
+        Args:
+            hook: the function to call.
+            prepend: run it before the hooks already registered (default: after them).
+        """
+        return _add_hook(self._optimizer_state_dict_post_hooks, hook, prepend)
+
+    def register_load_state_dict_pre_hook(self, hook: Callable,
+                                          prepend: bool = False) -> _Handle:
+        """Call ``hook(optimizer, state_dict)`` at the start of :meth:`load_state_dict`; a
+        dict it returns is loaded instead.
+
+        Args:
+            hook: the function to call.
+            prepend: run it before the hooks already registered (default: after them).
+        """
+        return _add_hook(self._optimizer_load_state_dict_pre_hooks, hook, prepend)
+
+    def register_load_state_dict_post_hook(self, hook: Callable,
+                                           prepend: bool = False) -> _Handle:
+        """Call ``hook(optimizer)`` at the end of :meth:`load_state_dict`.
+
+        Args:
+            hook: the function to call.
+            prepend: run it before the hooks already registered (default: after them).
+        """
+        return _add_hook(self._optimizer_load_state_dict_post_hooks, hook, prepend)
 
     # ---- checkpoints ----
     def state_dict(self) -> StateDict:
@@ -267,6 +433,8 @@ class Optimizer:
             ..., 'params': [index, ...]}]}``. Tensors are the live state (not copies), as in
             torch; save it with :func:`gpuarr.save` or copy it before training on.
         """
+        for pre_hook in list(self._optimizer_state_dict_pre_hooks.values()):
+            pre_hook(self)
         mapping: dict[int, int] = {}
         start = 0
 
@@ -283,7 +451,12 @@ class Optimizer:
         state = {
             (mapping[id(k)] if isinstance(k, Tensor) else k): v for k, v in self.state.items()
         }
-        return {"state": state, "param_groups": groups}
+        sd = {"state": state, "param_groups": groups}
+        for post_hook in list(self._optimizer_state_dict_post_hooks.values()):
+            out = post_hook(self, sd)
+            if out is not None:
+                sd = out
+        return sd
 
     def load_state_dict(self, state_dict: StateDict) -> None:
         """Load a state from :meth:`state_dict` (of this optimizer class, same group sizes).
@@ -296,6 +469,11 @@ class Optimizer:
         Raises:
             ValueError: the number of groups, or of parameters in a group, differs.
         """
+        state_dict = dict(state_dict)  # shallow copy: hooks may edit it
+        for pre_hook in list(self._optimizer_load_state_dict_pre_hooks.values()):
+            out = pre_hook(self, state_dict)
+            if out is not None:
+                state_dict = out
         groups = self.param_groups
         saved_groups = deepcopy(state_dict["param_groups"])
         if len(groups) != len(saved_groups):
@@ -311,12 +489,14 @@ class Optimizer:
                 chain.from_iterable(g["params"] for g in groups),
             )
         )
+        list_keys = self._list_state_keys
         state: defaultdict = defaultdict(dict)
         for k, v in state_dict["state"].items():
             k = _int_key(k)
             if k in id_map:
                 param = id_map[k]
-                state[param] = {name: _cast_state(param, name, val) for name, val in v.items()}
+                state[param] = {name: _cast_state(param, name, val, name in list_keys)
+                                for name, val in v.items()}
             else:
                 state[k] = v
         new_groups = []
@@ -328,6 +508,12 @@ class Optimizer:
                 ng["betas"] = tuple(ng["betas"])
             new_groups.append(ng)
         self.__setstate__({"state": state, "param_groups": new_groups})
+        for post_hook in list(self._optimizer_load_state_dict_post_hooks.values()):
+            post_hook(self)
+
+    # names of per-parameter state entries that hold a list of tensors (LBFGS's history):
+    # load_state_dict casts their items one by one instead of reading the list as one array
+    _list_state_keys: frozenset = frozenset()
 
 
 def _int_key(k):
@@ -341,13 +527,25 @@ def _int_keys(ks) -> list:
     return [_int_key(k) for k in ks]
 
 
-def _cast_state(param: Tensor, name: str, value):
+def _add_hook(hooks: OrderedDict, hook: Callable, prepend: bool) -> _Handle:
+    h = _Handle(hooks)
+    hooks[h.id] = hook
+    if prepend:
+        hooks.move_to_end(h.id, last=False)
+    return h
+
+
+def _cast_state(param: Tensor, name: str, value, is_list: bool = False):
     """A private copy of one state entry, on the parameter's device (torch's policy: 'step'
-    stays a float32 CPU tensor; floating state takes the parameter's dtype)."""
+    stays a float32 CPU tensor; floating state takes the parameter's dtype). With ``is_list``
+    the value is a list whose items are cast one by one (None and plain numbers stay)."""
+    if is_list and isinstance(value, (list, tuple)):
+        return [v if v is None or isinstance(v, (int, float)) else _cast_state(param, name, v)
+                for v in value]
     if name == "step":
         if isinstance(value, Tensor):
             return value.detach().cpu().clone()
-        return _make(np.asarray(value, dtype=np.float32), CPU)
+        return _make(np.asarray(value, dtype=_scalar_dtype()), CPU)
     if isinstance(value, (list, np.ndarray)):
         from .._creation import tensor
 
@@ -415,17 +613,99 @@ def _zeros_state(p: Tensor) -> Tensor:
     return _make(p._device._xp().zeros_like(p._data), p._device)
 
 
-def _new_step() -> Tensor:
-    """The 'step' counter: a float32 0-d CPU tensor, as torch keeps it (non-capturable)."""
-    return _make(np.zeros((), dtype=np.float32), CPU)
+def _full_state(p: Tensor, value: float) -> Tensor:
+    """A tensor shaped, typed and placed like ``p``, filled with ``value``."""
+    return _make(p._device._xp().full_like(p._data, value), p._device)
+
+
+def _scalar_dtype() -> np.dtype:
+    """The dtype of 0-d optimizer state (torch's ``_get_scalar_dtype``): float64 when the
+    default dtype is float64, else float32."""
+    return np.dtype(np.float64 if get_default_dtype() is float64 else np.float32)
+
+
+def _as_default_float(value: float) -> float:
+    """``value`` rounded as ``torch.as_tensor(value)`` stores it (the default float dtype)."""
+    return float(np.asarray(value, dtype=get_default_dtype().np))
+
+
+def _scalar_state(value: float, p: Tensor | None = None) -> Tensor:
+    """A 0-d state tensor (float32 unless the default dtype is float64) holding ``value``:
+    on the CPU, or on ``p``'s device."""
+    dt = _scalar_dtype()
+    if p is None or p._device is CPU:
+        return _make(np.asarray(value, dtype=dt), CPU)
+    xp = p._device._xp()
+    return _make(xp.full((), value, dtype=dt), p._device)
+
+
+def _new_step(p: Tensor | None = None) -> Tensor:
+    """The 'step' counter: a float32 (float64 under a float64 default dtype) 0-d tensor, on
+    the CPU as torch keeps it (or on ``p``'s device, torch's place for it with
+    ``capturable``/``fused``)."""
+    return _scalar_state(0.0, p)
+
+
+def _scalar_value(value) -> float:
+    """A 0-d state entry (tensor on any device, or a plain number) as a Python float."""
+    return float(value.item()) if isinstance(value, Tensor) else float(value)
+
+
+def _set_scalar(t: Tensor, value: float) -> None:
+    """Overwrite a 0-d state tensor in place (it keeps its dtype and device)."""
+    if t._device is not CPU:
+        t._device._xp()
+    t._data.fill(value)
 
 
 def _advance_step(st: dict) -> float:
     """Add one to ``st['step']`` in place and return the new count."""
     step = st["step"]
     arr = step._data
-    arr += 1  # 0-d array: in place on the host
-    return float(arr)
+    if step._device is CPU:
+        arr += 1  # 0-d array: in place on the host
+        return float(arr)
+    step._device._xp()
+    arr += 1
+    return float(step.item())
+
+
+def _check_lr(lr) -> None:
+    """torch's validation of the ``lr`` argument (a number, or a one-element tensor)."""
+    if isinstance(lr, Tensor) and lr.numel() != 1:
+        raise ValueError("Tensor lr must be 1-element")
+    if not 0.0 <= _lr_value(lr):
+        raise ValueError(f"Invalid learning rate: {lr}")
+
+
+def _check_differentiable(differentiable: bool) -> None:
+    """``differentiable=True`` asks for autograd through the update, which gpuarr's in-place
+    array updates cannot record: refuse it rather than return a step without a graph."""
+    if differentiable:
+        raise NotImplementedError(
+            "differentiable=True is not supported: gpuarr optimizers update the parameters' "
+            "arrays in place outside autograd. Use differentiable=False (the default)."
+        )
+
+
+def _scalar_states_to_tensors(opt: Optimizer, names: tuple[str, ...],
+                              on_device: Callable[[dict, str], bool]) -> None:
+    """After loading: turn plain-number 0-d state entries (``step``, ``eta``, ... from an old
+    or JSON checkpoint) into 0-d tensors, as torch's ``__setstate__`` does, and put those that
+    torch keeps by the parameter (``on_device(group, name)``) on the parameter's device."""
+    for group in opt.param_groups:
+        for p in group["params"]:
+            st = opt.state.get(p)
+            if not st:
+                continue
+            for name in names:
+                if name not in st:
+                    continue
+                here = on_device(group, name)
+                if not isinstance(st[name], Tensor):
+                    st[name] = _scalar_state(float(st[name]), p if here else None)
+                elif here and st[name]._device is not p._device:
+                    st[name] = st[name].to(device=p._device)  # torch's place for it
 
 
 # Elements per piece of the CPU update loops: 32K float32 values (128 KiB) per scratch array.

@@ -1,0 +1,116 @@
+"""ASGD: averaged stochastic gradient descent (Polyak & Juditsky, 1992)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from .optimizer import (
+    _advance_step,
+    _as_default_float,
+    _check_differentiable,
+    _check_lr,
+    _chunks,
+    _direction,
+    _PerParameter,
+    _scalar_state,
+    _scalar_states_to_tensors,
+    _scalar_value,
+    _set_scalar,
+    _zeros_state,
+)
+
+__all__ = ["ASGD"]
+
+
+class ASGD(_PerParameter):
+    """Averaged SGD, with PyTorch's update rule and state layout.
+
+    For each parameter with gradient ``g`` (``-g`` when ``maximize``), at its step ``t``::
+
+        g = g + weight_decay * p                              (if weight_decay)
+        p = p * (1 - lambd * eta) - eta * g
+        ax = ax + mu * (p - ax)       (ax = p while mu == 1)
+        eta = lr / (1 + lambd * lr * t) ** alpha;  mu = 1 / max(1, t - t0)
+
+    The averaged parameters are in ``state[p]['ax']``. State per parameter, as torch keeps
+    it: ``step``, ``eta`` and ``mu`` (float32 0-d tensors on the parameter's device) and
+    ``ax``.
+
+    Args:
+        params: tensors to optimize, or dicts defining parameter groups.
+        lr: learning rate (default 1e-2).
+        lambd: decay term (default 1e-4).
+        alpha: power for the eta update (default 0.75).
+        t0: the step at which averaging starts (default 1e6).
+        weight_decay: L2 penalty (default 0).
+        foreach: accepted for torch compatibility; gpuarr always updates tensor by tensor.
+        maximize: maximize the objective instead of minimizing it.
+        differentiable: only False is supported (updates are not recorded by autograd).
+        capturable: accepted for torch compatibility (the state already lives on the
+            parameter's device).
+
+    Example:
+        >>> opt = gpuarr.optim.ASGD(model.parameters(), lr=0.01, t0=100)
+        >>> opt.zero_grad(); loss_fn(model(x), y).backward(); opt.step()
+        >>> averaged = [opt.state[p]['ax'] for p in model.parameters()]
+    """
+
+    def __init__(self, params: Iterable, lr: float = 1e-2, lambd: float = 1e-4,
+                 alpha: float = 0.75, t0: float = 1e6, weight_decay: float = 0,
+                 foreach: bool | None = None, maximize: bool = False,
+                 differentiable: bool = False, capturable: bool = False) -> None:
+        _check_lr(lr)
+        if not 0.0 <= weight_decay:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        _check_differentiable(differentiable)
+        defaults = {"lr": lr, "lambd": lambd, "alpha": alpha, "t0": t0,
+                    "weight_decay": weight_decay, "foreach": foreach, "maximize": maximize,
+                    "differentiable": differentiable, "capturable": capturable}
+        super().__init__(params, defaults)
+
+    def __setstate__(self, state: dict) -> None:
+        super().__setstate__(state)
+        for group in self.param_groups:
+            group.setdefault("foreach", None)
+            group.setdefault("maximize", False)
+            group.setdefault("differentiable", False)
+            group.setdefault("capturable", False)
+        _scalar_states_to_tensors(self, ("step", "eta", "mu"), lambda g, _: True)
+
+    def _update(self, group: dict, p, lr: float) -> None:
+        st = self.state[p]
+        if len(st) == 0:
+            st["step"] = _scalar_state(0.0, p)
+            st["eta"] = _scalar_state(lr, p)  # float32, as torch keeps it
+            st["mu"] = _scalar_state(1.0, p)
+            st["ax"] = _zeros_state(p)
+        step = _advance_step(st)
+        eta = _scalar_value(st["eta"])
+        mu = _scalar_value(st["mu"])
+        lambd = group["lambd"]
+        xp = p._device._xp()
+        arrays = [p._data, p.grad._data, st["ax"]._data]
+        for pieces, (t1, t2) in _chunks(xp, arrays):
+            _asgd_kernel(xp, *pieces, t1, t2, eta, mu, lambd, group["weight_decay"],
+                         group["maximize"])
+        p._bump_version()
+        # torch computes the new values with torch.as_tensor (default float dtype) and
+        # copies them into eta and mu, whatever their dtype
+        _set_scalar(st["eta"], _as_default_float(lr / ((1 + lambd * lr * step)
+                                                       ** group["alpha"])))
+        _set_scalar(st["mu"], _as_default_float(1 / max(1, step - group["t0"])))
+
+
+def _asgd_kernel(xp, w, g, ax, t1, t2, eta: float, mu: float, lambd: float, wd: float,
+                 maximize: bool) -> None:
+    """The ASGD update of one piece, in place on ``w`` and ``ax``."""
+    g = _direction(xp, w, g, wd, maximize, t1, t2)
+    w *= 1 - lambd * eta  # decay term
+    xp.multiply(g, -eta, out=t2)  # p.add_(grad, alpha=-eta)
+    w += t2
+    if mu != 1:  # ax.add_(p.sub(ax).mul_(mu))
+        xp.subtract(w, ax, out=t2)
+        t2 *= mu
+        ax += t2
+    else:
+        ax[...] = w

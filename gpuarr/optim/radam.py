@@ -1,0 +1,136 @@
+"""RAdam: Adam with a rectified (variance-corrected) adaptive learning rate (Liu et al., 2019)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from .adamax import _check_betas
+from .optimizer import (
+    _advance_step,
+    _check_differentiable,
+    _check_lr,
+    _chunks,
+    _direction,
+    _lerp_,
+    _new_step,
+    _PerParameter,
+    _scalar_states_to_tensors,
+    _zeros_state,
+)
+
+__all__ = ["RAdam"]
+
+
+class RAdam(_PerParameter):
+    """RAdam, with PyTorch's update rule and state layout.
+
+    For each parameter with gradient ``g`` (``-g`` when ``maximize``), at its step ``t``::
+
+        p = p * (1 - lr * weight_decay)  (decoupled)  or  g = g + weight_decay * p
+        m = lerp(m, g, 1 - beta1);  v = beta2 * v + (1 - beta2) * g * g
+        m_hat = m / (1 - beta1**t)
+        rho_inf = 2 / (1 - beta2) - 1;  rho_t = rho_inf - 2 t beta2**t / (1 - beta2**t)
+        if rho_t > 5:
+            r = sqrt((rho_t - 4)(rho_t - 2) rho_inf / ((rho_inf - 4)(rho_inf - 2) rho_t))
+            p = p - lr * m_hat * sqrt(1 - beta2**t) / (sqrt(v) + eps) * r
+        else:
+            p = p - lr * m_hat
+
+    State per parameter: ``step`` (float32 0-d tensor), ``exp_avg`` (m) and ``exp_avg_sq`` (v).
+
+    Args:
+        params: tensors to optimize, or dicts defining parameter groups.
+        lr: learning rate (default 1e-3).
+        betas: decay rates of the first and second moment averages (default (0.9, 0.999)).
+        eps: added to the denominator for stability (default 1e-8).
+        weight_decay: weight decay coefficient (default 0).
+        decoupled_weight_decay: shrink the parameters (as AdamW does) instead of adding an L2
+            term to the gradient.
+        foreach: accepted for torch compatibility; gpuarr always updates tensor by tensor.
+        maximize: maximize the objective instead of minimizing it.
+        capturable: keep ``step`` on the parameter's device, as torch does for graph capture.
+        differentiable: only False is supported (updates are not recorded by autograd).
+
+    Example:
+        >>> opt = gpuarr.optim.RAdam(model.parameters(), lr=1e-3)
+        >>> opt.zero_grad(); loss_fn(model(x), y).backward(); opt.step()
+    """
+
+    def __init__(self, params: Iterable, lr: float = 1e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0, decoupled_weight_decay: bool = False, *,
+                 foreach: bool | None = None, maximize: bool = False,
+                 capturable: bool = False, differentiable: bool = False) -> None:
+        _check_lr(lr)
+        if not 0.0 <= eps:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        _check_betas(betas)
+        if not 0.0 <= weight_decay:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        _check_differentiable(differentiable)
+        defaults = {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay,
+                    "maximize": maximize, "foreach": foreach, "capturable": capturable,
+                    "decoupled_weight_decay": decoupled_weight_decay,
+                    "differentiable": differentiable}
+        super().__init__(params, defaults)
+
+    def __setstate__(self, state: dict) -> None:
+        super().__setstate__(state)
+        for group in self.param_groups:
+            group.setdefault("foreach", None)
+            group.setdefault("maximize", False)
+            group.setdefault("differentiable", False)
+            group.setdefault("decoupled_weight_decay", False)
+            group.setdefault("capturable", False)
+        _scalar_states_to_tensors(self, ("step",), lambda g, _: g["capturable"])
+
+    def _update(self, group: dict, p, lr: float) -> None:
+        st = self.state[p]
+        if len(st) == 0:
+            st["step"] = _new_step(p if group["capturable"] else None)
+            st["exp_avg"] = _zeros_state(p)
+            st["exp_avg_sq"] = _zeros_state(p)
+        step = _advance_step(st)
+        beta1, beta2 = (float(b) for b in group["betas"])
+        wd = group["weight_decay"]
+        bias1 = 1 - beta1**step
+        bias2 = 1 - beta2**step
+        rho_inf = 2 / (1 - beta2) - 1
+        rho_t = rho_inf - 2 * step * (beta2**step) / bias2
+        rect = None
+        if rho_t > 5.0:
+            rect = ((rho_t - 4) * (rho_t - 2) * rho_inf
+                    / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5
+        decay = 1 - lr * wd if (wd != 0 and group["decoupled_weight_decay"]) else None
+        xp = p._device._xp()
+        arrays = [p._data, p.grad._data, st["exp_avg"]._data, st["exp_avg_sq"]._data]
+        for pieces, tmps in _chunks(xp, arrays, 3):
+            _radam_kernel(xp, *pieces, *tmps, lr, beta1, beta2, group["eps"],
+                          0 if decay is not None else wd, decay, group["maximize"], bias1,
+                          bias2, rect)
+        p._bump_version()
+
+
+def _radam_kernel(xp, w, g, m, v, t1, t2, t3, lr: float, beta1: float, beta2: float,
+                  eps: float, wd: float, decay: float | None, maximize: bool, bias1: float,
+                  bias2: float, rect: float | None) -> None:
+    """The RAdam update of one piece, in place on ``w``, ``m`` and ``v`` (torch's order)."""
+    if decay is not None:
+        w *= decay
+    g = _direction(xp, w, g, wd, maximize, t1, t2)
+    _lerp_(xp, m, g, 1 - beta1, t2)
+    v *= beta2  # exp_avg_sq.mul_(beta2).addcmul_(g, g, value=1 - beta2)
+    xp.multiply(g, 1 - beta2, out=t2)
+    t2 *= g
+    v += t2
+    xp.divide(m, bias1, out=t3)  # bias_corrected_exp_avg = exp_avg / bias_correction1
+    t3 *= lr
+    if rect is not None:
+        # adaptive lr = bias2**0.5 / (sqrt(v) + eps), as torch evaluates it: reciprocal * c
+        xp.sqrt(v, out=t2)
+        t2 += eps
+        xp.reciprocal(t2, out=t2)
+        t2 *= bias2**0.5
+        t3 *= t2
+        t3 *= rect
+    w -= t3
