@@ -64,6 +64,7 @@ from .ops.counting import *  # noqa: F403
 from .ops.elementwise import *  # noqa: F403
 from .ops.indexing import *  # noqa: F403
 from .ops.linalg import *  # noqa: F403
+from .ops.misc_ops import *  # noqa: F403
 from .ops.random import *  # noqa: F403
 from .ops.reduction import *  # noqa: F403
 from .ops.sampling import *  # noqa: F403
@@ -76,6 +77,18 @@ from .serialization import load, save
 from . import distributions, linalg, nn, optim, utils, vision
 from .distributions._special import digamma, erfinv, lgamma, polygamma, xlogy
 from .nn.functional import log_softmax, softmax
+
+# What torch programs call at the top (device and backend probes, compile, legacy constructors).
+from . import accelerator, onnx
+from ._compile import compile  # noqa: A004
+from ._legacy_tensors import *  # noqa: F403
+from ._torch_backends import (
+    are_deterministic_algorithms_enabled,
+    get_float32_matmul_precision,
+    is_deterministic_algorithms_warn_only_enabled,
+    set_float32_matmul_precision,
+    use_deterministic_algorithms,
+)
 
 __version__ = "0.1.0"
 

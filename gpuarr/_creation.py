@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Sequence as _Sequence
 
 import numpy as np
 
@@ -100,12 +101,21 @@ def _python_ints_overflow(data, dtype) -> None:
         raise ValueError("Overflow when unpacking long long")
 
 
+class _CannotInfer(RuntimeError, TypeError):
+    """torch's RuntimeError for data it cannot make a tensor of (a set, a generator, None);
+    also a TypeError, which gpuarr's callers that turn arguments into tensors expect."""
+
+
 def _host_array(data, dtype=None):
     """Data (nested lists, scalars, arrays, tensors) as a NumPy array; True if from Python."""
     if isinstance(data, np.ndarray):
         return data, False
     if isinstance(data, np.generic):
         return np.asarray(data), False
+    if isinstance(data, (str, bytes)):
+        raise TypeError(f"new(): invalid data type '{type(data).__name__}'")
+    if not isinstance(data, (list, tuple)) and isinstance(data, _Sequence):
+        data = list(data)  # any sequence torch accepts: deque, range, bytearray, array.array
     if isinstance(data, (list, tuple)):
         if any(isinstance(x, Tensor) for x in _flat_probe(data)):
             data = _tensors_to_lists(data)
@@ -135,7 +145,7 @@ def _host_array(data, dtype=None):
         return np.asarray(data), True
     if hasattr(data, "__array__") or hasattr(data, "__array_interface__"):
         return np.asarray(data), False
-    raise TypeError(f"Could not infer dtype of {type(data).__name__}")
+    raise _CannotInfer(f"Could not infer dtype of {type(data).__name__}")
 
 
 def _flat_probe(data):

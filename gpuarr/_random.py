@@ -2,7 +2,9 @@
 
 A Generator wraps the backend's generator (NumPy PCG64 on CPU, CuPy's XORWOW on CUDA). Same
 seed and same device give the same numbers. ``manual_seed`` seeds the default generator of every
-device, including CUDA devices first used later.
+device, including CUDA devices first used later. Until then the default generators start from
+a seed drawn from OS entropy once per process (``initial_seed()`` differs between runs, as in
+torch); a ``Generator()`` made by hand starts from torch's fixed default seed.
 """
 
 from __future__ import annotations
@@ -97,8 +99,16 @@ class Generator:
         return self
 
 
+def _entropy_seed() -> int:
+    """A 64-bit seed from OS entropy."""
+    return int(np.random.SeedSequence().entropy % 2**64)
+
+
 _defaults: dict = {}
-_global_seed = [_DEFAULT_SEED]
+# As torch's, the default generators start from a fresh seed in every process (unseeded
+# programs differ between runs); manual_seed makes a run reproducible. A Generator() made by
+# hand starts from torch's fixed default seed instead.
+_global_seed = [_entropy_seed()]
 
 
 def default_generator(device=None) -> Generator:
@@ -132,7 +142,8 @@ def seed() -> int:
 
 
 def initial_seed() -> int:
-    """The seed of the CPU default generator."""
+    """The seed of the CPU default generator: the last :func:`manual_seed`, else the seed
+    this process drew from OS entropy at import."""
     return default_generator("cpu").initial_seed()
 
 

@@ -51,7 +51,8 @@ import numpy as np
 
 from . import _safetensors as st
 
-__all__ = ["MAX_DEPTH", "load", "save"]
+__all__ = ["MAX_DEPTH", "load", "save", "add_safe_globals", "get_safe_globals",
+           "clear_safe_globals", "safe_globals"]
 
 FileLike = str | os.PathLike[str] | IO[bytes]
 # None, a device or device string, a dict of location strings, or fn(cpu_tensor, location).
@@ -515,3 +516,70 @@ def load(f: FileLike, map_location: MapLocation = None, *, weights_only: bool = 
     except RecursionError:  # MAX_DEPTH keeps this away unless load() is called very deep
         raise decoder.fail("its structure is nested too deeply to rebuild from this call "
                            "stack") from None
+
+
+# --------------------------------------------------------------------------------------------
+# torch.serialization's allow-list of globals for its weights_only unpickler. gpuarr.load never
+# unpickles (a checkpoint is JSON plus raw tensor bytes), so nothing needs allowing: the list is
+# only kept, so that programs that register their classes run unchanged and read it back.
+
+_safe_globals: list = []
+
+
+def add_safe_globals(safe_globals: list) -> None:
+    """Record globals (classes, functions, or ``(obj, "module.name")`` pairs) a torch program
+    allows its checkpoints to contain.
+
+    gpuarr's checkpoints never contain pickled objects and :func:`load` never unpickles, so
+    this changes what loads in no way; it exists so that such programs run unchanged.
+
+    Args:
+        safe_globals: a list of the globals to allow.
+
+    Example:
+        >>> gpuarr.serialization.add_safe_globals([MyConfig])
+    """
+    for g in safe_globals:
+        if g not in _safe_globals:
+            _safe_globals.append(g)
+
+
+def get_safe_globals() -> list:
+    """The globals recorded by :func:`add_safe_globals` (a copy).
+
+    Returns:
+        A list, empty unless a program added some.
+    """
+    return list(_safe_globals)
+
+
+def clear_safe_globals() -> None:
+    """Forget every global recorded by :func:`add_safe_globals`."""
+    _safe_globals.clear()
+
+
+class safe_globals:  # noqa: N801 - torch's name
+    """Context manager: the given globals are recorded as allowed inside the ``with`` block
+    (see :func:`add_safe_globals`; nothing is unpickled either way).
+
+    Args:
+        safe_globals: a list of the globals to allow.
+
+    Example:
+        >>> with gpuarr.serialization.safe_globals([MyConfig]):
+        ...     ckpt = gpuarr.load("ckpt.safetensors")
+    """
+
+    def __init__(self, safe_globals: list) -> None:
+        self.safe_globals = list(safe_globals)
+        self._added: list = []
+
+    def __enter__(self) -> safe_globals:
+        self._added = [g for g in self.safe_globals if g not in _safe_globals]
+        add_safe_globals(self._added)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for g in self._added:
+            if g in _safe_globals:
+                _safe_globals.remove(g)

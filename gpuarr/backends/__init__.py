@@ -119,3 +119,14 @@ def _cuda_hint() -> str:
 
 register("cpu", lambda: (NUMPY, ""))
 register("cuda", _cupy_factory, install_hint=_cuda_hint())
+
+
+def __getattr__(name: str):
+    # torch.backends' flag namespaces: this package is gpuarr's dispatch layer, so they live in
+    # gpuarr._torch_backends and are only handed out here, so that gpuarr.backends.cudnn.benchmark
+    # and gpuarr.backends.mps.is_available() read as in torch.
+    if name in ("cudnn", "cuda", "mps"):
+        from .. import _torch_backends
+
+        return getattr(_torch_backends, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,118 @@
+"""PyTorch's legacy typed constructors: ``gpuarr.FloatTensor``, ``LongTensor``, ...
+
+As in torch, each is a CPU tensor type of one dtype (not a subclass of :class:`gpuarr.Tensor`):
+
+* ``FloatTensor(2, 3)`` or ``FloatTensor(Size([2, 3]))``: an uninitialised tensor of that shape;
+* ``FloatTensor([1, 2])`` (any sequence): a tensor of that data, cast to the dtype;
+* ``FloatTensor()``: an empty 1-d tensor; ``FloatTensor(t)``: ``t`` itself (shared memory),
+  which must already have that dtype;
+* ``isinstance(t, gpuarr.FloatTensor)``: ``t`` is a float32 CPU tensor;
+* ``t.type(gpuarr.LongTensor)`` / ``t.type('torch.LongTensor')``: ``t`` cast to int64.
+
+Example:
+    >>> gpuarr.LongTensor([1.7, 2])
+    tensor([1, 2])
+    >>> isinstance(gpuarr.ones(2), gpuarr.FloatTensor)
+    True
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from . import _dtype as D
+from ._creation import empty, tensor
+from ._device import as_device
+from ._tensor import Size, Tensor
+
+__all__ = ["FloatTensor", "DoubleTensor", "HalfTensor", "LongTensor", "IntTensor",
+           "ShortTensor", "CharTensor", "ByteTensor", "BoolTensor"]
+
+_TYPES = {"FloatTensor": D.float32, "DoubleTensor": D.float64, "HalfTensor": D.float16,
+          "LongTensor": D.int64, "IntTensor": D.int32, "ShortTensor": D.int16,
+          "CharTensor": D.int8, "ByteTensor": D.uint8, "BoolTensor": D.bool}
+
+
+def _is_int(x) -> bool:
+    return isinstance(x, (numbers.Integral, np.integer)) and not isinstance(x, (bool, np.bool_))
+
+
+class _LegacyTensorType(type):
+    """Metaclass of the legacy constructors: calling one builds a tensor, ``isinstance``
+    checks dtype and device."""
+
+    dtype: D.dtype
+
+    def __instancecheck__(cls, obj) -> bool:
+        return isinstance(obj, Tensor) and obj.dtype is cls.dtype and obj.device.type == "cpu"
+
+    def __call__(cls, *args, device=None) -> Tensor:
+        dt = cls.dtype
+        if device is not None and as_device(device).type != "cpu":
+            raise RuntimeError("legacy constructor expects device type: cpu but device type: "
+                               f"{as_device(device).type} was passed")
+        if not args:
+            return empty(0, dtype=dt)
+        if len(args) == 1:
+            a = args[0]
+            if isinstance(a, Tensor):
+                if a.dtype is not dt or a.device.type != "cpu":
+                    raise TypeError(f"expected a {dt.name} CPU tensor for gpuarr.{cls.__name__}"
+                                    f" (got a {a.dtype.name} tensor on {a.device}); convert it "
+                                    "with .to() first")
+                return a.detach()
+            if isinstance(a, Size):
+                return empty(tuple(a), dtype=dt)
+            if _is_int(a):
+                return empty(int(a), dtype=dt)
+            if isinstance(a, (numbers.Number, np.generic)) or not hasattr(a, "__len__"):
+                raise TypeError(f"new(): data must be a sequence (got {_qualname(a)})")
+            return tensor(a, dtype=dt)
+        for a in args:
+            if not _is_int(a):
+                raise TypeError("new(): argument 'size' must be tuple of ints, but found element "
+                                f"of type {type(a).__name__}")
+        return empty(tuple(int(a) for a in args), dtype=dt)
+
+
+def _qualname(x) -> str:
+    mod = type(x).__module__
+    return type(x).__name__ if mod == "builtins" else f"{mod}.{type(x).__name__}"
+
+
+def _make_type(name: str, dt: D.dtype) -> type:
+    doc = (f"Legacy constructor of {dt.name} CPU tensors: ``{name}(2, 3)`` (uninitialised "
+           f"shape), ``{name}([1, 2])`` (data); ``isinstance(t, {name})`` checks dtype and "
+           "device.")
+    return _LegacyTensorType(name, (), {"dtype": dt, "is_cuda": False, "is_sparse": False,
+                                        "__module__": "gpuarr", "__doc__": doc})
+
+
+FloatTensor = _make_type("FloatTensor", D.float32)
+DoubleTensor = _make_type("DoubleTensor", D.float64)
+HalfTensor = _make_type("HalfTensor", D.float16)
+LongTensor = _make_type("LongTensor", D.int64)
+IntTensor = _make_type("IntTensor", D.int32)
+ShortTensor = _make_type("ShortTensor", D.int16)
+CharTensor = _make_type("CharTensor", D.int8)
+ByteTensor = _make_type("ByteTensor", D.uint8)
+BoolTensor = _make_type("BoolTensor", D.bool)
+
+_tensor_type = Tensor.type
+
+
+def _type(self: Tensor, dtype=None, non_blocking: bool = False, **kwargs):
+    """Without arguments, the type name (e.g. 'gpuarr.FloatTensor'); else a copy cast to
+    ``dtype``: a dtype, a legacy type (``gpuarr.LongTensor``) or its name
+    ('torch.LongTensor', 'gpuarr.cuda.FloatTensor')."""
+    if isinstance(dtype, _LegacyTensorType):
+        return self.to(device="cpu", dtype=dtype.dtype)
+    if isinstance(dtype, str) and dtype.rsplit(".", 1)[-1] in _TYPES:
+        dev = "cuda" if ".cuda." in dtype else "cpu"
+        return self.to(device=dev, dtype=_TYPES[dtype.rsplit(".", 1)[-1]])
+    return _tensor_type(self, dtype)
+
+
+Tensor.type = _type
