@@ -23,6 +23,7 @@ sys.path.insert(0, str(HERE.parent))
 
 ORDER = ["bench_core", "bench_autograd", "bench_training", "bench_tensorboard", "bench_dataloader"]
 ORDER.insert(ORDER.index("bench_training") + 1, "bench_gpt")  # GPT (nanoGPT) training step
+ORDER += ["bench_rnn"]
 
 
 def main(argv=None) -> int:

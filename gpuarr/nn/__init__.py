@@ -21,4 +21,5 @@ from .module import Module
 from .normalization import *  # noqa: F403
 from .parameter import Buffer, Parameter
 from .pooling import *  # noqa: F403
+from .rnn import *  # noqa: F403
 from .transformer import *  # noqa: F403

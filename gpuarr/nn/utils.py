@@ -92,3 +92,13 @@ def clip_grad_value_(parameters, clip_value: float, foreach=None) -> None:
             xp = g._device._xp()
             xp.clip(g._data, -v, v, out=g._data)
             g._bump_version()
+
+
+# ``gpuarr.nn.utils.rnn`` (PackedSequence, pack/pad helpers) lives in nn/_rnn_utils.py; this
+# module is a plain file, so register it as the submodule ``rnn`` (``import gpuarr.nn.utils.rnn``
+# and ``from gpuarr.nn.utils.rnn import pad_sequence`` both work).
+import sys as _sys  # noqa: E402
+
+from . import _rnn_utils as rnn  # noqa: E402
+
+_sys.modules[__name__ + ".rnn"] = rnn
