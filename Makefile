@@ -25,7 +25,7 @@ test: test-cpu test-cuda-sim
 
 test-cpu: $(STAMP)
 	bash ci/ensure_chromium.sh
-	GPUARR_REQUIRE_NVRTC=1 GPUARR_REQUIRE_CUPY=1 $(PY) -m pytest
+	GPUARR_REQUIRE_NVRTC=1 GPUARR_REQUIRE_CUPY=1 GPUARR_REQUIRE_MPI=1 $(PY) -m pytest
 
 test-cuda-sim: $(STAMP)
 	PYTHONPATH=$(STANDIN) $(PY) -m pytest -p no:cacheprovider -k cuda

@@ -21,9 +21,11 @@ HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
-ORDER = ["bench_core", "bench_autograd", "bench_training", "bench_tensorboard", "bench_dataloader"]
-ORDER.insert(ORDER.index("bench_training") + 1, "bench_gpt")  # GPT (nanoGPT) training step
+ORDER = ["bench_core", "bench_autograd", "bench_training", "bench_tensorboard", "bench_dataloader",
+         "bench_distributed"]
 ORDER += ["bench_rnn"]
+ORDER.append("bench_ddp")  # 2-rank DistributedDataParallel step (mpirun + torch gloo workers)
+ORDER.insert(ORDER.index("bench_training") + 1, "bench_gpt")  # GPT (nanoGPT) training step
 
 
 def main(argv=None) -> int:

@@ -74,7 +74,7 @@ from .ops.stacking import *  # noqa: F403
 from .serialization import load, save
 
 # Subpackages, importable as gpuarr.nn etc. (none of them imports CuPy, torch or TensorFlow).
-from . import distributions, linalg, nn, optim, utils, vision
+from . import distributed, distributions, linalg, nn, optim, utils, vision
 from .distributions._special import digamma, erfinv, lgamma, polygamma, xlogy
 from .nn.functional import log_softmax, softmax
 

@@ -70,6 +70,7 @@ class Tensor:
     _version = None  # shared [count] list once the data is viewed or edited in place
     _base = None
     _hooks = None
+    _post_acc_hooks = None  # register_post_accumulate_grad_hook (leaves only)
     __array_priority__ = 1000  # NumPy defers to Tensor's reflected operators
 
     def __init__(self, *args, **kwargs) -> None:
@@ -258,6 +259,37 @@ class Tensor:
             self._hooks = []
         self._hooks.append(hook)
         return _Handle(self._hooks, hook)
+
+    def register_post_accumulate_grad_hook(self, hook):
+        """Call ``hook(self)`` after a backward pass has accumulated all of its gradient for
+        this leaf into ``self.grad`` (once per backward, as torch does).
+
+        Args:
+            hook: a callable ``hook(tensor) -> None``; it may read or modify ``tensor.grad``.
+
+        Returns:
+            A handle whose ``remove()`` unregisters the hook.
+
+        Raises:
+            RuntimeError: on a non-leaf tensor or one that does not require grad.
+
+        Example:
+            >>> w = gpuarr.ones(2, requires_grad=True)
+            >>> h = w.register_post_accumulate_grad_hook(lambda p: print(p.grad))
+            >>> (w * 3).sum().backward()
+            tensor([3., 3.])
+        """
+        if not self._rg:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self.grad_fn is not None:
+            raise RuntimeError(
+                "post accumulate grad hooks cannot be registered on non-leaf tensors")
+        from .autograd.function import _Handle
+
+        if self._post_acc_hooks is None:
+            self._post_acc_hooks = []
+        self._post_acc_hooks.append(hook)
+        return _Handle(self._post_acc_hooks, hook)
 
     def backward(self, gradient=None, retain_graph=None, create_graph: bool = False,
                  inputs=None) -> None:

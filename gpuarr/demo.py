@@ -7,9 +7,16 @@ histograms and sample input images go to TensorBoard through gpuarr's ``SummaryW
 a checkpoint (model, optimizer, epoch) is written after every epoch, so ``--resume`` continues
 an interrupted run exactly where it stopped.
 
+With ``--distributed`` the same training runs data-parallel, one process per rank, launched by
+``mpirun``: ``gpuarr.distributed.init_process_group('mpi')`` (NCCL for CUDA devices), a
+``DistributedSampler`` gives every rank its share of each epoch, ``DistributedDataParallel``
+averages the gradients, and only rank 0 logs to TensorBoard, writes the checkpoint, shows the
+progress bar and prints the result. ``--batch-size`` is then per process (as in torch).
+
 Example:
     $ python -m gpuarr.demo --epochs 20 --device auto
     $ tensorboard --logdir runs/digits
+    $ mpirun -n 2 python -m gpuarr.demo --distributed
 """
 
 from __future__ import annotations
@@ -54,6 +61,10 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--resume", action="store_true",
                    help=f"continue from <logdir>/{CHECKPOINT} up to --epochs")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.add_argument("--distributed", action="store_true",
+                   help="train data-parallel, one process per rank: launch with "
+                        "`mpirun -n N python -m gpuarr.demo --distributed` (--batch-size is "
+                        "per process; rank 0 logs, checkpoints and prints)")
     args = p.parse_args(argv)
     if args.epochs < 1:
         p.error("--epochs must be at least 1")
@@ -133,6 +144,24 @@ def _log_images(writer, x: gpuarr.Tensor, y: gpuarr.Tensor) -> None:
     writer.add_text("inputs/train_labels", labels, 0)
 
 
+def _init_distributed(dev: gpuarr.device) -> tuple[Any, bool, gpuarr.device]:
+    """Join the process group (unless this process already has): MPI for CPU tensors, NCCL
+    for CUDA ones, each rank on its own GPU. Returns (gpuarr.distributed, whether this call
+    created the group, the device)."""
+    import importlib
+
+    try:
+        dist = importlib.import_module("gpuarr.distributed")
+    except ImportError as e:
+        raise SystemExit(f"--distributed needs gpuarr.distributed and mpi4py: {e}") from None
+    own = not dist.is_initialized()
+    if own:
+        dist.init_process_group("nccl" if dev.type == "cuda" else "mpi")
+    if dev.type == "cuda" and dev.index is None:
+        dev = gpuarr.device(f"cuda:{dist.get_rank() % max(gpuarr.cuda.device_count(), 1)}")
+    return dist, own, dev
+
+
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     """Run the demo with command-line style arguments.
 
@@ -140,7 +169,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         argv: the arguments (default ``sys.argv[1:]``), e.g. ``['--epochs', '5']``.
 
     Returns:
-        ``{'test_accuracy', 'test_loss', 'epoch', 'checkpoint', 'logdir', 'seconds'}``.
+        ``{'test_accuracy', 'test_loss', 'epoch', 'checkpoint', 'logdir', 'seconds'}``; with
+        ``--distributed`` also ``'rank'`` and ``'world_size'`` (every rank returns the same
+        accuracy: the replicas stay equal).
     """
     from tqdm.auto import tqdm
 
@@ -149,6 +180,11 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     args = _parse(argv)
     t0 = time.perf_counter()
     dev = _device(args.device)
+    dist, own_group, rank, world = None, False, 0, 1
+    if args.distributed:
+        dist, own_group, dev = _init_distributed(dev)
+        rank, world = dist.get_rank(), dist.get_world_size()
+    main_rank = rank == 0
     gpuarr.manual_seed(args.seed)
     x_train, y_train, x_test, y_test = load_digits_tensors(args.seed, dev)
     model = build_model(args.hidden).to(dev)
@@ -168,24 +204,42 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     # resuming sets the schedule to where it stopped: the optimizer already holds the lr
     sched = CosineAnnealingLR(opt, T_max=args.epochs, last_epoch=start - 1)
 
+    net: nn.Module = model
+    train_set = TensorDataset(x_train, y_train)
     loader_gen = gpuarr.Generator()
-    loader = DataLoader(TensorDataset(x_train, y_train), batch_size=args.batch_size,
-                        shuffle=True, generator=loader_gen)
-    steps_per_epoch = len(loader)
-    writer = SummaryWriter(args.logdir, purge_step=start * steps_per_epoch if start else None)
-    if start == 0:
-        _log_images(writer, x_train, y_train)
+    sampler = None
+    if args.distributed:
+        from gpuarr.nn.parallel import DistributedDataParallel
+        from gpuarr.utils.data.distributed import DistributedSampler
 
-    bar = tqdm(total=(args.epochs - start) * steps_per_epoch, disable=args.no_progress,
-               unit="step", dynamic_ncols=True)
+        net = DistributedDataParallel(model)  # rank 0's weights everywhere; averaged grads
+        sampler = DistributedSampler(train_set, num_replicas=world, rank=rank, shuffle=True,
+                                     seed=args.seed)
+        loader = DataLoader(train_set, batch_size=args.batch_size, sampler=sampler)
+    else:
+        loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True,
+                            generator=loader_gen)
+    steps_per_epoch = len(loader)
+    writer = None
+    if main_rank:
+        writer = SummaryWriter(args.logdir,
+                               purge_step=start * steps_per_epoch if start else None)
+        if start == 0:
+            _log_images(writer, x_train, y_train)
+
+    bar = tqdm(total=(args.epochs - start) * steps_per_epoch,
+               disable=args.no_progress or not main_rank, unit="step", dynamic_ncols=True)
     test_loss, test_acc = _evaluate(model, loss_fn, x_test, y_test)
     done = start
     for epoch in range(start, args.epochs):
         # the shuffle depends on (seed, epoch) only, so a resumed run sees the same batches
-        loader_gen.manual_seed(args.seed * 100_003 + epoch)
+        if sampler is not None:
+            sampler.set_epoch(epoch)  # the same permutation on every rank, a share each
+        else:
+            loader_gen.manual_seed(args.seed * 100_003 + epoch)
         bar.set_description(f"epoch {epoch + 1}/{args.epochs}")
         for i, (xb, yb) in enumerate(loader):
-            logits = model(xb)
+            logits = net(xb)
             loss = loss_fn(logits, yb)
             opt.zero_grad()
             loss.backward()
@@ -193,33 +247,48 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             step = epoch * steps_per_epoch + i
             loss_v = loss.item()
             acc = float((logits.detach().cpu().numpy().argmax(1) == yb.cpu().numpy()).mean())
-            writer.add_scalar("train/loss", loss_v, step)
-            writer.add_scalar("train/accuracy", acc, step)
+            if writer is not None:  # rank 0 logs its own batches' loss and accuracy
+                writer.add_scalar("train/loss", loss_v, step)
+                writer.add_scalar("train/accuracy", acc, step)
             bar.set_postfix(loss=f"{loss_v:.3f}", acc=f"{acc:.2f}", test_acc=f"{test_acc:.3f}",
                             refresh=False)
             bar.update()
-        writer.add_scalar("train/learning_rate", sched.get_last_lr()[0], epoch)
+        lr = sched.get_last_lr()[0]
         sched.step()
         test_loss, test_acc = _evaluate(model, loss_fn, x_test, y_test)
-        writer.add_scalar("test/loss", test_loss, epoch)
-        writer.add_scalar("test/accuracy", test_acc, epoch)
-        for name, p in model.named_parameters():
-            writer.add_histogram(f"weights/{name}", p.detach().cpu().numpy(), epoch)
-        gpuarr.save({"model": model.state_dict(), "optimizer": opt.state_dict(),
-                     "epoch": epoch + 1}, ckpt_path)
+        if writer is not None:
+            writer.add_scalar("train/learning_rate", lr, epoch)
+            writer.add_scalar("test/loss", test_loss, epoch)
+            writer.add_scalar("test/accuracy", test_acc, epoch)
+            for name, p in model.named_parameters():
+                writer.add_histogram(f"weights/{name}", p.detach().cpu().numpy(), epoch)
+            # the plain model's state dict: the checkpoint also resumes without --distributed
+            gpuarr.save({"model": model.state_dict(), "optimizer": opt.state_dict(),
+                         "epoch": epoch + 1}, ckpt_path)
         bar.set_postfix(loss=f"{loss_v:.3f}", acc=f"{acc:.2f}", test_acc=f"{test_acc:.3f}",
                             refresh=False)
         done = epoch + 1
     bar.close()
-    writer.close()
+    if writer is not None:
+        writer.close()
+    if dist is not None:
+        dist.barrier()  # the checkpoint of the last epoch is complete for every rank
+        if own_group:
+            dist.destroy_process_group()
     seconds = time.perf_counter() - t0
-    print(f"final test accuracy: {test_acc:.4f} ({len(y_test)} held-out digits, "
-          f"{args.epochs} epoch{'s' if args.epochs > 1 else ''} on {dev}, {seconds:.1f} s)")
-    print(f"checkpoint: {ckpt_path}")
-    print(f"view the run with: tensorboard --logdir {args.logdir}")
-    sys.stdout.flush()
-    return {"test_accuracy": test_acc, "test_loss": test_loss, "epoch": done,
-            "checkpoint": ckpt_path, "logdir": args.logdir, "seconds": seconds}
+    if main_rank:
+        where = f"{dev}" if world == 1 else f"{dev}, {world} processes"
+        print(f"final test accuracy: {test_acc:.4f} ({len(y_test)} held-out digits, "
+              f"{args.epochs} epoch{'s' if args.epochs > 1 else ''} on {where}, "
+              f"{seconds:.1f} s)")
+        print(f"checkpoint: {ckpt_path}")
+        print(f"view the run with: tensorboard --logdir {args.logdir}")
+        sys.stdout.flush()
+    out = {"test_accuracy": test_acc, "test_loss": test_loss, "epoch": done,
+           "checkpoint": ckpt_path, "logdir": args.logdir, "seconds": seconds}
+    if args.distributed:
+        out.update(rank=rank, world_size=world)
+    return out
 
 
 if __name__ == "__main__":

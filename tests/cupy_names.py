@@ -269,11 +269,13 @@ def _resolve(modpath, chain):
         head, _, attr = modpath.rpartition(".")
         obj = getattr(importlib.import_module(head), attr)
     path = modpath
-    for part in chain:
+    for i, part in enumerate(chain):
         path = f"{path}.{part}"
         try:
             obj = getattr(obj, part)
         except AttributeError:
+            if getattr(obj, "available", None) is False and obj.__name__ in _RECORDED:
+                return _recorded(obj.__name__, chain[i:])
             try:  # a submodule not imported by its package
                 obj = importlib.import_module(path)
             except ImportError:
@@ -281,6 +283,35 @@ def _resolve(modpath, chain):
         except Exception as e:  # a lazy attribute that needs a GPU: it exists
             return None, None, f"exists, not loadable here ({type(e).__name__})"
     return obj, None, ""
+
+
+# CuPy modules whose library may be missing where this runs (``available`` is False, names
+# absent): their names as ``tests/cupy_standin/dump_meta.py`` recorded them from a CuPy that
+# loaded the library (module -> (meta key of its names, {class: meta key of its methods})).
+_RECORDED = {
+    "cupy.cuda.nccl": ("cupy_backends.cuda.libs.nccl", {"NcclCommunicator": "NcclCommunicator"}),
+    "cupy_backends.cuda.libs.nccl": ("cupy_backends.cuda.libs.nccl",
+                                     {"NcclCommunicator": "NcclCommunicator"}),
+}
+
+
+def _recorded(modname, chain):
+    """(None, missing part or None, note) for ``chain`` on a module whose library did not load,
+    checked against the names recorded in ``cupy_meta.json``."""
+    with open(os.path.join(HERE, "cupy_standin", "cupy_meta.json")) as fh:
+        meta = json.load(fh)
+    key, classes = _RECORDED[modname]
+    names = meta.get(key)
+    if names is None:
+        return None, None, f"not loadable here and not recorded in cupy_meta.json ({key})"
+    if chain[0] not in names:
+        return None, chain[0], ""
+    if len(chain) > 1:
+        methods = meta.get(classes.get(chain[0], ""), {})
+        if chain[1] not in methods:
+            return None, chain[1], ""
+    return None, None, "library not loadable here: checked against the names recorded in " \
+        "cupy_meta.json"
 
 
 def _signature(obj, cupy):

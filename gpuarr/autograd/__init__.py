@@ -99,12 +99,14 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph: bool =
         inputs = _as_tuple(inputs)
         grads = run_backward(outputs, roots, retain_graph, create_graph, inputs=inputs,
                              allow_unused=True, accumulate=False)
-        from .engine import _accumulate_leaf, _Owner
+        from .engine import _accumulate_leaf, _Owner, _run_post_acc_hooks
 
         owner = _Owner(roots)
         for t, g in zip(inputs, grads):
             if g is not None:
                 _accumulate_leaf(t, g, create_graph, owner)
+                if t.grad_fn is None and t._post_acc_hooks:
+                    _run_post_acc_hooks(t)
         return
     run_backward(outputs, roots, retain_graph, create_graph)
 

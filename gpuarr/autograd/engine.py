@@ -142,6 +142,25 @@ def _accumulate_leaf(leaf, g, create_graph: bool, owner: _Owner) -> None:
             leaf.grad = cur + g
 
 
+def _run_post_acc_hooks(leaf) -> None:
+    """Call ``leaf``'s post-accumulate-grad hooks (``hook(leaf)``)."""
+    hooks = leaf._post_acc_hooks
+    if hooks:
+        for h in list(hooks):
+            h(leaf)
+
+
+def _post_acc_step(post: dict, leaf, got_grad: bool) -> None:
+    """One of ``leaf``'s incoming edges is done: after the last one, if any of them brought a
+    gradient, ``leaf.grad`` is complete and its post-accumulate-grad hooks run."""
+    ent = post[id(leaf)]
+    ent[0] -= 1
+    if got_grad:
+        ent[1] = True
+    if ent[0] == 0 and ent[1]:
+        _run_post_acc_hooks(leaf)
+
+
 def run_backward(
     roots,
     root_grads,
@@ -199,6 +218,7 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs, allow_unused, ac
     # Seed: leaves among the roots get their grad at once; others go into node buffers.
     buffers: dict = {}
     start: list = []
+    root_leaves: list = []  # leaves among the roots whose post-accumulate hooks are due
     for t, g in zip(roots, root_grads):
         fn = t.grad_fn
         if fn is None:
@@ -212,6 +232,8 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs, allow_unused, ac
                     capture(ks, g)
             elif accumulate:
                 _accumulate_leaf(t, g, create_graph, owner)
+                if t._post_acc_hooks:
+                    root_leaves.append(t)
             continue
         buf = buffers.get(fn)
         if buf is None:
@@ -220,11 +242,14 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs, allow_unused, ac
         i = t._output_nr
         buf[i] = g if buf[i] is None else buf[i] + g
 
-    # Count incoming edges of every reachable node (iteratively).
+    # Count incoming edges of every reachable node (iteratively), and of every leaf with
+    # post-accumulate-grad hooks (``post``: id -> [edges left, got a gradient]).
     deps: dict = {}
     stack = list(start)
     seen = set(start)
     order: list = []
+    post = {id(t): [0, True] for t in root_leaves} if root_leaves else None
+    hooked = accumulate and inputs is None
     while stack:
         node = stack.pop()
         order.append(node)
@@ -235,6 +260,18 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs, allow_unused, ac
                 if child not in seen:
                     seen.add(child)
                     stack.append(child)
+            elif hooked and e is not None and e._post_acc_hooks:
+                if post is None:
+                    post = {}
+                ent = post.get(id(e))
+                if ent is None:
+                    post[id(e)] = [1, False]
+                else:
+                    ent[0] += 1
+    for t in root_leaves:  # a root leaf's own gradient is in; edges may still bring more
+        ent = post[id(t)]
+        ent[0] += 1
+        _post_acc_step(post, t, True)
 
     needed = None
     if inputs is not None:
@@ -266,13 +303,16 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs, allow_unused, ac
                 deps[child] = d
                 if d == 0:
                     ready.append(child)
-            elif g is not None:
-                if inputs is not None:
-                    ks = cap_leaf.get(id(e))
-                    if ks:
-                        capture(ks, g)
-                elif accumulate:
-                    _accumulate_leaf(e, g, create_graph, owner)
+            else:
+                if g is not None:
+                    if inputs is not None:
+                        ks = cap_leaf.get(id(e))
+                        if ks:
+                            capture(ks, g)
+                    elif accumulate:
+                        _accumulate_leaf(e, g, create_graph, owner)
+                if post is not None and id(e) in post:
+                    _post_acc_step(post, e, g is not None)
 
     if inputs is None:
         return None

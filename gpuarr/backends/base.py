@@ -49,6 +49,10 @@ class Backend:
         chunked_updates: optimizer updates walk parameters in cache-sized pieces.
         contiguous_solve: ``linalg.solve`` wants contiguous, materialised batches.
         fused_optimizers: :meth:`fused_sgd_step` / :meth:`fused_adam_step` are implemented.
+
+    Collectives (optional): :meth:`nccl_available` says whether :meth:`nccl_unique_id`,
+    :meth:`nccl_communicator`, :meth:`nccl_call` and :meth:`nccl_group` work (CUDA with NCCL);
+    ``gpuarr.distributed`` uses them for CUDA tensors and MPI for everything else.
     """
 
     name: str = ""
@@ -231,3 +235,47 @@ class Backend:
         """One Adam/AdamW update of arrays ``p``, ``m``, ``v`` (``vmax`` for AMSGrad) in place,
         in one kernel. ``w1 = 1 - beta1`` and ``w2 = 1 - beta2`` come from the host."""
         raise NotImplementedError
+
+    # ---- events and collectives (optional: see ``nccl_available``) ----
+    def record_event(self, index: int | None = None):
+        """An event recorded on the current stream of device ``index`` (None: the current
+        device): its ``done`` is True once the work queued before it has finished, and its
+        ``synchronize()`` waits for that. None where work is synchronous (the CPU)."""
+        return None
+
+    def nccl_available(self) -> bool:
+        """Whether this backend runs NCCL collectives (the ``nccl_*`` methods below)."""
+        return False
+
+    def nccl_unique_id(self) -> bytes:
+        """A fresh NCCL unique id (``ncclGetUniqueId``): one rank makes it and sends it to every
+        rank of the communicator it is for."""
+        raise RuntimeError(f"the {self.name} backend has no NCCL: NCCL moves CUDA tensors only")
+
+    def nccl_communicator(self, nranks: int, unique_id: bytes, rank: int,
+                          index: int | None = None):
+        """This process's NCCL communicator of ``nranks`` ranks on device ``index`` (None: the
+        current device), as rank ``rank``; every rank calls this at the same time with the same
+        ``unique_id``. Returns an opaque object with ``destroy()``."""
+        raise RuntimeError(f"the {self.name} backend has no NCCL: NCCL moves CUDA tensors only")
+
+    def nccl_call(self, comm, func: str, send, recv, *, op: str | None = None,
+                  root: int | None = None, peer: int | None = None) -> None:
+        """Queue NCCL's ``func`` on ``comm`` on the current stream of its device.
+
+        Args:
+            comm: from :meth:`nccl_communicator`.
+            func: 'allReduce', 'reduce', 'broadcast', 'allGather', 'reduceScatter' (counts from
+                ``recv``), 'send' (``send`` only) or 'recv' (``recv`` only).
+            send, recv: C-contiguous arrays on ``comm``'s device of a dtype NCCL knows
+                (int8/uint8/int32/uint32/int64/uint64/float16/float32/float64; a TypeError
+                names any other); the same array for in-place.
+            op: 'sum', 'prod', 'max', 'min' or 'avg' for the reductions.
+            root: the root rank (reduce, broadcast); peer: the other rank (send, recv).
+        """
+        raise RuntimeError(f"the {self.name} backend has no NCCL: NCCL moves CUDA tensors only")
+
+    def nccl_group(self):
+        """Context manager: the NCCL calls inside form one group (``ncclGroupStart`` /
+        ``ncclGroupEnd``), e.g. matching sends and receives that would otherwise deadlock."""
+        raise RuntimeError(f"the {self.name} backend has no NCCL: NCCL moves CUDA tensors only")

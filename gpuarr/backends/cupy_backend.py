@@ -268,3 +268,100 @@ class CupyBackend(Backend):
             self._kernel("gpuarr_adam")(*args, p, m, v)
         else:
             self._kernel("gpuarr_adam_amsgrad")(*args, p, m, v, vmax)
+
+    # ---- events and NCCL collectives (cupy.cuda.nccl, loaded on first use) ----
+    def record_event(self, index=None):
+        with self.device_ctx(index):
+            return self._cp.cuda.get_current_stream().record()
+
+    def nccl_available(self) -> bool:
+        try:
+            from cupy.cuda import nccl
+        except Exception:  # CuPy without its NCCL module
+            return False
+        return bool(nccl.available)
+
+    def nccl_unique_id(self) -> bytes:
+        from cupy.cuda import nccl
+
+        return nccl.get_unique_id()
+
+    def nccl_communicator(self, nranks, unique_id, rank, index=None):
+        from cupy.cuda import nccl
+
+        with self.device_ctx(index) as dev:
+            return _NcclComm(nccl.NcclCommunicator(nranks, unique_id, rank), dev.id)
+
+    def _nccl_codes(self):
+        codes = getattr(self, "_nccl_cache", None)  # built once (the module loads libnccl)
+        if codes is None:
+            from cupy.cuda import nccl
+
+            dtypes = {np.dtype(np.int8): nccl.NCCL_INT8, np.dtype(np.uint8): nccl.NCCL_UINT8,
+                      np.dtype(np.int32): nccl.NCCL_INT32, np.dtype(np.uint32): nccl.NCCL_UINT32,
+                      np.dtype(np.int64): nccl.NCCL_INT64, np.dtype(np.uint64): nccl.NCCL_UINT64,
+                      np.dtype(np.float16): nccl.NCCL_FLOAT16,
+                      np.dtype(np.float32): nccl.NCCL_FLOAT32,
+                      np.dtype(np.float64): nccl.NCCL_FLOAT64}
+            ops = {"sum": nccl.NCCL_SUM, "prod": nccl.NCCL_PROD, "max": nccl.NCCL_MAX,
+                   "min": nccl.NCCL_MIN, "avg": nccl.NCCL_AVG}
+            codes = self._nccl_cache = (dtypes, ops)
+        return codes
+
+    def nccl_call(self, comm, func, send, recv, *, op=None, root=None, peer=None):
+        dtypes, ops = self._nccl_codes()
+        arr = recv if send is None else send
+        dt = dtypes.get(arr.dtype)
+        if dt is None:
+            raise TypeError(f"NCCL has no {arr.dtype} type (it moves int8, uint8, int32, uint32, "
+                            "int64, uint64, float16, float32 and float64)")
+        c = comm.comm
+        with self.device_ctx(comm.index):
+            stream = self._cp.cuda.get_current_stream().ptr
+            if func == "send":
+                c.send(send.data.ptr, send.size, dt, peer, stream)
+            elif func == "recv":
+                c.recv(recv.data.ptr, recv.size, dt, peer, stream)
+            elif func == "allReduce":
+                c.allReduce(send.data.ptr, recv.data.ptr, recv.size, dt, ops[op], stream)
+            elif func == "reduce":
+                c.reduce(send.data.ptr, recv.data.ptr, send.size, dt, ops[op], root, stream)
+            elif func == "broadcast":
+                c.broadcast(send.data.ptr, recv.data.ptr, recv.size, dt, root, stream)
+            elif func == "allGather":
+                c.allGather(send.data.ptr, recv.data.ptr, send.size, dt, stream)
+            elif func == "reduceScatter":
+                c.reduceScatter(send.data.ptr, recv.data.ptr, recv.size, dt, ops[op], stream)
+            else:
+                raise ValueError(f"unknown NCCL function {func!r}")
+
+    def nccl_group(self):
+        return _NcclGroup()
+
+
+class _NcclComm:
+    """An NCCL communicator and the device it was made on."""
+
+    __slots__ = ("comm", "index")
+
+    def __init__(self, comm, index: int) -> None:
+        self.comm, self.index = comm, index
+
+    def destroy(self) -> None:
+        self.comm.destroy()
+
+
+class _NcclGroup:
+    """``with`` block around ncclGroupStart / ncclGroupEnd."""
+
+    def __enter__(self):
+        from cupy.cuda import nccl
+
+        nccl.groupStart()
+        return self
+
+    def __exit__(self, *exc):
+        from cupy.cuda import nccl
+
+        nccl.groupEnd()
+        return False

@@ -87,9 +87,34 @@ def main(path):
     meta["Stream"] = {n: None for n in dir(cupy.cuda.Stream) if not n.startswith("__")}
     meta["MemoryPool"] = methods(cupy.cuda.MemoryPool)
     meta["_version"] = cupy.__version__
+    _add_nccl(meta, path)
     with open(path, "w") as fh:
         json.dump(meta, fh, indent=0, sort_keys=True)
     print(path, {k: len(v) for k, v in meta.items() if isinstance(v, dict)})
+
+
+def _add_nccl(meta, path):
+    """NCCL's names (``cupy.cuda.nccl`` re-exports ``cupy_backends.cuda.libs.nccl``) load only
+    with libnccl (the ``nvidia-nccl-cu12`` wheel, or ``LD_LIBRARY_PATH`` pointing at it): without
+    it the entries recorded before are kept."""
+    import cupy
+    import cupy.cuda.nccl
+
+    if cupy.cuda.nccl.available:
+        import cupy_backends.cuda.libs.nccl as nccl
+
+        meta[nccl.__name__] = dump_mod(nccl, cupy)
+        meta["NcclCommunicator"] = methods(nccl.NcclCommunicator)
+        return
+    try:
+        with open(path) as fh:
+            old = json.load(fh)
+    except (OSError, ValueError):
+        old = {}
+    for key in ("cupy_backends.cuda.libs.nccl", "NcclCommunicator"):
+        if key in old:
+            meta[key] = old[key]
+    print("libnccl not loadable: NCCL names kept from the previous dump", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -258,6 +258,10 @@ _used = [0] * _NPOOL
 _cached = [0] * _NPOOL
 _nfree = [0] * _NPOOL
 _owners: dict = {}  # id(owner numpy array) -> weakref whose callback releases its bytes
+# device pointers -> arrays (the NCCL stand-in): id(owner) -> (device, start address), and
+# start address -> id(owner)
+_owner_devs: dict = {}
+_owner_starts: dict = {}
 
 
 def _sim_set_device_count(n):
@@ -271,6 +275,9 @@ def _sim_set_device_count(n):
 
 
 def _release(key, dev, n, _ref):
+    info = _owner_devs.pop(key, None)
+    if info is not None and _owner_starts.get(info[1]) == key:
+        del _owner_starts[info[1]]
     if _owners.pop(key, None) is not None:
         _used[dev] -= n
         _cached[dev] += n
@@ -295,12 +302,43 @@ def _track(o, dev):
         return
     n = (n + 511) // 512 * 512  # CuPy's allocation unit
     _owners[key] = _weakref.ref(o, _functools.partial(_release, key, dev, n))
+    start = o.__array_interface__["data"][0]
+    _owner_devs[key] = (dev, start)
+    _owner_starts[start] = key
     _used[dev] += n
     c = _cached[dev]
     if c:
         _cached[dev] = c - n if c > n else 0
         if _nfree[dev]:
             _nfree[dev] -= 1
+
+
+def _sim_lookup_ptr(ptr, nbytes):
+    """``(uint8 NumPy view of [ptr, ptr + nbytes), device)`` when that range lies inside the
+    memory of one live stand-in array, else None: how the NCCL stand-in, which gets raw device
+    pointers as NCCL does, finds the arrays behind them."""
+    import ctypes
+
+    def hit(key):
+        info, ref = _owner_devs.get(key), _owners.get(key)
+        o = ref() if ref is not None else None
+        if info is None or o is None:
+            return None
+        dev, start = info
+        if not (start <= ptr and ptr + nbytes <= start + o.nbytes):
+            return None
+        raw = _np.ctypeslib.as_array((ctypes.c_uint8 * nbytes).from_address(ptr)) \
+            if nbytes else _np.empty(0, _np.uint8)
+        return raw, dev
+
+    first = _owner_starts.get(ptr)  # most pointers are where an array's memory starts
+    found = hit(first) if first is not None else None
+    if found is None:
+        for key in list(_owner_devs):  # a pointer into the middle of an array
+            found = hit(key)
+            if found is not None:
+                break
+    return found
 
 
 class _MemoryPool:
@@ -629,7 +667,9 @@ class ndarray:
         if dl_device is not None and tuple(dl_device) == (1, 0) and copy is False:
             raise ValueError("GPU memory cannot be exported to CPU without copy.")
         # NumPy memory exported as is: consumers see a CPU tensor (a real GPU would be CUDA)
-        return self._a.__dlpack__()
+        if max_version is None:
+            return self._a.__dlpack__()
+        return self._a.__dlpack__(max_version=max_version)  # a versioned capsule, as CuPy
 
     def __dlpack_device__(self):
         return (2, self._dev)  # kDLCUDA
@@ -1716,6 +1756,42 @@ cuda.get_current_stream = lambda device_id=-1: _Stream.null
 cuda.get_elapsed_time = lambda start, end: 0.0
 cuda.set_pinned_memory_allocator = lambda allocator=None: None
 cuda.get_local_runtime_version = lambda: 12090
+
+
+class _NcclImport:
+    """``import cupy.cuda.nccl`` (not imported by ``import cupy``, as in CuPy): the module
+    re-exports ``cupy_backends.cuda.libs.nccl`` (the stand-in's NCCL over MPI) and says
+    ``available = False`` when that fails to load (``CUPY_SIM_NO_NCCL=1``)."""
+
+    @classmethod
+    def find_spec(cls, name, path=None, target=None):
+        if name != "cupy.cuda.nccl":
+            return None
+        import importlib.util
+
+        return importlib.util.spec_from_loader(name, cls)
+
+    @staticmethod
+    def create_module(spec):
+        return None
+
+    @staticmethod
+    def exec_module(module):
+        try:
+            from cupy_backends.cuda.libs import nccl as lib
+        except ImportError as e:
+            module.available = False
+            _warnings.warn(f"CuPy failed to load libnccl.so.2: {e}", stacklevel=2)
+            return
+        for name in dir(lib):
+            if not name.startswith("_"):
+                setattr(module, name, getattr(lib, name))
+        module.available = True
+
+
+cuda.__path__ = []  # a package, as CuPy's: submodules such as cupy.cuda.nccl import on demand
+if not _builtins.any(f is _NcclImport for f in _sys.meta_path):
+    _sys.meta_path.append(_NcclImport)
 for _n, _m in (("cupy.cuda", cuda), ("cupy.cuda.runtime", _runtime),
                ("cupy.cuda.device", _device_mod), ("cupy.cuda.memory", _memory_mod),
                ("cupy.cuda.compiler", _compiler_mod)):
