@@ -42,7 +42,8 @@ CALLS = {
 @pytest.mark.parametrize("tag,exc,match", BAD_TAGS)
 def test_bad_tag_raises_at_the_call(writer, call, tag, exc, match):
     if call == "add_hparams_name" and tag == "":
-        pytest.skip("an empty hparam name is allowed (as in torch)")
+        CALLS[call](writer, tag)  # an empty hparam name is allowed (as in torch): no error
+        return
     with pytest.raises(exc, match=match):
         CALLS[call](writer, tag)
     writer.flush()  # nothing bad was queued: the flush succeeds
