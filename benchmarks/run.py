@@ -26,6 +26,7 @@ ORDER = ["bench_core", "bench_autograd", "bench_training", "bench_tensorboard", 
 ORDER += ["bench_rnn"]
 ORDER.append("bench_ddp")  # 2-rank DistributedDataParallel step (mpirun + torch gloo workers)
 ORDER.insert(ORDER.index("bench_training") + 1, "bench_gpt")  # GPT (nanoGPT) training step
+ORDER.append("bench_conv")  # MNIST CNN conv stack forward + backward vs PyTorch
 
 
 def main(argv=None) -> int:

@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..._tensor import Tensor
+from ..._tensor import Tensor, _make
 from ...autograd.function import Function
 from ...autograd.grad_mode import _state
 from ...backends import of_module
@@ -26,6 +26,9 @@ __all__ = ["conv2d", "conv1d"]
 
 # Tests set this to run the CuPy code path (slice loops) on NumPy arrays.
 FORCE_SLICE_LOOPS = False
+
+# Bytes of im2col columns per block in the blocked GEMMs on NumPy (see _chunk_images).
+_CHUNK_BYTES = 4 << 20
 
 
 class Geom(NamedTuple):
@@ -125,20 +128,49 @@ def im2col_array(xp, x, g: Geom):
     the innermost copies contiguous, which makes this (and col2im) several times faster than
     gathering channel-first patches.
     """
+    return _im2col_gemm(xp, x, g, None)[0]
+
+
+def _chunk_images(xp, g: Geom, row_bytes: int) -> int:
+    """Images per block for the blocked im2col/col2im GEMMs: about ``_CHUNK_BYTES`` of
+    columns on NumPy, so each block is still in cache when the GEMM (or the sum back into
+    windows) reads it; the whole batch on a GPU, where blocking only adds launches."""
+    if not _strided(xp):
+        return max(g.n, 1)
+    return max(1, _CHUNK_BYTES // max(1, g.oh * g.ow * row_bytes))
+
+
+def _im2col_gemm(xp, x, g: Geom, wm):
+    """``(cols, cols @ wm.T)`` (the product is None without ``wm``), built a few images at a
+    time: each block of columns is multiplied right after it is written, while in cache."""
     xpd = _padded_nhwc(xp, x, g)
     n, c = x.shape[:2]
-    rows, ncols = n * g.oh * g.ow, g.kh * g.kw * c
-    if _strided(xp):
+    per = g.oh * g.ow
+    ncols = g.kh * g.kw * c
+    cols = xp.empty((n * per, ncols), dtype=x.dtype)
+    prod = None if wm is None else xp.empty((n * per, wm.shape[0]), dtype=x.dtype)
+    # few channels: one slice copy per kernel position (long contiguous runs) beats the
+    # strided view, whose innermost run is only C elements long
+    strided = _strided(xp) and c >= 8
+    if strided:
         s0, s1, s2, s3 = xpd.strides
         v = np.lib.stride_tricks.as_strided(
             xpd, (n, g.oh, g.ow, g.kh, g.kw, c),
             (s0, s1 * g.sh, s2 * g.sw, s1 * g.dh, s2 * g.dw, s3), writeable=False)
-        return v.reshape(rows, ncols)
-    out = xp.empty((n, g.oh, g.ow, g.kh, g.kw, c), dtype=x.dtype)
-    for i in range(g.kh):
-        for j in range(g.kw):
-            out[:, :, :, i, j, :] = xpd[:, _hslice(g, i), _wslice(g, j), :]
-    return out.reshape(rows, ncols)
+    nb = _chunk_images(xp, g, ncols * cols.dtype.itemsize)
+    for n0 in range(0, n, nb):
+        n1 = min(n, n0 + nb)
+        block = cols[n0 * per:n1 * per]
+        b6 = block.reshape(n1 - n0, g.oh, g.ow, g.kh, g.kw, c)
+        if strided:
+            b6[...] = v[n0:n1]
+        else:
+            for i in range(g.kh):
+                for j in range(g.kw):
+                    b6[:, :, :, i, j, :] = xpd[n0:n1, _hslice(g, i), _wslice(g, j), :]
+        if wm is not None:
+            xp.matmul(block, wm.T, out=prod[n0 * per:n1 * per])
+    return cols, prod
 
 
 def col2im_array(xp, cols, g: Geom):
@@ -150,8 +182,9 @@ def col2im_array(xp, cols, g: Geom):
     for i in range(g.kh):
         for j in range(g.kw):
             out[:, _hslice(g, i), _wslice(g, j), :] += c6[:, :, :, i, j, :]
-    out = out[:, g.pt:g.pt + g.h, g.pl:g.pl + g.w, :]
-    return xp.ascontiguousarray(out.transpose(0, 3, 1, 2))
+    # left channels-last (a transposed view): the next convolution's im2col and GEMM want
+    # exactly this layout, so copying it to NCHW here would only be undone there
+    return out[:, g.pt:g.pt + g.h, g.pl:g.pl + g.w, :].transpose(0, 3, 1, 2)
 
 
 class Im2col(Function):
@@ -216,18 +249,20 @@ class Conv2d(Function):
     @staticmethod
     def forward(ctx, x, w, b, g, groups):
         xp = ctx.xp
-        cols = im2col_array(xp, x, g)
         o = w.shape[0]
-        rows = cols.shape[0]
         wm = _weight_matrix(w, groups)
         if groups == 1:
-            out2 = cols @ wm.T
+            cols, out2 = _im2col_gemm(xp, x, g, wm)
         else:
+            cols = im2col_array(xp, x, g)
+            rows = cols.shape[0]
             c3 = _group_cols(cols, groups, g.kh * g.kw)
             out2 = xp.matmul(c3, wm.transpose(0, 2, 1)).transpose(1, 0, 2).reshape(rows, o)
         if b is not None:
             out2 += b
-        out = xp.ascontiguousarray(out2.reshape(g.n, g.oh, g.ow, o).transpose(0, 3, 1, 2))
+        # (N, C, H, W) as a view of channels-last memory, like torch's channels_last outputs:
+        # elementwise ops keep the layout and the next conv's im2col then needs no transpose
+        out = out2.reshape(g.n, g.oh, g.ow, o).transpose(0, 3, 1, 2)
         nig = ctx.needs_input_grad
         ctx.save_for_backward(x if nig[1] else None, w if nig[0] else None,
                               cols if nig[1] else None)
@@ -244,6 +279,8 @@ class Conv2d(Function):
         rows = n * g.oh * g.ow
         g2 = gout.permute(0, 2, 3, 1).reshape(rows, o)
         gx = gw = gb = None
+        if groups == 1 and not _state.enabled:
+            return _backward_arrays(ctx, gout, x, w, cols, rows, o)
         og = o // groups
         g3 = None if groups == 1 else g2.reshape(rows, groups, og).permute(1, 0, 2)
         if nig[0]:
@@ -266,6 +303,59 @@ class Conv2d(Function):
         if nig[2]:
             gb = gout.sum((0, 2, 3))
         return gx, gw, gb, None, None
+
+
+def _backward_blocked(xp, g2, wm, cols, g: Geom, want_x: bool, want_w: bool):
+    """Input and weight gradients of an ungrouped convolution from the channels-last output
+    gradient ``g2`` (N*OH*OW, O): ``gw = g2.T @ cols`` and ``gx = col2im(g2 @ wm)``, a few
+    images at a time so that each block of columns is used while it is in cache (the whole
+    matrices are often tens of MB). Returns (gx as an NCHW view of NHWC memory, gw matrix)."""
+    n, c = g.n, g.c
+    per = g.oh * g.ow
+    kkc = g.kh * g.kw * c
+    nb = _chunk_images(xp, g, kkc * g2.dtype.itemsize)
+    gx = gm = None
+    if want_x:
+        gx = xp.zeros((n, g.h + g.pt + g.pb, g.w + g.pl + g.pr, c), dtype=g2.dtype)
+    for n0 in range(0, n, nb):
+        n1 = min(n, n0 + nb)
+        gb = g2[n0 * per:n1 * per]
+        if want_w:
+            part = gb.T @ cols[n0 * per:n1 * per]
+            if gm is None:
+                gm = part
+            else:
+                gm += part
+        if want_x:
+            c6 = (gb @ wm).reshape(n1 - n0, g.oh, g.ow, g.kh, g.kw, c)
+            o = gx[n0:n1]
+            for i in range(g.kh):
+                for j in range(g.kw):
+                    o[:, _hslice(g, i), _wslice(g, j), :] += c6[:, :, :, i, j, :]
+    if want_x:
+        gx = gx[:, g.pt:g.pt + g.h, g.pl:g.pl + g.w, :].transpose(0, 3, 1, 2)
+    return gx, gm
+
+
+def _backward_arrays(ctx, gout, x, w, cols, rows, o):
+    """First-order backward of an ungrouped convolution straight on arrays: blocked GEMMs on
+    the channels-last gradient, reusing the forward's columns."""
+    nig = ctx.needs_input_grad
+    g = ctx.g
+    dev = gout._device
+    xp = dev._xp()
+    g2 = gout._data.transpose(0, 2, 3, 1).reshape(rows, o)  # free when gout is channels-last
+    gx = gw = gb = None
+    wm = _weight_matrix(w._data, 1) if nig[0] else None
+    gxa, gm = _backward_blocked(xp, g2, wm, cols._data if nig[1] else None, g, nig[0], nig[1])
+    if nig[0]:
+        gx = _make(gxa, dev)
+    if nig[1]:
+        o_, cg, kh, kw = ctx.w_shape
+        gw = _make(xp.ascontiguousarray(gm.reshape(o_, kh, kw, cg).transpose(0, 3, 1, 2)), dev)
+    if nig[2]:
+        gb = _make(g2.sum(0), dev)
+    return gx, gw, gb, None, None
 
 
 def out_size(n: int, k: int, s: int, d: int, p_lo: int, p_hi: int, ceil: bool = False) -> int:

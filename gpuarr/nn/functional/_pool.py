@@ -74,6 +74,11 @@ def _lowest(dtype):
     return np.iinfo(dtype).min
 
 
+def _channels_last(a) -> bool:
+    """Whether a 4-D (N, C, H, W) array is a view of channels-last memory."""
+    return a.ndim == 4 and a.shape[1] > 1 and a.strides[1] < a.strides[3]
+
+
 def _padded_shape(g: Geom) -> tuple:
     return (g.n, g.c, g.h + g.pt + g.pb, g.w + g.pl + g.pr)
 
@@ -99,18 +104,27 @@ class MaxPool2d(Function):
         xpd = pad_array(xp, x, g, _lowest(x.dtype))
         slices = [xpd[:, :, _hslice(g, i), _wslice(g, j)]
                   for i in range(g.kh) for j in range(g.kw)]
-        out = slices[0].copy()
+        out = slices[0].copy(order="K")  # keeps a channels-last input's layout
         for s in slices[1:]:
             xp.maximum(out, s, out=out)
         kdt = _index_dtype(len(slices))
-        k = xp.empty(out.shape, dtype=kdt)
         nan_ok = x.dtype.kind == "f"
-        for idx in range(len(slices) - 1, -1, -1):  # backwards: the first match wins
-            s = slices[idx]
-            hit = s == out
+        # On NumPy a NaN check is cheap (no device sync): without NaNs, ``s < max`` alone
+        # says "not the winner" and needs one pass instead of three
+        if nan_ok and _strided(xp) and not xp.isnan(out).any():
+            nan_ok = False
+        # the winner (first maximum, or first NaN) is the number of leading positions that
+        # lose: k = sum over idx of "positions 0..idx all lose" (no masked copies, which are
+        # slow on NumPy)
+        k = xp.zeros_like(out, dtype=kdt)
+        run = None
+        for s in slices[:-1]:
             if nan_ok:
-                hit |= s != s
-            xp.copyto(k, kdt(idx), where=hit)
+                miss = xp.logical_not((s == out) | (s != s))
+            else:
+                miss = xp.less(s, out)
+            run = miss if run is None else xp.logical_and(run, miss, out=run)
+            k += run
         ctx.save_for_backward(k)
         ctx.g = g
         holder.append(k)
@@ -130,19 +144,30 @@ class _MaxScatter(Function):
     @staticmethod
     def forward(ctx, gout, k, g):
         xp = ctx.xp
-        out = xp.zeros(_padded_shape(g), dtype=gout.dtype)
+        shape = _padded_shape(g)
+        last = _channels_last(k)
+        if last:  # follow the input's channels-last layout (see conv2d)
+            n, c, hp, wp = shape
+            out = xp.zeros((n, hp, wp, c), dtype=gout.dtype).transpose(0, 3, 1, 2)
+        else:
+            out = xp.zeros(shape, dtype=gout.dtype)
         zero = gout.dtype.type(0)
         disjoint = g.sh >= g.dh * (g.kh - 1) + 1 and g.sw >= g.dw * (g.kw - 1) + 1
+        # with finite gradients (checked on NumPy only: no device sync) a product with the
+        # winner mask is exact and much faster than a masked copy
+        finite = disjoint and _strided(xp) and bool(xp.isfinite(gout).all())
         for i in range(g.kh):
             for j in range(g.kw):
-                v = xp.where(k == i * g.kw + j, gout, zero)
-                if disjoint:  # windows do not overlap: plain assignment
-                    out[:, :, _hslice(g, i), _wslice(g, j)] = v
+                dst = out[:, :, _hslice(g, i), _wslice(g, j)]
+                if finite:
+                    xp.multiply(gout, k == i * g.kw + j, out=dst)
+                elif disjoint:  # windows do not overlap: copy the winners into the zeros
+                    xp.copyto(dst, gout, where=k == i * g.kw + j)
                 else:
-                    out[:, :, _hslice(g, i), _wslice(g, j)] += v
+                    dst += xp.where(k == i * g.kw + j, gout, zero)
         ctx.save_for_backward(k)
         ctx.g = g
-        return xp.ascontiguousarray(crop(out, g))
+        return crop(out, g) if last else xp.ascontiguousarray(crop(out, g))
 
     @staticmethod
     def backward(ctx, gg):
