@@ -260,9 +260,8 @@ class Conv2d(Function):
             out2 = xp.matmul(c3, wm.transpose(0, 2, 1)).transpose(1, 0, 2).reshape(rows, o)
         if b is not None:
             out2 += b
-        # (N, C, H, W) as a view of channels-last memory, like torch's channels_last outputs:
-        # elementwise ops keep the layout and the next conv's im2col then needs no transpose
-        out = out2.reshape(g.n, g.oh, g.ow, o).transpose(0, 3, 1, 2)
+        # contiguous (N, C, H, W), as torch's default memory format: programs view() it
+        out = xp.ascontiguousarray(out2.reshape(g.n, g.oh, g.ow, o).transpose(0, 3, 1, 2))
         nig = ctx.needs_input_grad
         ctx.save_for_backward(x if nig[1] else None, w if nig[0] else None,
                               cols if nig[1] else None)
