@@ -63,6 +63,7 @@ from .ops.conversion import clone
 from .ops.counting import *  # noqa: F403
 from .ops.elementwise import *  # noqa: F403
 from .ops.indexing import *  # noqa: F403
+from .ops.indexing_extra import *  # noqa: F403
 from .ops.linalg import *  # noqa: F403
 from .ops.misc_ops import *  # noqa: F403
 from .ops.random import *  # noqa: F403

@@ -175,6 +175,14 @@ class Backend:
         """``out[key] *= values`` where repeated positions in ``key`` all multiply."""
         raise NotImplementedError
 
+    def maximum_at(self, out, key, values) -> None:
+        """``out[key] = max(out[key], values)`` where repeated positions all take part."""
+        raise NotImplementedError
+
+    def minimum_at(self, out, key, values) -> None:
+        """``out[key] = min(out[key], values)`` where repeated positions all take part."""
+        raise NotImplementedError
+
     def mask_key(self, mask) -> tuple:
         """The fastest index equivalent to ``[mask]`` for a boolean ``mask`` array."""
         raise NotImplementedError

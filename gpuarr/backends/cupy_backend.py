@@ -27,6 +27,9 @@ INSTALL_HINT = (
 # addition wraps the same way, so int64 sums come out right bit for bit)
 _ATOMIC_ADD = frozenset(np.dtype(t) for t in (np.float16, np.float32, np.float64, np.int32,
                                                np.uint32, np.uint64))
+# dtypes cupyx.scatter_max / scatter_min handle with atomics
+_ATOMIC_EXTREMUM = frozenset(np.dtype(t) for t in (np.float32, np.float64, np.int32,
+                                                   np.uint32, np.uint64))
 
 
 def probe() -> tuple[object | None, str]:
@@ -199,6 +202,29 @@ class CupyBackend(Backend):
         np.multiply.at(host, tuple(cp.asnumpy(k) if isinstance(k, cp.ndarray) else k
                                    for k in (key if isinstance(key, tuple) else (key,))),
                        cp.asnumpy(values) if isinstance(values, cp.ndarray) else values)
+        out[...] = cp.asarray(host)
+
+    def maximum_at(self, out, key, values) -> None:
+        self._extremum_at(out, key, values, "max")
+
+    def minimum_at(self, out, key, values) -> None:
+        self._extremum_at(out, key, values, "min")
+
+    def _extremum_at(self, out, key, values, kind: str) -> None:
+        """cupyx.scatter_max / scatter_min (atomic) for the dtypes they take; other dtypes
+        (float16, small ints, bool) take the host path, as :meth:`multiply_at`."""
+        import cupyx
+
+        cp = self._cp
+        if out.dtype in _ATOMIC_EXTREMUM:
+            fn = cupyx.scatter_max if kind == "max" else cupyx.scatter_min
+            fn(out, key, cp.asarray(values, dtype=out.dtype))
+            return
+        host = cp.asnumpy(out)
+        ufunc = np.maximum if kind == "max" else np.minimum
+        ufunc.at(host, tuple(cp.asnumpy(k) if isinstance(k, cp.ndarray) else k
+                             for k in (key if isinstance(key, tuple) else (key,))),
+                 cp.asnumpy(values) if isinstance(values, cp.ndarray) else values)
         out[...] = cp.asarray(host)
 
     def mask_key(self, mask) -> tuple:

@@ -102,6 +102,12 @@ class NumpyBackend(Backend):
     def multiply_at(self, out, key, values) -> None:
         np.multiply.at(out, key, values)
 
+    def maximum_at(self, out, key, values) -> None:
+        np.maximum.at(out, key, values)
+
+    def minimum_at(self, out, key, values) -> None:
+        np.minimum.at(out, key, values)
+
     def mask_key(self, mask) -> tuple:
         return (mask,)  # NumPy indexes faster with the mask itself
 

@@ -23,3 +23,6 @@ from .parameter import Buffer, Parameter
 from .pooling import *  # noqa: F403
 from .rnn import *  # noqa: F403
 from .transformer import *  # noqa: F403
+from .conv_transpose import *  # noqa: F403, E402
+from .normalization_extra import *  # noqa: F403, E402
+from .resample import *  # noqa: F403, E402

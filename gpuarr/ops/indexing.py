@@ -257,6 +257,22 @@ def _basic_only(key) -> bool:
     return True
 
 
+def _expand_ellipses(items: list, free: int, consumed: int) -> tuple:
+    """torch 2.13's rule for several ``...`` in one index: each one skips the ``free`` dims
+    (ndim minus the dims the other items use), so each becomes ``free`` full slices; the
+    ellipses after the last other item do nothing. Items pushed past the last dim then raise
+    the usual too-many-indices error. Returns (items, dims consumed)."""
+    last = max((i for i, (kind, _) in enumerate(items) if kind != "ell"), default=-1)
+    out: list = []
+    for i, it in enumerate(items):
+        if it[0] != "ell":
+            out.append(it)
+        elif i < last and free > 0:
+            out.extend([("slice", slice(None))] * free)
+            consumed += free
+    return out, consumed
+
+
 def _parse(self: Tensor, key) -> _Key:
     if key.__class__ is not tuple:
         key = tuple(key) if isinstance(key, list) and _seq_as_tuple(key) else (key,)
@@ -283,7 +299,8 @@ def _parse(self: Tensor, key) -> _Key:
         elif kind == "bool0":
             n_idx += 1
     if n_ell > 1:
-        raise IndexError("an index can only have a single ellipsis ('...')")
+        items, consumed = _expand_ellipses(items, ndim - consumed, consumed)
+        n_ell = 0
     xp = self._device._xp()
     # a lone mask goes to the backend's fastest mask index (NumPy: the mask itself)
     lone_mask = n_mask == 1 and n_idx == 0 and n_pyb == 0

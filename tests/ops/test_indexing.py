@@ -302,6 +302,12 @@ def test_getitem_hot_path_values(device):
 # setitem
 
 
+def _has_bool_tensor(key) -> bool:
+    """Whether ``key`` indexes with a bool tensor (a Python ``True``/``False`` is basic)."""
+    items = key if isinstance(key, tuple) else (key,)
+    return any(isinstance(k, gpuarr.Tensor) and k.dtype == gpuarr.bool for k in items)
+
+
 @SETTINGS
 @given(shape=shapes, data=st.data())
 def test_setitem_matches_torch(device, shape, data):
@@ -339,7 +345,8 @@ def test_setitem_matches_torch(device, shape, data):
                 x[key] = gv
             assert x._version_value() == before
             return
-    if device != "cpu" and advanced and isinstance(tv, torch.Tensor) and tv.dtype != tx.dtype:
+    if (device != "cpu" and advanced and isinstance(tv, torch.Tensor) and tv.dtype != tx.dtype
+            and _has_bool_tensor(key)):
         # The reference ran on the CPU, where index_put_ turned this write through one bool
         # mask into a casting masked_fill_: torch takes that shortcut only for a one-element
         # CPU value. With the value on the GPU, as here, torch on CUDA needs equal dtypes.
@@ -520,9 +527,8 @@ def test_getitem_errors(device):
     g_cases = cases(ga, a, x, s)
     t_cases = cases(torch, ta, tx, ts)
     for i, (gfn, tfn) in enumerate(zip(g_cases, t_cases)):
-        if i == 22:  # x[..., ...]: torch accepts two ellipses; gpuarr refuses like NumPy
-            with pytest.raises(IndexError, match="single ellipsis"):
-                gfn()
+        if i == 22:  # x[..., ...]: torch 2.13 accepts several ellipses, and so does gpuarr
+            np.testing.assert_array_equal(gfn().cpu().numpy(), tfn().numpy())
             continue
         same_error(gfn, tfn, device)
 

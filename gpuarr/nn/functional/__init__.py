@@ -27,3 +27,11 @@ from ._pool import __all__ as _pool_all
 
 __all__ = [*_act_all, *_conv_all, *_lin_all, *_loss_all, *_misc_all, *_norm_all, *_pool_all]
 __all__ += _attn_all
+from ._conv_transpose import *  # noqa: F403, E402
+from ._conv_transpose import __all__ as _convt_all  # noqa: E402
+from ._norm_extra import *  # noqa: F403, E402
+from ._norm_extra import __all__ as _normx_all  # noqa: E402
+from ._resample import *  # noqa: F403, E402
+from ._resample import __all__ as _resample_all  # noqa: E402
+
+__all__ += [*_convt_all, *_normx_all, *_resample_all]
