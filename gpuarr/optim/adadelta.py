@@ -8,8 +8,10 @@ from .optimizer import (
     _advance_step,
     _check_differentiable,
     _check_lr,
+    _check_nonnegative,
     _chunks,
     _direction,
+    _group_defaults,
     _new_step,
     _PerParameter,
     _scalar_states_to_tensors,
@@ -55,10 +57,8 @@ class Adadelta(_PerParameter):
         _check_lr(lr)
         if not 0.0 <= rho <= 1.0:
             raise ValueError(f"Invalid rho value: {rho}")
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        _check_nonnegative("epsilon", eps)
+        _check_nonnegative("weight_decay", weight_decay)
         _check_differentiable(differentiable)
         defaults = {"lr": lr, "rho": rho, "eps": eps, "weight_decay": weight_decay,
                     "maximize": maximize, "capturable": capturable, "foreach": foreach,
@@ -67,11 +67,7 @@ class Adadelta(_PerParameter):
 
     def __setstate__(self, state: dict) -> None:
         super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault("foreach", None)
-            group.setdefault("maximize", False)
-            group.setdefault("differentiable", False)
-            group.setdefault("capturable", False)
+        _group_defaults(self, foreach=None, maximize=False, differentiable=False, capturable=False)
         _scalar_states_to_tensors(self, ("step",), lambda g, _: g["capturable"])
 
     def _update(self, group: dict, p, lr: float) -> None:

@@ -8,9 +8,11 @@ from .optimizer import (
     _advance_step,
     _check_differentiable,
     _check_lr,
+    _check_nonnegative,
     _chunks,
     _direction,
     _full_state,
+    _group_defaults,
     _new_step,
     _PerParameter,
     _scalar_states_to_tensors,
@@ -60,14 +62,12 @@ class Adagrad(_PerParameter):
         _check_lr(lr)
         if not 0.0 <= lr_decay:
             raise ValueError(f"Invalid lr_decay value: {lr_decay}")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        _check_nonnegative("weight_decay", weight_decay)
         if not 0.0 <= initial_accumulator_value:
             raise ValueError(
                 f"Invalid initial_accumulator_value value: {initial_accumulator_value}"
             )
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
+        _check_nonnegative("epsilon", eps)
         defaults = {"lr": lr, "lr_decay": lr_decay, "eps": eps, "weight_decay": weight_decay,
                     "initial_accumulator_value": initial_accumulator_value,
                     "foreach": foreach, "maximize": maximize,
@@ -95,11 +95,7 @@ class Adagrad(_PerParameter):
 
     def __setstate__(self, state: dict) -> None:
         super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault("foreach", None)
-            group.setdefault("maximize", False)
-            group.setdefault("differentiable", False)
-            group.setdefault("fused", None)
+        _group_defaults(self, foreach=None, maximize=False, differentiable=False, fused=None)
         _scalar_states_to_tensors(self, ("step",), lambda g, _: bool(g["fused"]))
 
     def share_memory(self) -> None:

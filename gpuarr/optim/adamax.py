@@ -6,10 +6,13 @@ from collections.abc import Iterable
 
 from .optimizer import (
     _advance_step,
+    _check_betas,
     _check_differentiable,
     _check_lr,
+    _check_nonnegative,
     _chunks,
     _direction,
+    _group_defaults,
     _lerp_,
     _new_step,
     _PerParameter,
@@ -18,13 +21,6 @@ from .optimizer import (
 )
 
 __all__ = ["Adamax"]
-
-
-def _check_betas(betas) -> None:
-    if not 0.0 <= betas[0] < 1.0:
-        raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
-    if not 0.0 <= betas[1] < 1.0:
-        raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
 
 
 class Adamax(_PerParameter):
@@ -61,11 +57,9 @@ class Adamax(_PerParameter):
                  maximize: bool = False, differentiable: bool = False,
                  capturable: bool = False) -> None:
         _check_lr(lr)
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
+        _check_nonnegative("epsilon", eps)
         _check_betas(betas)
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        _check_nonnegative("weight_decay", weight_decay)
         _check_differentiable(differentiable)
         defaults = {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay,
                     "foreach": foreach, "maximize": maximize,
@@ -74,11 +68,7 @@ class Adamax(_PerParameter):
 
     def __setstate__(self, state: dict) -> None:
         super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault("foreach", None)
-            group.setdefault("maximize", False)
-            group.setdefault("differentiable", False)
-            group.setdefault("capturable", False)
+        _group_defaults(self, foreach=None, maximize=False, differentiable=False, capturable=False)
         _scalar_states_to_tensors(self, ("step",), lambda g, _: g["capturable"])
 
     def _update(self, group: dict, p, lr: float) -> None:

@@ -9,8 +9,10 @@ from .optimizer import (
     _as_default_float,
     _check_differentiable,
     _check_lr,
+    _check_nonnegative,
     _chunks,
     _direction,
+    _group_defaults,
     _PerParameter,
     _scalar_state,
     _scalar_states_to_tensors,
@@ -60,8 +62,7 @@ class ASGD(_PerParameter):
                  foreach: bool | None = None, maximize: bool = False,
                  differentiable: bool = False, capturable: bool = False) -> None:
         _check_lr(lr)
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        _check_nonnegative("weight_decay", weight_decay)
         _check_differentiable(differentiable)
         defaults = {"lr": lr, "lambd": lambd, "alpha": alpha, "t0": t0,
                     "weight_decay": weight_decay, "foreach": foreach, "maximize": maximize,
@@ -70,11 +71,7 @@ class ASGD(_PerParameter):
 
     def __setstate__(self, state: dict) -> None:
         super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault("foreach", None)
-            group.setdefault("maximize", False)
-            group.setdefault("differentiable", False)
-            group.setdefault("capturable", False)
+        _group_defaults(self, foreach=None, maximize=False, differentiable=False, capturable=False)
         _scalar_states_to_tensors(self, ("step", "eta", "mu"), lambda g, _: True)
 
     def _update(self, group: dict, p, lr: float) -> None:

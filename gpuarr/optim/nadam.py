@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .adamax import _check_betas
 from .optimizer import (
     _advance_step,
+    _check_betas,
     _check_differentiable,
     _check_lr,
+    _check_nonnegative,
     _chunks,
     _direction,
+    _group_defaults,
     _lerp_,
     _PerParameter,
     _scalar_state,
@@ -65,11 +67,9 @@ class NAdam(_PerParameter):
                  maximize: bool = False, capturable: bool = False,
                  differentiable: bool = False) -> None:
         _check_lr(lr)
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
+        _check_nonnegative("epsilon", eps)
         _check_betas(betas)
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        _check_nonnegative("weight_decay", weight_decay)
         if not 0.0 <= momentum_decay:
             raise ValueError(f"Invalid momentum_decay value: {momentum_decay}")
         _check_differentiable(differentiable)
@@ -82,12 +82,8 @@ class NAdam(_PerParameter):
 
     def __setstate__(self, state: dict) -> None:
         super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault("maximize", False)
-            group.setdefault("foreach", None)
-            group.setdefault("capturable", False)
-            group.setdefault("differentiable", False)
-            group.setdefault("decoupled_weight_decay", False)
+        _group_defaults(self, maximize=False, foreach=None, capturable=False,
+                        differentiable=False, decoupled_weight_decay=False)
         _scalar_states_to_tensors(self, ("step", "mu_product"), lambda g, _: g["capturable"])
 
     def _update(self, group: dict, p, lr: float) -> None:

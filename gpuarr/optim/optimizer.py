@@ -678,6 +678,27 @@ def _check_lr(lr) -> None:
         raise ValueError(f"Invalid learning rate: {lr}")
 
 
+def _check_nonnegative(name: str, value) -> None:
+    """torch's ``Invalid <name> value`` error for a negative hyper-parameter."""
+    if not 0.0 <= value:
+        raise ValueError(f"Invalid {name} value: {value}")
+
+
+def _check_betas(betas) -> None:
+    """torch's validation of Adam-style ``betas``: both in [0, 1)."""
+    for i in (0, 1):
+        if not 0.0 <= betas[i] < 1.0:
+            raise ValueError(f"Invalid beta parameter at index {i}: {betas[i]}")
+
+
+def _group_defaults(opt, **defaults) -> None:
+    """Give every param group of ``opt`` the options an older state dict lacks (as torch's
+    ``__setstate__`` does)."""
+    for group in opt.param_groups:
+        for key, value in defaults.items():
+            group.setdefault(key, value)
+
+
 def _check_differentiable(differentiable: bool) -> None:
     """``differentiable=True`` asks for autograd through the update, which gpuarr's in-place
     array updates cannot record: refuse it rather than return a step without a graph."""

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .adamax import _check_betas
 from .optimizer import (
     _advance_step,
+    _check_betas,
     _check_differentiable,
     _check_lr,
+    _check_nonnegative,
     _chunks,
     _direction,
+    _group_defaults,
     _lerp_,
     _new_step,
     _PerParameter,
@@ -62,11 +64,9 @@ class RAdam(_PerParameter):
                  foreach: bool | None = None, maximize: bool = False,
                  capturable: bool = False, differentiable: bool = False) -> None:
         _check_lr(lr)
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
+        _check_nonnegative("epsilon", eps)
         _check_betas(betas)
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        _check_nonnegative("weight_decay", weight_decay)
         _check_differentiable(differentiable)
         defaults = {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay,
                     "maximize": maximize, "foreach": foreach, "capturable": capturable,
@@ -76,12 +76,8 @@ class RAdam(_PerParameter):
 
     def __setstate__(self, state: dict) -> None:
         super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault("foreach", None)
-            group.setdefault("maximize", False)
-            group.setdefault("differentiable", False)
-            group.setdefault("decoupled_weight_decay", False)
-            group.setdefault("capturable", False)
+        _group_defaults(self, foreach=None, maximize=False, differentiable=False,
+                        decoupled_weight_decay=False, capturable=False)
         _scalar_states_to_tensors(self, ("step",), lambda g, _: g["capturable"])
 
     def _update(self, group: dict, p, lr: float) -> None:

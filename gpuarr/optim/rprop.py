@@ -10,6 +10,7 @@ from .optimizer import (
     _check_lr,
     _chunks,
     _full_state,
+    _group_defaults,
     _new_step,
     _PerParameter,
     _scalar_states_to_tensors,
@@ -64,11 +65,8 @@ class Rprop(_PerParameter):
 
     def __setstate__(self, state: dict) -> None:
         super().__setstate__(state)
+        _group_defaults(self, foreach=None, maximize=False, differentiable=False, capturable=False)
         for group in self.param_groups:
-            group.setdefault("foreach", None)
-            group.setdefault("maximize", False)
-            group.setdefault("differentiable", False)
-            group.setdefault("capturable", False)
             for key in ("etas", "step_sizes"):
                 if isinstance(group.get(key), list):
                     group[key] = tuple(group[key])
