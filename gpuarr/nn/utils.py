@@ -17,6 +17,18 @@ def _as_list(parameters) -> list:
     return list(parameters)
 
 
+def _vector_norm(xp, a, norm_type: float):
+    """The ``norm_type``-norm of all elements of array ``a``, as a 0-d array on its device."""
+    a = a.reshape(-1)
+    if a.dtype == xp.float16:
+        a = a.astype(xp.float32)
+    if norm_type == math.inf:
+        return xp.abs(a).max() if a.size else xp.zeros((), a.dtype)
+    if norm_type == 2.0:
+        return xp.sqrt(xp.dot(a, a))
+    return (xp.abs(a) ** norm_type).sum() ** (1.0 / norm_type)
+
+
 def get_total_norm(tensors: Iterable[Tensor], norm_type: float = 2.0,
                    error_if_nonfinite: bool = False, foreach=None) -> Tensor:
     """The ``norm_type``-norm of all ``tensors`` taken together (as one long vector)."""
@@ -31,13 +43,10 @@ def get_total_norm(tensors: Iterable[Tensor], norm_type: float = 2.0,
                 "Expected all tensors to be on the same device, but found at least two devices, "
                 f"{dev} and {t._device}!")
     xp = dev._xp()
-    if norm_type == math.inf:
-        total = max(float(xp.abs(t._data).max()) if t.numel() else 0.0 for t in ts)
-    elif norm_type == 2.0:
-        total = math.sqrt(sum(float((t._data.astype(xp.float64) ** 2).sum()) for t in ts))
-    else:
-        total = sum(float((xp.abs(t._data.astype(xp.float64)) ** norm_type).sum())
-                    for t in ts) ** (1.0 / norm_type)
+    # as torch: the norm of the per-tensor norms, each in its tensor's precision (float16 in
+    # float32), with one device-to-host transfer for all of them
+    norms = xp.stack([_vector_norm(xp, t._data, norm_type) for t in ts])
+    total = float(_vector_norm(xp, norms, norm_type))
     if error_if_nonfinite and not math.isfinite(total):
         raise RuntimeError(
             f"The total norm of order {norm_type} for gradients from `parameters` is "
