@@ -22,10 +22,11 @@ import struct
 import time
 from collections.abc import Iterable, Sequence
 
-import numpy as np
+import google_crc32c
 from tensorboard.compat.proto import event_pb2
 
-from ._crc32c import crc32c_loop, crc32c_rows, crc32c_segments, mask, masked_crc32c
+from ._checksum import mask as _mask
+from ._checksum import masked_crc32c
 
 __all__ = [
     "encode_records",
@@ -39,17 +40,11 @@ __all__ = [
 FILE_VERSION = "brain.Event:2"
 _U64 = struct.Struct("<Q")
 _U32 = struct.Struct("<I")
-# Batches up to this size are framed in plain Python (NumPy's per-call cost dominates there).
-_PY_MAX_RECORDS = 32
-_PY_MAX_BYTES = 4096
 _uid = itertools.count()  # tells apart files one process opens in the same second
 
 
 def encode_records(payloads: Sequence[bytes]) -> bytes:
     """Frame serialized events as TFRecords.
-
-    A few small records are framed in plain Python; bigger batches with NumPy, all the
-    checksums of the batch computed together.
 
     Args:
         payloads: Serialized ``Event`` messages.
@@ -61,37 +56,15 @@ def encode_records(payloads: Sequence[bytes]) -> bytes:
         >>> len(encode_records([b"abc"]))  # 8 + 4 + 3 + 4
         19
     """
-    count = len(payloads)
-    if count == 0:
-        return b""
-    if count <= _PY_MAX_RECORDS and sum(map(len, payloads)) <= _PY_MAX_BYTES:
-        return _encode_python(payloads)
-    lengths = np.fromiter(map(len, payloads), dtype=np.int64, count=count)
-    flat = np.frombuffer(b"".join(payloads), dtype=np.uint8)
-    headers = lengths.astype("<u8").view(np.uint8).reshape(count, 8)
-    header_crcs = mask(crc32c_rows(headers)).astype("<u4").view(np.uint8).reshape(count, 4)
-    data_crcs = mask(crc32c_segments(flat, lengths)).astype("<u4").view(np.uint8)
-    # Scatter everything into one buffer: record i starts at starts[i] and is
-    # header (8) | header crc (4) | payload | payload crc (4).
-    sizes = lengths + 16
-    starts = np.cumsum(sizes) - sizes
-    out = np.empty(int(sizes.sum()), dtype=np.uint8)
-    out[starts[:, None] + np.arange(8)] = headers
-    out[starts[:, None] + np.arange(8, 12)] = header_crcs
-    payload_starts = np.cumsum(lengths) - lengths
-    out[np.repeat(starts + 12 - payload_starts, lengths) + np.arange(flat.size)] = flat
-    out[(starts + 12 + lengths)[:, None] + np.arange(4)] = data_crcs.reshape(count, 4)
-    return out.tobytes()
-
-
-def _encode_python(payloads: Sequence[bytes]) -> bytes:
     parts: list[bytes] = []
+    append = parts.append
+    pack64, pack32, crc = _U64.pack, _U32.pack, google_crc32c.value
     for data in payloads:
-        header = _U64.pack(len(data))
-        parts.append(header)
-        parts.append(_U32.pack(mask(crc32c_loop(header))))
-        parts.append(data)
-        parts.append(_U32.pack(mask(crc32c_loop(data))))
+        header = pack64(len(data))
+        append(header)
+        append(pack32(_mask(crc(header))))
+        append(data)
+        append(pack32(_mask(crc(data))))
     return b"".join(parts)
 
 
