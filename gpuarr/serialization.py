@@ -68,7 +68,7 @@ MAX_DEPTH = 200  # JSON arrays/objects nesting in the structure document
 _MAX_INT_DIGITS = 4300  # sys.int_info.default_max_str_digits
 _INT_LIMIT = 10**_MAX_INT_DIGITS
 _TENSOR_DTYPES = {"float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8",
-                  "uint16", "uint32", "uint64", "bool"}
+                  "uint16", "uint32", "uint64", "bool", "bfloat16"}
 
 
 def _tensor_class() -> type:
@@ -187,7 +187,7 @@ class _Encoder:
             # Copied to the host one tensor at a time, while the file is written.
             return np.asarray(t.detach().cpu().numpy())
 
-        name = self._add(path, (np.dtype(dtype_name), tuple(t.shape)), fetch)
+        name = self._add(path, (t.dtype.np, tuple(t.shape)), fetch)
         node: dict[str, Any] = {"$tensor": name, "device": str(t.device)}
         if t.requires_grad:
             node["requires_grad"] = True
@@ -329,7 +329,7 @@ class _Decoder:
             raise self.fail(f"tensor '{name}' has a device that is not a string: {location!r}")
         parameter = self._flag(name, node, "parameter")
         requires_grad = self._flag(name, node, "requires_grad")
-        if requires_grad and arr.dtype.kind != "f":
+        if requires_grad and arr.dtype.kind not in "fV":
             raise self.fail(f"tensor '{name}' is marked requires_grad but has dtype "
                             f"{arr.dtype.name}; only floating-point tensors can require "
                             "gradients")
@@ -471,8 +471,8 @@ def load(f: FileLike, map_location: MapLocation = None, *, weights_only: bool = 
     Raises:
         gpuarr._safetensors.CheckpointError (a RuntimeError): the file is not a valid checkpoint
             (truncated, corrupted or crafted), or holds a tensor whose dtype gpuarr tensors
-            cannot hold (``BF16``, ``F8_*``, ``C64`` and other safetensors dtypes are not
-            read at all). The message names the file, and the
+            cannot hold (``F8_*``, ``C64`` and other safetensors dtypes are not read at
+            all). The message names the file, and the
             tensor where one is at fault.
         RuntimeError: a tensor was saved on CUDA and CUDA is not available here (pass
             ``map_location='cpu'``).
@@ -484,12 +484,10 @@ def load(f: FileLike, map_location: MapLocation = None, *, weights_only: bool = 
     del weights_only  # no code can be loaded either way
     if isinstance(f, (str, os.PathLike)):
         source = os.fspath(f)
-        with open(source, "rb") as fh:
-            arrays, metadata = st.read(fh, source=source)
+        arrays, metadata = st.read(source)
     elif hasattr(f, "read"):
         source = str(getattr(f, "name", "<file object>"))
-        fh = f if hasattr(f, "seek") and f.seekable() else io.BytesIO(f.read())
-        arrays, metadata = st.read(fh, source=source)  # type: ignore[arg-type]
+        arrays, metadata = st.read(f, source=source)
     else:
         raise TypeError(f"gpuarr.load: f must be a path or a binary file object, got {type(f)}")
 

@@ -455,17 +455,22 @@ def test_layout_errors_name_the_problem(tmp_path: Path) -> None:
         return path
 
     cases = [
-        ({"x": {"dtype": "Q8", "shape": [1], "data_offsets": [0, 1]}}, b"\0", "unknown dtype"),
-        ({"x": {"dtype": "F32", "shape": [2], "data_offsets": [0, 4]}}, b"\0" * 4, "needs 8"),
-        ({"x": {"dtype": "U8", "shape": [-1], "data_offsets": [0, 0]}}, b"", "invalid shape"),
+        # The safetensors package's messages for what it rejects; gpuarr's for the rest.
+        ({"x": {"dtype": "Q8", "shape": [1], "data_offsets": [0, 1]}}, b"\0", "variant `Q8`"),
+        (
+            {"x": {"dtype": "F32", "shape": [2], "data_offsets": [0, 4]}},
+            b"\0" * 4,
+            "invalid shape, data type, or offset",
+        ),
+        ({"x": {"dtype": "U8", "shape": [-1], "data_offsets": [0, 0]}}, b"", "expected usize"),
         (
             {"x": {"dtype": "U8", "shape": [1], "data_offsets": [1, 2]}},
             b"\0\0",
-            "back to back",
+            "invalid offset for tensor `x`",
         ),
         ({"x": {"dtype": "U8", "shape": [1]}}, b"\0", "data_offsets"),
         ({"x": {"dtype": "BOOL", "shape": [1], "data_offsets": [0, 1]}}, b"\x07", "BOOL"),
-        ({"__metadata__": {"a": 1}}, b"", "strings"),
+        ({"__metadata__": {"a": 1}}, b"", "expected a string"),
     ]
     for header, data, message in cases:
         path = raw_file(header, data)
@@ -473,7 +478,7 @@ def test_layout_errors_name_the_problem(tmp_path: Path) -> None:
             load(path)
     path = tmp_path / "list.safetensors"
     path.write_bytes((2).to_bytes(8, "little") + b"[]")
-    with pytest.raises(CheckpointError, match="not a JSON object"):
+    with pytest.raises(CheckpointError, match="invalid type: sequence"):
         load(path)
 
 
@@ -646,6 +651,21 @@ def test_save_through_symlink_updates_target(tmp_path: Path) -> None:
     assert load(target) == {"v": 2}
 
 
+def test_headers_too_long_for_safetensors_readers_are_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "ckpt"
+    save({"version": 1}, path)
+    before = path.read_bytes()
+    monkeypatch.setattr(st, "_MAX_HEADER_BYTES", 2000)  # the package's limit is 100 MB
+    with pytest.raises(ValueError, match="refuse headers over 2000 bytes"):
+        save({"version": 2, "notes": "x" * 3000}, path)
+    assert path.read_bytes() == before
+    assert leftovers(tmp_path, {"ckpt"}) == []
+    save({"version": 3, "notes": "x" * 1000}, path)
+    assert load(path)["version"] == 3
+
+
 def test_missing_parent_directory(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match="Parent directory .* does not exist"):
         save({"a": 1}, tmp_path / "nope" / "ckpt")
@@ -669,6 +689,10 @@ def test_files_open_with_the_safetensors_package(tmp_path: Path) -> None:
         assert same_bits(np.asarray(value), loaded[name])
     with safetensors.safe_open(str(path), "np") as fh:
         assert fh.metadata()["gpuarr.format"] == "gpuarr-checkpoint"
+    import safetensors.torch
+
+    for name, t in safetensors.torch.load_file(str(path)).items():
+        assert same_bits(np.asarray(state[name]), t.numpy())
 
 
 def test_plain_safetensors_files_load_as_tensor_dicts(tmp_path: Path) -> None:
@@ -683,3 +707,64 @@ def test_plain_safetensors_files_load_as_tensor_dicts(tmp_path: Path) -> None:
         assert isinstance(back[name], gpuarr.Tensor)
         assert same_bits(arr, host(back[name]))
     assert st.load_file(path).keys() == arrays.keys()
+
+
+# A checkpoint written by an earlier gpuarr (before it read files through the safetensors
+# package), {"w": float32 [0, 1, 2], "mask": [True, False], "step": 4, "name": "caf\u00e9"}: it
+# pins the digest definitions, so that checkpoints already on disk keep verifying.
+_EARLIER_CHECKPOINT = (
+    "GAIAAAAAAAB7InciOnsiZHR5cGUiOiJGMzIiLCJzaGFwZSI6WzNdLCJkYXRhX29mZnNldHMiOlswLDEyXX0sIm1h"
+    "c2siOnsiZHR5cGUiOiJCT09MIiwic2hhcGUiOlsyXSwiZGF0YV9vZmZzZXRzIjpbMTIsMTRdfSwiX19tZXRhZGF0"
+    "YV9fIjp7ImdwdWFyci5mb3JtYXQiOiJncHVhcnItY2hlY2twb2ludCIsImdwdWFyci5mb3JtYXRfdmVyc2lvbiI6"
+    "IjEiLCJncHVhcnIuc3RydWN0dXJlIjoie1wiJGRpY3RcIjpbW1wid1wiLHtcIiR0ZW5zb3JcIjpcIndcIixcImRl"
+    "dmljZVwiOlwiY3B1XCJ9XSxbXCJtYXNrXCIse1wiJG5kYXJyYXlcIjpcIm1hc2tcIn1dLFtcInN0ZXBcIiw0XSxb"
+    "XCJuYW1lXCIsXCJjYWZcXHUwMGU5XCJdXX0iLCJncHVhcnIuZGF0YV9zaGEyNTYiOiJjZjA4NmIzMGM1MzE0NGQ4"
+    "NTE4NWNjMGI5NGM3ZmJmNTk3MDIyOGMzNWU5NWJlZDJjNDZlMDI0YzU0MGY1ZDgwIiwiZ3B1YXJyLmhlYWRlcl9z"
+    "aGEyNTYiOiI2MWJmMWE1ZmUyNmM5MDQ0NjkyZTAwM2JiMGMzYWQxNTQyNjQzNTc2MTBjYzIwYmFiNzYxYzQ4NDFl"
+    "YjMyNzMzIn19ICAgICAgIAAAAAAAAIA/AAAAQAEA"
+)
+
+
+def test_checkpoints_of_earlier_gpuarr_versions_still_verify(tmp_path: Path) -> None:
+    import base64
+
+    data = base64.b64decode(_EARLIER_CHECKPOINT)
+    path = tmp_path / "old.ckpt"
+    path.write_bytes(data)
+    back = load(path)
+    assert back["step"] == 4 and back["name"] == "caf\u00e9"
+    assert same_bits(host(back["w"]), np.arange(3, dtype=np.float32))
+    assert same_bits(back["mask"], np.array([True, False]))
+    assert list(st.load_file(path)) == ["w", "mask"]  # data-section order: the save order
+    # Both digests are checked: a changed header value and a changed tensor byte are caught.
+    text = data.replace(b'\\"step\\",4', b'\\"step\\",5')
+    assert text != data
+    path.write_bytes(text)
+    with pytest.raises(CheckpointError, match="header does not match its SHA-256"):
+        load(path)
+    path.write_bytes(data[:-3] + bytes([data[-3] ^ 1]) + data[-2:])
+    with pytest.raises(CheckpointError, match="tensor data does not match its SHA-256"):
+        load(path)
+
+
+def test_file_replaced_while_opening_is_reported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # gpuarr reads the header itself and the tensors through the package, which opens the
+    # file again: a save renaming a new file over the path in between must not mix the two.
+    import safetensors
+
+    path, newer = tmp_path / "ckpt", tmp_path / "newer"
+    save({"v": 1, "w": np.zeros(2)}, path)
+    save({"v": 2, "w": np.ones(2)}, newer)
+    real_open = safetensors.safe_open
+
+    def replacing_open(*args: Any, **kwargs: Any) -> Any:
+        os.replace(newer, path)
+        return real_open(*args, **kwargs)
+
+    monkeypatch.setattr(safetensors, "safe_open", replacing_open)
+    with pytest.raises(CheckpointError, match="replaced while it was being opened"):
+        load(path)
+    monkeypatch.undo()
+    assert load(path)["v"] == 2

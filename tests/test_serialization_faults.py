@@ -212,25 +212,28 @@ def test_cleanup_racing_a_starting_writer(tmp_path: Path, monkeypatch: pytest.Mo
 
 def _header_cases() -> Iterator[tuple[str, str | dict[str, Any], bytes, tuple[str, ...]]]:
     entry = {"dtype": "U8", "shape": [1], "data_offsets": [0, 1]}
-    yield "deep nesting", '{"x": ' + nested(100_000) + "}", b"", ("nested",)
-    yield "deep metadata", '{"__metadata__": ' + nested(5000, "{}") + "}", b"", ("nested",)
+    # The safetensors package's words where it rejects the file (its JSON schema errors name a
+    # position, not the tensor); gpuarr's where the package lets it through (too many dims,
+    # empty but huge, a duplicate tensor).
+    yield "deep nesting", '{"x": ' + nested(100_000) + "}", b"", ("recursion limit",)
+    yield "deep metadata", '{"__metadata__": ' + nested(5000, "{}") + "}", b"", ("expected a map",)
     yield (
         "huge offset",
         '{"x": {"dtype": "U8", "shape": [1], "data_offsets": [0, 1' + "0" * 5000 + "]}}",
         b"\0",
-        ("digits",),
+        ("number out of range",),
     )
     yield (
         "huge shape",
         '{"x": {"dtype": "U8", "shape": [' + "9" * 5000 + '], "data_offsets": [0, 1]}}',
         b"\0",
-        ("digits",),
+        ("number out of range",),
     )
     yield (
         "dim past 2**63",
         {"x": {"dtype": "U8", "shape": [0, 2**64], "data_offsets": [0, 0]}},
         b"",
-        ("'x'", "invalid shape"),
+        ("expected usize",),
     )
     yield (
         "too many dims",
@@ -248,63 +251,69 @@ def _header_cases() -> Iterator[tuple[str, str | dict[str, Any], bytes, tuple[st
         "negative dim",
         {"x": {"dtype": "U8", "shape": [2, -2], "data_offsets": [0, 0]}},
         b"",
-        ("'x'", "invalid shape"),
+        ("expected usize",),
     )
     yield (
         "float dim",
         {"x": {"dtype": "U8", "shape": [1.0], "data_offsets": [0, 1]}},
         b"\0",
-        ("'x'", "invalid shape"),
+        ("expected usize",),
     )
     yield (
         "bool dim",
         {"x": {"dtype": "U8", "shape": [True], "data_offsets": [0, 1]}},
         b"\0",
-        ("'x'", "invalid shape"),
+        ("expected usize",),
     )
     yield (
         "product mismatch",
         {"x": {"dtype": "F32", "shape": [3, 5], "data_offsets": [0, 8]}},
         b"\0" * 8,
-        ("'x'", "needs 60"),
+        ("invalid shape, data type, or offset",),
     )
     yield (
         "offsets past the data",
         {"x": {"dtype": "U8", "shape": [2**40], "data_offsets": [0, 2**40]}},
         b"\0",
-        ("'x'", "truncated"),
+        ("truncated",),
     )
     yield (
         "negative offset",
         {"x": {"dtype": "U8", "shape": [1], "data_offsets": [-1, 0]}},
         b"\0",
-        ("'x'", "data_offsets"),
+        ("expected usize",),
     )
     yield (
         "reversed offsets",
         {"x": {"dtype": "U8", "shape": [1], "data_offsets": [1, 0]}},
         b"\0",
-        ("'x'", "data_offsets"),
+        ("invalid offset for tensor `x`",),
     )
     yield (
         "offsets not ints",
         {"x": {"dtype": "U8", "shape": [1], "data_offsets": "0-1"}},
         b"\0",
-        ("'x'", "data_offsets"),
+        ("expected a tuple of size 2",),
     )
     yield (
         "dtype is a list",
         {"x": {"dtype": ["U8"], "shape": [1], "data_offsets": [0, 1]}},
         b"\0",
-        ("'x'", "dtype"),
+        ("expected string or map",),
     )
     yield (
         "dtype is an object",
         {"x": {"dtype": {}, "shape": [1], "data_offsets": [0, 1]}},
         b"\0",
-        ("'x'", "dtype"),
+        ("expected map with a single key",),
     )
-    yield "entry is a list", {"x": [entry]}, b"\0", ("'x'",)
+    yield "entry is a list", {"x": [entry]}, b"\0", ("expected map with a single key",)
+    yield (  # the package takes the dtype as {"U8": null} too
+        "dtype as a map",
+        {"x": {"dtype": {"U8": None}, "shape": [1], "data_offsets": [0, 1]}},
+        b"\0",
+        ("'x'", "not a string"),
+    )
     yield (
         "duplicate tensor",
         '{"x": ' + json.dumps(entry) + ', "x": ' + json.dumps(entry) + "}",
@@ -315,9 +324,9 @@ def _header_cases() -> Iterator[tuple[str, str | dict[str, Any], bytes, tuple[st
         "overlapping tensors",
         {"x": entry, "y": entry},
         b"\0",
-        ("back to back",),
+        ("invalid offset for tensor",),  # `x` or `y`: the package's hash order
     )
-    yield "NaN in the header", '{"x": NaN}', b"", ("'x'",)
+    yield "NaN in the header", '{"x": NaN}', b"", ("expected value",)
 
 
 @pytest.mark.parametrize(
@@ -532,8 +541,7 @@ def test_unsigned_numpy_arrays_round_trip(tmp_path: Path, np_dtype: str) -> None
 
 @pytest.mark.parametrize(
     ("torch_dtype", "code"),
-    [("bfloat16", "BF16"), ("float8_e4m3fn", "F8_E4M3"), ("float8_e5m2", "F8_E5M2"),
-     ("complex64", "C64")],
+    [("float8_e4m3fn", "F8_E4M3"), ("float8_e5m2", "F8_E5M2"), ("complex64", "C64")],
 )
 def test_exotic_dtypes_name_file_tensor_and_dtype(
     tmp_path: Path, torch_dtype: str, code: str
@@ -553,7 +561,7 @@ def test_exotic_dtypes_name_file_tensor_and_dtype(
 def test_unknown_dtype_codes_are_named(tmp_path: Path) -> None:
     path = raw_file(tmp_path / "q.safetensors",
                     {"q": {"dtype": "Q8", "shape": [1], "data_offsets": [0, 1]}}, b"\0")
-    assert_checkpoint_error(path, "'q'", "unknown dtype 'Q8'")
+    assert_checkpoint_error(path, "unknown variant `Q8`")  # the safetensors package's words
 
 
 def test_supported_plain_files_still_load(tmp_path: Path) -> None:
