@@ -22,6 +22,7 @@ __all__ = [
     "float16",
     "float32",
     "float64",
+    "bfloat16",
     "int8",
     "int16",
     "int32",
@@ -42,6 +43,8 @@ __all__ = [
     "promote_types",
     "result_type",
     "can_cast",
+    "finfo",
+    "iinfo",
 ]
 
 _BOOL, _INT, _FLOAT = 0, 1, 2
@@ -53,7 +56,7 @@ class dtype:
     Attributes:
         name: short name ("float32").
         itemsize: bytes per element.
-        is_floating_point: True for float16/32/64.
+        is_floating_point: True for float16/bfloat16/float32/float64.
         is_signed: True for signed integers and floats.
     """
 
@@ -94,20 +97,73 @@ uint32 = dtype("uint32", np.uint32, _INT)
 uint64 = dtype("uint64", np.uint64, _INT)
 bool = dtype("bool", np.bool_, _BOOL)  # noqa: A001 - torch exposes gpuarr.bool too
 
+
+class _BFloat16(dtype):
+    """``bfloat16``: float32's exponent with an 8-bit significand.
+
+    NumPy has no bfloat16; the ``ml_dtypes`` package registers one (NumPy kind ``'V'``, with
+    ufuncs that compute in float32 and round, as torch's CPU kernels do). Importing ml_dtypes
+    costs about a second, so it is loaded the first time ``.np`` is read, i.e. when the first
+    bfloat16 tensor is made, not by ``import gpuarr``.
+    """
+
+    __slots__ = ()
+
+    def __init__(self) -> None:
+        self.name = "bfloat16"
+        self.itemsize = 2
+        self.is_floating_point = True
+        self.is_complex = False
+        self.is_signed = True
+        self._cat = _FLOAT
+
+    @property
+    def np(self) -> np.dtype:  # shadows the slot of the base class
+        return _BF16_NP if _BF16_NP is not None else _load_bfloat16()
+
+
+bfloat16 = _BFloat16()
+_BF16_NP: np.dtype | None = None
+
+
+def _load_bfloat16() -> np.dtype:
+    """Import ml_dtypes and register its bfloat16 NumPy dtype (once)."""
+    global _BF16_NP
+    try:
+        import ml_dtypes
+    except ImportError:
+        raise TypeError("gpuarr.bfloat16 needs the ml_dtypes package (NumPy has no bfloat16): "
+                        "pip install ml_dtypes") from None
+    _BF16_NP = np.dtype(ml_dtypes.bfloat16)
+    FROM_NP[_BF16_NP] = bfloat16
+    return _BF16_NP
+
+
+def is_half_np(np_dtype: np.dtype) -> _builtins.bool:
+    """Whether a NumPy dtype is float16 or bfloat16: the 2-byte floats that reductions, matmul
+    and friends compute in float32 (as torch's CPU kernels do)."""
+    return np_dtype.itemsize == 2 and np_dtype.kind in "fV"
+
+
+def is_float_np(np_dtype: np.dtype) -> _builtins.bool:
+    """Whether a NumPy dtype is one of gpuarr's floating types (bfloat16's kind is ``'V'``)."""
+    return np_dtype.kind in "fV"
+
 # torch's aliases
 half, float, double = float16, float32, float64  # noqa: A001
 short, int, long = int16, int32, int64  # noqa: A001
 
 ALL_DTYPES = (float16, float32, float64, int8, int16, int32, int64, uint8, uint16, uint32, uint64,
-              bool)
+              bool, bfloat16)
 _LIMITED = frozenset({uint16, uint32, uint64})
 _SCALAR_NAMES = {"float16": "Half", "float32": "Float", "float64": "Double", "int8": "Char",
                  "int16": "Short", "int32": "Int", "int64": "Long", "uint8": "Byte",
-                 "uint16": "UInt16", "uint32": "UInt32", "uint64": "UInt64", "bool": "Bool"}
-FLOAT_DTYPES = (float16, float32, float64)
+                 "uint16": "UInt16", "uint32": "UInt32", "uint64": "UInt64", "bool": "Bool",
+                 "bfloat16": "BFloat16"}
+FLOAT_DTYPES = (float16, float32, float64, bfloat16)
 _NAMES = {d.name: d for d in ALL_DTYPES}
-# NumPy dtype -> gpuarr dtype; hot path of Tensor.dtype.
-FROM_NP: dict[np.dtype, dtype] = {d.np: d for d in ALL_DTYPES}
+# NumPy dtype -> gpuarr dtype; hot path of Tensor.dtype. bfloat16 joins when ml_dtypes loads.
+FROM_NP: dict[np.dtype, dtype] = {d.np: d for d in ALL_DTYPES if d is not bfloat16}
 
 _default_float = float32
 
@@ -136,7 +192,7 @@ def set_default_dtype(d: dtype) -> None:
 
 def as_dtype(d) -> dtype:
     """Turn a gpuarr dtype, NumPy dtype, Python type or name into a gpuarr dtype."""
-    if d.__class__ is dtype:
+    if d.__class__ is dtype or d is bfloat16:
         return d
     if isinstance(d, str):
         name = d[7:] if d.startswith("gpuarr.") else d
@@ -151,7 +207,10 @@ def as_dtype(d) -> dtype:
     if d is _pybool:
         return bool
     try:
-        return FROM_NP[np.dtype(d)]
+        nd = np.dtype(d)
+        if nd.kind == "V" and nd.name == "bfloat16":  # ml_dtypes' type, imported by the user
+            return bfloat16
+        return FROM_NP[nd]
     except (TypeError, KeyError):
         name = getattr(d, "__module__", "")
         if name.startswith("torch") or type(d).__name__ == "dtype":
@@ -211,7 +270,7 @@ def result_type(*operands) -> dtype:
     dim_t = zero_t = scalar_cat = None
     for x in operands:
         d = getattr(x, "dtype", None)
-        if d.__class__ is dtype and hasattr(x, "ndim"):
+        if (d.__class__ is dtype or d is bfloat16) and hasattr(x, "ndim"):
             if x.ndim:
                 dim_t = d if dim_t is None else promote_types(dim_t, d)
             else:
@@ -233,6 +292,73 @@ def result_type(*operands) -> dtype:
     return result
 
 
+def _np_finfo(np_dtype: np.dtype):
+    """``np.finfo`` that also knows ml_dtypes' bfloat16."""
+    if np_dtype.kind == "V":
+        import ml_dtypes
+
+        return ml_dtypes.finfo(np_dtype)
+    return np.finfo(np_dtype)
+
+
+class finfo:
+    """Machine limits of a floating-point dtype, as ``torch.finfo``.
+
+    Args:
+        type: a floating dtype (default: the current default dtype).
+
+    Attributes:
+        bits, eps, max, min, tiny (== smallest_normal), resolution: Python numbers.
+        dtype: the dtype's name, e.g. ``'bfloat16'``.
+
+    Example:
+        >>> gpuarr.finfo(gpuarr.bfloat16).eps
+        0.0078125
+    """
+
+    def __init__(self, type=None) -> None:  # noqa: A002 - torch's parameter name
+        d = _default_float if type is None else as_dtype(type)
+        if not d.is_floating_point:
+            raise TypeError("gpuarr.finfo() requires a floating point input type. Use "
+                            "gpuarr.iinfo to handle 'gpuarr.finfo'")
+        info = _np_finfo(d.np)
+        self.bits = d.itemsize * 8
+        self.eps = _builtins.float(info.eps)
+        self.max = _builtins.float(info.max)
+        self.min = _builtins.float(info.min)
+        self.tiny = self.smallest_normal = _builtins.float(info.smallest_normal)
+        self.resolution = _builtins.float(10.0 ** -_builtins.int(info.precision))
+        self.dtype = d.name
+
+    def __repr__(self) -> str:
+        return (f"finfo(resolution={self.resolution:g}, min={self.min:g}, max={self.max:g}, "
+                f"eps={self.eps:g}, smallest_normal={self.smallest_normal:g}, "
+                f"tiny={self.tiny:g}, dtype={self.dtype})")
+
+
+class iinfo:
+    """Limits of an integer (or bool) dtype, as ``torch.iinfo``: ``bits``, ``min``, ``max``.
+
+    Example:
+        >>> gpuarr.iinfo(gpuarr.int8).max
+        127
+    """
+
+    def __init__(self, type) -> None:  # noqa: A002 - torch's parameter name
+        d = as_dtype(type)
+        if d.is_floating_point:
+            raise TypeError("gpuarr.iinfo() requires an integer input type. Use gpuarr.finfo "
+                            "to handle 'gpuarr.iinfo'")
+        info = np.iinfo(np.uint8 if d is bool else d.np)
+        self.bits = d.itemsize * 8
+        self.min = _builtins.int(info.min)
+        self.max = _builtins.int(info.max)
+        self.dtype = d.name
+
+    def __repr__(self) -> str:
+        return f"iinfo(min={self.min:g}, max={self.max:g}, dtype={self.dtype})"  # torch's %g
+
+
 def can_cast(from_: dtype, to: dtype) -> _builtins.bool:
     """Whether an in-place op may write a ``from_`` result into a ``to`` tensor (torch's rule:
     never to a lower category)."""
@@ -242,7 +368,7 @@ def can_cast(from_: dtype, to: dtype) -> _builtins.bool:
 # C++ type names torch uses in "value cannot be converted to type ... without overflow"
 _CTYPES = {
     "int8": "int8_t", "uint8": "uint8_t", "int16": "int16_t", "int32": "int", "int64": "int64_t",
-    "float16": "c10::Half", "float32": "float", "float64": "double",
+    "float16": "c10::Half", "float32": "float", "float64": "double", "bfloat16": "c10::BFloat16",
 }
 
 
@@ -264,7 +390,7 @@ def fits(np_dtype: np.dtype, value) -> _builtins.bool:
     if isinstance(value, _builtins.complex):
         return True
     v = abs(_builtins.float(value))
-    return not (_builtins.float(np.finfo(np_dtype).max) < v < _builtins.float("inf"))
+    return not (_builtins.float(_np_finfo(np_dtype).max) < v < _builtins.float("inf"))
 
 
 def checked_scalar(np_dtype: np.dtype, value, name: str | None = None):

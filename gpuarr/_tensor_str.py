@@ -132,7 +132,7 @@ class _Formatter:
     """Chooses one format and width for all elements of a tensor (PyTorch's rules)."""
 
     def __init__(self, sample: np.ndarray) -> None:
-        self.floating = sample.dtype.kind == "f"
+        self.floating = sample.dtype.kind in "fV"  # "V": bfloat16
         self.int_mode = True
         self.sci_mode = False
         self.width = 1

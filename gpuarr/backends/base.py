@@ -49,6 +49,8 @@ class Backend:
         chunked_updates: optimizer updates walk parameters in cache-sized pieces.
         contiguous_solve: ``linalg.solve`` wants contiguous, materialised batches.
         fused_optimizers: :meth:`fused_sgd_step` / :meth:`fused_adam_step` are implemented.
+        bfloat16: arrays can hold and compute in bfloat16 (NumPy through ml_dtypes; not
+            CuPy, whose kernels have no bfloat16 type: :meth:`check_dtype` refuses it).
 
     Collectives (optional): :meth:`nccl_available` says whether :meth:`nccl_unique_id`,
     :meth:`nccl_communicator`, :meth:`nccl_call` and :meth:`nccl_group` work (CUDA with NCCL);
@@ -65,6 +67,7 @@ class Backend:
     chunked_updates: bool = False
     contiguous_solve: bool = False
     fused_optimizers: bool = False
+    bfloat16: bool = True
 
     # ---- arrays and host transfers ----
     def asarray(self, data, dtype=None, index: int | None = None):
@@ -92,6 +95,10 @@ class Backend:
     def full(self, shape: tuple, value, dtype, index: int | None = None):
         """An array filled with ``value`` on device ``index``."""
         raise NotImplementedError
+
+    def check_dtype(self, dtype) -> None:
+        """Raise a TypeError saying why when this backend cannot hold arrays of ``dtype``
+        (a NumPy dtype or None); allocations and casts to a new dtype call it."""
 
     def scalar(self, dtype, value):
         """``value`` as the second operand of a ufunc with a ``dtype`` array: what keeps the

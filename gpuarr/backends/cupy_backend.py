@@ -23,6 +23,12 @@ INSTALL_HINT = (
     "`pip install gpuarr[cuda13]`, on a machine with an NVIDIA GPU and driver."
 )
 
+BF16_UNSUPPORTED = (
+    "bfloat16 is not supported on CUDA: gpuarr runs CUDA tensors on CuPy, which cannot compute "
+    "in bfloat16 (gpuarr.cuda.is_bf16_supported() is False). Keep bfloat16 tensors on the "
+    "CPU, or use float16 on CUDA (the dtype autocast('cuda') uses)."
+)
+
 # dtypes cupyx.scatter_add adds atomically; other integers go through uint64 (two's complement
 # addition wraps the same way, so int64 sums come out right bit for bit)
 _ATOMIC_ADD = frozenset(np.dtype(t) for t in (np.float16, np.float32, np.float64, np.int32,
@@ -65,6 +71,7 @@ class CupyBackend(Backend):
     device_type = "cuda"
     contiguous_solve = True
     fused_optimizers = True
+    bfloat16 = False
 
     def __init__(self, cupy) -> None:
         self.xp = cupy
@@ -120,8 +127,19 @@ class CupyBackend(Backend):
         return cupyx.empty_pinned(shape, dtype=dtype)  # a NumPy array in page-locked memory
 
     # ---- arrays ----
+    def check_dtype(self, dtype) -> None:
+        if dtype is not None and np.dtype(dtype).kind == "V":  # ml_dtypes' bfloat16
+            raise TypeError(BF16_UNSUPPORTED)
+
     def asarray(self, data, dtype=None, index=None):
         cp = self._cp
+        src = getattr(data, "dtype", None)
+        if dtype is None:
+            self.check_dtype(src)
+        else:
+            self.check_dtype(dtype)
+            if src is not None and src.kind == "V" and isinstance(data, np.ndarray):
+                data = data.astype(dtype)  # bfloat16 host data: cast on the host
         with self.device_ctx(index) as dev:
             if isinstance(data, cp.ndarray) and data.device.id != dev.id:
                 # a copy made on the target device (peer copy)
@@ -135,14 +153,17 @@ class CupyBackend(Backend):
         return isinstance(obj, self._cp.ndarray)
 
     def empty(self, shape, dtype, index=None):
+        self.check_dtype(dtype)
         with self.device_ctx(index):
             return self._cp.empty(shape, dtype=dtype)
 
     def zeros(self, shape, dtype, index=None):
+        self.check_dtype(dtype)
         with self.device_ctx(index):
             return self._cp.zeros(shape, dtype=dtype)
 
     def full(self, shape, value, dtype, index=None):
+        self.check_dtype(dtype)
         with self.device_ctx(index):
             return self._cp.full(shape, value, dtype=dtype)
 

@@ -22,6 +22,7 @@ import math
 import numpy as np
 
 from .. import _dtype as D
+from .._autocast import state as _amp
 from .._tensor import Tensor, _make
 from ..autograd.function import Function
 from ..autograd.grad_mode import _state
@@ -183,6 +184,8 @@ def erfinv(input: Tensor) -> Tensor:
         >>> gpuarr.erfinv(gpuarr.tensor([0.0, 0.5]))
         tensor([0.0000, 0.4769])
     """
+    if _amp.on:
+        return _amp.run("erfinv", erfinv, input)
     return _run(Erfinv, _float_input(input, "erfinv"))
 
 

@@ -43,7 +43,7 @@ class Parameter(Tensor):
         if not isinstance(data, Tensor):
             raise TypeError(
                 f"Parameter(): argument 'data' must be Tensor, not {type(data).__name__}")
-        if requires_grad and data._data.dtype.kind != "f":
+        if requires_grad and data._data.dtype.kind not in "fV":
             raise RuntimeError("Only Tensors of floating point dtype can require gradients")
         obj = object.__new__(cls)
         _init_from(obj, data, requires_grad)

@@ -44,6 +44,8 @@ class ToCopy(Function):
 def to_impl(x: Tensor, device, dtype, copy: bool) -> Tensor:
     """Implementation of :meth:`Tensor.to` after argument parsing."""
     same_dev = device is None or device is x._device
+    if dtype is D.bfloat16:  # a backend without bfloat16 (CUDA) says so
+        (x._device if same_dev else device)._backend().check_dtype(dtype.np)
     np_dt = None if dtype is None else dtype.np
     same_dt = np_dt is None or np_dt == x._data.dtype
     if same_dev and same_dt:

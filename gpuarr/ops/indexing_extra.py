@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._autocast import state as _amp
 from ..backends import of_module
 from ._common import Function, Tensor, _make, _state, dtype_name, wrap_dim
 from .indexing import (
@@ -295,6 +296,8 @@ def index_copy(input: Tensor, dim: int, index: Tensor, source: Tensor) -> Tensor
                 [0., 0.],
                 [1., 1.]])
     """
+    if _amp.on:
+        return _amp.run("index_copy", index_copy, input, dim, index, source)
     if not isinstance(source, Tensor):
         raise TypeError(f"index_copy(): argument 'source' must be Tensor, not "
                         f"{type(source).__name__}")

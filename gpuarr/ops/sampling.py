@@ -13,6 +13,7 @@ import numbers
 
 import numpy as np
 
+from .. import _dtype as D
 from .._tensor import Tensor, _make
 from ..backends import of_module
 from ._common import check_same_device, dtype_name
@@ -22,8 +23,8 @@ __all__ = ["multinomial", "bernoulli", "poisson", "binomial"]
 
 
 def _sample_dtype(np_dtype) -> np.dtype:
-    # backends have no float16 samplers: draw float32, round afterwards
-    return np.dtype(np.float32) if np_dtype == np.float16 else np.dtype(np_dtype)
+    # backends have no float16 or bfloat16 samplers: draw float32, round afterwards
+    return np.dtype(np.float32) if D.is_half_np(np.dtype(np_dtype)) else np.dtype(np_dtype)
 
 
 def _contig(xp, arr, dtype):
@@ -66,7 +67,7 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
     if not isinstance(input, Tensor):
         raise TypeError(f"multinomial(): argument 'input' must be Tensor, not "
                         f"{type(input).__name__}")
-    if input._data.dtype.kind != "f":
+    if input._data.dtype.kind not in "fV":
         raise RuntimeError(
             f"multinomial only supports floating-point dtypes for input, got: "
             f"{dtype_name(input.dtype)}"
@@ -157,7 +158,7 @@ def bernoulli(input: Tensor, p=None, *, generator=None) -> Tensor:
     if p is not None:
         out = _make(xp.empty(input.shape, dtype=input._data.dtype), dev)
         return _bernoulli_fill(out, p, g)
-    if input._data.dtype.kind != "f":
+    if input._data.dtype.kind not in "fV":
         raise NotImplementedError(
             f"\"bernoulli_tensor_{dev.type}_p_\" not implemented for '{dtype_name(input.dtype)}'"
         )
@@ -196,7 +197,7 @@ def poisson(input: Tensor, generator=None) -> Tensor:
         raise TypeError(f"poisson(): argument 'input' must be Tensor, not "
                         f"{type(input).__name__}")
     dev = input._device
-    if input._data.dtype.kind != "f":
+    if input._data.dtype.kind not in "fV":
         raise NotImplementedError(
             f"\"poisson_{dev.type}\" not implemented for '{dtype_name(input.dtype)}'"
         )
@@ -226,7 +227,7 @@ def binomial(count: Tensor, prob: Tensor, generator=None) -> Tensor:
     if not isinstance(count, Tensor) or not isinstance(prob, Tensor):
         raise TypeError("binomial(): arguments 'count' and 'prob' must be Tensors")
     check_same_device(count, prob)
-    if count._data.dtype.kind != "f":
+    if count._data.dtype.kind not in "fV":
         raise ValueError(
             f"binomial only supports floating-point dtypes for count, got: "
             f"{dtype_name(count.dtype)}"
@@ -248,7 +249,7 @@ def binomial(count: Tensor, prob: Tensor, generator=None) -> Tensor:
 
 
 def _need_float(self: Tensor, what: str) -> None:
-    if self._data.dtype.kind != "f":
+    if self._data.dtype.kind not in "fV":
         raise RuntimeError(
             f"{what} distribution is a continuous probability distribution. dtype must be a "
             f"floating point but you specified {dtype_name(self.dtype)}"
@@ -301,7 +302,7 @@ def log_normal_(self: Tensor, mean: float = 1.0, std: float = 2.0, *, generator=
     Example:
         >>> gpuarr.empty(3).log_normal_(0.0, 0.5)
     """
-    if self._data.dtype.kind != "f":
+    if self._data.dtype.kind not in "fV":
         raise NotImplementedError(
             f"\"log_normal_{self._device.type}\" not implemented for '{dtype_name(self.dtype)}'"
         )

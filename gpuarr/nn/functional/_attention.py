@@ -20,6 +20,7 @@ import warnings
 import numpy as np
 
 from ... import _dtype as D
+from ..._autocast import state as _amp
 from ..._creation import zeros
 from ..._random import default_generator
 from ..._tensor import Size, Tensor, _make
@@ -35,7 +36,8 @@ __all__ = ["scaled_dot_product_attention", "multi_head_attention_forward"]
 
 # torch's C++ type names, used in its scaled_dot_product_attention dtype errors
 _C_NAMES = {
-    "float16": "c10::Half", "float32": "float", "float64": "double", "int8": "signed char",
+    "float16": "c10::Half", "bfloat16": "c10::BFloat16", "float32": "float", "float64": "double",
+    "int8": "signed char",
     "int16": "short int", "int32": "int", "int64": "long int", "uint8": "unsigned char",
     "bool": "bool",
 }
@@ -68,9 +70,9 @@ def _causal_bias(xp, device, L: int, S: int, dt):
 
 
 def _upcast(a):
-    """float16 arrays in float32: the scores, softmax and products run in float32 (torch's
-    math path does the same on the CPU)."""
-    return a.astype(np.float32) if a is not None and a.dtype == np.float16 else a
+    """float16/bfloat16 arrays in float32: the scores, softmax and products run in float32
+    (torch's math path does the same on the CPU)."""
+    return a.astype(np.float32) if a is not None and D.is_half_np(a.dtype) else a
 
 
 class Attention(Function):
@@ -214,7 +216,7 @@ def _backward_graph(ctx, g, gw, q, k, v, mask, keep):
     from ...ops import elementwise as E
     from ...ops.linalg import matmul
 
-    half = q.dtype == D.float16
+    half = q.dtype if q.dtype in (D.float16, D.bfloat16) else None
     if half:
         q, k, v = q.float(), k.float(), v.float()
         g = None if g is None else g.float()
@@ -250,8 +252,8 @@ def _backward_graph(ctx, g, gw, q, k, v, mask, keep):
     dq = matmul(dS, k) * scale
     dk = matmul(dS.mT, q) * scale
     if half:
-        dq, dk = dq.half(), dk.half()
-        dv = None if dv is None else dv.half()
+        dq, dk = dq.to(half), dk.to(half)
+        dv = None if dv is None else dv.to(half)
     return dq, dk, dv, dS
 
 
@@ -326,7 +328,7 @@ def _mask_bias(mask: Tensor, query: Tensor, scores_shape: tuple) -> Tensor:
                            f"shape {list(shape)}")
     if md == D.bool:
         xp = mask._device._xp()
-        dt = np.float32 if query.dtype == D.float16 else query._data.dtype
+        dt = np.float32 if query.dtype in (D.float16, D.bfloat16) else query._data.dtype
         bias = xp.where(mask._data, xp.zeros((), dtype=dt), xp.full((), -np.inf, dtype=dt))
         return _make(bias, mask._device)
     return mask
@@ -401,6 +403,10 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
         >>> F.scaled_dot_product_attention(q, k, v, is_causal=True).shape
         gpuarr.Size([2, 4, 16, 8])
     """
+    if _amp.on:
+        return _amp.run("scaled_dot_product_attention", scaled_dot_product_attention, query, key,
+                        value, attn_mask=attn_mask, dropout_p=dropout_p, is_causal=is_causal,
+                        scale=scale, enable_gqa=enable_gqa)
     _check_args(query, key, value)
     if attn_mask is not None and is_causal:
         raise RuntimeError("_scaled_dot_product_attention: Explicit attn_mask should not be set "

@@ -8,6 +8,7 @@ column of kernel-sized patches, and the patches are summed into the output image
 
 from __future__ import annotations
 
+from ..._autocast import state as _amp
 from ..._tensor import Tensor
 from ...ops._common import dtype_name
 from ._resample import fold
@@ -35,6 +36,10 @@ def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
         >>> F.conv_transpose2d(gpuarr.ones(1, 2, 3, 3), gpuarr.ones(2, 4, 3, 3), stride=2).shape
         gpuarr.Size([1, 4, 7, 7])
     """
+    if _amp.on:
+        return _amp.run("conv_transpose2d", conv_transpose2d, input, weight, bias=bias,
+                        stride=stride, padding=padding, output_padding=output_padding,
+                        groups=groups, dilation=dilation)
     check_tensor(input, "input", "conv_transpose2d")
     check_tensor(weight, "weight", "conv_transpose2d")
     if input.ndim == 3:
@@ -77,7 +82,7 @@ def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
             raise RuntimeError(
                 f"expected scalar type {dtype_name(input.dtype)} but found "
                 f"{dtype_name(other.dtype)}")
-    if input._data.dtype.kind != "f":
+    if input._data.dtype.kind not in "fV":
         raise RuntimeError(
             f'"conv_transpose2d" not implemented for \'{dtype_name(input.dtype)}\'')
     co = cog * groups
@@ -112,6 +117,10 @@ def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
         >>> F.conv_transpose1d(gpuarr.ones(1, 2, 5), gpuarr.ones(2, 3, 3)).shape
         gpuarr.Size([1, 3, 7])
     """
+    if _amp.on:
+        return _amp.run("conv_transpose1d", conv_transpose1d, input, weight, bias=bias,
+                        stride=stride, padding=padding, output_padding=output_padding,
+                        groups=groups, dilation=dilation)
     check_tensor(input, "input", "conv_transpose1d")
     check_tensor(weight, "weight", "conv_transpose1d")
     if input.ndim not in (2, 3):

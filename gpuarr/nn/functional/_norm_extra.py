@@ -7,8 +7,8 @@ ops, so their gradients (and second derivatives) come from the autograd graph.
 
 from __future__ import annotations
 
-import numpy as np
-
+from ..._autocast import state as _amp
+from ..._dtype import finfo, float32
 from ..._tensor import Tensor
 from ...ops import elementwise as E
 from ._norm import _norm, batch_norm
@@ -116,9 +116,9 @@ def rms_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
             f"shape {list(weight.shape)} and normalized_shape = {list(ns)}")
     dt = input._data.dtype
     if eps is None:
-        eps = float(np.finfo(dt).eps) if dt.kind == "f" else float(np.finfo(np.float32).eps)
+        eps = finfo(input.dtype).eps if dt.kind in "fV" else finfo(float32).eps
     x = input
-    half = dt == np.float16
+    half = dt.itemsize == 2 and dt.kind in "fV"  # float16, bfloat16
     if half:  # the statistics in float32, as torch
         from ... import _dtype as D
         x = input.to(D.float32)
@@ -147,12 +147,14 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
     Example:
         >>> F.cosine_similarity(gpuarr.randn(4, 8), gpuarr.randn(4, 8))
     """
+    if _amp.on:
+        return _amp.run("cosine_similarity", cosine_similarity, x1, x2, dim=dim, eps=eps)
     check_tensor(x1, "x1", "cosine_similarity")
     check_tensor(x2, "x2", "cosine_similarity")
     from ...ops.shape import broadcast_tensors
 
     a, b = broadcast_tensors(x1, x2)
-    if a._data.dtype.kind != "f":
+    if a._data.dtype.kind not in "fV":
         from ... import _dtype as D
         a, b = a.to(D.float32), b.to(D.float32)
 

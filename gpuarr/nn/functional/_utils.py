@@ -100,7 +100,7 @@ def wrap(arr, like: Tensor) -> Tensor:
 
 def float_dtype_check(x: Tensor, op: str) -> None:
     """Raise torch's error for integer inputs to ops that need floats."""
-    if x._data.dtype.kind != "f":
+    if x._data.dtype.kind not in "fV":
         from ...ops._common import dtype_name
 
         raise RuntimeError(f'"{op}" not implemented for \'{dtype_name(x.dtype)}\'')

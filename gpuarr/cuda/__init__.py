@@ -1,14 +1,15 @@
 """``gpuarr.cuda``: is CUDA usable, which device is current, memory use, synchronisation.
 
 Nothing here imports CuPy until asked: ``is_available()`` probes once and caches the answer.
+``gpuarr.cuda.amp`` holds torch's deprecated ``autocast`` and ``GradScaler`` aliases.
 Functions that take ``device`` accept an index, ``'cuda:N'`` or a :class:`gpuarr.device`;
 None means the current device.
 """
 
 from __future__ import annotations
 
-from ._device import device as _device_cls
-from .backends import cuda_backend, cuda_status
+from .._device import device as _device_cls
+from ..backends import cuda_backend, cuda_status
 
 __all__ = [
     "is_available", "device_count", "current_device", "set_device", "device", "synchronize",
@@ -143,27 +144,38 @@ def empty_cache() -> None:
 
 
 def is_bf16_supported(including_emulation: bool = True) -> bool:
-    """False: gpuarr has no bfloat16 dtype on CUDA (CuPy cannot compute in it)."""
+    """Whether CUDA tensors can be bfloat16: always False in gpuarr.
+
+    CUDA tensors are CuPy arrays, and CuPy's kernels have no bfloat16 type, so gpuarr keeps
+    bfloat16 on the CPU (through ml_dtypes): making or moving a bfloat16 tensor on CUDA raises
+    a TypeError that says so. Use float16 on CUDA (``autocast('cuda')``'s default).
+
+    Args:
+        including_emulation: accepted for torch compatibility; the answer is the same.
+
+    Returns:
+        False.
+    """
     return False
 
 
 def get_rng_state(device="cuda"):
     """Snapshot of a CUDA device's default generator (a uint8 CPU tensor, as torch's)."""
-    from ._random import default_generator
+    from .._random import default_generator
 
     return default_generator(f"cuda:{_resolved(device)}").get_state()
 
 
 def set_rng_state(new_state, device="cuda") -> None:
     """Restore a CUDA device's default generator from :func:`get_rng_state`."""
-    from ._random import default_generator
+    from .._random import default_generator
 
     default_generator(f"cuda:{_resolved(device)}").set_state(new_state)
 
 
 def manual_seed(seed: int) -> None:
     """Seed the default generator of the current CUDA device."""
-    from ._random import default_generator
+    from .._random import default_generator
 
     if is_available():
         default_generator("cuda").manual_seed(seed)
@@ -171,7 +183,7 @@ def manual_seed(seed: int) -> None:
 
 def manual_seed_all(seed: int) -> None:
     """Seed the default generators of all CUDA devices."""
-    from ._random import default_generator
+    from .._random import default_generator
 
     for i in range(device_count()):
         default_generator(f"cuda:{i}").manual_seed(seed)
