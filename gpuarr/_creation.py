@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import sys
 from collections.abc import Sequence as _Sequence
 
 import numpy as np
@@ -15,6 +16,7 @@ import numpy as np
 from . import _dtype as D
 from ._device import CPU, as_device
 from ._tensor import Tensor, _make
+from .ops._out import fill_out
 
 __all__ = [
     "tensor", "as_tensor", "asarray", "from_numpy", "from_dlpack", "zeros", "ones", "full",
@@ -43,6 +45,8 @@ def _size(args, name: str = "size") -> tuple:
 
 
 def _finish(arr, dev, requires_grad: bool) -> Tensor:
+    if arr.dtype.kind == "V" and dev is not CPU:  # bfloat16 where the backend has none
+        dev._backend().check_dtype(arr.dtype)
     t = _make(arr, dev)
     if requires_grad:
         t.requires_grad_(True)
@@ -58,6 +62,8 @@ def _infer_np_dtype(arr: np.ndarray, from_python: bool) -> np.dtype:
             return arr.dtype
     if k == "b":
         return np.dtype(np.bool_)
+    if k == "V" and arr.dtype.name == "bfloat16":  # ml_dtypes' bfloat16
+        return D.bfloat16.np
     if k in "iu":
         if from_python:
             return np.dtype(np.int64)
@@ -65,8 +71,8 @@ def _infer_np_dtype(arr: np.ndarray, from_python: bool) -> np.dtype:
             return arr.dtype
     raise TypeError(
         f"can't convert np.ndarray of type numpy.{arr.dtype}. The only supported types are: "
-        "float64, float32, float16, int64, int32, int16, int8, uint64, uint32, uint16, uint8, "
-        "and bool."
+        "float64, float32, float16, bfloat16, int64, int32, int16, int8, uint64, uint32, uint16, "
+        "uint8, and bool."
     )
 
 
@@ -198,7 +204,11 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False,
                 arr = bk.xp.array(data, dtype=dt, copy=True)
         return _finish(arr, dev, requires_grad)
     if mod.startswith("torch"):
-        data = data.detach().cpu().numpy()
+        data = data.detach().cpu()
+        if str(data.dtype) == "torch.bfloat16":  # torch has no NumPy bfloat16: copy the bits
+            data = data.view(sys.modules["torch"].int16).numpy().view(D.bfloat16.np)
+        else:
+            data = data.numpy()
     arr, from_py = _host_array(data, dtype)
     dt = D.as_dtype(dtype).np if dtype is not None else _infer_np_dtype(arr, from_py)
     if from_py and dt.kind in "iu" and arr.size:
@@ -275,23 +285,37 @@ def _alloc(kind: str, size, dtype, device, requires_grad: bool, fill=None) -> Te
     return _finish(arr, dev, requires_grad)
 
 
+def _factory_out(fn, size, dtype, device, requires_grad: bool, out) -> Tensor:
+    # torch's out= (dtype and device from ``out``), written once in ops/_out.py; these three
+    # take ``out`` in their own signature so that the common call pays no wrapper
+    return fill_out(fn, size, {"dtype": dtype, "device": device, "requires_grad": requires_grad},
+                    out, fn.__name__)
+
+
 def zeros(*size, dtype=None, device=None, requires_grad: bool = False, out=None) -> Tensor:
-    """A tensor of zeros.
+    """A tensor of zeros (written into ``out`` when given, as torch does).
 
     Example:
         >>> gpuarr.zeros(2, 3, dtype=gpuarr.int64)
     """
+    if out is not None:
+        return _factory_out(zeros, size, dtype, device, requires_grad, out)
     return _alloc("zeros", _size(size, "zeros"), dtype, device, requires_grad)
 
 
 def ones(*size, dtype=None, device=None, requires_grad: bool = False, out=None) -> Tensor:
-    """A tensor of ones (``ones(4, 5)`` and ``ones([4, 5])`` are the same)."""
+    """A tensor of ones (``ones(4, 5)`` and ``ones([4, 5])`` are the same; written into ``out``
+    when given)."""
+    if out is not None:
+        return _factory_out(ones, size, dtype, device, requires_grad, out)
     return _alloc("ones", _size(size, "ones"), dtype, device, requires_grad)
 
 
 def empty(*size, dtype=None, device=None, requires_grad: bool = False, out=None,
           memory_format=None) -> Tensor:
-    """An uninitialised tensor (contents are arbitrary)."""
+    """An uninitialised tensor (contents are arbitrary; ``out`` is resized and returned)."""
+    if out is not None:
+        return _factory_out(empty, size, dtype, device, requires_grad, out)
     return _alloc("empty", _size(size, "empty"), dtype, device, requires_grad)
 
 
@@ -369,6 +393,7 @@ def arange(start, end=None, step=1, *, dtype=None, device=None,
     n = max(0, math.ceil((end - start) / step))
     dev = as_device(device)
     xp = dev._xp()
+    dev._backend().check_dtype(dt.np)
     if dt.is_floating_point:
         arr = (xp.arange(n, dtype=np.float64) * step + start).astype(dt.np)
     else:

@@ -28,17 +28,20 @@ def _gen(generator, dev):
     return generator
 
 
-def _float_dt(dtype) -> D.dtype:
+def _float_dt(dtype, kernel: str = "check_uniform_bounds") -> D.dtype:
     dt = D.as_dtype(dtype) if dtype is not None else D.get_default_dtype()
-    if not dt.is_floating_point:
-        raise RuntimeError(f'"check_uniform_bounds" not implemented for \'{dt.name}\'')
+    if not dt.is_floating_point:  # torch's error: its sampling kernel has no integer version
+        raise NotImplementedError(
+            f'"{kernel}" not implemented for \'{D._SCALAR_NAMES[dt.name]}\'')
     return dt
 
 
 def _draw_float(kind: str, shape, dt: D.dtype, g) -> object:
     bg = g._backend_gen
-    # float16 has no native sampler: draw float32 and round
-    sdt = np.float32 if dt.np == np.float16 else dt.np
+    if dt is D.bfloat16:
+        g.device._backend().check_dtype(dt.np)  # CUDA has none: say so before drawing
+    # float16 and bfloat16 have no native sampler: draw float32 and round
+    sdt = np.float32 if D.is_half_np(dt.np) else dt.np
     arr = bg.random(shape, dtype=sdt) if kind == "u" else bg.standard_normal(shape, dtype=sdt)
     return arr.astype(dt.np, copy=False)
 
@@ -58,7 +61,7 @@ def rand(*size, generator=None, dtype=None, device=None, requires_grad: bool = F
 def randn(*size, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """Standard normal samples (mean 0, variance 1)."""
     dev = as_device(device)
-    dt = _float_dt(dtype)
+    dt = _float_dt(dtype, f"normal_kernel_{dev.type}")
     return _finish(_draw_float("n", _size(size, "randn"), dt, _gen(generator, dev)), dev,
                    requires_grad)
 

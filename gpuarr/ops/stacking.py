@@ -12,6 +12,7 @@ from __future__ import annotations
 import operator
 
 from .. import _dtype as D
+from .._autocast import state as _amp
 from .._tensor import _device_mismatch
 from ._common import Function, Tensor, _make, _state, dims_arg, dtype_name, wrap_dim
 from .indexing import _index_select
@@ -88,7 +89,7 @@ def _skipped(a) -> bool:
     return a.ndim == 1 and a.shape[0] == 0
 
 
-def cat(tensors, dim: int = 0, *, out=None) -> Tensor:
+def cat(tensors, dim: int = 0) -> Tensor:
     """Join tensors along an existing dim ``dim``; dtypes are promoted.
 
     Raises:
@@ -98,6 +99,8 @@ def cat(tensors, dim: int = 0, *, out=None) -> Tensor:
         >>> gpuarr.cat([gpuarr.zeros(2, 3), gpuarr.ones(1, 3)]).shape
         gpuarr.Size([3, 3])
     """
+    if _amp.on:
+        return _amp.run("cat", cat, tensors, dim=dim)
     ts = _tensor_list(tensors, "cat")
     if not ts:
         raise ValueError("gpuarr.cat(): expected a non-empty list of Tensors")
@@ -151,13 +154,15 @@ class Stack(Function):
         return (None, None) + unbind(g, ctx.dim)
 
 
-def stack(tensors, dim: int = 0, *, out=None) -> Tensor:
+def stack(tensors, dim: int = 0) -> Tensor:
     """Join equally-shaped tensors along a new dim ``dim``; dtypes are promoted.
 
     Example:
         >>> gpuarr.stack([gpuarr.zeros(3), gpuarr.ones(3)], dim=1).shape
         gpuarr.Size([3, 2])
     """
+    if _amp.on:
+        return _amp.run("stack", stack, tensors, dim=dim)
     ts = _tensor_list(tensors, "stack")
     if not ts:
         raise RuntimeError("stack expects a non-empty TensorList")
@@ -264,6 +269,10 @@ class SplitWithSizes(Function):
         return cat(list(grads), ctx.dim), None, None
 
 
+class Split(SplitWithSizes):
+    """The same op for ``split(int)`` and ``chunk``, which torch records as SplitBackward0."""
+
+
 def _pieces(arr, dim: int, sizes) -> list:
     out = []
     off = 0
@@ -274,10 +283,10 @@ def _pieces(arr, dim: int, sizes) -> list:
     return out
 
 
-def _split_sizes(input: Tensor, sizes: list, dim: int) -> tuple:
+def _split_sizes(input: Tensor, sizes: list, dim: int, cls: type = SplitWithSizes) -> tuple:
     if not (_state.enabled and input._rg):
         return tuple(_view_nograd(input, a) for a in _pieces(input._data, dim, sizes))
-    return SplitWithSizes.apply(input, dim, tuple(sizes))
+    return cls.apply(input, dim, tuple(sizes))
 
 
 def split(tensor: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
@@ -316,9 +325,9 @@ def split(tensor: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
             f"split_size can only be 0 if dimension size is 0, but got dimension size of {n}"
         )
     if n == 0:
-        return _split_sizes(tensor, [0], d)
+        return _split_sizes(tensor, [0], d, Split)
     sizes = [s] * (n // s) + ([n % s] if n % s else [])
-    return _split_sizes(tensor, sizes, d)
+    return _split_sizes(tensor, sizes, d, Split)
 
 
 def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
