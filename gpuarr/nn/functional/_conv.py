@@ -1,11 +1,14 @@
-"""2-D convolution by im2col + one matrix product, and the window helpers pooling shares.
+"""2-D convolution by im2col + matrix products, and the window helpers pooling shares.
 
-``im2col`` lays every receptive field out as one row of a ``(N*OH*OW, C*KH*KW)`` matrix, so a
-convolution is a single GEMM against the ``(O, C*KH*KW)`` weight matrix. On NumPy the fields
-are read through a strided view (one copy); on CuPy they are gathered with one slice per kernel
-position (KH*KW copies), which is simple and fast on a GPU. ``col2im`` is the adjoint: it adds
-every row back into the (overlapping) windows it came from. The two are each other's backward,
-which gives convolution second derivatives for free.
+``im2col`` lays the receptive fields of every image out as an (C*KH*KW, OH*OW) matrix (torch's
+``unfold`` layout), so a convolution is one GEMM per image against the (O, C*KH*KW) weight
+matrix, whose result is the output image already in NCHW order: no transposes of the input,
+the weight, the output or its gradient. On NumPy the fields are read through a strided view
+(one copy); on CuPy they are gathered with one slice per kernel position (KH*KW copies), which
+is simple and fast on a GPU. ``col2im`` is the adjoint: it adds every column back into the
+(overlapping) windows it came from, one add per kernel position. The two are each other's
+backward, which gives convolution second derivatives. The layer itself runs them a block of
+images at a time (see :class:`Conv2d`).
 """
 
 from __future__ import annotations
@@ -14,12 +17,12 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..._autocast import state as _amp
 from ..._tensor import Tensor, _make
 from ...autograd.function import Function
 from ...autograd.grad_mode import _state
 from ...backends import of_module
 from ...ops._common import dtype_name
-from ._linear import mm
 from ._utils import apply_raw, check_tensor, pair
 
 __all__ = ["conv2d", "conv1d"]
@@ -27,7 +30,7 @@ __all__ = ["conv2d", "conv1d"]
 # Tests set this to run the CuPy code path (slice loops) on NumPy arrays.
 FORCE_SLICE_LOOPS = False
 
-# Bytes of im2col columns per block in the blocked GEMMs on NumPy (see _chunk_images).
+# Bytes of im2col columns per block in the blocked GEMMs on NumPy (see _block_size).
 _CHUNK_BYTES = 4 << 20
 
 
@@ -111,80 +114,71 @@ def crop(xpd, g: Geom):
     return xpd[:, :, g.pt:g.pt + g.h, g.pl:g.pl + g.w]
 
 
-def _padded_nhwc(xp, x, g: Geom):
-    """(N, C, H, W) -> zero-padded channels-last (N, Hp, Wp, C), contiguous."""
-    n, c, h, w = x.shape
-    if not (g.pt or g.pb or g.pl or g.pr):
-        return xp.ascontiguousarray(x.transpose(0, 2, 3, 1))
-    out = xp.zeros((n, h + g.pt + g.pb, w + g.pl + g.pr, c), dtype=x.dtype)
-    out[:, g.pt:g.pt + h, g.pl:g.pl + w, :] = x.transpose(0, 2, 3, 1)
-    return out
+def _block_size(xp, g: Geom, image_bytes: int) -> int:
+    """Images per block of the blocked im2col GEMMs: about ``_CHUNK_BYTES`` of columns on
+    NumPy, so a block's columns are still in cache when the GEMM (or the sum back into
+    windows) reads them, and all blocks share the buffers; the whole batch on a GPU, where
+    blocking only adds launches."""
+    if not _strided(xp):
+        return max(g.n, 1)
+    return min(max(g.n, 1), max(1, _CHUNK_BYTES // max(1, image_bytes)))
+
+
+def _fill_cols(xp, src, g: Geom, dst) -> None:
+    """Write the receptive fields of the padded images ``src`` into ``dst`` (images,
+    C*KH*KW, OH*OW), laid out (C, KH, KW, OH, OW) per image."""
+    c6 = dst.reshape(src.shape[0], g.c, g.kh, g.kw, g.oh, g.ow)
+    if _strided(xp):
+        s0, s1, s2, s3 = src.strides
+        c6[...] = np.lib.stride_tricks.as_strided(
+            src, c6.shape, (s0, s1, s2 * g.dh, s3 * g.dw, s2 * g.sh, s3 * g.sw),
+            writeable=False)
+        return
+    for i in range(g.kh):
+        for j in range(g.kw):
+            c6[:, :, i, j] = src[:, :, _hslice(g, i), _wslice(g, j)]
+
+
+def _add_cols(gcols, g: Geom, out) -> None:
+    """Adjoint of :func:`_fill_cols`: add ``gcols`` (laid out as the columns) into the
+    windows of the padded images ``out``: one strided add per kernel position, much faster
+    than a scatter-add of every element."""
+    c6 = gcols.reshape(out.shape[0], g.c, g.kh, g.kw, g.oh, g.ow)
+    for i in range(g.kh):
+        for j in range(g.kw):
+            out[:, :, _hslice(g, i), _wslice(g, j)] += c6[:, :, i, j]
 
 
 def im2col_array(xp, x, g: Geom):
-    """(N, C, H, W) -> (N*OH*OW, KH*KW*C) matrix of receptive fields.
+    """(N, C, H, W) -> (N, C*KH*KW, OH*OW) receptive fields (torch's ``unfold`` layout).
 
-    Columns are ordered (kernel row, kernel column, channel): working channels-last keeps
-    the innermost copies contiguous, which makes this (and col2im) several times faster than
-    gathering channel-first patches.
+    Rows are ordered (channel, kernel row, kernel column), the order of a flattened
+    (O, C, KH, KW) weight, and the columns are the output pixels in NCHW order: a per-image
+    product ``weight @ cols[n]`` is the output image already in NCHW layout, with no
+    transposes of the input, the weight or the result.
     """
-    return _im2col_gemm(xp, x, g, None)[0]
-
-
-def _chunk_images(xp, g: Geom, row_bytes: int) -> int:
-    """Images per block for the blocked im2col/col2im GEMMs: about ``_CHUNK_BYTES`` of
-    columns on NumPy, so each block is still in cache when the GEMM (or the sum back into
-    windows) reads it; the whole batch on a GPU, where blocking only adds launches."""
-    if not _strided(xp):
-        return max(g.n, 1)
-    return max(1, _CHUNK_BYTES // max(1, g.oh * g.ow * row_bytes))
-
-
-def _im2col_gemm(xp, x, g: Geom, wm):
-    """``(cols, cols @ wm.T)`` (the product is None without ``wm``), built a few images at a
-    time: each block of columns is multiplied right after it is written, while in cache."""
-    xpd = _padded_nhwc(xp, x, g)
-    n, c = x.shape[:2]
-    per = g.oh * g.ow
-    ncols = g.kh * g.kw * c
-    cols = xp.empty((n * per, ncols), dtype=x.dtype)
-    prod = None if wm is None else xp.empty((n * per, wm.shape[0]), dtype=x.dtype)
-    # few channels: one slice copy per kernel position (long contiguous runs) beats the
-    # strided view, whose innermost run is only C elements long
-    strided = _strided(xp) and c >= 8
-    if strided:
-        s0, s1, s2, s3 = xpd.strides
-        v = np.lib.stride_tricks.as_strided(
-            xpd, (n, g.oh, g.ow, g.kh, g.kw, c),
-            (s0, s1 * g.sh, s2 * g.sw, s1 * g.dh, s2 * g.dw, s3), writeable=False)
-    nb = _chunk_images(xp, g, ncols * cols.dtype.itemsize)
-    for n0 in range(0, n, nb):
-        n1 = min(n, n0 + nb)
-        block = cols[n0 * per:n1 * per]
-        b6 = block.reshape(n1 - n0, g.oh, g.ow, g.kh, g.kw, c)
-        if strided:
-            b6[...] = v[n0:n1]
-        else:
-            for i in range(g.kh):
-                for j in range(g.kw):
-                    b6[:, :, :, i, j, :] = xpd[n0:n1, _hslice(g, i), _wslice(g, j), :]
-        if wm is not None:
-            xp.matmul(block, wm.T, out=prod[n0 * per:n1 * per])
-    return cols, prod
+    cols = xp.empty((g.n, g.c * g.kh * g.kw, g.oh * g.ow), dtype=x.dtype)
+    _fill_cols(xp, pad_array(xp, x, g), g, cols)
+    return cols
 
 
 def col2im_array(xp, cols, g: Geom):
-    """Adjoint of :func:`im2col_array`: (N*OH*OW, KH*KW*C) -> (N, C, H, W), summing the
+    """Adjoint of :func:`im2col_array`: (N, C*KH*KW, OH*OW) -> (N, C, H, W), summing the
     overlapping windows."""
-    n, c = g.n, g.c
-    c6 = cols.reshape(n, g.oh, g.ow, g.kh, g.kw, c)
-    out = xp.zeros((n, g.h + g.pt + g.pb, g.w + g.pl + g.pr, c), dtype=cols.dtype)
-    for i in range(g.kh):
-        for j in range(g.kw):
-            out[:, _hslice(g, i), _wslice(g, j), :] += c6[:, :, :, i, j, :]
-    # left channels-last (a transposed view): the next convolution's im2col and GEMM want
-    # exactly this layout, so copying it to NCHW here would only be undone there
-    return out[:, g.pt:g.pt + g.h, g.pl:g.pl + g.w, :].transpose(0, 3, 1, 2)
+    out = xp.zeros(_padded_shape(g), dtype=cols.dtype)
+    _add_cols(cols, g, out)
+    return _cropped(xp, out, g)
+
+
+def _padded_shape(g: Geom) -> tuple:
+    return (g.n, g.c, g.h + g.pt + g.pb, g.w + g.pl + g.pr)
+
+
+def _cropped(xp, xpd, g: Geom):
+    """The unpadded part of ``xpd`` as a contiguous array (as torch returns gradients)."""
+    if not (g.pt or g.pb or g.pl or g.pr):
+        return xpd
+    return xp.ascontiguousarray(crop(xpd, g))
 
 
 class Im2col(Function):
@@ -224,136 +218,167 @@ def col2im(cols: Tensor, g: Geom) -> Tensor:
 
 
 def _weight_matrix(w, groups: int):
-    """Conv weight (O, C/G, KH, KW) as the GEMM operand matching im2col's column order:
-    (O, KH*KW*C) for one group, (G, O/G, KH*KW*C/G) for several. Works on arrays and
-    Tensors alike (permute/transpose + reshape)."""
-    o, cg, kh, kw = w.shape
-    wt = w.permute(0, 2, 3, 1) if isinstance(w, Tensor) else w.transpose(0, 2, 3, 1)
-    if groups == 1:
-        return wt.reshape(o, kh * kw * cg)
-    return wt.reshape(groups, o // groups, kh * kw * cg)
-
-
-def _group_cols(cols, groups: int, kk: int):
-    """(NL, KK*C) columns -> (G, NL, KK*C/G), the per-group GEMM operands."""
-    rows = cols.shape[0]
-    c4 = cols.reshape(rows, kk, groups, -1)
-    if isinstance(cols, Tensor):
-        return c4.permute(2, 0, 1, 3).reshape(groups, rows, -1)
-    return c4.transpose(2, 0, 1, 3).reshape(groups, rows, -1)
+    """Conv weight (O, C/G, KH, KW) as the GEMM operand matching im2col's row order:
+    (G, O/G, C/G*KH*KW), a free reshape of a contiguous weight. Works on arrays and Tensors."""
+    o = w.shape[0]
+    return w.reshape(groups, o // groups, -1)
 
 
 class Conv2d(Function):
+    """Blocked im2col + GEMM. The columns are never kept whole: each block of a few images
+    is multiplied right after it is written, while in cache, and the backward pass rebuilds
+    the blocks from the input. Saving them instead would cost KH*KW times the input's
+    memory and a trip through main memory (plus fresh-page faults) for every block."""
+
     _raw = True
+    _node_name = "ConvolutionBackward0"  # torch's node: input, weight, bias (None if absent)
+    _next_args = (0, 1, 2)
 
     @staticmethod
     def forward(ctx, x, w, b, g, groups):
         xp = ctx.xp
         o = w.shape[0]
-        wm = _weight_matrix(w, groups)
-        if groups == 1:
-            cols, out2 = _im2col_gemm(xp, x, g, wm)
-        else:
-            cols = im2col_array(xp, x, g)
-            rows = cols.shape[0]
-            c3 = _group_cols(cols, groups, g.kh * g.kw)
-            out2 = xp.matmul(c3, wm.transpose(0, 2, 1)).transpose(1, 0, 2).reshape(rows, o)
-        if b is not None:
-            out2 += b
         # contiguous (N, C, H, W), as torch's default memory format: programs view() it
-        out = xp.ascontiguousarray(out2.reshape(g.n, g.oh, g.ow, o).transpose(0, 3, 1, 2))
+        out = xp.empty((g.n, o, g.oh, g.ow), dtype=x.dtype)
+        if g.n:
+            _forward_blocks(xp, x, w, b, g, groups, out)
         nig = ctx.needs_input_grad
-        ctx.save_for_backward(x if nig[1] else None, w if nig[0] else None,
-                              cols if nig[1] else None)
+        ctx.save_for_backward(x if nig[1] else None, w if nig[0] else None)
         ctx.g, ctx.groups, ctx.w_shape = g, groups, w.shape
         return out
 
     @staticmethod
     def backward(ctx, gout):
-        x, w, cols = ctx.saved_tensors
+        x, w = ctx.saved_tensors
+        if not _state.enabled:
+            return _backward_arrays(ctx, gout, x, w)
         nig = ctx.needs_input_grad
         g, groups = ctx.g, ctx.groups
         n, o = gout.shape[0], gout.shape[1]
-        kk = g.kh * g.kw
-        rows = n * g.oh * g.ow
-        g2 = gout.permute(0, 2, 3, 1).reshape(rows, o)
+        p = g.oh * g.ow
+        kg = g.c // groups * g.kh * g.kw
+        g4 = gout.reshape(n, groups, o // groups, p)
         gx = gw = gb = None
-        if groups == 1 and not _state.enabled:
-            return _backward_arrays(ctx, gout, x, w, cols, rows, o)
-        og = o // groups
-        g3 = None if groups == 1 else g2.reshape(rows, groups, og).permute(1, 0, 2)
-        if nig[0]:
-            wm = _weight_matrix(w, groups)
-            if groups == 1:
-                gcols = mm(g2, wm)
-            else:  # (G, NL, KK*Cg) -> (NL, KK, G, Cg) -> (NL, KK*C)
-                gc = mm(g3, wm).reshape(groups, rows, kk, -1)
-                gcols = gc.permute(1, 2, 0, 3).reshape(rows, -1)
-            gx = col2im(gcols, g)
+        if nig[0]:  # (G, Kg, Og) @ (N, G, Og, P) -> (N, G, Kg, P) columns
+            gc = _weight_matrix(w, groups).mT @ g4
+            gx = col2im(gc.reshape(n, groups * kg, p), g)
         if nig[1]:
-            # recompute the columns from x when building a graph, so gw stays connected to x
-            c = im2col(x, g) if _state.enabled else cols
-            o_, cg, kh, kw = ctx.w_shape
-            if groups == 1:
-                gm = mm(g2.mT, c)  # (O, KK*C)
-            else:
-                gm = mm(g3.mT, _group_cols(c, groups, kk))  # (G, Og, KK*Cg)
-            gw = gm.reshape(o_, kh, kw, cg).permute(0, 3, 1, 2)
+            c4 = im2col(x, g).reshape(n, groups, kg, p)
+            gw = (g4 @ c4.mT).sum(0).reshape(ctx.w_shape)
         if nig[2]:
             gb = gout.sum((0, 2, 3))
         return gx, gw, gb, None, None
 
 
-def _backward_blocked(xp, g2, wm, cols, g: Geom, want_x: bool, want_w: bool):
-    """Input and weight gradients of an ungrouped convolution from the channels-last output
-    gradient ``g2`` (N*OH*OW, O): ``gw = g2.T @ cols`` and ``gx = col2im(g2 @ wm)``, a few
-    images at a time so that each block of columns is used while it is in cache (the whole
-    matrices are often tens of MB). Returns (gx as an NCHW view of NHWC memory, gw matrix)."""
-    n, c = g.n, g.c
-    per = g.oh * g.ow
-    kkc = g.kh * g.kw * c
-    nb = _chunk_images(xp, g, kkc * g2.dtype.itemsize)
-    gx = gm = None
+def _forward_blocks(xp, x, w, b, g: Geom, groups: int, out) -> None:
+    """Convolution into ``out``: one GEMM per image and group writes NCHW output directly."""
+    o = w.shape[0]
+    p = g.oh * g.ow
+    k = g.c * g.kh * g.kw
+    wm = _weight_matrix(w, groups)
+    xpd = pad_array(xp, x, g)
+    bias = None if b is None else b.reshape(o, 1, 1)
+    nb = _block_size(xp, g, k * p * x.dtype.itemsize)
+    cols = xp.empty((nb, k, p), dtype=x.dtype)
+    for n0 in range(0, g.n, nb):
+        n1 = min(g.n, n0 + nb)
+        c = cols[:n1 - n0]
+        _fill_cols(xp, xpd[n0:n1], g, c)
+        xp.matmul(wm, c.reshape(n1 - n0, groups, -1, p),
+                  out=out[n0:n1].reshape(n1 - n0, groups, -1, p))
+        if bias is not None:
+            out[n0:n1] += bias
+
+
+def _backward_blocks(xp, g4, x, w, g: Geom, groups: int, want_x: bool, want_w: bool):
+    """(gx, gw) arrays (None where not wanted), the columns rebuilt a block at a time:
+    ``gw += gout[n] @ cols[n].T`` and ``w.T @ gout[n]`` summed back into gx's windows."""
+    n, o = g4.shape[:2]
+    p = g.oh * g.ow
+    kg = g.c // groups * g.kh * g.kw
+    dt = g4.dtype
+    nb = _block_size(xp, g, kg * groups * p * dt.itemsize)
+    cols = xp.empty((nb, groups * kg, p), dtype=dt)
+    g4 = g4.reshape(n, groups, o // groups, p)
+    gxp = gflat = lattice = wmt = xpd = gm = None
     if want_x:
-        gx = xp.zeros((n, g.h + g.pt + g.pb, g.w + g.pl + g.pr, c), dtype=g2.dtype)
+        wmt = _weight_matrix(w, groups).transpose(0, 2, 1)
+        if _strided(xp):
+            gflat, gxp, lattice = _shifted_add_buffers(xp, g, nb, dt)
+        else:
+            gxp = xp.zeros(_padded_shape(g), dtype=dt)
+    if want_w:
+        xpd = pad_array(xp, x, g)
+        gm = xp.zeros((groups, kg, o // groups), dtype=dt)
     for n0 in range(0, n, nb):
         n1 = min(n, n0 + nb)
-        gb = g2[n0 * per:n1 * per]
+        gb4 = g4[n0:n1]
+        c4 = cols[:n1 - n0].reshape(n1 - n0, groups, kg, p)
         if want_w:
-            part = gb.T @ cols[n0 * per:n1 * per]
-            if gm is None:
-                gm = part
+            _fill_cols(xp, xpd[n0:n1], g, cols[:n1 - n0])
+            # cols @ gout.T (then transposed) runs faster in BLAS than gout @ cols.T
+            gm += xp.matmul(c4, gb4.transpose(0, 1, 3, 2)).sum(0)
+        if want_x:  # the columns' buffer is free again: take the input gradient's
+            gc = xp.matmul(wmt, gb4, out=c4)
+            if lattice is None:
+                _add_cols(gc, g, gxp[n0:n1])
             else:
-                gm += part
-        if want_x:
-            c6 = (gb @ wm).reshape(n1 - n0, g.oh, g.ow, g.kh, g.kw, c)
-            o = gx[n0:n1]
-            for i in range(g.kh):
-                for j in range(g.kw):
-                    o[:, _hslice(g, i), _wslice(g, j), :] += c6[:, :, :, i, j, :]
-    if want_x:
-        gx = gx[:, g.pt:g.pt + g.h, g.pl:g.pl + g.w, :].transpose(0, 3, 1, 2)
-    return gx, gm
+                _add_cols_shifted(gc, g, gflat, n0, lattice[:n1 - n0])
+    gx = _cropped(xp, gxp, g) if want_x else None
+    gw = xp.ascontiguousarray(gm.transpose(0, 2, 1)).reshape(o, -1, g.kh, g.kw) if want_w else None
+    return gx, gw
 
 
-def _backward_arrays(ctx, gout, x, w, cols, rows, o):
-    """First-order backward of an ungrouped convolution straight on arrays: blocked GEMMs on
-    the channels-last gradient, reusing the forward's columns."""
+def _shifted_add_buffers(xp, g: Geom, nb: int, dtype):
+    """(flat, images, lattice) for :func:`_add_cols_shifted`: zeroed flat memory for the
+    padded input gradient plus the slack the shifted adds run into, its (N, C, Hp, Wp)
+    view, and a zeroed (nb, C, Hp, Wp) scratch."""
+    hp, wp = g.h + g.pt + g.pb, g.w + g.pl + g.pr
+    size = g.n * g.c * hp * wp
+    flat = xp.zeros(size + (g.kh - 1) * g.dh * wp + (g.kw - 1) * g.dw, dtype=dtype)
+    return flat, flat[:size].reshape(_padded_shape(g)), xp.zeros((nb, g.c, hp, wp), dtype=dtype)
+
+
+def _add_cols_shifted(gcols, g: Geom, flat, first: int, lattice) -> None:
+    """:func:`_add_cols` for NumPy, into images ``first:`` of ``flat`` memory (see
+    :func:`_shifted_add_buffers`). NumPy adds in short strided rows (OW values) several
+    times slower than it copies them or adds long contiguous runs, so each kernel
+    position's values are copied onto the output lattice of the zeroed padded scratch,
+    which is then added, shifted by the kernel offset, to the flat memory in one contiguous
+    add. The scratch's zeros off the lattice land harmlessly, some past the last image."""
+    b, c, hp, wp = lattice.shape
+    c6 = gcols.reshape(b, g.c, g.kh, g.kw, g.oh, g.ow)
+    on = lattice[:, :, :(g.oh - 1) * g.sh + 1:g.sh, :(g.ow - 1) * g.sw + 1:g.sw]
+    src = lattice.reshape(-1)
+    base = first * c * hp * wp
+    for i in range(g.kh):
+        for j in range(g.kw):
+            on[...] = c6[:, :, i, j]
+            off = base + i * g.dh * wp + j * g.dw
+            dst = flat[off:off + src.size]
+            dst += src
+
+
+def _backward_arrays(ctx, gout, x, w):
+    """First-order backward straight on arrays (no graph)."""
     nig = ctx.needs_input_grad
-    g = ctx.g
+    g, groups = ctx.g, ctx.groups
     dev = gout._device
     xp = dev._xp()
-    g2 = gout._data.transpose(0, 2, 3, 1).reshape(rows, o)  # free when gout is channels-last
+    g4 = xp.ascontiguousarray(gout._data)
     gx = gw = gb = None
-    wm = _weight_matrix(w._data, 1) if nig[0] else None
-    gxa, gm = _backward_blocked(xp, g2, wm, cols._data if nig[1] else None, g, nig[0], nig[1])
-    if nig[0]:
-        gx = _make(gxa, dev)
-    if nig[1]:
-        o_, cg, kh, kw = ctx.w_shape
-        gw = _make(xp.ascontiguousarray(gm.reshape(o_, kh, kw, cg).transpose(0, 3, 1, 2)), dev)
+    if nig[0] or nig[1]:
+        if g.n:
+            gxa, gwa = _backward_blocks(xp, g4, x._data if nig[1] else None,
+                                        w._data if nig[0] else None, g, groups, nig[0],
+                                        nig[1])
+        else:  # empty batch
+            gxa = xp.zeros((0, g.c, g.h, g.w), dtype=g4.dtype)
+            gwa = xp.zeros(ctx.w_shape, dtype=g4.dtype)
+        gx = _make(gxa, dev) if nig[0] else None
+        gw = _make(gwa, dev) if nig[1] else None
     if nig[2]:
-        gb = _make(g2.sum(0), dev)
+        gb = _make(g4.sum((0, 2, 3)), dev)
     return gx, gw, gb, None, None
 
 
@@ -403,6 +428,9 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
         >>> F.conv2d(gpuarr.ones(1, 1, 4, 4), gpuarr.ones(1, 1, 3, 3)).shape
         gpuarr.Size([1, 1, 2, 2])
     """
+    if _amp.on:
+        return _amp.run("conv2d", conv2d, input, weight, bias=bias, stride=stride, padding=padding,
+                        dilation=dilation, groups=groups)
     check_tensor(input, "input", "conv2d")
     check_tensor(weight, "weight", "conv2d")
     if input.ndim == 3:
@@ -445,7 +473,7 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
                 f"expected scalar type {dtype_name(input.dtype)} but found "
                 f"{dtype_name(other.dtype)}"
             )
-    if input._data.dtype.kind != "f":
+    if input._data.dtype.kind not in "fV":
         raise RuntimeError(f'"conv2d" not implemented for \'{dtype_name(input.dtype)}\'')
     if bias is not None and tuple(bias.shape) != (o,):
         raise RuntimeError(
@@ -473,6 +501,9 @@ def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
         weight: ``(C_out, C_in / groups, K)``.
         padding: int, 'valid' or 'same'.
     """
+    if _amp.on:
+        return _amp.run("conv1d", conv1d, input, weight, bias=bias, stride=stride, padding=padding,
+                        dilation=dilation, groups=groups)
     check_tensor(input, "input", "conv1d")
     if input.ndim not in (2, 3):
         raise RuntimeError(
