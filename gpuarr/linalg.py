@@ -17,11 +17,12 @@ Example:
 from __future__ import annotations
 
 import math
-from collections import namedtuple
 
 import numpy as np
 
 from . import _dtype as D
+from . import return_types
+from ._autocast import state as _amp
 from ._tensor import Tensor, _make
 from .autograd.function import Function, _PlainCtx
 from .autograd.grad_mode import _state
@@ -41,9 +42,10 @@ class LinAlgError(RuntimeError):
     """A linear-algebra routine failed on its input (singular matrix, not positive-definite)."""
 
 
-SlogdetResult = namedtuple("linalg_slogdet", ["sign", "logabsdet"])
-SVDResult = namedtuple("linalg_svd", ["U", "S", "Vh"])
-EighResult = namedtuple("linalg_eigh", ["eigenvalues", "eigenvectors"])
+# torch's result types (gpuarr.return_types), under the names this module has used for them
+SlogdetResult = return_types.linalg_slogdet
+SVDResult = return_types.linalg_svd
+EighResult = return_types.linalg_eigh
 
 
 # --------------------------------------------------------------------------------------------
@@ -226,6 +228,9 @@ def vector_norm(x: Tensor, ord=2, dim=None, keepdim: bool = False, *, dtype=None
         >>> gpuarr.linalg.vector_norm(gpuarr.tensor([3., -4.]))
         tensor(5.)
     """
+    if _amp.on:
+        return _amp.run("vector_norm", vector_norm, x, ord=ord, dim=dim, keepdim=keepdim,
+                        dtype=dtype)
     _need_tensor("vector_norm", x, "input")
     if isinstance(ord, bool) or not isinstance(ord, (int, float, np.number)):
         raise TypeError(
@@ -272,6 +277,9 @@ def matrix_norm(A: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *,
         >>> gpuarr.linalg.matrix_norm(gpuarr.ones(2, 2))
         tensor(2.)
     """
+    if _amp.on:
+        return _amp.run("matrix_norm", matrix_norm, A, ord=ord, dim=dim, keepdim=keepdim,
+                        dtype=dtype)
     _need_tensor("matrix_norm", A)
     if isinstance(ord, str):
         if ord not in ("fro", "nuc"):
@@ -361,6 +369,8 @@ def vecdot(x: Tensor, y: Tensor, *, dim: int = -1) -> Tensor:
         >>> gpuarr.linalg.vecdot(gpuarr.ones(2, 3), gpuarr.ones(3))
         tensor([3., 3.])
     """
+    if _amp.on:
+        return _amp.run("vecdot", vecdot, x, y, dim=dim)
     _need_tensor("vecdot", x, "x")
     _need_tensor("vecdot", y, "y")
     _check_float("vecdot", x)
@@ -509,6 +519,8 @@ def inv(A: Tensor) -> Tensor:
         tensor([[0.5000, 0.0000],
                 [0.0000, 0.2500]])
     """
+    if _amp.on:
+        return _amp.run("inv", inv, A)
     _need_tensor("inv", A)
     _check_square("inv", A)
     _check_float("inv", A, low_precision=False)
@@ -570,6 +582,8 @@ def solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor:
         >>> gpuarr.linalg.solve(gpuarr.tensor([[2., 0.], [0., 4.]]), gpuarr.tensor([2., 4.]))
         tensor([1., 1.])
     """
+    if _amp.on:
+        return _amp.run("solve", solve, A, B, left=left)
     _need_tensor("solve", A)
     _need_tensor("solve", B, "B")
     check_same_device(A, B)
@@ -726,6 +740,8 @@ def cross(input: Tensor, other: Tensor, *, dim: int = -1) -> Tensor:
         >>> gpuarr.linalg.cross(gpuarr.tensor([1., 0., 0.]), gpuarr.tensor([0., 1., 0.]))
         tensor([0., 0., 1.])
     """
+    if _amp.on:
+        return _amp.run("cross", cross, input, other, dim=dim)
     _need_tensor("cross", input, "input")
     _need_tensor("cross", other, "other")
     check_same_device(input, other)
@@ -753,6 +769,8 @@ def multi_dot(tensors) -> Tensor:
         >>> gpuarr.linalg.multi_dot([gpuarr.ones(2, 3), gpuarr.ones(3, 4), gpuarr.ones(4)])
         tensor([12., 12.])
     """
+    if _amp.on:
+        return _amp.run("multi_dot", multi_dot, tensors)
     ts = list(tensors)
     n = len(ts)
     if n < 2:
@@ -913,6 +931,8 @@ def svd(A: Tensor, full_matrices: bool = True):
         >>> S
         tensor([1., 1.])
     """
+    if _amp.on:
+        return _amp.run("svd", svd, A, full_matrices=full_matrices)
     _need_tensor("svd", A)
     _check_matrix("svd", A)
     _check_decomp("svd", A, "linalg_svd_cpu")
@@ -989,6 +1009,8 @@ def eigh(A: Tensor, UPLO: str = "L"):
         >>> gpuarr.linalg.eigh(gpuarr.tensor([[2., 0.], [0., 1.]])).eigenvalues
         tensor([1., 2.])
     """
+    if _amp.on:
+        return _amp.run("eigh", eigh, A, UPLO=UPLO)
     _need_tensor("eigh", A)
     uplo = _check_uplo(UPLO)
     _check_square("eigh", A)
@@ -1070,6 +1092,8 @@ def cholesky(A: Tensor, *, upper: bool = False) -> Tensor:
         tensor([[2., 0.],
                 [1., 1.]])
     """
+    if _amp.on:
+        return _amp.run("cholesky", cholesky, A, upper=upper)
     _need_tensor("cholesky", A)
     _check_square("cholesky", A)
     _check_float("cholesky", A)

@@ -19,7 +19,7 @@ def test_basic_attributes(device):
     x = gpuarr.tensor([1.0, 2.0], requires_grad=True, device=device)
     assert x.is_leaf and x.grad_fn is None and x.requires_grad
     y = x * x
-    assert not y.is_leaf and repr(y.grad_fn) == "<MulBackward0 object>"
+    assert not y.is_leaf and repr(y.grad_fn) == f"<MulBackward0 object at {id(y.grad_fn):#x}>"
     assert y.grad_fn.name() == "MulBackward0"
     z = (y + 1).sum()
     assert z.grad_fn.name() == "SumBackward0"
@@ -430,6 +430,7 @@ def test_fast_recording_path_matches_function_apply(op):
         (g,) = gpuarr.autograd.grad(out.sum(), a, create_graph=True)
         gg = gpuarr.autograd.grad(g.sum(), args, materialize_grads=True)
         grads.append([out.tolist(), g.tolist()] + [t.tolist() for t in gg])
-    assert names[0] == names[1] == f"{cls.__name__}Backward0"
+    # torch names tensor ** tensor PowBackward1
+    assert names[0] == names[1] == ("PowBackward1" if op == "pow" else f"{cls.__name__}Backward0")
     for got, expected in zip(*grads):
         np.testing.assert_allclose(got, expected, rtol=1e-15)

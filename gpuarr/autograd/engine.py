@@ -63,8 +63,8 @@ def _validate(node: Node, grads) -> list:
     out = list(grads)
     for i, g in enumerate(out):
         meta = node.input_meta[i]
-        if g is None or meta is None:
-            if meta is None:
+        if g is None or not meta:  # None/False: no gradient flows to this argument
+            if not meta:
                 out[i] = None
             continue
         if not isinstance(g, _Tensor):

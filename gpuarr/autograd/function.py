@@ -15,6 +15,8 @@ User-defined Functions (``_raw = False``) get Tensors, exactly like PyTorch.
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 from .grad_mode import _state
@@ -47,45 +49,76 @@ FunctionCtx = _PlainCtx
 
 
 class AccumulateGrad:
-    """Stands for a leaf tensor in ``grad_fn.next_functions`` (as in torch)."""
+    """Stands for a leaf tensor in ``grad_fn.next_functions`` (as in torch).
 
-    __slots__ = ("variable",)
+    gpuarr's graph edges point at leaves directly, so these objects are made on demand when a
+    walk asks for them; one leaf gets the same object for as long as someone holds it.
+    """
+
+    __slots__ = ("variable", "__weakref__")
+    next_functions = ()  # a leaf: the graph ends here
 
     def __init__(self, variable) -> None:
         self.variable = variable
 
     def __repr__(self) -> str:
-        return "<AccumulateGrad object>"
+        return f"<AccumulateGrad object at {id(self):#x}>"
 
     def name(self) -> str:
         return "torch::autograd::AccumulateGrad"
 
 
+# leaf id -> its AccumulateGrad; an entry lives while its AccumulateGrad does, which holds the
+# leaf, so the id cannot be reused by another tensor meanwhile
+_accumulators: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+
+
+def _accumulator(leaf) -> AccumulateGrad:
+    """The AccumulateGrad that stands for ``leaf`` (the same object across repeated walks)."""
+    acc = _accumulators.get(id(leaf))
+    if acc is None:
+        acc = _accumulators[id(leaf)] = AccumulateGrad(leaf)
+    return acc
+
+
 class Node:
     """A recorded op: the ``ctx`` of its forward and the graph node its backward runs from.
+
+    Every Function class has its own Node subclass, named as torch names the node
+    (``MulBackward0``; ``MyFnBackward`` for a user's ``MyFn``), so ``type(t.grad_fn).__name__``
+    and ``t.grad_fn.name()`` read as in torch. The subclass adds no fields: ``_fn`` and the
+    name are class attributes.
 
     Attributes:
         next_edges: per forward argument, None (no grad flows there), a leaf Tensor, or a
             ``(Node, output_index)`` pair.
-        input_meta: per forward argument, ``(shape, numpy dtype)`` of tensor inputs, used to
-            check and fix the grads backward returns (sum broadcast dims, cast dtype).
+        input_meta: per forward argument, ``(shape, numpy dtype)`` of tensor inputs that require
+            grad, used to check and fix the grads backward returns (sum broadcast dims, cast
+            dtype); None for other tensors and scalar operands; False for arguments that are
+            not graph inputs (non-tensors, integer/bool tensors), which ``next_functions``
+            leaves out as torch does.
         needs_input_grad: per forward argument, whether its gradient is wanted.
     """
 
     # Hot fields are slots; rarely-set ones fall back to the class defaults below and land in
     # the instance __dict__ only when set (saves work for every recorded op).
     __slots__ = (
-        "_fn", "xp", "device", "next_edges", "input_meta", "needs_input_grad", "_saved",
+        "xp", "device", "next_edges", "input_meta", "needs_input_grad", "_saved",
         "_saved_versions", "_out_meta", "_to_save", "__dict__", "__weakref__",
     )
+    _fn = None  # the Function class (set on each per-Function subclass)
+    _node_name = "Node"
+    # forward-argument positions that next_functions lists, in order (None: every argument
+    # whose input_meta is not False); a Function declares it where torch's node lists
+    # its inputs differently (e.g. addmm's bias first)
+    _next_args: tuple | None = None
     _freed = False
     _non_diff = None
     _pre_hooks = None
     _retain = None
     _materialize = True
 
-    def __init__(self, fn, xp, device, n_args: int) -> None:
-        self._fn = fn
+    def __init__(self, xp, device, n_args: int) -> None:
         self.xp = xp
         self.device = device
         self.next_edges: list = [None] * n_args
@@ -142,21 +175,31 @@ class Node:
 
     # ---- graph API ----
     def name(self) -> str:
-        return self._fn._node_name
+        """torch's name of this node, e.g. ``'MulBackward0'``."""
+        return self._node_name
 
-    def __repr__(self) -> str:
-        return f"<{self._fn._node_name} object>"
+    # __repr__ is object's: ``<MulBackward0 object at 0x...>`` as in torch (see _FunctionMeta)
 
     @property
     def next_functions(self) -> tuple:
+        """``(node, output_nr)`` per graph input of the forward, as torch lists them:
+        ``(None, 0)`` for a tensor (or scalar operand) that needs no grad, an
+        :class:`AccumulateGrad` for a leaf; non-tensor arguments are left out."""
+        edges = self.next_edges
+        pos = self._next_args
+        if pos is None:
+            meta = self.input_meta
+            pos = [i for i in range(len(edges)) if meta[i] is not False]
+        n = len(edges)
         out = []
-        for e in self.next_edges:
+        for i in pos:
+            e = edges[i] if i < n else None
             if e is None:
                 out.append((None, 0))
             elif e.__class__ is tuple:
                 out.append(e)
             else:
-                out.append((AccumulateGrad(e), 0))
+                out.append((_accumulator(e), 0))
         return tuple(out)
 
     def register_prehook(self, index: int, hook) -> _Handle:
@@ -197,10 +240,31 @@ class _Handle:
 
 
 class _FunctionMeta(type):
+    """Gives every Function class its graph-node class, made once here so that recording an op
+    costs nothing extra.
+
+    The node's name is torch's: ``<Name>Backward0`` for gpuarr's own ops and ``<Name>Backward``
+    for user Functions (as torch names custom-Function nodes), unless the class body declares
+    ``_node_name`` (where torch's name differs from the class name, e.g. ``'AddmmBackward0'``).
+    A class body may also declare ``_next_args`` (see :class:`Node`).
+    """
+
     def __init__(cls, name, bases, ns) -> None:
         super().__init__(name, bases, ns)
         raw = ns.get("_raw", getattr(cls, "_raw", False))
-        cls._node_name = name + ("Backward0" if raw else "Backward")
+        node_name = ns.get("_node_name") or name + ("Backward0" if raw else "Backward")
+        cls._node_name = node_name
+        cls._node_cls = type(node_name, (Node,), {
+            "__slots__": (),
+            # torch's built-in nodes print as <MulBackward0 object at 0x...>, which object's
+            # repr gives for a 'builtins' class; user Functions' nodes carry a module, as in torch
+            "__module__": "builtins" if raw else __name__,
+            "__qualname__": node_name,
+            "_fn": cls,
+            "_forward_cls": cls,  # torch's custom-Function nodes have it too
+            "_node_name": node_name,
+            "_next_args": getattr(cls, "_next_args", None),
+        })
 
 
 class Function(metaclass=_FunctionMeta):
@@ -223,6 +287,7 @@ class Function(metaclass=_FunctionMeta):
     """
 
     _raw = False  # gpuarr's own ops: forward works on backend arrays
+    _next_args: tuple | None = None  # see Node._next_args
     _is_view = False  # output shares memory (and version counter) with input 0
     _nondiff_outputs = False  # all outputs are non-differentiable (e.g. argmax)
 
@@ -304,7 +369,7 @@ def _apply(cls, args: tuple):
         return _wrap_out(_forward(cls, ctx, fargs), device, raw, args, cls._is_view)
 
     n = len(args)
-    node = Node(cls, device._xp(), device, n)
+    node = cls._node_cls(device._xp(), device, n)
     nig = [False] * n
     edges = node.next_edges
     meta = node.input_meta
@@ -319,6 +384,10 @@ def _apply(cls, args: tuple):
                 meta[i] = (d.shape, d.dtype)
                 fn = a.grad_fn
                 edges[i] = (fn, a._output_nr) if fn is not None else a
+            elif d.dtype.kind not in "fcV":  # ("V": bfloat16)
+                meta[i] = False  # an index, mask or label: not a graph input in torch
+        else:
+            meta[i] = False  # a dim, flag or size: next_functions leaves it out
     node.needs_input_grad = tuple(nig)
     out = _forward(cls, node, fargs)
     if raw and out.__class__ is not tuple and out.__class__ is not list and not cls._is_view \
@@ -339,7 +408,7 @@ def _apply(cls, args: tuple):
             continue
         d = o._data
         out_meta.append((d.shape, d.dtype))
-        if d.dtype.kind == "f" and not nondiff_all and not (
+        if d.dtype.kind in "fV" and not nondiff_all and not (
             nd_ids and (id(o) in nd_ids or id(d) in nd_ids)
         ):
             o._rg = True
@@ -378,9 +447,10 @@ def record(cls, a, b=_NOARG):
     same as :func:`_apply` records."""
     Tensor = _T or _bind()
     device = a._device
-    # Node.__init__ inlined (the same fields): this runs for every recorded op
+    # Node.__init__ inlined (the same fields): this runs for every recorded op. The node is
+    # built as a plain Node and given its op's class at the end: attribute access here then
+    # always meets one type, which keeps CPython's specialised (monomorphic) paths
     node = _new_node(Node)
-    node._fn = cls
     node.xp = device._xp()  # also makes a CUDA device the one that runs the op
     node.device = device
     node.next_edges = edges = [None, None] if b is not _NOARG else [None]
@@ -414,7 +484,7 @@ def record(cls, a, b=_NOARG):
     result._data = d
     result._device = device
     node._out_meta = [(d.shape, d.dtype)]
-    if d.dtype.kind == "f":
+    if d.dtype.kind in "fV":  # "V": bfloat16
         result._rg = True
         result.grad_fn = node
     else:
@@ -444,6 +514,7 @@ def record(cls, a, b=_NOARG):
             vers.append(0 if v is None else v[0])
         node._saved = tuple(saved)
         node._saved_versions = tuple(vers)
+    node.__class__ = cls._node_cls
     return result
 
 

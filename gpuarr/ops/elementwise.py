@@ -9,10 +9,12 @@ operands are summed back to their shapes by the engine's shared check.
 from __future__ import annotations
 
 import math
+import sys
 
 import numpy as np
 
 from .. import _dtype as D
+from .._autocast import state as _amp
 from ..autograd.function import record
 from ..backends import of_module
 from ._common import (
@@ -28,6 +30,7 @@ from ._common import (
     same_device,
     scalar_as,
 )
+from ._out import write_out
 
 __all__ = [
     "add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide", "floor_divide",
@@ -71,6 +74,7 @@ class _Binary(Function):
 
 class Add(_Binary):
     _ufunc = "add"
+    _next_args = (0, 1)  # torch lists a number operand too, as an undefined input
 
     @staticmethod
     def backward(ctx, g):
@@ -79,6 +83,7 @@ class Add(_Binary):
 
 class Sub(_Binary):
     _ufunc = "subtract"
+    _next_args = (0, 1)  # torch lists a number operand too, as an undefined input
 
     @staticmethod
     def backward(ctx, g):
@@ -87,6 +92,7 @@ class Sub(_Binary):
 
 class Mul(_Binary):
     _ufunc = "multiply"
+    _next_args = (0, 1)  # torch lists a number operand too, as an undefined input
 
     @staticmethod
     def forward(ctx, a, b):
@@ -106,6 +112,7 @@ class Mul(_Binary):
 
 class Div(_Binary):
     _ufunc = "true_divide"
+    _next_args = (0, 1)  # torch lists a number operand too, as an undefined input
 
     @staticmethod
     def forward(ctx, a, b):
@@ -125,7 +132,10 @@ class Div(_Binary):
 
 
 class Pow(_Binary):
+    """tensor ** tensor (the subclasses below: with a number on one side, as torch names them)"""
+
     _ufunc = "power"
+    _node_name = "PowBackward1"
 
     @staticmethod
     def forward(ctx, a, b):
@@ -150,6 +160,21 @@ class Pow(_Binary):
             la = where((a == 0) & (b >= 0), 0.0, log(a)) if isinstance(a, Tensor) else math.log(a)
             gb = g * out * la
         return ga, gb
+
+
+class PowScalar(Pow):
+    _node_name = "PowBackward0"  # tensor ** number
+    _next_args = (0,)
+
+
+class RPow(Pow):
+    _node_name = "PowBackward2"  # number ** tensor
+    _next_args = (1,)
+
+
+class RSub(Sub):
+    _node_name = "RsubBackward1"  # number - tensor: torch's rsub, listing only the tensor
+    _next_args = (1,)
 
 
 class _MinMax(_Binary):
@@ -233,7 +258,7 @@ def _binary(cls, a, b, fast_int: bool = True, force_float: bool = False):
             if (
                 da.dtype == db.dtype
                 and a._device is b._device
-                and (fast_int or da.dtype.kind == "f")
+                and (fast_int or da.dtype.kind in "fV")
                 and not (_state.enabled and (a._rg or b._rg))
             ):
                 return _make(_bcast_guard(getattr(a._device._xp(), cls._ufunc), da, db), a._device)
@@ -245,7 +270,7 @@ def _binary(cls, a, b, fast_int: bool = True, force_float: bool = False):
         bc = b.__class__
         if bc is Tensor:
             if a._device is b._device and a._data.dtype == b._data.dtype and (
-                    fast_int or a._data.dtype.kind == "f"):
+                    fast_int or a._data.dtype.kind in "fV"):
                 if _state.enabled and (a._rg or b._rg):
                     return record(cls, a, b)
                 return cls.apply(a, b)
@@ -258,8 +283,29 @@ def _binary(cls, a, b, fast_int: bool = True, force_float: bool = False):
         raise TypeError(
             f"{cls.__name__.lower()}(): argument 'input' must be Tensor, not {type(a).__name__}"
         )
+    if _bf16_and_scalar(cls, a, b):
+        return _bf16_scalar_binary(cls, a, b, fast_int, force_float)
     a, b, _ = promote_operands(a, b, cls.__name__.lower(), force_float=force_float)
     return cls.apply(a, b)
+
+
+def _bf16_and_scalar(cls, a, b) -> bool:
+    """Multiplying or dividing a bfloat16 tensor by a Python / NumPy number."""
+    if cls is not Mul and cls is not Div:
+        return False
+    t, s = (a, b) if isinstance(a, Tensor) else (b, a)
+    return (t._data.dtype.kind == "V" and not isinstance(s, Tensor)
+            and isinstance(s, (int, float, np.number)) and not isinstance(s, (bool, np.bool_)))
+
+
+def _bf16_scalar_binary(cls, a, b, fast_int: bool, force_float: bool) -> Tensor:
+    """bfloat16 times or over a number, as torch's CPU kernels compute it: in float32 with the
+    number unrounded, then rounded once. (torch's add, sub, pow, remainder and fmod round the
+    number to bfloat16 first, which the generic path does; ``number / t`` is
+    ``reciprocal(t) * number``.)"""
+    if not isinstance(a, Tensor):  # number / t
+        return _bf16_scalar_binary(Mul, b.reciprocal(), a, fast_int, force_float)
+    return _binary(cls, a.to(D.float32), b, fast_int, force_float).to(D.bfloat16)
 
 
 def add(input, other, *, alpha=1, out=None):
@@ -367,7 +413,11 @@ def fmod(input, other, *, out=None):
 
 def pow(input, exponent, *, out=None):
     """``input ** exponent`` elementwise (either may be a number)."""
-    return _out(_binary(Pow, input, exponent, fast_int=False), out)
+    if _amp.on and out is None:
+        return _amp.run("pow", pow, input, exponent, out=out)
+    cls = (Pow if isinstance(exponent, Tensor) else PowScalar) if isinstance(input, Tensor) \
+        else RPow
+    return _out(_binary(cls, input, exponent, fast_int=False), out)
 
 
 def maximum(input, other, *, out=None):
@@ -384,6 +434,8 @@ def minimum(input, other, *, out=None):
 
 def atan2(input, other, *, out=None):
     """Elementwise arctangent of ``input / other`` choosing the quadrant."""
+    if _amp.on and out is None:
+        return _amp.run("atan2", atan2, input, other, out=out)
     return _out(_binary(Atan2, input, other, fast_int=False, force_float=True), out)
 
 
@@ -396,13 +448,9 @@ def _need_tensors(name, *xs):
 def _out(res, out):
     if out is None:
         return res
-    if not isinstance(out, Tensor):
-        raise TypeError(f"out must be a Tensor, got {type(out).__name__}")
-    if out.shape != res.shape:
-        out._data = out._device._xp().empty(res.shape, dtype=out._data.dtype)
-    out._device._xp().copyto(out._data, res._data, casting="unsafe")
-    out._bump_version()
-    return out
+    # torch names the calling op (add, mul, div...) in its errors; only this path pays for the
+    # frame lookup
+    return write_out(res, out, sys._getframe(1).f_code.co_name)
 
 
 # --------------------------------------------------------------------------------------------
@@ -509,7 +557,7 @@ def bitwise_xor(input, other) -> Tensor:
 
 def bitwise_not(input: Tensor) -> Tensor:
     """Elementwise NOT of an integer/bool tensor (``~``)."""
-    if input._data.dtype.kind == "f":
+    if input._data.dtype.kind in "fV":
         raise RuntimeError(f'"bitwise_not_{input._device.type}" not implemented for '
                            f"'{dtype_name(input.dtype)}'")
     return _make(input._device._xp().invert(input._data), input._device)
@@ -585,13 +633,17 @@ class _Unary(Function):
         return out
 
 
-def _unary_grad(name, f, save, grad_fn):
-    """Build a _Unary subclass whose backward is ``grad_fn(g, *saved)``."""
+def _unary_grad(name, f, save, grad_fn, node_name=None):
+    """Build a _Unary subclass whose backward is ``grad_fn(g, *saved)`` (``node_name``: torch's
+    name for its graph node, where it is not ``<name>Backward0``)."""
 
     def backward(ctx, g):
         return grad_fn(g, *ctx.saved_tensors)
 
-    return type(name, (_Unary,), {"_f": f, "_save": save, "backward": staticmethod(backward)})
+    ns = {"_f": f, "_save": save, "backward": staticmethod(backward)}
+    if node_name:
+        ns["_node_name"] = node_name
+    return type(name, (_Unary,), ns)
 
 
 Neg = _unary_grad("Neg", "negative", "", lambda g: -g)
@@ -600,7 +652,7 @@ Exp2 = _unary_grad("Exp2", "exp2", "out", lambda g, y: g * y * math.log(2.0))
 Log = _unary_grad("Log", "log", "x", lambda g, x: g / x)
 Log2 = _unary_grad("Log2", "log2", "x", lambda g, x: g / (x * math.log(2.0)))
 Log10 = _unary_grad("Log10", "log10", "x", lambda g, x: g / (x * math.log(10.0)))
-Log1p = _unary_grad("Log1p", "log1p", "x", lambda g, x: g / (x + 1))
+Log1p = _unary_grad("Log1p", "log1p", "x", lambda g, x: g / (x + 1), "Log1PBackward0")
 Expm1 = _unary_grad("Expm1", "expm1", "out", lambda g, y: g * (y + 1))
 Sqrt = _unary_grad("Sqrt", "sqrt", "out", lambda g, y: g / (2 * y))
 Sin = _unary_grad("Sin", "sin", "x", lambda g, x: g * cos(x))
@@ -614,15 +666,16 @@ Cosh = _unary_grad("Cosh", "cosh", "x", lambda g, x: g * sinh(x))
 Tanh = _unary_grad("Tanh", "tanh", "out", lambda g, y: g * (1 - y * y))
 Abs = _unary_grad("Abs", "abs", "x", lambda g, x: g * sign(x))
 Reciprocal = _unary_grad("Reciprocal", "reciprocal", "out", lambda g, y: -g * y * y)
-Square = _unary_grad("Square", "square", "x", lambda g, x: 2 * g * x)
+Square = _unary_grad("Square", "square", "x", lambda g, x: 2 * g * x, "PowBackward0")
 
 
 class Rsqrt(_Unary):
     @staticmethod
     def forward(ctx, x):
-        out = 1 / ctx.xp.sqrt(x)
+        xf = x.astype(np.float32) if x.dtype.kind == "V" else x  # bfloat16: round once, as torch
+        out = (1 / ctx.xp.sqrt(xf)).astype(x.dtype, copy=False)
         ctx.save_for_backward(out)
-        return out.astype(x.dtype, copy=False)
+        return out
 
     @staticmethod
     def backward(ctx, g):
@@ -635,9 +688,12 @@ class Sigmoid(_Unary):
     def forward(ctx, x):
         # 0.5 * (1 + tanh(x / 2)) is overflow-free for any x, unlike 1 / (1 + exp(-x))
         xp = ctx.xp
-        out = xp.tanh(x * x.dtype.type(0.5))
-        out += 1
-        out *= x.dtype.type(0.5)
+        if x.dtype.kind == "V":  # bfloat16: torch's formula in float32, rounded once
+            out = (1 / (1 + xp.exp(-x.astype(np.float32)))).astype(x.dtype)
+        else:
+            out = xp.tanh(x * x.dtype.type(0.5))
+            out += 1
+            out *= x.dtype.type(0.5)
         ctx.save_for_backward(out)
         return out
 
@@ -689,9 +745,10 @@ class _ZeroGrad(_Unary):
 class Sign(_ZeroGrad):
     @classmethod
     def forward(cls, ctx, x):
-        out = ctx.xp.sign(x)
-        if x.dtype.kind == "f":
-            out = ctx.xp.nan_to_num(out, nan=0.0)  # torch: sign(nan) is 0
+        xp = ctx.xp
+        out = xp.sign(x)
+        if x.dtype.kind in "fV":  # torch: sign(nan) is 0
+            out = xp.where(xp.isnan(out), out.dtype.type(0), out)
         return out
 
 
@@ -719,7 +776,7 @@ class Frac(_Unary):
 
 
 def _float_input(x: Tensor) -> Tensor:
-    if x._data.dtype.kind != "f":
+    if x._data.dtype.kind not in "fV":  # "V": bfloat16
         return x.to(D.get_default_dtype())
     return x
 
@@ -782,6 +839,8 @@ absolute = abs
 
 def exp(input: Tensor) -> Tensor:
     """``e ** input``; integer inputs give the default float dtype."""
+    if _amp.on:
+        return _amp.run("exp", exp, input)
     return _unary(Exp, input)
 
 
@@ -792,26 +851,36 @@ def exp2(input: Tensor) -> Tensor:
 
 def log(input: Tensor) -> Tensor:
     """Natural logarithm (``-inf`` at 0, NaN below)."""
+    if _amp.on:
+        return _amp.run("log", log, input)
     return _unary(Log, input)
 
 
 def log2(input: Tensor) -> Tensor:
     """Base-2 logarithm."""
+    if _amp.on:
+        return _amp.run("log2", log2, input)
     return _unary(Log2, input)
 
 
 def log10(input: Tensor) -> Tensor:
     """Base-10 logarithm."""
+    if _amp.on:
+        return _amp.run("log10", log10, input)
     return _unary(Log10, input)
 
 
 def log1p(input: Tensor) -> Tensor:
     """``log(1 + input)``, accurate for small inputs."""
+    if _amp.on:
+        return _amp.run("log1p", log1p, input)
     return _unary(Log1p, input)
 
 
 def expm1(input: Tensor) -> Tensor:
     """``exp(input) - 1``, accurate for small inputs."""
+    if _amp.on:
+        return _amp.run("expm1", expm1, input)
     return _unary(Expm1, input)
 
 
@@ -822,6 +891,8 @@ def sqrt(input: Tensor) -> Tensor:
 
 def rsqrt(input: Tensor) -> Tensor:
     """``1 / sqrt(input)``."""
+    if _amp.on:
+        return _amp.run("rsqrt", rsqrt, input)
     return _unary(Rsqrt, input)
 
 
@@ -842,16 +913,22 @@ def cos(input: Tensor) -> Tensor:
 
 def tan(input: Tensor) -> Tensor:
     """Tangent."""
+    if _amp.on:
+        return _amp.run("tan", tan, input)
     return _unary(Tan, input)
 
 
 def asin(input: Tensor) -> Tensor:
     """Arcsine."""
+    if _amp.on:
+        return _amp.run("asin", asin, input)
     return _unary(Asin, input)
 
 
 def acos(input: Tensor) -> Tensor:
     """Arccosine."""
+    if _amp.on:
+        return _amp.run("acos", acos, input)
     return _unary(Acos, input)
 
 
@@ -862,11 +939,15 @@ def atan(input: Tensor) -> Tensor:
 
 def sinh(input: Tensor) -> Tensor:
     """Hyperbolic sine."""
+    if _amp.on:
+        return _amp.run("sinh", sinh, input)
     return _unary(Sinh, input)
 
 
 def cosh(input: Tensor) -> Tensor:
     """Hyperbolic cosine."""
+    if _amp.on:
+        return _amp.run("cosh", cosh, input)
     return _unary(Cosh, input)
 
 
@@ -911,7 +992,7 @@ def trunc(input: Tensor) -> Tensor:
 
 def frac(input: Tensor) -> Tensor:
     """Fractional part ``input - trunc(input)``."""
-    if input._data.dtype.kind != "f":
+    if input._data.dtype.kind not in "fV":
         raise RuntimeError(f'"frac_{input._device.type}" not implemented for '
                            f"'{dtype_name(input.dtype)}'")
     return _unary(Frac, input, float_only=False)
@@ -928,6 +1009,8 @@ def round(input: Tensor, *, decimals: int = 0) -> Tensor:
 
 def reciprocal(input: Tensor) -> Tensor:
     """``1 / input``; integer inputs give the default float dtype."""
+    if _amp.on:
+        return _amp.run("reciprocal", reciprocal, input)
     return _unary(Reciprocal, input)
 
 
@@ -942,7 +1025,7 @@ def nan_to_num(input: Tensor, nan: float = 0.0, posinf: float | None = None,
 
     The gradient passes through where the input was finite and is zero elsewhere.
     """
-    if input._data.dtype.kind != "f":
+    if input._data.dtype.kind not in "fV":
         return input.clone()
     info = np.finfo(input._data.dtype)
     posinf = float(info.max) if posinf is None else posinf
@@ -954,6 +1037,7 @@ def nan_to_num(input: Tensor, nan: float = 0.0, posinf: float | None = None,
 
 class Clamp(Function):
     _raw = True
+    _node_name = "ClampBackward1"  # torch's clamp with number bounds
 
     @staticmethod
     def forward(ctx, x, lo, hi):
@@ -993,6 +1077,13 @@ class Clamp(Function):
         return gx, glo, ghi
 
 
+class ClampTensor(Clamp):
+    """clamp with a Tensor bound: torch's node lists input, min and max."""
+
+    _node_name = "ClampBackward0"
+    _next_args = (0, 1, 2)
+
+
 def clamp(input: Tensor, min=None, max=None) -> Tensor:
     """Limit values to ``[min, max]`` (either bound may be None, a number or a Tensor).
 
@@ -1002,11 +1093,17 @@ def clamp(input: Tensor, min=None, max=None) -> Tensor:
     """
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    cls = ClampTensor if isinstance(min, Tensor) or isinstance(max, Tensor) else Clamp
+    return _clamp(input, min, max, cls)
+
+
+def _clamp(input: Tensor, min, max, cls: type) -> Tensor:
+    """:func:`clamp` recorded as ``cls`` (a Clamp subclass that names the graph node)."""
     res = D.result_type(*(v for v in (input, min, max) if v is not None))
     x = input if input._data.dtype == res.np else input.to(res)
     lo = None if min is None else (min.to(res) if isinstance(min, Tensor) else scalar_as(min, res))
     hi = None if max is None else (max.to(res) if isinstance(max, Tensor) else scalar_as(max, res))
-    return Clamp.apply(x, lo, hi)
+    return cls.apply(x, lo, hi)
 
 
 clip = clamp
@@ -1014,6 +1111,7 @@ clip = clamp
 
 class Where(Function):
     _raw = True
+    _next_args = (1, 2)  # torch's node lists input and other (a number as an undefined input)
 
     @staticmethod
     def forward(ctx, cond, a, b):
@@ -1060,7 +1158,7 @@ def where(condition: Tensor, input=None, other=None) -> Tensor:
 # C++ type names torch uses in lerp's dtype errors
 _CPP_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half", "int64": "long int",
               "int32": "int", "int16": "short int", "int8": "signed char",
-              "uint8": "unsigned char", "bool": "bool"}
+              "uint8": "unsigned char", "bool": "bool", "bfloat16": "c10::BFloat16"}
 
 
 def lerp(input: Tensor, end: Tensor, weight) -> Tensor:
@@ -1080,7 +1178,7 @@ def lerp(input: Tensor, end: Tensor, weight) -> Tensor:
         if isinstance(v, Tensor) and v._data.dtype != dt:
             raise RuntimeError(f"expected dtype {_CPP_NAMES[dt.name]} for `{name}` but got dtype "
                                f"{_CPP_NAMES[v._data.dtype.name]}")
-    if dt.kind != "f":
+    if dt.kind not in "fV":
         kind = "tensor" if isinstance(weight, Tensor) else "scalar"
         raise NotImplementedError(
             f'"lerp_kernel_{kind}" not implemented for \'{dtype_name(input.dtype)}\'')
@@ -1129,13 +1227,27 @@ def _inplace(self: Tensor, fn, *args, **kwargs) -> Tensor:
     return self
 
 
-def _fast_inplace(ufunc_name: str, fallback):
-    """In-place arithmetic: one ufunc with ``out=`` when no graph is needed."""
+_LEGACY_ALPHA = ("This overload of {0}_ is deprecated:\n\t{0}_(Number alpha, Tensor other)\n"
+                 "Consider using one of the following signatures instead:\n"
+                 "\t{0}_(Tensor other, *, Number alpha = 1)")
 
-    def method(self, other, *, alpha=1):
+
+def _fast_inplace(ufunc_name: str, fallback):
+    """In-place arithmetic: one ufunc with ``out=`` when no graph is needed. ``add_`` and
+    ``sub_`` also take torch's deprecated ``(alpha, other)`` order (``p.data.add_(-lr, grad)``
+    in older programs), with torch's warning."""
+
+    def method(self, other, legacy_other=None, *, alpha=1):
+        if legacy_other is not None:
+            import warnings
+
+            if ufunc_name == "multiply":
+                raise TypeError("mul_() takes 1 positional argument but 2 were given")
+            warnings.warn(_LEGACY_ALPHA.format(fallback.__name__), UserWarning, stacklevel=2)
+            other, alpha = legacy_other, other
         if not (_state.enabled and (self._rg or (isinstance(other, Tensor) and other._rg))):
             d = self._data
-            if alpha == 1 and d.dtype.kind == "f":
+            if alpha == 1 and d.dtype.kind in "fV":
                 if isinstance(other, Tensor):
                     if other._device is self._device and other._data.dtype == d.dtype:
                         _bcast_inplace(self, ufunc_name, other._data)
@@ -1187,10 +1299,10 @@ def _fast_method(cls, slow, fast_int: bool = True):
             dev = self._device
             if (self._rg or other._rg) and state.enabled:
                 if dev is other._device and da.dtype == db.dtype and (
-                        fast_int or da.dtype.kind == "f"):
+                        fast_int or da.dtype.kind in "fV"):
                     return record(cls, self, other)
             elif dev is other._device and da.dtype is db.dtype and (
-                    fast_int or da.dtype.kind == "f"):
+                    fast_int or da.dtype.kind in "fV"):
                 try:
                     out = np_fn(da, db) if dev is CPU else getattr(dev._xp(), name)(da, db)
                 except ValueError:
@@ -1224,7 +1336,9 @@ def _fast_method(cls, slow, fast_int: bool = True):
 
 
 def _rsub(self, other):
-    return sub(other, self)
+    if isinstance(other, Tensor) or _is_bool(self) or _is_bool(other):
+        return sub(other, self)
+    return _binary(RSub, other, self)
 
 
 def _reflect(fn):
@@ -1286,7 +1400,7 @@ def _install() -> None:
     T.mul_ = _fast_inplace("multiply", mul)
 
     def div_(self, other, *, rounding_mode=None):
-        if rounding_mode is None and self._data.dtype.kind == "f" and not (
+        if rounding_mode is None and self._data.dtype.kind in "fV" and not (
             _state.enabled and (self._rg or (isinstance(other, Tensor) and other._rg))
         ) and (not isinstance(other, Tensor) or (other._data.dtype == self._data.dtype
                                                  and other._device is self._device)):

@@ -17,6 +17,7 @@ import operator
 import numpy as np
 
 from .. import _dtype as D
+from .._autocast import state as _amp
 from .._device import CPU
 from .._tensor import _device_mismatch
 from ..autograd.engine import _sum_to
@@ -423,6 +424,43 @@ class Slice(Function):
         return IndexBackward.apply(g, ctx.in_shape, ctx.key, None), None
 
 
+# Basic indexing is one op here; torch applies the key's items one by one, and its graph ends
+# in the node of the last item that does something. These name ours after that node.
+class Select(Slice):
+    pass
+
+
+class _SliceUnsqueeze(Slice):
+    _node_name = "UnsqueezeBackward0"
+
+
+class _SliceAlias(Slice):
+    _node_name = "AliasBackward0"
+
+
+def _slice_node(basic: tuple, shape: tuple, lone_slice: bool) -> type:
+    """The Slice class named as torch's last indexing node for basic key ``basic`` on
+    ``shape``: an int selects, None unsqueezes, a slice short of its whole dim slices; whole
+    slices and ``...`` do nothing (a lone slice key still slices, as in torch)."""
+    span = len(shape) - sum(1 for k in basic if k is not None and k is not Ellipsis)
+    cls = None
+    dim = 0
+    for k in basic:
+        if k is None:
+            cls = _SliceUnsqueeze
+        elif k is Ellipsis:
+            dim += span
+        else:
+            if k.__class__ is not slice:
+                cls = Select
+            elif k.indices(shape[dim]) != (0, shape[dim], 1):
+                cls = Slice
+            dim += 1
+    if cls is None:
+        cls = Slice if lone_slice else _SliceAlias
+    return cls
+
+
 class Index(Function):
     """Advanced indexing (index arrays, masks): a copy."""
 
@@ -476,7 +514,7 @@ def _apply_key(x: Tensor, key: _Key) -> Tensor:
             return _view_nograd(x, v)
         return _make(v[key.adv], x._device)
     if key.adv is None:
-        return Slice.apply(x, key)
+        return _slice_node(key.basic, x._data.shape, False).apply(x, key)
     return Index.apply(x, key)
 
 
@@ -501,7 +539,7 @@ def getitem(self: Tensor, key) -> Tensor:
             raise IndexError(f"index {key} is out of bounds for dimension 0 with size {n}")
         if not (_state.enabled and self._rg):
             return _view_nograd(self, d[key, ...])
-        return Slice.apply(self, _Key((key, Ellipsis)))
+        return Select.apply(self, _Key((key, Ellipsis)))
     if _basic_only(key):
         # fast path: NumPy/CuPy index these exactly like torch; errors get torch's text below
         basic = key + (Ellipsis,) if key.__class__ is tuple else (key, Ellipsis)
@@ -510,7 +548,8 @@ def getitem(self: Tensor, key) -> Tensor:
         try:
             if not (_state.enabled and self._rg):
                 return _view_nograd(self, self._data[basic])
-            return Slice.apply(self, _Key(basic))
+            cls = _slice_node(basic, self._data.shape, key.__class__ is slice)
+            return cls.apply(self, _Key(basic))
         except (IndexError, TypeError):
             pass  # _parse raises the torch error
     return _apply_key(self, _parse(self, key))
@@ -1107,6 +1146,8 @@ def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
         >>> gpuarr.zeros(3).scatter_add(0, gpuarr.tensor([0, 0, 2]), gpuarr.ones(3))
         tensor([2., 0., 1.])
     """
+    if _amp.on:
+        return _amp.run("scatter_add", scatter_add, input, dim, index, src)
     if not isinstance(src, Tensor):
         raise TypeError(f"scatter_add(): argument 'src' must be Tensor, not {type(src).__name__}")
     d = _scatter_checks(input, dim, index, src, "scatter")
@@ -1258,7 +1299,8 @@ def index_add_(self: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1
 # masks
 
 _CPP_NAMES = {
-    "float16": "c10::Half", "float32": "float", "float64": "double", "int8": "signed char",
+    "float16": "c10::Half", "bfloat16": "c10::BFloat16", "float32": "float", "float64": "double",
+    "int8": "signed char",
     "int16": "short int", "int32": "int", "int64": "long int", "uint8": "unsigned char",
 }
 

@@ -16,6 +16,7 @@ import string
 import numpy as np
 
 from .. import _dtype as D
+from .._autocast import state as _amp
 from ..backends import of_module
 from ._common import (
     Function,
@@ -37,7 +38,8 @@ __all__ = [
 
 # torch's C++ type names, used by the mm/addmm dtype error
 _C_NAMES = {
-    "float16": "c10::Half", "float32": "float", "float64": "double", "int8": "signed char",
+    "float16": "c10::Half", "bfloat16": "c10::BFloat16", "float32": "float", "float64": "double",
+    "int8": "signed char",
     "int16": "short int", "int32": "int", "int64": "long int", "uint8": "unsigned char",
     "bool": "bool",
 }
@@ -51,9 +53,12 @@ def _prod(shape) -> int:
 
 
 def _raw_matmul(xp, a, b):
-    """``xp.matmul``; float16 goes through float32 where the backend has no half GEMM."""
-    if a.dtype == np.float16 and not of_module(xp).native_half_matmul:
-        return xp.matmul(a.astype(np.float32), b.astype(np.float32)).astype(np.float16)
+    """``xp.matmul``; float16 goes through float32 where the backend has no half GEMM, and
+    bfloat16 always does (ml_dtypes has no BLAS; torch also accumulates in float32)."""
+    dt = a.dtype
+    if dt.itemsize == 2 and (dt.kind == "V" or (
+            dt == np.float16 and not of_module(xp).native_half_matmul)):
+        return xp.matmul(a.astype(np.float32), b.astype(np.float32)).astype(dt)
     return xp.matmul(a, b)
 
 
@@ -196,9 +201,14 @@ def _check_matmul(a: Tensor, b: Tensor) -> None:
 
 
 class Matmul(Function):
-    """``xp.matmul`` with torch's rules for 1-D operands and broadcast batch dims."""
+    """``xp.matmul`` with torch's rules for 1-D operands and broadcast batch dims.
+
+    One op for every shape; the subclasses below only name its graph node as torch's matmul
+    does (torch's top node for a batched product is the reshape of a bmm/mm).
+    """
 
     _raw = True
+    _node_name = "UnsafeViewBackward0"
 
     @staticmethod
     def forward(ctx, a, b):
@@ -235,11 +245,47 @@ class Matmul(Function):
         return ga, gb
 
 
+class Dot(Matmul):
+    pass
+
+
+class Mv(Matmul):
+    pass
+
+
+class Mm(Matmul):
+    pass
+
+
+class Bmm(Matmul):
+    pass
+
+
+class _MatmulSqueeze(Matmul):
+    _node_name = "SqueezeBackward4"  # vector @ matrix: torch squeezes an mm
+
+
+class _MatmulClone(Matmul):
+    _node_name = "CloneBackward0"  # matrix @ batch: torch copies a transposed bmm
+
+
+# (input.ndim, other.ndim) -> the node torch's matmul ends in (others: UnsafeViewBackward0)
+_MATMUL_NODES = {(1, 1): Dot, (1, 2): _MatmulSqueeze, (2, 1): Mv, (2, 2): Mm}
+_PRODUCT_NODES = {(1, 1): Dot, (2, 1): Mv, (2, 2): Mm, (3, 3): Bmm}  # dot, mv, mm, bmm
+
+
+def _matmul_node(na: int, nb: int) -> type:
+    cls = _MATMUL_NODES.get((na, nb))
+    if cls is None:
+        cls = _MatmulClone if na == 2 else Matmul
+    return cls
+
+
 def _product(a: Tensor, b: Tensor) -> Tensor:
     """``a @ b`` for operands already checked: a direct backend call when no grad is needed."""
     if not (_state.enabled and (a._rg or b._rg)):
         return _make(_raw_matmul(a._device._xp(), a._data, b._data), a._device)
-    return Matmul.apply(a, b)
+    return _PRODUCT_NODES.get((a._data.ndim, b._data.ndim), Matmul).apply(a, b)
 
 
 def _fast_matmul(a: Tensor, b: Tensor):
@@ -255,7 +301,7 @@ def _fast_matmul(a: Tensor, b: Tensor):
         and not (_state.enabled and (a._rg or b._rg))
     ):
         try:
-            if dt.kind == "f" and dt.itemsize == 2 and a._device.type == "cpu":
+            if dt.itemsize == 2 and dt.kind in "fV" and a._device.type == "cpu":
                 return _make(_raw_matmul(np, da, db), a._device)
             return _make(a._device._xp().matmul(da, db), a._device)
         except ValueError:
@@ -282,13 +328,15 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
         >>> (gpuarr.ones(2, 4) @ gpuarr.ones(4, 3)).shape
         gpuarr.Size([2, 3])
     """
+    if _amp.on:
+        return _amp.run("matmul", matmul, input, other)
     if input.__class__ is Tensor and other.__class__ is Tensor:
         out = _fast_matmul(input, other)
         if out is not None:
             return out
     _need_pair("matmul", ("input", "other"), input, other, same_device=False)
     _check_matmul(input, other)
-    return Matmul.apply(input, other)
+    return _matmul_node(input._data.ndim, other._data.ndim).apply(input, other)
 
 
 def mm(input: Tensor, mat2: Tensor) -> Tensor:
@@ -298,6 +346,8 @@ def mm(input: Tensor, mat2: Tensor) -> Tensor:
         >>> gpuarr.mm(gpuarr.ones(2, 3), gpuarr.ones(3, 4)).shape
         gpuarr.Size([2, 4])
     """
+    if _amp.on:
+        return _amp.run("mm", mm, input, mat2)
     _need_pair("mm", ("input", "mat2"), input, mat2)
     if input._data.ndim != 2:
         raise RuntimeError("self must be a matrix")
@@ -314,6 +364,8 @@ def mv(input: Tensor, vec: Tensor) -> Tensor:
         >>> gpuarr.mv(gpuarr.ones(2, 3), gpuarr.ones(3))
         tensor([3., 3.])
     """
+    if _amp.on:
+        return _amp.run("mv", mv, input, vec)
     _need_pair("mv", ("input", "vec"), input, vec)
     na, nv = input._data.ndim, vec._data.ndim
     if na != 2 or nv != 1:
@@ -329,6 +381,8 @@ def bmm(input: Tensor, mat2: Tensor) -> Tensor:
         >>> gpuarr.bmm(gpuarr.ones(5, 2, 3), gpuarr.ones(5, 3, 4)).shape
         gpuarr.Size([5, 2, 4])
     """
+    if _amp.on:
+        return _amp.run("bmm", bmm, input, mat2)
     _need_pair("bmm", ("input", "mat2"), input, mat2)
     if input._data.ndim != 3:
         raise RuntimeError("batch1 must be a 3D tensor")
@@ -345,6 +399,8 @@ def dot(input: Tensor, tensor: Tensor) -> Tensor:
         >>> gpuarr.dot(gpuarr.tensor([1., 2.]), gpuarr.tensor([3., 4.]))
         tensor(11.)
     """
+    if _amp.on:
+        return _amp.run("dot", dot, input, tensor)
     _need_pair("dot", ("input", "tensor"), input, tensor)
     na, nb = input._data.ndim, tensor._data.ndim
     if na != 1 or nb != 1:
@@ -444,6 +500,8 @@ def tensordot(a: Tensor, b: Tensor, dims=2) -> Tensor:
         >>> gpuarr.tensordot(gpuarr.ones(2, 3, 4), gpuarr.ones(3, 4, 5)).shape
         gpuarr.Size([2, 5])
     """
+    if _amp.on:
+        return _amp.run("tensordot", tensordot, a, b, dims=dims)
     _need_pair("tensordot", ("a", "b"), a, b)
     na, nb = a._data.ndim, b._data.ndim
     da, db = _dims_lists(dims, na, nb)
@@ -487,8 +545,8 @@ class Trace(Function):
         xp = ctx.xp
         if x.dtype.kind in "iub":
             return xp.asarray(xp.trace(x, dtype=np.int64))
-        if x.dtype == np.float16 and not of_module(xp).native_half_matmul:
-            return xp.asarray(xp.trace(x, dtype=np.float32), dtype=np.float16)
+        if D.is_half_np(x.dtype) and (x.dtype.kind == "V" or not of_module(xp).native_half_matmul):
+            return xp.asarray(xp.trace(x, dtype=np.float32)).astype(x.dtype)
         return xp.asarray(xp.trace(x))
 
     @staticmethod
@@ -505,6 +563,8 @@ def trace(input: Tensor) -> Tensor:
         >>> gpuarr.trace(gpuarr.eye(3))
         tensor(3.)
     """
+    if _amp.on:
+        return _amp.run("trace", trace, input)
     _need_tensor("trace", "input", 1, input)
     if input._data.ndim != 2:
         raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {input._data.ndim}")
@@ -537,8 +597,12 @@ def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta=1, alpha=1) -> Tens
         >>> gpuarr.addmm(gpuarr.zeros(3), gpuarr.ones(2, 4), gpuarr.ones(4, 3)).shape
         gpuarr.Size([2, 3])
     """
+    if _amp.on:
+        return _amp.run("addmm", addmm, input, mat1, mat2, beta=beta, alpha=alpha)
     _need_tensor("addmm", "mat1", 2, mat1)
     _need_tensor("addmm", "mat2", 3, mat2)
+    if _all_bf16(input, mat1, mat2):
+        return _bf16_fma(addmm, input, mat1, mat2, beta, alpha)
     for name, m in (("mat1", mat1), ("mat2", mat2)):
         if m._data.ndim != 2:
             raise RuntimeError(f"{name} must be a matrix, got {m._data.ndim}-D tensor")
@@ -558,6 +622,10 @@ def addmv(input: Tensor, mat: Tensor, vec: Tensor, *, beta=1, alpha=1) -> Tensor
         >>> gpuarr.addmv(gpuarr.zeros(2), gpuarr.ones(2, 3), gpuarr.ones(3))
         tensor([3., 3.])
     """
+    if _amp.on:
+        return _amp.run("addmv", addmv, input, mat, vec, beta=beta, alpha=alpha)
+    if _all_bf16(input, mat, vec):
+        return _bf16_fma(addmv, input, mat, vec, beta, alpha)
     return _fma("addmv", input, mv(mat, vec), beta, alpha)
 
 
@@ -568,7 +636,22 @@ def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1) -
         >>> gpuarr.baddbmm(gpuarr.zeros(3), gpuarr.ones(2, 2, 4), gpuarr.ones(2, 4, 3)).shape
         gpuarr.Size([2, 2, 3])
     """
+    if _amp.on:
+        return _amp.run("baddbmm", baddbmm, input, batch1, batch2, beta=beta, alpha=alpha)
+    if _all_bf16(input, batch1, batch2):
+        return _bf16_fma(baddbmm, input, batch1, batch2, beta, alpha)
     return _fma("baddbmm", input, bmm(batch1, batch2), beta, alpha)
+
+
+def _all_bf16(*ts) -> bool:
+    return all(isinstance(t, Tensor) and t._data.dtype.kind == "V" for t in ts)
+
+
+def _bf16_fma(fn, input: Tensor, a: Tensor, b: Tensor, beta, alpha) -> Tensor:
+    """A bfloat16 addmm/addmv/baddbmm as torch computes it: in float32, rounded once (the
+    product rounded to bfloat16 before the addition would round twice)."""
+    f32 = D.float32
+    return fn(input.to(f32), a.to(f32), b.to(f32), beta=beta, alpha=alpha).to(input.dtype)
 
 
 def kron(input: Tensor, other: Tensor) -> Tensor:
@@ -589,6 +672,8 @@ def kron(input: Tensor, other: Tensor) -> Tensor:
 
 def chain_matmul(*matrices) -> Tensor:
     """Product of a chain of 2-D matrices (prefer ``gpuarr.linalg.multi_dot``)."""
+    if _amp.on:
+        return _amp.run("chain_matmul", chain_matmul, *matrices)
     from ..linalg import multi_dot
 
     if len(matrices) == 1:
@@ -794,8 +879,9 @@ def _raw_einsum(xp, spec, arrays):
     subs, out_sub, _ = spec
     eq = ",".join(subs) + "->" + out_sub
     bk = of_module(xp)
-    half = arrays[0].dtype == np.float16 and not bk.native_half_matmul
-    if half:  # no half GEMM: compute in float32
+    dt = arrays[0].dtype
+    half = D.is_half_np(dt) and (dt.kind == "V" or not bk.native_half_matmul)
+    if half:  # no half GEMM (never one for bfloat16): compute in float32
         arrays = tuple(a.astype(np.float32) for a in arrays)
     if bk.einsum_optimize and len(arrays) > 1 and (
             len(arrays) > 2 or _prod(spec[2].values()) > 4096):
@@ -806,7 +892,7 @@ def _raw_einsum(xp, spec, arrays):
     out = xp.asarray(out)
     if any(xp.may_share_memory(out, a) for a in arrays):
         out = out.copy()  # einsum may return a view (e.g. 'ij->ji'); torch's result is fresh
-    return out.astype(np.float16) if half else out
+    return out.astype(dt) if half else out
 
 
 def _einsum_grad(g: Tensor, ops: tuple, i: int, subs: tuple, out_sub: str, sizes: dict):
@@ -885,6 +971,8 @@ def einsum(*args) -> Tensor:
         >>> gpuarr.einsum('ii->', gpuarr.eye(3))
         tensor(3.)
     """
+    if _amp.on:
+        return _amp.run("einsum", einsum, *args)
     if not args or (len(args) == 1 and isinstance(args[0], str)):
         raise ValueError(
             "einsum(): must specify the equation string and at least one operand, or at least "
@@ -960,16 +1048,20 @@ def det(input: Tensor) -> Tensor:
 
 def inverse(input: Tensor) -> Tensor:
     """Inverse of a (batch of) square matrices (see ``gpuarr.linalg.inv``)."""
+    if _amp.on:
+        return _amp.run("inverse", inverse, input)
     from .. import linalg as LA
 
     return LA.inv(input)
 
 
 def slogdet(input: Tensor):
-    """``(sign, log|det|)`` of a (batch of) square matrices (see ``gpuarr.linalg.slogdet``)."""
+    """``(sign, log|det|)`` of a (batch of) square matrices (see ``gpuarr.linalg.slogdet``),
+    as ``return_types.slogdet`` (torch's type for the top-level function)."""
     from .. import linalg as LA
+    from .. import return_types
 
-    return LA.slogdet(input)
+    return return_types.slogdet(*LA.slogdet(input))
 
 
 def logdet(input: Tensor) -> Tensor:
@@ -993,6 +1085,8 @@ def _rmatmul(self: Tensor, other):
 
 
 def _matmul_op(self: Tensor, other):
+    if _amp.on:  # autocast: through matmul, which casts
+        return matmul(self, other) if isinstance(other, Tensor) else NotImplemented
     if other.__class__ is Tensor:
         out = _fast_matmul(self, other)
         if out is not None:

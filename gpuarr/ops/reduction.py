@@ -13,7 +13,7 @@ results.
 
 dtype rules follow torch: sums and products of integer/bool tensors are int64, ``argmax`` and
 indices are int64, ``all``/``any`` give bool (uint8 for uint8 input), ``mean``/``var``/``std``/
-``norm`` need floating input. float16 inputs accumulate in float32.
+``norm`` need floating input. float16/bfloat16 inputs accumulate in float32.
 
 Gradients: values picked from the input (``max(dim)``, ``sort``, ``topk``, ``median(dim)``...)
 send their gradient back to the picked positions; ``amax``/``amin`` and the no-``dim`` forms of
@@ -24,16 +24,18 @@ written with gpuarr Tensor ops, so double backward works.
 from __future__ import annotations
 
 import builtins
-import collections
 import math
 import warnings
 
 import numpy as np
 
 from .. import _dtype as D
+from .. import return_types
+from .._autocast import state as _amp
 from ..autograd.function import _PlainCtx
 from ..backends import of_module
 from ._common import Function, Tensor, _make, _state, dims_arg, dtype_name, wrap_dim
+from ._out import write_out
 from .elementwise import abs as _abs
 from .elementwise import exp as _exp
 from .elementwise import isnan, maximum, minimum, sign, where
@@ -41,7 +43,7 @@ from .elementwise import isnan, maximum, minimum, sign, where
 __all__ = [
     "sum", "mean", "nansum", "nanmean", "prod", "var", "std", "var_mean", "std_mean",
     "max", "min", "amax", "amin", "aminmax", "argmax", "argmin", "logsumexp", "cumsum",
-    "cumprod", "all", "any", "count_nonzero", "norm", "return_types",
+    "cumprod", "all", "any", "count_nonzero", "norm",
 ]
 
 _int64 = np.int64
@@ -51,26 +53,12 @@ _int64 = np.int64
 # named results
 
 
-class return_types:  # noqa: N801 - mirrors the module name torch.return_types
-    """Result types of ops that return several tensors, e.g. ``return_types.max``.
-
-    Each is a named tuple: ``values, indices = x.max(0)`` and ``x.max(0).values`` both work.
-    """
-
-
 def _return_type(name: str, fields: tuple) -> type:
-    base = collections.namedtuple(name, fields)
-
-    def __repr__(self) -> str:
-        body = ",\n".join(f"{f}={v!r}" for f, v in zip(self._fields, self))
-        return f"gpuarr.return_types.{name}(\n{body})"
-
-    cls = type(name, (base,), {
-        "__slots__": (), "__repr__": __repr__, "__module__": __name__,
-        "__qualname__": f"return_types.{name}",
-        "__doc__": f"Result of ``{name}``: a named tuple ``({', '.join(fields)})``.",
-    })
-    setattr(return_types, name, cls)
+    """The named-tuple class ``gpuarr.return_types.<name>`` (one class per name, shared by
+    every op that returns it); ``fields`` must be torch's field names for it."""
+    cls = getattr(return_types, name)
+    if cls._fields != tuple(fields):
+        raise AssertionError(f"return_types.{name} has fields {cls._fields}, not {fields}")
     return cls
 
 
@@ -132,8 +120,9 @@ def _count(shape: tuple, axes) -> int:
 
 
 def _acc(arr):
-    """Accumulation dtype: float16 sums/means run in float32 (as torch), others natively."""
-    return np.float32 if arr.dtype == np.float16 else None
+    """Accumulation dtype: float16/bfloat16 sums/means run in float32 (as torch), others
+    natively."""
+    return np.float32 if D.is_half_np(arr.dtype) else None
 
 
 def _run(cls, x: Tensor, *args) -> Tensor:
@@ -272,19 +261,20 @@ class _Select(Function):
         xd = x._data
         od = _restore_arr(out._data, ctx.in_shape, ctx.axes, ctx.keepdim)
         mask = xd == od
-        if xd.dtype.kind == "f":
+        if xd.dtype.kind in "fV":
             mask |= xp.isnan(xd) & xp.isnan(od)
         w = mask / mask.sum(axis=ctx.axes, keepdims=True)
         w = _make(w.astype(g._data.dtype, copy=False), x._device)
         return _restore(g, ctx.in_shape, ctx.axes, ctx.keepdim) * w, None, None, None
 
 
-_SELECTS = {n: type(n, (_Select,), {}) for n in (
-    "Amax", "Amin", "Max", "Min", "Median", "Nanmedian")}
+# torch numbers the all-elements forms of max/min 1 and those of median/nanmedian 0
+_SELECTS = {n: type(n, (_Select,), {"_node_name": f"{n}Backward{int(n in ('Max', 'Min'))}"})
+            for n in ("Amax", "Amin", "Max", "Min", "Median", "Nanmedian")}
 
 
 def _select(x: Tensor, out, axes, keepdim: bool, op: str) -> Tensor:
-    if _state.enabled and x._rg and x._data.dtype.kind == "f":
+    if _state.enabled and x._rg and x._data.dtype.kind in "fV":
         return _SELECTS[op].apply(x, out, axes, keepdim)
     return _make(out, x._device)
 
@@ -298,7 +288,7 @@ def _on_1d(fn, input: Tensor):
 
 
 def _not_float_error(op: str, t: Tensor) -> None:
-    if t._data.dtype.kind != "f":
+    if t._data.dtype.kind not in "fV":
         raise RuntimeError(
             f"{op}(): could not infer output dtype. Input dtype must be either a floating point "
             f"or complex dtype. Got: {dtype_name(t.dtype)}"
@@ -316,12 +306,16 @@ class Sum(Function):
     def forward(ctx, x, axes, keepdim, np_dtype):
         ctx.in_shape = x.shape
         ctx.axes, ctx.keepdim = axes, keepdim
-        return ctx.xp.sum(x, axis=axes, keepdims=keepdim, dtype=np_dtype)
+        return _sum_arr(ctx.xp, x, axes, keepdim, np_dtype)
 
     @staticmethod
     def backward(ctx, g):
         g = _restore(g, ctx.in_shape, ctx.axes, ctx.keepdim)
         return g.expand(ctx.in_shape), None, None, None
+
+
+class SumDim(Sum):
+    _node_name = "SumBackward1"  # torch's name for sum over given dims
 
 
 class Mean(Function):
@@ -340,13 +334,18 @@ class Mean(Function):
         return (g / ctx.n).expand(ctx.in_shape), None, None, None
 
 
+class MeanDim(Mean):
+    _node_name = "MeanBackward1"  # torch's name for mean over given dims
+
+
 def _reduce_args(input: Tensor, dim, dtype):
     axes = _red_dims(input, dim)
     np_dtype = None if dtype is None else D.as_dtype(dtype).np
     return axes, np_dtype
 
 
-def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None,
+        keepdims: bool | None = None) -> Tensor:
     """Sum of elements, over all dims or over ``dim``.
 
     Args:
@@ -354,6 +353,7 @@ def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor
         dim: int or tuple of ints to reduce (None: all).
         keepdim: keep reduced dims with size 1.
         dtype: accumulate and return in this dtype (ints and bools default to int64).
+        keepdims: NumPy's spelling of ``keepdim``, which torch accepts too.
 
     Returns:
         The reduced tensor.
@@ -362,16 +362,29 @@ def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor
         >>> gpuarr.ones(2, 3).sum(dim=1)
         tensor([3., 3.])
     """
+    if _amp.on:
+        return _amp.run("sum", sum, input, dim=dim, keepdim=keepdim, dtype=dtype, keepdims=keepdims)
+    if keepdims is not None:
+        keepdim = keepdims
     axes, np_dtype = _reduce_args(input, dim, dtype)
     if np_dtype is None and input._data.dtype.kind in "biu":
         np_dtype = np.int64
     if not (_state.enabled and input._rg):
-        out = input._device._xp().sum(input._data, axis=axes, keepdims=keepdim, dtype=np_dtype)
+        out = _sum_arr(input._device._xp(), input._data, axes, keepdim, np_dtype)
         return _make(out, input._device)
-    return Sum.apply(input, axes, keepdim, np_dtype)
+    return (Sum if dim is None else SumDim).apply(input, axes, keepdim, np_dtype)
 
 
-def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+def _sum_arr(xp, x, axes, keepdim: bool, np_dtype):
+    if np_dtype is None and x.dtype.kind == "V":
+        # bfloat16: accumulate in float32 and round once, as torch (ml_dtypes' own add.reduce
+        # would round every partial sum to bfloat16)
+        return xp.sum(x, axis=axes, keepdims=keepdim, dtype=np.float32).astype(x.dtype)
+    return xp.sum(x, axis=axes, keepdims=keepdim, dtype=np_dtype)
+
+
+def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None,
+         keepdims: bool | None = None) -> Tensor:
     """Mean of elements (floating dtypes only, as torch); NaN over an empty range.
 
     Args:
@@ -379,6 +392,7 @@ def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tenso
         dim: int or tuple of ints to reduce (None: all).
         keepdim: keep reduced dims with size 1.
         dtype: compute and return in this floating dtype.
+        keepdims: NumPy's spelling of ``keepdim``, which torch accepts too.
 
     Raises:
         RuntimeError: for integer inputs without ``dtype``.
@@ -387,8 +401,10 @@ def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tenso
         >>> gpuarr.tensor([[1., 2.], [3., 4.]]).mean(0)
         tensor([2., 3.])
     """
+    if keepdims is not None:
+        keepdim = keepdims
     axes, np_dtype = _reduce_args(input, dim, dtype)
-    if np_dtype is not None and np.dtype(np_dtype).kind != "f":
+    if np_dtype is not None and np.dtype(np_dtype).kind not in "fV":
         raise RuntimeError(
             "mean(): could not infer output dtype. Optional dtype must be either a floating "
             f"point or complex dtype. Got: {dtype_name(dtype)}"
@@ -398,10 +414,12 @@ def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tenso
     if not (_state.enabled and input._rg):
         xp = input._device._xp()
         return _make(_mean_arr(xp, input._data, axes, keepdim, np_dtype), input._device)
-    return Mean.apply(input, axes, keepdim, np_dtype)
+    return (Mean if dim is None else MeanDim).apply(input, axes, keepdim, np_dtype)
 
 
 def _mean_arr(xp, x, axes, keepdim: bool, np_dtype):
+    if np_dtype is None and x.dtype.kind == "V":  # bfloat16: in float32, as _sum_arr
+        return _mean_arr(xp, x, axes, keepdim, np.float32).astype(x.dtype)
     if x.size == 0:  # NaN, as torch, without NumPy's "Mean of empty slice" warning
         with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
@@ -416,7 +434,7 @@ def nansum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Ten
         >>> gpuarr.tensor([1., float('nan'), 2.]).nansum()
         tensor(3.)
     """
-    if input._data.dtype.kind == "f":
+    if input._data.dtype.kind in "fV":
         input = where(isnan(input), 0.0, input)
     return sum(input, dim, keepdim, dtype=dtype)
 
@@ -431,7 +449,7 @@ def nanmean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Te
         >>> gpuarr.tensor([1., float('nan'), 3.]).nanmean()
         tensor(2.)
     """
-    if input._data.dtype.kind != "f":
+    if input._data.dtype.kind not in "fV":
         raise RuntimeError("nanmean(): expected input to have floating point or complex dtype "
                            f"but got {dtype_name(input.dtype)}")
     if dtype is not None:
@@ -470,6 +488,10 @@ class Prod(Function):
         return g * (before * after).reshape(ctx.in_shape), None, None, None
 
 
+class ProdDim(Prod):
+    _node_name = "ProdBackward1"  # torch's name for the product over one dim
+
+
 def prod(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     """Product of elements, over all dims or over one ``dim``.
 
@@ -486,6 +508,8 @@ def prod(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tenso
         >>> gpuarr.tensor([[1., 2.], [3., 4.]]).prod(1)
         tensor([ 2., 12.])
     """
+    if _amp.on:
+        return _amp.run("prod", prod, input, dim=dim, keepdim=keepdim, dtype=dtype)
     nd = input._data.ndim
     axis = None if dim is None else _dim1("prod", dim, nd)
     if nd == 0:
@@ -493,7 +517,7 @@ def prod(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tenso
     np_dtype = None if dtype is None else D.as_dtype(dtype).np
     if np_dtype is None and input._data.dtype.kind in "biu":
         np_dtype = np.int64
-    return _run(Prod, input, axis, keepdim, np_dtype)
+    return _run(Prod if dim is None else ProdDim, input, axis, keepdim, np_dtype)
 
 
 # --------------------------------------------------------------------------------------------
@@ -542,7 +566,7 @@ def _var_args(op: str, input: Tensor, dim, unbiased, correction):
     if unbiased is not None and correction is not None:
         raise TypeError(f"{op}() received an invalid combination of arguments: pass either "
                         "'unbiased' or 'correction', not both")
-    if input._data.dtype.kind != "f":
+    if input._data.dtype.kind not in "fV":
         raise RuntimeError("std and var only support floating point and complex dtypes")
     if correction is None:
         correction = 0 if unbiased is False else 1
@@ -793,6 +817,7 @@ def argmin(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
 
 class LogSumExp(Function):
     _raw = True
+    _node_name = "LogsumexpBackward0"
 
     @staticmethod
     def forward(ctx, x, axes, keepdim):
@@ -843,7 +868,9 @@ def logsumexp(input: Tensor, dim, keepdim: bool = False) -> Tensor:
         >>> gpuarr.tensor([1000., 1000.]).logsumexp(0)
         tensor(1000.6931)
     """
-    if input._data.dtype.kind != "f":
+    if _amp.on:
+        return _amp.run("logsumexp", logsumexp, input, dim, keepdim=keepdim)
+    if input._data.dtype.kind not in "fV":
         input = input.to(D.get_default_dtype())
     return _run(LogSumExp, input, _red_dims(input, dim), keepdim)
 
@@ -948,8 +975,8 @@ def _scan(op: str, cls, input: Tensor, dim, dtype) -> Tensor:
         k = input._data.dtype
         if k.kind in "biu":
             np_dtype = np.int64
-        elif k == np.float16:  # accumulate in float32, return float16 like torch
-            return _scan(op, cls, input.to(D.float32), dim, None).to(D.float16)
+        elif D.is_half_np(k):  # accumulate in float32, return float16/bfloat16 like torch
+            return _scan(op, cls, input.to(D.float32), dim, None).to(input.dtype)
     if nd == 0:
         return _scan(op, cls, input.reshape(1), 0, dtype).reshape(())
     return _run(cls, input, d, np_dtype)
@@ -962,6 +989,8 @@ def cumsum(input: Tensor, dim: int, *, dtype=None) -> Tensor:
         >>> gpuarr.tensor([1, 2, 3]).cumsum(0)
         tensor([1, 3, 6])
     """
+    if _amp.on:
+        return _amp.run("cumsum", cumsum, input, dim, dtype=dtype)
     return _scan("cumsum", Cumsum, input, dim, dtype)
 
 
@@ -972,6 +1001,8 @@ def cumprod(input: Tensor, dim: int, *, dtype=None) -> Tensor:
         >>> gpuarr.tensor([1., 2., 3.]).cumprod(0)
         tensor([1., 2., 6.])
     """
+    if _amp.on:
+        return _amp.run("cumprod", cumprod, input, dim, dtype=dtype)
     return _scan("cumprod", Cumprod, input, dim, dtype)
 
 
@@ -1029,6 +1060,7 @@ class Norm(Function):
     both ``norm`` and ``gpuarr.linalg.vector_norm``; the gradient is torch's norm_backward."""
 
     _raw = True
+    _node_name = "LinalgVectorNormBackward0"  # what torch records for norm and vector_norm
 
     @staticmethod
     def forward(ctx, x, p, axes, keepdim):
@@ -1105,15 +1137,18 @@ def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, out=None,
         >>> gpuarr.tensor([3., 4.]).norm()
         tensor(5.)
     """
-    if out is not None:
-        raise TypeError("norm(): the 'out' argument is not supported")
+    if _amp.on and out is None:
+        return _amp.run("norm", norm, input, p=p, dim=dim, keepdim=keepdim, out=out, dtype=dtype)
+    if out is not None:  # torch.norm takes out= positionally too; torch names the ATen op
+        return write_out(norm(input, p, dim, keepdim, dtype=dtype), out, "linalg_vector_norm",
+                         rule="exact")
     if dtype is not None:
         dt = D.as_dtype(dtype)
         if not dt.is_floating_point:
             raise RuntimeError("linalg.vector_norm: dtype should be floating point or complex, "
                                f"but got {dtype_name(dt)}")
         input = input.to(dt)
-    if input._data.dtype.kind != "f":
+    if input._data.dtype.kind not in "fV":
         raise RuntimeError("linalg.vector_norm: Expected a floating point or complex tensor as "
                            f"input. Got {dtype_name(input.dtype)}")
     if isinstance(p, str):

@@ -69,6 +69,24 @@ class View(_Reshape):
 
 class Reshape(_Reshape):
     _is_view = True
+    _node_name = "ViewBackward0"  # torch's reshape records a view (or a copy and a view)
+
+
+# the same op under the names torch's graph shows for these calls
+class Unsqueeze(Reshape):
+    pass
+
+
+class Squeeze(Reshape):
+    pass
+
+
+class SqueezeDim(Reshape):
+    _node_name = "SqueezeBackward1"
+
+
+class SqueezeDims(Reshape):
+    _node_name = "SqueezeBackward2"
 
 
 def _shape_args(args) -> tuple:
@@ -119,6 +137,11 @@ def reshape(input: Tensor, *shape) -> Tensor:
     shp = _infer_shape(_shape_args(shape), input._data.size, "reshape")
     if shp == input._data.shape:
         return input
+    return _reshape(input, shp, Reshape)
+
+
+def _reshape(input: Tensor, shp: tuple, cls: type) -> Tensor:
+    """``input`` reshaped to ``shp`` (not its shape); ``cls`` names the graph node."""
     if not (_state.enabled and input._rg):
         src = input._data
         if input._device.type == "cpu":
@@ -130,7 +153,7 @@ def reshape(input: Tensor, *shape) -> Tensor:
         if arr.data.ptr == src.data.ptr:  # CuPy: a copy never starts at the same address
             return _view_nograd(input, arr)
         return _make(arr, input._device)
-    return Reshape.apply(input, shp)
+    return cls.apply(input, shp)
 
 
 def view_as(self: Tensor, other: Tensor) -> Tensor:
@@ -239,10 +262,18 @@ class Permute(Function):
         return permute(g, inv), None
 
 
-def _permute(x: Tensor, axes: tuple) -> Tensor:
+class Transpose(Permute):
+    pass
+
+
+class _TFn(Permute):
+    _node_name = "TBackward0"
+
+
+def _permute(x: Tensor, axes: tuple, cls: type = Permute) -> Tensor:
     if not (_state.enabled and x._rg):
         return _view_nograd(x, x._data.transpose(axes))
-    return Permute.apply(x, axes)
+    return cls.apply(x, axes)
 
 
 def permute(input: Tensor, *dims) -> Tensor:
@@ -268,13 +299,17 @@ def permute(input: Tensor, *dims) -> Tensor:
 
 def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
     """A view with ``dim0`` and ``dim1`` swapped."""
+    return _transpose(input, dim0, dim1, Transpose)
+
+
+def _transpose(input: Tensor, dim0: int, dim1: int, cls: type) -> Tensor:
     nd = input._data.ndim
     if nd == 0:
         return input
     d0, d1 = wrap_dim(dim0, nd), wrap_dim(dim1, nd)
     axes = list(range(nd))
     axes[d0], axes[d1] = axes[d1], axes[d0]
-    return _permute(input, tuple(axes))
+    return _permute(input, tuple(axes), cls)
 
 
 swapaxes = swapdims = transpose
@@ -285,7 +320,7 @@ def t(input: Tensor) -> Tensor:
     if input._data.ndim > 2:
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is "
                            f"{input._data.ndim}D")
-    return transpose(input, 0, 1) if input._data.ndim == 2 else input
+    return _transpose(input, 0, 1, _TFn) if input._data.ndim == 2 else input
 
 
 def _T(self: Tensor) -> Tensor:
@@ -324,16 +359,18 @@ def squeeze(input: Tensor, dim=None) -> Tensor:
     shape = input._data.shape
     if dim is None:
         new = tuple(s for s in shape if s != 1)
+        cls = Squeeze
     else:
         dims = dim if isinstance(dim, (list, tuple)) else (dim,)
         dd = {wrap_dim(d, len(shape)) for d in dims}
         new = tuple(s for i, s in enumerate(shape) if not (i in dd and s == 1))
-    return reshape(input, new) if new != shape else _alias(input)
+        cls = SqueezeDims if isinstance(dim, (list, tuple)) else SqueezeDim
+    return _reshape(input, new, cls) if new != shape else _alias(input, cls)
 
 
-def _alias(x: Tensor) -> Tensor:
+def _alias(x: Tensor, cls: type = Reshape) -> Tensor:
     if _state.enabled and x._rg:
-        return Reshape.apply(x, x._data.shape)
+        return cls.apply(x, x._data.shape)
     return _view_nograd(x, x._data.view())
 
 
@@ -342,7 +379,7 @@ def unsqueeze(input: Tensor, dim: int) -> Tensor:
     nd = input._data.ndim
     d = wrap_dim(dim, nd + 1)
     shape = input._data.shape
-    return reshape(input, shape[:d] + (1,) + shape[d:])
+    return _reshape(input, shape[:d] + (1,) + shape[d:], Unsqueeze)
 
 
 def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:

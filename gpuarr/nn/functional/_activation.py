@@ -13,8 +13,9 @@ import warnings
 
 import numpy as np
 
+from ..._autocast import state as _amp
 from ..._tensor import Tensor, _make
-from ...autograd.function import Function
+from ...autograd.function import Function, _PlainCtx
 from ...autograd.grad_mode import _state
 from ...ops import elementwise as E
 from ...ops._common import wrap_dim
@@ -90,7 +91,9 @@ class LeakyRelu(Function):
     def forward(ctx, x, slope):
         xp = ctx.xp
         pos = x > 0
-        y = xp.where(pos, x, x * x.dtype.type(slope))
+        # bfloat16: the slope unrounded (in float32) and the product rounded once, as torch
+        s = np.float32(slope) if x.dtype.kind == "V" else x.dtype.type(slope)
+        y = xp.where(pos, x, (x * s).astype(x.dtype, copy=False))
         ctx.save_for_backward(x)
         ctx.slope = slope
         return y
@@ -100,7 +103,8 @@ class LeakyRelu(Function):
         (x,) = ctx.saved_tensors
         xp = g._device._xp()
         d = g._data.dtype
-        scale = xp.where(x._data > 0, d.type(1), d.type(ctx.slope))
+        t = np.float32 if d.kind == "V" else d.type  # bfloat16: as forward
+        scale = xp.where(x._data > 0, t(1), t(ctx.slope))
         if not _state.enabled:
             return _make(g._data * scale, g._device), None
         return g * _make(scale, g._device), None
@@ -119,6 +123,10 @@ def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:
     return E._inplace(input, leaky_relu, negative_slope)
 
 
+class Hardtanh(E.Clamp):
+    """clamp, under the name torch's graph shows for hardtanh and relu6."""
+
+
 def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,
              inplace: bool = False) -> Tensor:
     """Clamp to ``[min_val, max_val]``."""
@@ -126,7 +134,7 @@ def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,
         raise ValueError("min_val cannot be greater than max_val")
     if inplace:
         return hardtanh_(input, min_val, max_val)
-    return E.clamp(input, min_val, max_val)
+    return E._clamp(input, min_val, max_val, Hardtanh)
 
 
 def hardtanh_(input: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
@@ -173,6 +181,8 @@ _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
 
 def _gelu_arrays(xp, x, approximate: str):
+    if x.dtype.kind == "V":  # bfloat16: in float32, rounded once (as torch)
+        return _gelu_arrays(xp, x.astype(np.float32), approximate).astype(x.dtype)
     t = x.dtype.type
     if approximate == "tanh":
         inner = xp.tanh((x + t(0.044715) * x * x * x) * t(_SQRT_2_PI))
@@ -221,9 +231,34 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     return Gelu.apply(input, approximate)
 
 
+class Silu(Function):
+    """``x * sigmoid(x)`` in one node (torch's SiluBackward0), with the composite's formulas."""
+
+    _raw = True
+
+    @staticmethod
+    def forward(ctx, x):
+        s = E.Sigmoid.forward(ctx, x)
+        ctx.save_for_backward(x, s)  # replaces what Sigmoid.forward saved
+        return x * s
+
+    @staticmethod
+    def backward(ctx, g):
+        x, s = ctx.saved_tensors
+        if _state.enabled:  # create_graph: a sigmoid connected to x, for second derivatives
+            s = E.sigmoid(x)
+        return g * s + g * x * s * (1 - s)
+
+
 def silu(input: Tensor, inplace: bool = False) -> Tensor:
     """``x * sigmoid(x)`` (also called swish)."""
-    out = input * E.sigmoid(input)
+    if input._data.dtype.kind == "f":
+        out = Silu.apply(input)
+    elif input._data.dtype.kind == "V":  # bfloat16: torch's formula in float32, rounded once
+        x = input.float()
+        out = (x / (E.exp(-x) + 1)).to(input.dtype)
+    else:
+        out = input * E.sigmoid(input)
     return E._inplace(input, lambda x: out) if inplace else out
 
 
@@ -233,12 +268,15 @@ class Softplus(Function):
     @staticmethod
     def forward(ctx, x, beta, thr):
         xp = ctx.xp
+        ctx.save_for_backward(x)
+        ctx.beta, ctx.thr = beta, thr
+        if x.dtype.kind == "V":  # bfloat16: in float32, rounded once (as torch)
+            x32 = x.astype(np.float32)
+            return Softplus.forward(_PlainCtx(xp, None, 1), x32, beta, thr).astype(x.dtype)
         t = x.dtype.type
         bx = x * t(beta)
         # log(1 + exp(bx)) = max(bx, 0) + log1p(exp(-|bx|)) never overflows
         soft = (xp.maximum(bx, t(0)) + xp.log1p(xp.exp(-xp.abs(bx)))) / t(beta)
-        ctx.save_for_backward(x)
-        ctx.beta, ctx.thr = beta, thr
         return xp.where(bx > t(thr), x, soft)
 
     @staticmethod
@@ -251,6 +289,8 @@ class Softplus(Function):
 
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """``log(1 + exp(beta * x)) / beta``, linear where ``beta * x > threshold``."""
+    if _amp.on:
+        return _amp.run("softplus", softplus, input, beta=beta, threshold=threshold)
     check_tensor(input, "input", "softplus")
     float_dtype_check(input, "softplus")
     return Softplus.apply(input, float(beta), float(threshold))
@@ -301,6 +341,8 @@ def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
 
 def prelu(input: Tensor, weight: Tensor) -> Tensor:
     """Leaky ReLU with a learnt slope per channel (dim 1) or one shared slope."""
+    if _amp.on:
+        return _amp.run("prelu", prelu, input, weight)
     w = weight
     if weight.numel() != 1:
         if input.ndim < 2 or input.shape[1] != weight.numel():
@@ -350,9 +392,11 @@ class Softmax(Function):
         if x.size == 0:
             y = x.copy()
         else:
-            y = x - x.max(axis=dim, keepdims=True)
+            xf = x.astype(np.float32) if x.dtype.kind == "V" else x  # bfloat16: in float32
+            y = xf - xf.max(axis=dim, keepdims=True)
             xp.exp(y, out=y)
             y /= y.sum(axis=dim, keepdims=True)
+            y = y.astype(x.dtype, copy=False)
         ctx.save_for_backward(y)
         ctx.dim = dim
         return y
@@ -378,9 +422,11 @@ class LogSoftmax(Function):
         if x.size == 0:
             y = x.copy()
         else:
-            y = x - x.max(axis=dim, keepdims=True)
+            xf = x.astype(np.float32) if x.dtype.kind == "V" else x  # bfloat16: in float32
+            y = xf - xf.max(axis=dim, keepdims=True)
             with np.errstate(divide="ignore", invalid="ignore"):
                 y -= xp.log(xp.exp(y).sum(axis=dim, keepdims=True))
+            y = y.astype(x.dtype, copy=False)
         ctx.save_for_backward(y)
         ctx.dim = dim
         return y
@@ -422,6 +468,8 @@ def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=N
         >>> F.softmax(gpuarr.tensor([1.0, 1.0]), dim=0)
         tensor([0.5000, 0.5000])
     """
+    if _amp.on:
+        return _amp.run("softmax", softmax, input, dim=dim, _stacklevel=_stacklevel, dtype=dtype)
     return _softmax_common(Softmax, "softmax", input, dim, dtype, _stacklevel)
 
 
@@ -440,6 +488,9 @@ def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3,
         >>> F.log_softmax(gpuarr.tensor([1000.0, 0.0]), dim=0)
         tensor([    0., -1000.])
     """
+    if _amp.on:
+        return _amp.run("log_softmax", log_softmax, input, dim=dim, _stacklevel=_stacklevel,
+                        dtype=dtype)
     return _softmax_common(LogSoftmax, "log_softmax", input, dim, dtype, _stacklevel)
 
 

@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
+from ..._autocast import state as _amp
 from ..._tensor import Tensor, _make
 from ...autograd.function import Function
 from ...autograd.grad_mode import _state
 from ...ops._common import dtype_name
+from ...ops.linalg import _raw_matmul
 from ._utils import check_tensor
 
 __all__ = ["linear"]
@@ -22,12 +26,13 @@ class MatMul(Function):
     """``a @ b`` for 2-D matrices or 3-D stacks with the same batch size."""
 
     _raw = True
+    _node_name = "MmBackward0"
 
     @staticmethod
     def forward(ctx, a, b):
         nig = ctx.needs_input_grad
         ctx.save_for_backward(a if nig[1] else None, b if nig[0] else None)
-        return ctx.xp.matmul(a, b)
+        return _raw_matmul(ctx.xp, a, b)
 
     @staticmethod
     def backward(ctx, g):
@@ -43,7 +48,7 @@ def mm(a: Tensor, b: Tensor) -> Tensor:
     Used inside backward formulas; it skips the graph when nothing requires grad.
     """
     if not (_state.enabled and (a._rg or b._rg)):
-        return _make(a._device._xp().matmul(a._data, b._data), a._device)
+        return _make(_raw_matmul(a._device._xp(), a._data, b._data), a._device)
     return MatMul.apply(a, b)
 
 
@@ -55,9 +60,15 @@ class Linear(Function):
     @staticmethod
     def forward(ctx, x, w, b):
         x2 = x.reshape(math.prod(x.shape[:-1]), x.shape[-1]) if x.ndim != 2 else x
-        out = x2 @ w.T
-        if b is not None:
-            out += b
+        if x.dtype.kind == "V":  # bfloat16: product and bias in float32, rounded once (torch)
+            out = x2.astype(np.float32) @ w.T.astype(np.float32)
+            if b is not None:
+                out += b.astype(np.float32)
+            out = out.astype(x.dtype)
+        else:
+            out = x2 @ w.T
+            if b is not None:
+                out += b
         nig = ctx.needs_input_grad
         ctx.save_for_backward(x if nig[1] else None, w if nig[0] else None)
         ctx.x_shape = x.shape
@@ -82,6 +93,26 @@ class Linear(Function):
         return gx, gw, gb
 
 
+# One fused op; these name its graph node as torch's linear does (addmm(bias, x, w.t()) or
+# mm(x, w.t()), and for N-d input a view of that), listing the inputs in torch's order.
+class Addmm(Linear):
+    _next_args = (2, 0, 1)
+
+
+class Mm(Linear):
+    _next_args = (0, 1)
+
+
+class LinearView(Linear):
+    _node_name = "ViewBackward0"
+    _next_args = (2, 0, 1)
+
+
+class LinearUnsafeView(Linear):
+    _node_name = "UnsafeViewBackward0"
+    _next_args = (0, 1)
+
+
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """Affine map ``input @ weight.T + bias`` (as ``torch.nn.functional.linear``).
 
@@ -97,6 +128,8 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         >>> F.linear(gpuarr.ones(2, 3), gpuarr.ones(4, 3)).shape
         gpuarr.Size([2, 4])
     """
+    if _amp.on:
+        return _amp.run("linear", linear, input, weight, bias=bias)
     check_tensor(input, "input", "linear")
     check_tensor(weight, "weight", "linear")
     xd, wd = input._data, weight._data
@@ -119,5 +152,10 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
             f"{dtype_name(weight.dtype)}"
         )
     if xd.ndim == 1:
-        return Linear.apply(input.reshape(1, -1), weight, bias).reshape(-1)
-    return Linear.apply(input, weight, bias)
+        cls = Mm if bias is None else Addmm
+        return cls.apply(input.reshape(1, -1), weight, bias).reshape(-1)
+    if xd.ndim == 2:
+        cls = Mm if bias is None else Addmm
+    else:
+        cls = LinearUnsafeView if bias is None else LinearView
+    return cls.apply(input, weight, bias)

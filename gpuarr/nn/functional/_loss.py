@@ -14,11 +14,13 @@ import warnings
 
 import numpy as np
 
+from ..._autocast import state as _amp
 from ..._tensor import Size, Tensor, _make
 from ...autograd.function import Function
 from ...autograd.grad_mode import _state
 from ...ops import elementwise as E
 from ...ops._common import dtype_name
+from ...ops.reduction import _mean_arr
 from ._activation import log_softmax, softplus
 from ._utils import apply_raw, check_tensor, legacy_reduction, reduce_loss
 
@@ -41,6 +43,8 @@ def _class_onehot(xp, tgt, c: int, class_axis: int):
 
 class NLLLoss(Function):
     _raw = True
+    _node_name = "NllLossBackward0"
+    _next_args = (0,)  # torch's node lists only the log-probabilities (not target, weight)
 
     @staticmethod
     def forward(ctx, logp, tgt, w, ignore_index, reduction):
@@ -136,6 +140,10 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
     Example:
         >>> F.nll_loss(F.log_softmax(logits, 1), labels)
     """
+    if _amp.on:
+        return _amp.run("nll_loss", nll_loss, input, target, weight=weight,
+                        size_average=size_average, ignore_index=ignore_index, reduce=reduce,
+                        reduction=reduction)
     check_tensor(input, "input", "nll_loss")
     check_tensor(target, "target", "nll_loss")
     reduction = legacy_reduction(size_average, reduce, reduction)
@@ -170,6 +178,10 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
     Example:
         >>> F.cross_entropy(gpuarr.randn(4, 3), gpuarr.tensor([0, 2, 1, 1]))
     """
+    if _amp.on:
+        return _amp.run("cross_entropy", cross_entropy, input, target, weight=weight,
+                        size_average=size_average, ignore_index=ignore_index, reduce=reduce,
+                        reduction=reduction, label_smoothing=label_smoothing)
     check_tensor(input, "input", "cross_entropy")
     check_tensor(target, "target", "cross_entropy")
     reduction = legacy_reduction(size_average, reduce, reduction)
@@ -270,6 +282,96 @@ def _size(t: Tensor) -> str:
     return repr(Size(t.shape))
 
 
+def _reduce_arr(ctx, loss, reduction: str):
+    """``loss`` reduced as :func:`reduce_loss` would (the same backend calls), inside a loss
+    Function's forward; remembers what :func:`_grad_scale` needs."""
+    ctx.reduction = reduction
+    if reduction == "mean":
+        ctx.n = loss.size
+        return _mean_arr(ctx.xp, loss, None, False, None)
+    if reduction == "sum":
+        return ctx.xp.sum(loss)
+    return loss
+
+
+def _grad_scale(ctx, g: Tensor) -> Tensor:
+    """The elementwise-loss gradient that the reduction passes back (broadcasts as needed)."""
+    return g / ctx.n if ctx.reduction == "mean" else g
+
+
+def _fused_ok(input: Tensor, target) -> bool:
+    """Whether a pointwise loss can run as one Function: same dtype and device (otherwise the
+    composite form applies torch's promotion rules and device checks)."""
+    return (isinstance(target, Tensor) and input._data.dtype == target._data.dtype
+            and input._device is target._device and input._data.dtype.kind == "f")
+
+
+class MseLoss(Function):
+    """``(x - t) ** 2``, reduced: one graph node, as torch's MseLossBackward0. Backward
+    recomputes ``x - t`` with Tensor ops, so second derivatives work."""
+
+    _raw = True
+
+    @staticmethod
+    def forward(ctx, x, t, reduction):
+        d = E._bcast_guard(ctx.xp.subtract, x, t)
+        ctx.save_for_backward(x, t)
+        return _reduce_arr(ctx, d * d, reduction)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, t = ctx.saved_tensors
+        u = _grad_scale(ctx, g) * (x - t)
+        gd = u + u  # the sum the composite d * d gives: exactly 2 * u
+        return gd, (-gd if ctx.needs_input_grad[1] else None), None
+
+
+class _HuberLike(Function):
+    """smooth_l1 / huber on ``d = x - t``: quadratic where ``|d| < beta``, linear elsewhere
+    (the forward formulas of the composite forms, in one node as torch records them)."""
+
+    _raw = True
+    _huber = False
+
+    @classmethod
+    def forward(cls, ctx, x, t, beta, reduction):
+        xp = ctx.xp
+        d = E._bcast_guard(xp.subtract, x, t)
+        a = xp.abs(d)
+        dt = d.dtype.type
+        if beta == 0:
+            loss = a
+        elif cls._huber:
+            loss = xp.where(a < beta, d * d * dt(0.5), (a - dt(0.5 * beta)) * dt(beta))
+        else:
+            loss = xp.where(a < beta, d * d * dt(0.5 / beta), a - dt(0.5 * beta))
+        ctx.save_for_backward(x, t)
+        ctx.beta = beta
+        return _reduce_arr(ctx, loss, reduction)
+
+    @classmethod
+    def backward(cls, ctx, g):
+        x, t = ctx.saved_tensors
+        beta = ctx.beta
+        gm = _grad_scale(ctx, g)
+        d = x - t
+        lin = gm * E.sign(d) if beta == 0 or not cls._huber else (gm * beta) * E.sign(d)
+        if beta == 0:
+            gd = lin
+        else:
+            u = (gm * (0.5 if cls._huber else 0.5 / beta)) * d
+            gd = E.where(E.abs(d) < beta, u + u, lin)
+        return gd, (-gd if ctx.needs_input_grad[1] else None), None, None
+
+
+class SmoothL1Loss(_HuberLike):
+    pass
+
+
+class HuberLoss(_HuberLike):
+    _huber = True
+
+
 def _weighted(loss: Tensor, weight: Tensor | None, reduction: str, input: Tensor,
               mean_by_weight: bool = True) -> Tensor:
     if weight is None:
@@ -290,10 +392,17 @@ def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
         >>> F.mse_loss(gpuarr.zeros(3), gpuarr.ones(3))
         tensor(1.)
     """
+    if _amp.on:
+        return _amp.run("mse_loss", mse_loss, input, target, size_average=size_average,
+                        reduce=reduce, reduction=reduction, weight=weight)
     check_tensor(input, "input", "mse_loss")
     check_tensor(target, "target", "mse_loss")
     reduction = legacy_reduction(size_average, reduce, reduction)
     _warn_size(input, target)
+    if target._data.dtype.kind in "biu" and input._data.dtype.kind == "f":
+        target = target.to(input.dtype)  # torch promotes an integer target: still one node
+    if weight is None and _fused_ok(input, target):
+        return MseLoss.apply(input, target, reduction)
     d = input - target
     return _weighted(d * d, weight, reduction, input)
 
@@ -301,6 +410,9 @@ def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
 def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
             reduction: str = "mean", weight: Tensor | None = None) -> Tensor:
     """Mean absolute error ``|input - target|`` (optionally weighted)."""
+    if _amp.on:
+        return _amp.run("l1_loss", l1_loss, input, target, size_average=size_average, reduce=reduce,
+                        reduction=reduction, weight=weight)
     check_tensor(input, "input", "l1_loss")
     check_tensor(target, "target", "l1_loss")
     reduction = legacy_reduction(size_average, reduce, reduction)
@@ -312,11 +424,16 @@ def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None
                    reduction: str = "mean", beta: float = 1.0) -> Tensor:
     """``0.5 d**2 / beta`` where ``|d| < beta``, else ``|d| - beta / 2`` (``d = input -
     target``)."""
+    if _amp.on:
+        return _amp.run("smooth_l1_loss", smooth_l1_loss, input, target, size_average=size_average,
+                        reduce=reduce, reduction=reduction, beta=beta)
     check_tensor(input, "input", "smooth_l1_loss")
     reduction = legacy_reduction(size_average, reduce, reduction)
     if beta < 0:
         raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
     _warn_size(input, target)
+    if _fused_ok(input, target):
+        return SmoothL1Loss.apply(input, target, float(beta), reduction)
     d = input - target
     a = E.abs(d)
     if beta == 0:
@@ -328,10 +445,16 @@ def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None
 def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0,
                weight: Tensor | None = None) -> Tensor:
     """``0.5 d**2`` where ``|d| < delta``, else ``delta * (|d| - delta / 2)``."""
+    if _amp.on:
+        return _amp.run("huber_loss", huber_loss, input, target, reduction=reduction, delta=delta,
+                        weight=weight)
     check_tensor(input, "input", "huber_loss")
     if delta <= 0:
         raise RuntimeError("huber_loss does not support non-positive values for delta.")
     _warn_size(input, target)
+    if weight is None and _fused_ok(input, target):
+        return HuberLoss.apply(input, target, float(delta),
+                               legacy_reduction(None, None, reduction))
     d = input - target
     a = E.abs(d)
     loss = E.where(a < delta, d * d * 0.5, (a - 0.5 * delta) * delta)
@@ -345,9 +468,10 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
 
 class BinaryCrossEntropy(Function):
     _raw = True
+    _next_args = (0, 1)  # torch's node lists input and target
 
     @staticmethod
-    def forward(ctx, x, t, w):
+    def forward(ctx, x, t, w, reduction):
         xp = ctx.xp
         dt = x.dtype.type
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -357,19 +481,20 @@ class BinaryCrossEntropy(Function):
         if w is not None:
             loss *= w
         ctx.save_for_backward(x, t, w)
-        return loss
+        return _reduce_arr(ctx, loss, reduction)
 
     @staticmethod
     def backward(ctx, g):
         x, t, w = ctx.saved_tensors
         nig = ctx.needs_input_grad
         gx = gt = None
+        g = _grad_scale(ctx, g)
         gw = g if w is None else g * w
         if nig[0]:
             gx = gw * (x - t) / E.clamp((1 - x) * x, min=1e-12)
         if nig[1]:
             gt = gw * (E.log1p(-x) - E.log(x))
-        return gx, gt, None
+        return gx, gt, None, None
 
 
 def _check_same_size(input: Tensor, target: Tensor) -> None:
@@ -389,6 +514,9 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
         target: same shape as input.
         weight: broadcast against input.
     """
+    if _amp.on:
+        return _amp.run("binary_cross_entropy", binary_cross_entropy, input, target, weight=weight,
+                        size_average=size_average, reduce=reduce, reduction=reduction)
     check_tensor(input, "input", "binary_cross_entropy")
     check_tensor(target, "target", "binary_cross_entropy")
     reduction = legacy_reduction(size_average, reduce, reduction)
@@ -400,14 +528,16 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
     w = weight
     if w is not None:
         w = w.to(input.dtype).detach().expand(input.shape)
-    return reduce_loss(BinaryCrossEntropy.apply(input, t, w), reduction)
+    return BinaryCrossEntropy.apply(input, t, w, reduction)
 
 
 class BCEWithLogits(Function):
     _raw = True
+    _node_name = "BinaryCrossEntropyWithLogitsBackward0"
+    _next_args = (0, 1)  # torch's node lists input and target
 
     @staticmethod
-    def forward(ctx, x, t, w, pw):
+    def forward(ctx, x, t, w, pw, reduction):
         xp = ctx.xp
         dt = x.dtype.type
         # softplus(-x) = max(-x, 0) + log1p(exp(-|x|)): no overflow for any x
@@ -417,12 +547,13 @@ class BCEWithLogits(Function):
         if w is not None:
             loss = loss * w
         ctx.save_for_backward(x, t, w, pw)
-        return loss
+        return _reduce_arr(ctx, loss, reduction)
 
     @staticmethod
     def backward(ctx, g):
         x, t, w, pw = ctx.saved_tensors
         nig = ctx.needs_input_grad
+        g = _grad_scale(ctx, g)
         gw = g if w is None else g * w
         gx = gt = None
         if nig[0]:
@@ -432,7 +563,7 @@ class BCEWithLogits(Function):
             # d/dt = -x + (pw - 1) * softplus(-x)
             sp = E.clamp(-x, min=0) + E.log1p(E.exp(-E.abs(x)))
             gt = gw * (-x) if pw is None else gw * ((pw - 1) * sp - x)
-        return gx, gt, None, None
+        return gx, gt, None, None, None
 
 
 def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,
@@ -447,6 +578,10 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,
         weight: broadcast against input.
         pos_weight: weight of positive examples, broadcast along the last dim (classes).
     """
+    if _amp.on:
+        return _amp.run("binary_cross_entropy_with_logits", binary_cross_entropy_with_logits, input,
+                        target, weight=weight, size_average=size_average, reduce=reduce,
+                        reduction=reduction, pos_weight=pos_weight)
     check_tensor(input, "input", "binary_cross_entropy_with_logits")
     check_tensor(target, "target", "binary_cross_entropy_with_logits")
     reduction = legacy_reduction(size_average, reduce, reduction)
@@ -456,7 +591,7 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,
     t = target if target.dtype == input.dtype else target.to(input.dtype)
     w = None if weight is None else weight.to(input.dtype).detach()
     pw = None if pos_weight is None else pos_weight.to(input.dtype).detach()
-    return reduce_loss(BCEWithLogits.apply(input, t, w, pw), reduction)
+    return BCEWithLogits.apply(input, t, w, pw, reduction)
 
 
 # --------------------------------------------------------------------------------------------
@@ -472,6 +607,9 @@ def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None,
             size, the mathematically correct KL).
         log_target: ``target`` holds log-probabilities too.
     """
+    if _amp.on:
+        return _amp.run("kl_div", kl_div, input, target, size_average=size_average, reduce=reduce,
+                        reduction=reduction, log_target=log_target)
     if reduction == "batchmean":
         red = "batchmean"
     else:
@@ -500,5 +638,8 @@ def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None,
 def soft_margin_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
                      reduction: str = "mean") -> Tensor:
     """``log(1 + exp(-target * input))`` for targets in {-1, 1}."""
+    if _amp.on:
+        return _amp.run("soft_margin_loss", soft_margin_loss, input, target,
+                        size_average=size_average, reduce=reduce, reduction=reduction)
     reduction = legacy_reduction(size_average, reduce, reduction)
     return reduce_loss(softplus(-target * input), reduction)

@@ -61,7 +61,7 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True,
     _check_p(p)
     if not training or p == 0.0:
         return input
-    if input._data.dtype.kind != "f":
+    if input._data.dtype.kind not in "fV":
         raise RuntimeError(f'"bernoulli" not implemented for \'{dtype_name(input.dtype)}\'')
     return _apply_mask(input, _keep_mask(input, input.shape, p), inplace)
 
@@ -123,6 +123,7 @@ class EmbeddingGather(Function):
     gradients back into the rows, skipping ``grad_pad`` (torch's ``padding_idx`` rule)."""
 
     _raw = True
+    _node_name = "EmbeddingBackward0"
 
     @staticmethod
     def forward(ctx, w, idx, drop, grad_pad):
@@ -275,6 +276,7 @@ class PadConstant(Function):
     """Constant padding with per-dim (before, after) amounts; negative amounts crop."""
 
     _raw = True
+    _node_name = "ConstantPadNdBackward0"
 
     @staticmethod
     def forward(ctx, x, pads, value):
@@ -400,7 +402,7 @@ def pad(input: Tensor, pad, mode: str = "constant", value: float | None = None) 
             )
     if mode == "constant":
         v = 0 if value is None else value
-        if input._data.dtype.kind == "f":
+        if input._data.dtype.kind in "fV":
             v = float(v)
         return _pad_const(input, tuple(pads), v)
     if mode not in ("reflect", "replicate", "circular"):
@@ -426,6 +428,7 @@ class _PNorm(Function):
     """p-norm over ``dim`` (keepdim); the gradient is 0 where the norm is 0 (as torch)."""
 
     _raw = True
+    _node_name = "LinalgVectorNormBackward0"
 
     @staticmethod
     def forward(ctx, x, p, dim):
@@ -457,6 +460,10 @@ class _PNorm(Function):
         return E.where(zero, 0.0, gx), None, None
 
 
+class _ClampMin(E.Clamp):
+    _node_name = "ClampMinBackward0"  # torch's normalize: norm.clamp_min(eps)
+
+
 def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12,
               out: Tensor | None = None) -> Tensor:
     """``input / max(||input||_p, eps)`` along ``dim``.
@@ -468,4 +475,4 @@ def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12,
     check_tensor(input, "input", "normalize")
     d = wrap_dim(dim, input.ndim)
     n = _PNorm.apply(input, float(p), d)
-    return input / E.clamp(n, min=eps)
+    return input / E._clamp(n, eps, None, _ClampMin)

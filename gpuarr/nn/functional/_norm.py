@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..._autocast import state as _amp
 from ..._tensor import Size, Tensor, _make
 from ...autograd.function import Function
 from ...autograd.grad_mode import _state
@@ -35,7 +36,8 @@ class NormAffine(Function):
     @staticmethod
     def forward(ctx, x, w, b, axes, pshape, eps, holder):
         xp = ctx.xp
-        x_in, w_in, half = x, w, x.dtype == np.float16
+        x_in, w_in = x, w
+        half = x.dtype.itemsize == 2 and x.dtype.kind in "fV"  # float16, bfloat16
         if half:  # statistics and the affine map in float32, as torch (float16 overflows)
             x = x.astype(np.float32)
             w = None if w is None else w.astype(np.float32)
@@ -58,7 +60,7 @@ class NormAffine(Function):
         ctx.save_for_backward(x_in, w_in, xhat, invstd)
         ctx.axes, ctx.pshape, ctx.eps = axes, pshape, eps
         ctx.b_shape = None if b is None else b.shape
-        return out.astype(np.float16) if half else out
+        return out.astype(x_in.dtype) if half else out
 
     @staticmethod
     def backward(ctx, g):
@@ -135,10 +137,21 @@ def _backward_arrays(g, w, xhat, invstd, axes, pshape, paxes, nig, b_shape):
     return gx, gw, gb, None, None, None, None
 
 
-def _norm(x, w, b, axes, pshape, eps, holder=None) -> Tensor:
+class BatchNormAffine(NormAffine):
+    _node_name = "NativeBatchNormBackward0"  # torch's node: input, weight, bias
+    _next_args = (0, 1, 2)
+
+
+class LayerNormAffine(NormAffine):
+    _node_name = "NativeLayerNormBackward0"
+    _next_args = (0, 1, 2)
+
+
+def _norm(x, w, b, axes, pshape, eps, holder=None, cls: type = NormAffine) -> Tensor:
+    """Normalise ``x`` (``cls``: the NormAffine subclass that names the graph node)."""
     if b is not None and w is not None and b.shape != w.shape:
         raise RuntimeError("weight and bias must have the same shape")
-    return NormAffine.apply(x, w, b, tuple(axes), tuple(pshape), float(eps), holder)
+    return cls.apply(x, w, b, tuple(axes), tuple(pshape), float(eps), holder)
 
 
 def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
@@ -177,7 +190,7 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
             )
         holder: list | None = [] if running_mean is not None or running_var is not None \
             else None
-        out = _norm(input, weight, bias, axes, pshape, eps, holder)
+        out = _norm(input, weight, bias, axes, pshape, eps, holder, BatchNormAffine)
         if holder:
             mean, var = holder[0]
             _update_running(running_mean, running_var, mean, var, size, momentum)
@@ -219,6 +232,9 @@ def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
     Example:
         >>> F.layer_norm(gpuarr.randn(2, 5), (5,))
     """
+    if _amp.on:
+        return _amp.run("layer_norm", layer_norm, input, normalized_shape, weight=weight, bias=bias,
+                        eps=eps)
     check_tensor(input, "input", "layer_norm")
     ns = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     k = len(ns)
@@ -234,12 +250,15 @@ def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
                 f"shape {list(t.shape)} and normalized_shape = {list(ns)}"
             )
     axes = tuple(range(input.ndim - k, input.ndim))
-    return _norm(input, weight, bias, axes, ns, eps)
+    return _norm(input, weight, bias, axes, ns, eps, None, LayerNormAffine)
 
 
 def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
                bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
     """Normalise channels in ``num_groups`` groups (statistics per sample and group)."""
+    if _amp.on:
+        return _amp.run("group_norm", group_norm, input, num_groups, weight=weight, bias=bias,
+                        eps=eps)
     check_tensor(input, "input", "group_norm")
     if input.ndim < 2:
         raise RuntimeError(

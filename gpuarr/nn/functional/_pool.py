@@ -67,7 +67,7 @@ def _pool_geom(x: Tensor, kernel_size, stride, padding, dilation, ceil_mode: boo
 
 
 def _lowest(dtype):
-    if dtype.kind == "f":
+    if dtype.kind in "fV":
         return -np.inf
     if dtype.kind == "b":
         return False
@@ -97,6 +97,7 @@ class MaxPool2d(Function):
     faster than materialising the windows and works the same on NumPy and CuPy."""
 
     _raw = True
+    _node_name = "MaxPool2DWithIndicesBackward0"
 
     @staticmethod
     def forward(ctx, x, g, holder):
@@ -108,7 +109,7 @@ class MaxPool2d(Function):
         for s in slices[1:]:
             xp.maximum(out, s, out=out)
         kdt = _index_dtype(len(slices))
-        nan_ok = x.dtype.kind == "f"
+        nan_ok = x.dtype.kind in "fV"
         # On NumPy a NaN check is cheap (no device sync): without NaNs, ``s < max`` alone
         # says "not the winner" and needs one pass instead of three
         if nan_ok and _strided(xp) and not xp.isnan(out).any():
@@ -292,6 +293,7 @@ def _spread(xp, vals, g: Geom):
 
 class AvgPool2d(Function):
     _raw = True
+    _node_name = "AvgPool2DBackward0"
 
     @staticmethod
     def forward(ctx, x, g, div):
@@ -358,6 +360,21 @@ def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
         tensor([[[[1., 1.],
                   [1., 1.]]]])
     """
+    return _avg_pool2d(input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                       divisor_override, AvgPool2d)
+
+
+class _AdaptiveAvgPool2d(AvgPool2d):
+    _node_name = "AdaptiveAvgPool2DBackward0"
+
+
+class _AdaptiveAvgPool2dMean(AvgPool2d):
+    _node_name = "MeanBackward1"  # torch averages over H, W for an output of 1 x 1
+
+
+def _avg_pool2d(input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                divisor_override, cls: type) -> Tensor:
+    """:func:`avg_pool2d` recorded as ``cls`` (an AvgPool2d subclass naming the node)."""
     check_tensor(input, "input", "avg_pool2d")
     g = _pool_geom(input, kernel_size, stride, padding, 1, ceil_mode, "avg_pool2d")
     float_dtype_check(input, "avg_pool2d")
@@ -370,7 +387,7 @@ def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
         if input._device.type != "cpu":
             div = input._device._xp().asarray(div)
     x = input if input.ndim == 4 else input.unsqueeze(0)
-    out = AvgPool2d.apply(x, g, div)
+    out = cls.apply(x, g, div)
     return out if input.ndim == 4 else out.squeeze(0)
 
 
@@ -417,8 +434,9 @@ def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
         raise RuntimeError("adaptive_avg_pool2d: elements of output_size must be greater than or "
                            "equal to 0")
     if h % oh == 0 and w % ow == 0 and oh and ow:
-        return avg_pool2d(input, (h // oh, w // ow))
-    if input._data.dtype.kind != "f":
+        cls = _AdaptiveAvgPool2dMean if oh == ow == 1 else _AdaptiveAvgPool2d
+        return _avg_pool2d(input, (h // oh, w // ow), None, 0, False, True, None, cls)
+    if input._data.dtype.kind not in "fV":
         raise RuntimeError("adaptive_avg_pool2d is only implemented for floating point inputs")
     xp = input._device._xp()
     ah = _make(_adaptive_matrix(h, oh, xp, input._data.dtype), input._device)

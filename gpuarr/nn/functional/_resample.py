@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 
+from ..._autocast import state as _amp
 from ..._tensor import Tensor
 from ...autograd.function import Function
 from ...backends import of_module
@@ -107,6 +108,7 @@ class Unfold(Function):
     """(N, C, H, W) -> (N, C*kh*kw, L); backward is :class:`Fold`."""
 
     _raw = True
+    _node_name = "Im2ColBackward0"
 
     @staticmethod
     def forward(ctx, x, k, d, p, s):
@@ -129,6 +131,7 @@ class Fold(Function):
     :class:`Unfold`."""
 
     _raw = True
+    _node_name = "Col2ImBackward0"
 
     @staticmethod
     def forward(ctx, cols, size, k, d, p, s):
@@ -326,6 +329,10 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
         >>> F.interpolate(gpuarr.randn(1, 3, 4, 4), scale_factor=2, mode="bilinear").shape
         gpuarr.Size([1, 3, 8, 8])
     """
+    if _amp.on and mode != "area":
+        return _amp.run("interpolate", interpolate, input, size=size, scale_factor=scale_factor,
+                        mode=mode, align_corners=align_corners,
+                        recompute_scale_factor=recompute_scale_factor, antialias=antialias)
     check_tensor(input, "input", "interpolate")
     nd = input.ndim - 2
     if nd < 1 or nd > 3:
