@@ -18,14 +18,17 @@ from ._creation import *  # noqa: F403
 from ._creation import range_ as range  # noqa: A004
 from ._device import device
 from ._dtype import (
+    bfloat16,
     bool,
     double,
     dtype,
+    finfo,
     float,
     float16,
     float32,
     float64,
     get_default_dtype,
+    iinfo,
     half,
     int,
     int8,
@@ -76,12 +79,38 @@ from .serialization import load, save
 
 # Subpackages, importable as gpuarr.nn etc. (none of them imports CuPy, torch or TensorFlow).
 from . import distributed, distributions, linalg, nn, optim, utils, vision
+
+# Mixed precision: gpuarr.amp, gpuarr.autocast, and torch's deprecated cuda/cpu spellings.
+from . import amp, cpu
+from .amp.autocast_mode import (
+    autocast,
+    autocast_decrement_nesting,
+    autocast_increment_nesting,
+    clear_autocast_cache,
+    get_autocast_cpu_dtype,
+    get_autocast_dtype,
+    get_autocast_gpu_dtype,
+    is_autocast_cache_enabled,
+    is_autocast_cpu_enabled,
+    is_autocast_enabled,
+    set_autocast_cache_enabled,
+    set_autocast_dtype,
+    set_autocast_enabled,
+)
+from .cuda import amp as _cuda_amp  # noqa: F401 - makes gpuarr.cuda.amp an attribute
 from .distributions._special import digamma, erfinv, lgamma, polygamma, xlogy
 from .nn.functional import log_softmax, softmax
 
 # What torch programs call at the top (device and backend probes, compile, legacy constructors).
 from . import accelerator, onnx
 from ._compile import compile  # noqa: A004
+from ._threads import (
+    get_num_interop_threads,
+    get_num_threads,
+    set_num_interop_threads,
+    set_num_threads,
+)
+from . import jit, multiprocessing, return_types, testing
 from ._legacy_tensors import *  # noqa: F403
 from ._torch_backends import (
     are_deterministic_algorithms_enabled,
@@ -90,6 +119,14 @@ from ._torch_backends import (
     set_float32_matmul_precision,
     use_deterministic_algorithms,
 )
+
+# torch's out= keyword on the public functions that take it in torch (see ops/_out.py); the
+# ops modules keep their plain functions, so gpuarr's internal calls never pay for the wrapper.
+from .ops import _out as _out_param
+
+_out_param.install(globals(), _out_param.TOP_LEVEL)
+_out_param.install(globals(), _out_param.CREATION, creation=True)
+_out_param.install(linalg.__dict__, _out_param.LINALG, prefix="linalg.")
 
 __version__ = "0.1.0"
 

@@ -100,6 +100,16 @@ CharTensor = _make_type("CharTensor", D.int8)
 ByteTensor = _make_type("ByteTensor", D.uint8)
 BoolTensor = _make_type("BoolTensor", D.bool)
 
+_DEFAULT_TYPES = {D.float32: FloatTensor, D.float64: DoubleTensor, D.float16: HalfTensor}
+
+
+def default_tensor(*args, device=None) -> Tensor:
+    """``gpuarr.Tensor(...)`` called as a constructor (older torch programs write
+    ``torch.Tensor(rewards)`` or ``torch.Tensor(2, 3)``): the legacy constructor of the default
+    dtype, so ``Tensor([1, 2])`` is ``FloatTensor([1, 2])`` unless the default was changed."""
+    return _DEFAULT_TYPES[D.get_default_dtype()](*args, device=device)
+
+
 _tensor_type = Tensor.type
 
 

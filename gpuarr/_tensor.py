@@ -73,7 +73,18 @@ class Tensor:
     _post_acc_hooks = None  # register_post_accumulate_grad_hook (leaves only)
     __array_priority__ = 1000  # NumPy defers to Tensor's reflected operators
 
+    def __new__(cls, *args, **kwargs):
+        # Tensor(data) / Tensor(2, 3): torch's legacy constructor, a CPU tensor of the default
+        # dtype (as FloatTensor(...) for float32); gpuarr itself builds tensors with _new/_make
+        if cls is Tensor:
+            from ._legacy_tensors import default_tensor
+
+            return default_tensor(*args, **kwargs)
+        return _new(cls)
+
     def __init__(self, *args, **kwargs) -> None:
+        if type(self) is Tensor:  # made by __new__ above
+            return
         raise TypeError(
             "use gpuarr.tensor(data), gpuarr.empty(shape) or another factory function to make "
             "a Tensor"
@@ -144,7 +155,7 @@ class Tensor:
         return bool(self._data.flags.c_contiguous)
 
     def is_floating_point(self) -> bool:
-        return self._data.dtype.kind == "f"
+        return self._data.dtype.kind in "fV"  # bfloat16 (ml_dtypes) has NumPy kind 'V'
 
     def is_complex(self) -> bool:
         return False
@@ -168,7 +179,7 @@ class Tensor:
         Raises:
             RuntimeError: for integer/bool tensors, or when turning it off on a non-leaf.
         """
-        if requires_grad and self._data.dtype.kind != "f":
+        if requires_grad and self._data.dtype.kind not in "fV":  # 'V': bfloat16
             raise RuntimeError("only Tensors of floating point dtype can require gradients")
         if not requires_grad and self.grad_fn is not None:
             raise RuntimeError(
@@ -418,7 +429,8 @@ class Tensor:
     __str__ = __repr__
 
     def __format__(self, spec: str) -> str:
-        if self._data.ndim == 0 and spec:
+        # as torch: a 0-dim plain tensor formats as its number (f"{loss}" gives "2.3026")
+        if self._data.ndim == 0 and (spec or type(self) is Tensor):
             return format(self.item(), spec)
         return repr(self)
 
@@ -447,7 +459,7 @@ class Tensor:
         if dtype is None:
             names = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
                      "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
-                     "bool": "Bool"}
+                     "bool": "Bool", "bfloat16": "BFloat16"}
             pre = "gpuarr.cuda." if self._device.type == "cuda" else "gpuarr."
             return f"{pre}{names[self.dtype.name]}Tensor"
         return self.to(dtype)
@@ -475,6 +487,19 @@ class Tensor:
         """Copy to host memory (self if already there)."""
         return self.to(CPU)
 
+    def pin_memory(self, device=None) -> Tensor:
+        """A copy of this CPU tensor in page-locked host memory, from which ``.to('cuda',
+        non_blocking=True)`` copies fast (torch.Tensor.pin_memory); needs a usable GPU."""
+        if self._device is not CPU:
+            raise RuntimeError(f"cannot pin '{self._type_str()}' only dense CPU tensors can be "
+                               "pinned")
+        from .utils._worker import _pinned_allocator, pin_memory
+
+        allocator = _pinned_allocator()
+        if allocator is None:
+            raise RuntimeError("Cannot access accelerator device when none is available.")
+        return pin_memory(self, allocator)
+
     def float(self) -> Tensor:
         return self.to(D.float32)
 
@@ -483,6 +508,10 @@ class Tensor:
 
     def half(self) -> Tensor:
         return self.to(D.float16)
+
+    def bfloat16(self) -> Tensor:
+        """``self.to(gpuarr.bfloat16)`` (CPU only: CuPy cannot compute in bfloat16)."""
+        return self.to(D.bfloat16)
 
     def long(self) -> Tensor:
         return self.to(D.int64)

@@ -141,7 +141,13 @@ TORCH_MODULES: dict[str, tuple[str, ...]] = {
     "torch.autograd": ("gpuarr.autograd",),
     "torch.cuda": ("gpuarr.cuda",),
     "torch.cuda.amp": ("gpuarr.cuda.amp", "gpuarr.amp"),
+    "torch.cuda.amp.autocast_mode": ("gpuarr.cuda.amp",),
+    "torch.cuda.amp.grad_scaler": ("gpuarr.cuda.amp",),
     "torch.amp": ("gpuarr.amp",),
+    "torch.amp.autocast_mode": ("gpuarr.amp.autocast_mode",),
+    "torch.amp.grad_scaler": ("gpuarr.amp.grad_scaler",),
+    "torch.cpu": ("gpuarr.cpu",),
+    "torch.cpu.amp": ("gpuarr.cpu.amp",),
     "torch.backends": ("gpuarr._torch_backends",),
     "torch.backends.cudnn": ("gpuarr._torch_backends.cudnn",),
     "torch.backends.cuda": ("gpuarr._torch_backends.cuda",),
@@ -154,6 +160,8 @@ TORCH_MODULES: dict[str, tuple[str, ...]] = {
     "torch.random": ("gpuarr._random",),
     "torch.return_types": ("gpuarr.return_types",),
     "torch.multiprocessing": ("gpuarr.multiprocessing",),
+    "torch.multiprocessing.spawn": ("gpuarr.multiprocessing",),
+    "torch.jit": ("gpuarr.jit",),
     "torch.version": ("<version>",),
 }
 
@@ -272,8 +280,11 @@ def _resolve(spec: str) -> Any:
 
 
 def _has_module_target(name: str) -> bool:
+    """Whether gpuarr has a module of torch's unlisted module ``name``: its own spec only, not
+    the parent it falls back to (else ``from torch.optim import Missing`` would import a bogus
+    module ``torch.optim.Missing`` instead of failing)."""
     return any(isinstance(_resolve(s), types.ModuleType)
-               for s in _specs(name) if not s.startswith("<"))
+               for s in _specs(name)[:1] if not s.startswith("<"))
 
 
 # --------------------------------------------------------------------------------------------
@@ -305,7 +316,7 @@ class _TorchModule(types.ModuleType):
         if attr.startswith("__") and attr.endswith("__"):
             raise AttributeError(f"module {self.__name__!r} has no attribute {attr!r}")
         full = f"{self.__name__}.{attr}"
-        if full in TORCH_MODULES:
+        if full in TORCH_MODULES and not self._has_function(attr):
             return importlib.import_module(full)
         for t in self._gpuarr_targets:
             try:
@@ -323,9 +334,18 @@ class _TorchModule(types.ModuleType):
             raise MissingTorchImport(full)
         raise MissingTorchAPI(full)
 
+    def _has_function(self, attr: str) -> bool:
+        """Whether a target has a function ``attr``: then that function keeps the name when a
+        submodule of the same name is imported, as in torch (``torch.multiprocessing.spawn``
+        is the function, ``import torch.multiprocessing.spawn`` notwithstanding)."""
+        return any(isinstance(getattr(t, attr, None), types.FunctionType)
+                   for t in self._gpuarr_targets)
+
     def __setattr__(self, attr: str, value: Any) -> None:
         if attr.startswith("__") or attr.startswith("_gpuarr") or isinstance(
                 value, types.ModuleType):
+            if isinstance(value, types.ModuleType) and self._has_function(attr):
+                return
             object.__setattr__(self, attr, value)  # module machinery, submodules
             return
         self.__dict__.pop(attr, None)

@@ -14,7 +14,7 @@ from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, se
 __all__ = [
     "Function", "FunctionCtx", "once_differentiable", "backward", "grad", "no_grad",
     "enable_grad", "set_grad_enabled", "is_grad_enabled", "inference_mode", "functional",
-    "gradcheck", "gradgradcheck",
+    "gradcheck", "gradgradcheck", "Variable",
 ]
 
 
@@ -36,7 +36,7 @@ def _make_root_grads(outputs, grad_outputs, create_graph: bool):
         if g is None:
             if out._data.size != 1:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
-            if out._data.dtype.kind != "f":
+            if out._data.dtype.kind not in "fV":
                 raise RuntimeError(
                     "grad can be implicitly created only for real scalar outputs but got "
                     f"{out.dtype}"
@@ -155,3 +155,4 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bo
 
 from . import functional  # noqa: E402
 from .gradcheck import gradcheck, gradgradcheck  # noqa: E402
+from .variable import Variable  # noqa: E402

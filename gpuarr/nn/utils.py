@@ -1,14 +1,17 @@
-"""Gradient utilities: ``clip_grad_norm_``, ``clip_grad_value_``, ``get_total_norm``."""
+"""Gradient utilities: ``clip_grad_norm_``, ``clip_grad_value_``, ``get_total_norm``, and
+``parameters_to_vector`` / ``vector_to_parameters``."""
 
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Iterable
 
 from .._creation import tensor
 from .._tensor import Tensor, _make
 
-__all__ = ["clip_grad_norm_", "clip_grad_value_", "get_total_norm", "clip_grads_with_norm_"]
+__all__ = ["clip_grad_norm_", "clip_grad_norm", "clip_grad_value_", "get_total_norm",
+           "clip_grads_with_norm_", "parameters_to_vector", "vector_to_parameters"]
 
 
 def _as_list(parameters) -> list:
@@ -90,6 +93,55 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
     if grads:
         clip_grads_with_norm_(params, max_norm, total)
     return total
+
+
+def clip_grad_norm(parameters, max_norm: float, norm_type: float = 2.0,
+                   error_if_nonfinite: bool = False, foreach=None) -> Tensor:
+    """Deprecated name of :func:`clip_grad_norm_` (older PyTorch programs call it); warns as
+    torch does, then clips."""
+    warnings.warn("`torch.nn.utils.clip_grad_norm` is now deprecated in favor of "
+                  "`torch.nn.utils.clip_grad_norm_`.", FutureWarning, stacklevel=2)
+    return clip_grad_norm_(parameters, max_norm, norm_type, error_if_nonfinite, foreach)
+
+
+def parameters_to_vector(parameters) -> Tensor:
+    """All ``parameters`` flattened and concatenated into one 1-d tensor (a copy).
+
+    Example:
+        >>> vec = nn.utils.parameters_to_vector(model.parameters())
+    """
+    from ..ops.stacking import cat
+
+    params = _as_list(parameters)
+    if not params:
+        raise RuntimeError("parameters_to_vector: expected a non-empty list of Tensors")
+    dev = params[0].device
+    for p in params:
+        if p.device != dev:
+            raise TypeError("Found two parameters on different devices, this is currently not "
+                            f"supported (parameters_to_vector: {dev} and {p.device})")
+    return cat([p.view(-1) for p in params])
+
+
+def vector_to_parameters(vec: Tensor, parameters) -> None:
+    """Make each of ``parameters`` a view of the next slice of the 1-d ``vec`` (as torch does,
+    through ``param.data``: the parameters then share ``vec``'s memory).
+
+    Example:
+        >>> nn.utils.vector_to_parameters(vec, model.parameters())
+    """
+    if not isinstance(vec, Tensor):
+        raise TypeError(f"expected torch.Tensor, but got: {type(vec).__name__}")
+    params = _as_list(parameters)
+    need = sum(p.numel() for p in params)
+    if vec.dim() != 1 or vec.numel() < need:
+        raise RuntimeError(f"vector_to_parameters: vec of shape {list(vec.shape)} is too short "
+                           f"for the {need} elements of the parameters")
+    pointer = 0
+    for p in params:
+        n = p.numel()
+        p.data = vec[pointer:pointer + n].view_as(p).data
+        pointer += n
 
 
 def clip_grad_value_(parameters, clip_value: float, foreach=None) -> None:

@@ -1,7 +1,7 @@
 """Torch surface that programs reach for and that fits no other op family.
 
 * factories on a tensor: ``new_tensor``, ``new_zeros``, ``new_ones``, ``new_full``,
-  ``new_empty`` (dtype and device default to the tensor's);
+  ``new_empty`` (dtype and device default to the tensor's), and the legacy ``new``;
 * fused-looking arithmetic: ``addcmul``, ``addcdiv`` (with ``value=``) and their in-place forms;
 * ``copysign`` (gradient to ``input`` only, as torch), ``cummax`` / ``cummin`` (values and
   indices; the gradient goes to the index each output came from), ``diff`` (``n``, ``dim``,
@@ -19,7 +19,10 @@ from __future__ import annotations
 import numbers
 import warnings
 
+import numpy as np
+
 from .. import _dtype as D
+from .._autocast import state as _amp
 from .._creation import empty, full, ones, tensor, zeros
 from ._common import (
     Function,
@@ -87,6 +90,44 @@ def new_tensor(self: Tensor, data, *, dtype=None, device=None, requires_grad: bo
             "rather than tensor.new_tensor(sourceTensor).", UserWarning, stacklevel=2)
     return tensor(data, dtype=self.dtype if dtype is None else dtype,
                   device=self._device if device is None else device, requires_grad=requires_grad)
+
+
+def new(self: Tensor, *args, device=None) -> Tensor:
+    """The legacy constructor on a tensor (``weight.new(2, 3).zero_()`` in older programs):
+    a tensor with this tensor's dtype and device.
+
+    ``new(2, 3)`` or ``new(Size([2, 3]))``: uninitialised, of that shape; ``new([1, 2])`` (any
+    sequence, tuples too): that data; ``new()``: empty; ``new(t)``: ``t`` itself, detached
+    (shared memory), which must have this tensor's dtype.
+
+    Example:
+        >>> gpuarr.zeros(2, dtype=gpuarr.float64).new([1, 2])
+        tensor([1., 2.], dtype=gpuarr.float64)
+    """
+    from .._tensor import Size
+
+    dt = self.dtype
+    dev = self._device if device is None else device
+    if not args:
+        return empty(0, dtype=dt, device=dev)
+    if len(args) == 1:
+        a = args[0]
+        if isinstance(a, Tensor):
+            if a.dtype is not dt:
+                raise TypeError(f"new(): expected a {dt.name} tensor (got {a.dtype.name})")
+            return a.detach()
+        if isinstance(a, Size):
+            return empty(tuple(a), dtype=dt, device=dev)
+        if _is_int(a):
+            return empty(int(a), dtype=dt, device=dev)
+        if isinstance(a, (numbers.Number, np.generic)) or not hasattr(a, "__len__"):
+            raise TypeError(f"new(): data must be a sequence (got {type(a).__name__})")
+        return tensor(a, dtype=dt, device=dev)
+    for a in args:
+        if not _is_int(a):
+            raise TypeError("new(): argument 'size' must be tuple of ints, but found element "
+                            f"of type {type(a).__name__}")
+    return empty(tuple(int(a) for a in args), dtype=dt, device=dev)
 
 
 def _new_like(fn, self: Tensor, size: tuple, dtype, device, requires_grad: bool, **kw) -> Tensor:
@@ -238,6 +279,8 @@ def addcmul(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1, out=Non
         ...                value=0.5)
         tensor([2.5000, 5.0000])
     """
+    if _amp.on and out is None:
+        return _amp.run("addcmul", addcmul, input, tensor1, tensor2, value=value, out=out)
     (a, b, c), value = _addc_operands("addcmul", input, tensor1, tensor2, value)
     prod = (b * value if value != 1 else b) * c  # torch's order: (value * t1) * t2
     return _out(a + prod, out)
@@ -264,6 +307,8 @@ def addcdiv(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1, out=Non
         ...                value=2)
         tensor([0.5000, 1.0000])
     """
+    if _amp.on and out is None:
+        return _amp.run("addcdiv", addcdiv, input, tensor1, tensor2, value=value, out=out)
     (a, b, c), value = _addc_operands("addcdiv", input, tensor1, tensor2, value)
     quot = (b * value if value != 1 else b) / c  # torch's order: (value * t1) / t2
     return _out(a + quot, out)
@@ -590,7 +635,7 @@ def unsqueeze_(self: Tensor, dim: int) -> Tensor:
 def _install() -> None:
     T = Tensor
     methods = {
-        "new_tensor": new_tensor, "new_zeros": new_zeros, "new_ones": new_ones,
+        "new": new, "new_tensor": new_tensor, "new_zeros": new_zeros, "new_ones": new_ones,
         "new_empty": new_empty, "new_full": new_full,
         "addcmul": addcmul, "addcdiv": addcdiv, "addcmul_": addcmul_, "addcdiv_": addcdiv_,
         "copysign": copysign, "copysign_": copysign_, "cummax": cummax, "cummin": cummin,

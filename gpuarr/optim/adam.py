@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .optimizer import _advance_step, _chunks, _direction, _lerp_, _PerParameter
+from .optimizer import (
+    _advance_step,
+    _check_differentiable,
+    _chunks,
+    _direction,
+    _group_defaults,
+    _lerp_,
+    _PerParameter,
+)
 
 __all__ = ["Adam"]
 
@@ -31,6 +39,11 @@ class Adam(_PerParameter):
         amsgrad: use the maximum of past second moments (AMSGrad).
         maximize: maximize the objective instead of minimizing it.
         foreach: accepted for torch compatibility; gpuarr always updates tensor by tensor.
+        capturable: keep ``step`` on the parameter's device, as torch does for CUDA graphs.
+        differentiable: only False is supported (updates are not recorded by autograd).
+        fused: accepted for torch compatibility (``'fused' in inspect.signature(...)`` finds
+            it); the update is the same (on CUDA gpuarr fuses it whenever it can) and
+            ``step`` lives on the parameter's device, as torch's fused path keeps it.
         decoupled_weight_decay: apply weight decay as AdamW does.
 
     Example:
@@ -41,7 +54,8 @@ class Adam(_PerParameter):
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0, amsgrad: bool = False, *,
                  foreach: bool | None = None, maximize: bool = False,
-                 decoupled_weight_decay: bool = False) -> None:
+                 capturable: bool = False, differentiable: bool = False,
+                 fused: bool | None = None, decoupled_weight_decay: bool = False) -> None:
         if not 0.0 <= lr:
             raise ValueError(f"Invalid learning rate: {lr}")
         if not 0.0 <= eps:
@@ -54,8 +68,21 @@ class Adam(_PerParameter):
             raise ValueError(f"Invalid weight_decay value: {weight_decay}")
         defaults = {"lr": lr, "betas": (float(betas[0]), float(betas[1])), "eps": eps,
                     "weight_decay": weight_decay, "amsgrad": amsgrad, "maximize": maximize,
-                    "foreach": foreach, "decoupled_weight_decay": decoupled_weight_decay}
+                    "foreach": foreach, "capturable": capturable,
+                    "differentiable": differentiable, "fused": fused,
+                    "decoupled_weight_decay": decoupled_weight_decay}
         super().__init__(params, defaults)
+        _check_differentiable(differentiable)
+        if fused:
+            if foreach:
+                raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
+            for group in self.param_groups:
+                for p in group["params"]:
+                    if not p.is_floating_point():
+                        raise RuntimeError(
+                            "`fused=True` requires all the params to be floating point "
+                            "Tensors of supported devices: ['mps', 'cuda', 'xpu', 'hpu', "
+                            f"'cpu', 'privateuseone'] but {p.dtype} and {p.device.type}")
 
     def __setstate__(self, state: dict) -> None:
         super().__setstate__(state)
@@ -63,10 +90,13 @@ class Adam(_PerParameter):
             group.setdefault("amsgrad", False)
             group.setdefault("maximize", False)
             group.setdefault("decoupled_weight_decay", False)
+        _group_defaults(self, capturable=False, differentiable=False, fused=None)
 
     def _update(self, group: dict, p, lr: float) -> None:
         amsgrad = group["amsgrad"]
         st = self._lazy_state(p, exp_avg=True, exp_avg_sq=True, max_exp_avg_sq=amsgrad)
+        if (group["fused"] or group["capturable"]) and st["step"]._device is not p._device:
+            st["step"] = st["step"].to(device=p._device)  # torch keeps it there
         beta1, beta2 = (float(b) for b in group["betas"])
         eps, wd, maximize = group["eps"], group["weight_decay"], group["maximize"]
         decoupled = group["decoupled_weight_decay"]

@@ -24,6 +24,7 @@ class AdamW(Adam):
         amsgrad: use the maximum of past second moments (AMSGrad).
         maximize: maximize the objective instead of minimizing it.
         foreach: accepted for torch compatibility; gpuarr always updates tensor by tensor.
+        capturable, differentiable, fused: as for :class:`Adam`.
 
     Example:
         >>> opt = gpuarr.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.01)
@@ -32,9 +33,13 @@ class AdamW(Adam):
     def __init__(self, params: Iterable, lr: float = 1e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 1e-2, amsgrad: bool = False, *,
-                 maximize: bool = False, foreach: bool | None = None) -> None:
+                 maximize: bool = False, foreach: bool | None = None,
+                 capturable: bool = False, differentiable: bool = False,
+                 fused: bool | None = None) -> None:
         super().__init__(params, lr, betas, eps, weight_decay, amsgrad, foreach=foreach,
-                         maximize=maximize, decoupled_weight_decay=True)
+                         maximize=maximize, capturable=capturable,
+                         differentiable=differentiable, fused=fused,
+                         decoupled_weight_decay=True)
 
     def __setstate__(self, state: dict) -> None:
         super().__setstate__(state)
