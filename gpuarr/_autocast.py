@@ -165,7 +165,7 @@ class _State:
         if isinstance(x, Tensor):
             if not _eligible(x, dev) or x.dtype is to:
                 return x
-            if (self.cache_enabled and x._rg and x.grad_fn is None and x._base is None
+            if (self.cache_enabled and x._rg and x._gfn is None and x._base is None
                     and to is self.dtype[dev] and x.dtype is D.float32):
                 hit = self._cache.get(id(x))
                 if hit is not None and hit[0]() is x:

@@ -11,6 +11,7 @@ import numpy as np
 
 from . import _dtype as D
 from ._device import CPU, as_device, cuda_device, device
+from .autograd.function import Node as _Node
 from .autograd.grad_mode import _state
 
 __all__ = ["Tensor", "Size"]
@@ -64,7 +65,7 @@ class Tensor:
     # The four fields every op reads are slots. The rest are class-level defaults that move into
     # the instance __dict__ only when set (views, hooks, in-place edits, multi-output ops), so
     # making a fresh tensor costs four stores: this is the hot path of small-tensor code.
-    __slots__ = ("_data", "_device", "_rg", "grad_fn", "__dict__", "__weakref__")
+    __slots__ = ("_data", "_device", "_rg", "_gfn", "__dict__", "__weakref__")
     grad = None
     _output_nr = 0
     _version = None  # shared [count] list once the data is viewed or edited in place
@@ -181,7 +182,7 @@ class Tensor:
         """
         if requires_grad and self._data.dtype.kind not in "fV":  # 'V': bfloat16
             raise RuntimeError("only Tensors of floating point dtype can require gradients")
-        if not requires_grad and self.grad_fn is not None:
+        if not requires_grad and self._gfn is not None:
             raise RuntimeError(
                 "you can only change requires_grad flags of leaf variables. If you want to use "
                 "a computed variable in a subgraph that doesn't require differentiation use "
@@ -191,12 +192,27 @@ class Tensor:
         return self
 
     @property
+    def grad_fn(self):
+        """The graph node that made this tensor (None for leaves and untracked results).
+
+        Its type is named as torch's (``type(t.grad_fn).__name__ == 'MulBackward0'``).
+        """
+        node = self._gfn
+        if node is not None and node.__class__ is _Node:
+            node.__class__ = node._fn._node_cls  # typed when first seen (see autograd.Node)
+        return node
+
+    @grad_fn.setter
+    def grad_fn(self, node) -> None:
+        self._gfn = node
+
+    @property
     def is_leaf(self) -> bool:
-        return self.grad_fn is None
+        return self._gfn is None
 
     @property
     def retains_grad(self) -> bool:
-        fn = self.grad_fn
+        fn = self._gfn
         return bool(fn is not None and fn._retain and self._output_nr in fn._retain)
 
     def _version_value(self) -> int:
@@ -230,7 +246,7 @@ class Tensor:
 
     def detach_(self) -> Tensor:
         """Cut this tensor from the graph in place; it becomes a leaf."""
-        self.grad_fn = None
+        self._gfn = None
         self._rg = False
         return self
 
@@ -243,7 +259,7 @@ class Tensor:
         """Keep ``.grad`` for this non-leaf tensor after backward."""
         if not self._rg:
             raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
-        fn = self.grad_fn
+        fn = self._gfn
         if fn is None:
             return
         import weakref
@@ -263,7 +279,7 @@ class Tensor:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
         from .autograd.function import _Handle
 
-        fn = self.grad_fn
+        fn = self._gfn
         if fn is not None:
             return fn.register_prehook(self._output_nr, hook)
         if self._hooks is None:
@@ -292,7 +308,7 @@ class Tensor:
         """
         if not self._rg:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
-        if self.grad_fn is not None:
+        if self._gfn is not None:
             raise RuntimeError(
                 "post accumulate grad hooks cannot be registered on non-leaf tensors")
         from .autograd.function import _Handle
@@ -546,7 +562,7 @@ def _rebuild(arr, dev, rg):
 def _format(t: Tensor) -> str:
     from ._tensor_str import format_tensor
 
-    fn = t.grad_fn
+    fn = t._gfn
     return format_tensor(
         t._host(),
         dtype_name=t.dtype.name,
@@ -607,7 +623,7 @@ def _make(arr, dev: device) -> Tensor:
     t._data = arr
     t._device = dev
     t._rg = False
-    t.grad_fn = None
+    t._gfn = None
     return t
 
 

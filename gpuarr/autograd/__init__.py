@@ -105,7 +105,7 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph: bool =
         for t, g in zip(inputs, grads):
             if g is not None:
                 _accumulate_leaf(t, g, create_graph, owner)
-                if t.grad_fn is None and t._post_acc_hooks:
+                if t._gfn is None and t._post_acc_hooks:
                     _run_post_acc_hooks(t)
         return
     run_backward(outputs, roots, retain_graph, create_graph)

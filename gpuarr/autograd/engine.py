@@ -206,10 +206,10 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs, allow_unused, ac
     if inputs is not None:
         for k, t in enumerate(inputs):
             results.append(None)
-            if t.grad_fn is None:
+            if t._gfn is None:
                 cap_leaf.setdefault(id(t), []).append(k)
             else:
-                cap_node.setdefault((t.grad_fn, t._output_nr), []).append(k)
+                cap_node.setdefault((t._gfn, t._output_nr), []).append(k)
 
     def capture(ks, g):
         for k in ks:
@@ -220,7 +220,7 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs, allow_unused, ac
     start: list = []
     root_leaves: list = []  # leaves among the roots whose post-accumulate hooks are due
     for t, g in zip(roots, root_grads):
-        fn = t.grad_fn
+        fn = t._gfn
         if fn is None:
             if not t._rg:
                 raise RuntimeError(

@@ -85,9 +85,12 @@ class Node:
     """A recorded op: the ``ctx`` of its forward and the graph node its backward runs from.
 
     Every Function class has its own Node subclass, named as torch names the node
-    (``MulBackward0``; ``MyFnBackward`` for a user's ``MyFn``), so ``type(t.grad_fn).__name__``
-    and ``t.grad_fn.name()`` read as in torch. The subclass adds no fields: ``_fn`` and the
-    name are class attributes.
+    (``MulBackward0``; ``MyFnBackward`` for a user's ``MyFn``), so ``type(t._gfn).__name__``
+    and ``t.grad_fn.name()`` read as in torch. Recording builds a plain ``Node``, and a node
+    takes its subclass (same layout, ``__class__`` assignment) only when a user first sees it
+    through ``Tensor.grad_fn`` or ``next_functions``: the engine's attribute reads then keep
+    meeting one type, which keeps CPython's specialised (monomorphic) paths; one class per op
+    measured ~8% slower backward on small tensors.
 
     Attributes:
         next_edges: per forward argument, None (no grad flows there), a leaf Tensor, or a
@@ -103,22 +106,17 @@ class Node:
     # Hot fields are slots; rarely-set ones fall back to the class defaults below and land in
     # the instance __dict__ only when set (saves work for every recorded op).
     __slots__ = (
-        "xp", "device", "next_edges", "input_meta", "needs_input_grad", "_saved",
+        "_fn", "xp", "device", "next_edges", "input_meta", "needs_input_grad", "_saved",
         "_saved_versions", "_out_meta", "_to_save", "__dict__", "__weakref__",
     )
-    _fn = None  # the Function class (set on each per-Function subclass)
-    _node_name = "Node"
-    # forward-argument positions that next_functions lists, in order (None: every argument
-    # whose input_meta is not False); a Function declares it where torch's node lists
-    # its inputs differently (e.g. addmm's bias first)
-    _next_args: tuple | None = None
     _freed = False
     _non_diff = None
     _pre_hooks = None
     _retain = None
     _materialize = True
 
-    def __init__(self, xp, device, n_args: int) -> None:
+    def __init__(self, fn, xp, device, n_args: int) -> None:
+        self._fn = fn
         self.xp = xp
         self.device = device
         self.next_edges: list = [None] * n_args
@@ -176,7 +174,12 @@ class Node:
     # ---- graph API ----
     def name(self) -> str:
         """torch's name of this node, e.g. ``'MulBackward0'``."""
-        return self._node_name
+        return self._fn._node_name
+
+    @property
+    def _forward_cls(self):
+        """The Function class that recorded this node (torch's custom-Function nodes have it)."""
+        return self._fn
 
     # __repr__ is object's: ``<MulBackward0 object at 0x...>`` as in torch (see _FunctionMeta)
 
@@ -186,7 +189,7 @@ class Node:
         ``(None, 0)`` for a tensor (or scalar operand) that needs no grad, an
         :class:`AccumulateGrad` for a leaf; non-tensor arguments are left out."""
         edges = self.next_edges
-        pos = self._next_args
+        pos = self._fn._next_args
         if pos is None:
             meta = self.input_meta
             pos = [i for i in range(len(edges)) if meta[i] is not False]
@@ -197,7 +200,7 @@ class Node:
             if e is None:
                 out.append((None, 0))
             elif e.__class__ is tuple:
-                out.append(e)
+                out.append((_typed(e[0]), e[1]))
             else:
                 out.append((_accumulator(e), 0))
         return tuple(out)
@@ -218,8 +221,15 @@ class Node:
             self._freed = True
 
 
+def _typed(node):
+    """``node`` with its op's own class (see :class:`Node`), given when a user first sees it."""
+    if node.__class__ is Node:
+        node.__class__ = node._fn._node_cls
+    return node
+
+
 def _which_output(t) -> str:
-    fn = t.grad_fn
+    fn = t._gfn
     if fn is None:
         return ""
     return f", which is output {t._output_nr} of {fn.name()}"
@@ -246,7 +256,9 @@ class _FunctionMeta(type):
     The node's name is torch's: ``<Name>Backward0`` for gpuarr's own ops and ``<Name>Backward``
     for user Functions (as torch names custom-Function nodes), unless the class body declares
     ``_node_name`` (where torch's name differs from the class name, e.g. ``'AddmmBackward0'``).
-    A class body may also declare ``_next_args`` (see :class:`Node`).
+    A class body may also declare ``_next_args``: the forward-argument positions that
+    ``next_functions`` lists, in order, where torch's node lists its inputs differently (e.g.
+    addmm's bias first); by default every argument whose ``input_meta`` is not False.
     """
 
     def __init__(cls, name, bases, ns) -> None:
@@ -260,10 +272,6 @@ class _FunctionMeta(type):
             # repr gives for a 'builtins' class; user Functions' nodes carry a module, as in torch
             "__module__": "builtins" if raw else __name__,
             "__qualname__": node_name,
-            "_fn": cls,
-            "_forward_cls": cls,  # torch's custom-Function nodes have it too
-            "_node_name": node_name,
-            "_next_args": getattr(cls, "_next_args", None),
         })
 
 
@@ -369,7 +377,7 @@ def _apply(cls, args: tuple):
         return _wrap_out(_forward(cls, ctx, fargs), device, raw, args, cls._is_view)
 
     n = len(args)
-    node = cls._node_cls(device._xp(), device, n)
+    node = Node(cls, device._xp(), device, n)
     nig = [False] * n
     edges = node.next_edges
     meta = node.input_meta
@@ -382,7 +390,7 @@ def _apply(cls, args: tuple):
             if a._rg:
                 nig[i] = True
                 meta[i] = (d.shape, d.dtype)
-                fn = a.grad_fn
+                fn = a._gfn
                 edges[i] = (fn, a._output_nr) if fn is not None else a
             elif d.dtype.kind not in "fcV":  # ("V": bfloat16)
                 meta[i] = False  # an index, mask or label: not a graph input in torch
@@ -412,7 +420,7 @@ def _apply(cls, args: tuple):
             nd_ids and (id(o) in nd_ids or id(d) in nd_ids)
         ):
             o._rg = True
-            o.grad_fn = node
+            o._gfn = node
             o._output_nr = i
     to_save = node._to_save
     if to_save is not None:
@@ -447,10 +455,9 @@ def record(cls, a, b=_NOARG):
     same as :func:`_apply` records."""
     Tensor = _T or _bind()
     device = a._device
-    # Node.__init__ inlined (the same fields): this runs for every recorded op. The node is
-    # built as a plain Node and given its op's class at the end: attribute access here then
-    # always meets one type, which keeps CPython's specialised (monomorphic) paths
+    # Node.__init__ inlined (the same fields): this runs for every recorded op
     node = _new_node(Node)
+    node._fn = cls
     node.xp = device._xp()  # also makes a CUDA device the one that runs the op
     node.device = device
     node.next_edges = edges = [None, None] if b is not _NOARG else [None]
@@ -460,7 +467,7 @@ def record(cls, a, b=_NOARG):
     ra = a._rg
     if ra:
         meta[0] = (da.shape, da.dtype)
-        fn = a.grad_fn
+        fn = a._gfn
         edges[0] = (fn, a._output_nr) if fn is not None else a
     db = None
     if b is _NOARG:
@@ -472,7 +479,7 @@ def record(cls, a, b=_NOARG):
             rb = b._rg
             if rb:
                 meta[1] = (db.shape, db.dtype)
-                fn = b.grad_fn
+                fn = b._gfn
                 edges[1] = (fn, b._output_nr) if fn is not None else b
         else:
             db = b
@@ -486,10 +493,10 @@ def record(cls, a, b=_NOARG):
     node._out_meta = [(d.shape, d.dtype)]
     if d.dtype.kind in "fV":  # "V": bfloat16
         result._rg = True
-        result.grad_fn = node
+        result._gfn = node
     else:
         result._rg = False
-        result.grad_fn = None
+        result._gfn = None
     to_save = node._to_save
     if to_save is not None:
         node._to_save = None
@@ -514,7 +521,6 @@ def record(cls, a, b=_NOARG):
             vers.append(0 if v is None else v[0])
         node._saved = tuple(saved)
         node._saved_versions = tuple(vers)
-    node.__class__ = cls._node_cls
     return result
 
 

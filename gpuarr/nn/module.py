@@ -173,7 +173,7 @@ class Module:
                 f"cannot assign '{_type_name(param) if isinstance(param, Tensor) else type(param).__name__}' "  # noqa: E501
                 f"object to parameter '{name}' (gpuarr.nn.Parameter or None required)"
             )
-        if param.grad_fn is not None:
+        if param._gfn is not None:
             raise ValueError(
                 f"Cannot assign non-leaf Tensor to parameter '{name}'. Model parameters must be "
                 f"created explicitly. To express '{name}' as a function of another Tensor, "
@@ -437,7 +437,7 @@ class Module:
                 p.grad = None
             else:
                 g = p.grad
-                if g.grad_fn is not None:
+                if g._gfn is not None:
                     g.detach_()
                 else:
                     g.requires_grad_(False)

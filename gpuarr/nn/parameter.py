@@ -15,7 +15,7 @@ def _init_from(obj: Tensor, data: Tensor, requires_grad: bool) -> None:
     obj._data = data._data
     obj._device = data._device
     obj._rg = bool(requires_grad)
-    obj.grad_fn = None
+    obj._gfn = None
     obj._version = data._shared_version()
 
 

@@ -1196,7 +1196,7 @@ def _inplace(self: Tensor, fn, *args, **kwargs) -> Tensor:
         self._rg or any(isinstance(a, Tensor) and a._rg for a in args)
     )
     if grad:
-        if self._rg and self.grad_fn is None:
+        if self._rg and self._gfn is None:
             raise RuntimeError(
                 "a leaf Variable that requires grad is being used in an in-place operation."
             )
@@ -1206,7 +1206,7 @@ def _inplace(self: Tensor, fn, *args, **kwargs) -> Tensor:
                 "use the out-of-place op (e.g. `y = y + 1` instead of `y += 1`) or clone() first."
             )
         old = _make(self._data.copy(), self._device)
-        old._rg, old.grad_fn, old._output_nr = self._rg, self.grad_fn, self._output_nr
+        old._rg, old._gfn, old._output_nr = self._rg, self._gfn, self._output_nr
         res = fn(old, *args, **kwargs)
     else:
         res = fn(self, *args, **kwargs)
@@ -1222,7 +1222,7 @@ def _inplace(self: Tensor, fn, *args, **kwargs) -> Tensor:
         )
     self._device._xp().copyto(self._data, res._data, casting="unsafe")
     if grad:
-        self.grad_fn, self._output_nr, self._rg = res.grad_fn, res._output_nr, res._rg
+        self._gfn, self._output_nr, self._rg = res._gfn, res._output_nr, res._rg
     self._bump_version()
     return self
 
@@ -1315,7 +1315,7 @@ def _fast_method(cls, slow, fast_int: bool = True):
                 t._data = out
                 t._device = dev
                 t._rg = False
-                t.grad_fn = None
+                t._gfn = None
                 return t
         elif oc is float or oc is int or (oc in _NP_REAL_SCALARS):
             da = self._data

@@ -712,7 +712,7 @@ def setitem(self: Tensor, key, value) -> None:
         _write(view, k.adv, src)
         self._bump_version()
         return
-    if self._rg and self.grad_fn is None:
+    if self._rg and self._gfn is None:
         raise RuntimeError(
             ("a leaf Variable" if k.trivial else "a view of a leaf Variable")
             + " that requires grad is being used in an in-place operation."
@@ -722,7 +722,7 @@ def setitem(self: Tensor, key, value) -> None:
     if is_t and value._data.dtype != d.dtype:
         value = value.to(self.dtype)
     res = IndexPut.apply(self, value, k, vs)
-    self.grad_fn, self._output_nr, self._rg = res.grad_fn, res._output_nr, res._rg
+    self._gfn, self._output_nr, self._rg = res._gfn, res._output_nr, res._rg
     self._bump_version()
 
 

@@ -578,13 +578,13 @@ def _meta_inplace(self: Tensor, fn, *args) -> Tensor:
     """Give ``self`` the shape and strides of the view ``fn(self, *args)`` (same memory), and
     make it that view's output in the graph."""
     grad = _state.enabled and self._rg
-    if grad and self.grad_fn is None:
+    if grad and self._gfn is None:
         raise RuntimeError(
             "a leaf Variable that requires grad is being used in an in-place operation.")
     res = fn(self, *args)
     self._data = res._data
     if grad:
-        self.grad_fn, self._output_nr = res.grad_fn, res._output_nr
+        self._gfn, self._output_nr = res._gfn, res._output_nr
     self._bump_version()
     return self
 

@@ -147,7 +147,7 @@ def randint_like(input: Tensor, low, high=None, *, dtype=None, device=None) -> T
 def _fill_inplace(self: Tensor, arr) -> Tensor:
     from .._tensor import _grad_enabled
 
-    if _grad_enabled() and self._rg and self.grad_fn is None:
+    if _grad_enabled() and self._rg and self._gfn is None:
         raise RuntimeError(
             "a leaf Variable that requires grad is being used in an in-place operation."
         )

@@ -317,7 +317,7 @@ def log_normal_(self: Tensor, mean: float = 1.0, std: float = 2.0, *, generator=
 def _check_leaf(self: Tensor) -> None:
     from ..autograd.grad_mode import _state
 
-    if _state.enabled and self._rg and self.grad_fn is None:
+    if _state.enabled and self._rg and self._gfn is None:
         raise RuntimeError(
             "a leaf Variable that requires grad is being used in an in-place operation."
         )

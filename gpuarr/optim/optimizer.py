@@ -346,7 +346,7 @@ class Optimizer:
                 if set_to_none:
                     p.grad = None
                 else:
-                    if g.grad_fn is not None:
+                    if g._gfn is not None:
                         g.detach_()
                     else:
                         g._rg = False

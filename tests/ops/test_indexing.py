@@ -303,9 +303,12 @@ def test_getitem_hot_path_values(device):
 
 
 def _has_bool_tensor(key) -> bool:
-    """Whether ``key`` indexes with a bool tensor (a Python ``True``/``False`` is basic)."""
+    """Whether ``key`` indexes with a bool tensor, or a list of bools (which torch turns into
+    one); a Python ``True``/``False`` on its own is basic indexing."""
     items = key if isinstance(key, tuple) else (key,)
-    return any(isinstance(k, gpuarr.Tensor) and k.dtype == gpuarr.bool for k in items)
+    return any((isinstance(k, gpuarr.Tensor) and k.dtype == gpuarr.bool)
+               or (isinstance(k, list) and k and all(isinstance(v, bool) for v in k))
+               for k in items)
 
 
 @SETTINGS

@@ -76,8 +76,8 @@ def _reachable_leaves(outputs: Sequence[Tensor]) -> set[int]:
     found: set[int] = set()
     stack = []
     for t in outputs:
-        if t.grad_fn is not None:
-            stack.append(t.grad_fn)
+        if t._gfn is not None:
+            stack.append(t._gfn)
         elif t.requires_grad:
             found.add(id(t))
     seen = set(stack)
