@@ -1,7 +1,9 @@
 """Run every benchmark section and write the results as Markdown.
 
-Each ``benchmarks/bench_*.py`` module exposes ``section(device) -> str``; sections are
-measured in one process, side by side with raw NumPy/CuPy and PyTorch where installed.
+Each ``benchmarks/bench_*.py`` module exposes ``section(device) -> str``. Every section runs
+in a fresh process of its own (what an earlier section leaves behind, such as a fragmented
+heap after the GPT model, slowed later ones by up to 20%), its implementations side by side
+with raw NumPy/CuPy and PyTorch where installed.
 
 Usage: python benchmarks/run.py [--device cpu|cuda] [--out benchmarks/RESULTS.md] [--only NAME]
 """
@@ -14,7 +16,9 @@ import importlib
 import os
 import pathlib
 import platform
+import subprocess
 import sys
+import tempfile
 import traceback
 
 HERE = pathlib.Path(__file__).resolve().parent
@@ -63,24 +67,42 @@ def main(argv=None) -> int:
         "",
         f"Measured {datetime.date.today().isoformat()} on {platform.machine()} with "
         f"{os.cpu_count()} CPU cores, Python {platform.python_version()}, NumPy {np.__version__}, "
-        f"PyTorch {torch_v}, {threads}. Times are medians of repeated runs in one process; a "
+        f"PyTorch {torch_v}, {threads}. Each section runs in a fresh process; times are medians "
+        "(or best rounds, where a section says so) of repeated runs in that process; a "
         "time ratio below 1.0 means gpuarr is faster, a throughput ratio above 1.0 likewise.",
         "",
     ]
     parts, failed = [], 0
     for name in names:
         print(f"== {name}", flush=True)
-        try:
-            mod = importlib.import_module(name)
-            text = mod.section(args.device)
-        except Exception:
-            failed += 1
-            text = f"## {name}\n\nFAILED:\n\n```\n{traceback.format_exc()}```\n"
-        print(text, flush=True)
+        if args.only:
+            try:
+                mod = importlib.import_module(name)
+                text = mod.section(args.device)
+            except Exception:
+                failed += 1
+                text = f"## {name}\n\nFAILED:\n\n```\n{traceback.format_exc()}```\n"
+            print(text, flush=True)
+        else:
+            text, ok = _run_alone(name, args.device)
+            failed += not ok
         parts.append(text.rstrip() + "\n")
     pathlib.Path(args.out).write_text("\n".join(header) + "\n" + "\n".join(parts))
     print(f"wrote {args.out}")
     return 1 if failed else 0
+
+
+def _run_alone(name: str, device: str) -> tuple[str, bool]:
+    """Run one section in a fresh interpreter; returns its Markdown and whether it passed."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = pathlib.Path(tmp) / "section.md"
+        p = subprocess.run([sys.executable, __file__, "--device", device, "--only", name,
+                            "--out", str(out)])
+        text = out.read_text() if out.exists() else ""
+    body = text[text.find("\n## ") + 1:] if "\n## " in text else ""
+    if not body:
+        body = f"## {name}\n\nFAILED: the section's process exited with {p.returncode}\n"
+    return body, p.returncode == 0
 
 
 if __name__ == "__main__":
