@@ -62,6 +62,7 @@ from .autograd.grad_mode import (
     no_grad,
     set_grad_enabled,
 )
+from .ops.activation import *  # noqa: F403
 from .ops.conversion import clone
 from .ops.counting import *  # noqa: F403
 from .ops.elementwise import *  # noqa: F403
@@ -99,7 +100,6 @@ from .amp.autocast_mode import (
 )
 from .cuda import amp as _cuda_amp  # noqa: F401 - makes gpuarr.cuda.amp an attribute
 from .distributions._special import digamma, erfinv, lgamma, polygamma, xlogy
-from .nn.functional import log_softmax, softmax
 
 # What torch programs call at the top (device and backend probes, compile, legacy constructors).
 from . import accelerator, onnx

@@ -6,7 +6,7 @@ import numpy as np
 
 from .. import _dtype as D
 from .._tensor import Tensor, _common_device, _make, _wrap_dim
-from ..autograd.function import Function
+from ..autograd.function import Function, _PlainCtx
 from ..autograd.grad_mode import _state
 
 __all__ = [
@@ -173,3 +173,43 @@ def dims_arg(dim, ndim: int) -> tuple | None:
 
 
 __all__ += ["scalar_as"]
+
+
+def check_tensor(x, name: str, op: str) -> Tensor:
+    """Raise torch's TypeError when ``x`` is not a Tensor."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{op}(): argument '{name}' must be Tensor, not {type(x).__name__}")
+    return x
+
+
+def no_grad_needed(*tensors) -> bool:
+    """True when no graph has to be recorded for an op on ``tensors``."""
+    if not _state.enabled:
+        return True
+    for t in tensors:
+        if t is not None and t._rg:
+            return False
+    return True
+
+
+def apply_raw(cls, x: Tensor, *args) -> Tensor:
+    """``cls.apply(x, *args)`` for a raw Function whose only differentiable input is ``x``.
+
+    When no graph is needed for ``x``, ``cls.forward`` runs directly on the arrays (Tensor
+    ``args`` are passed as their arrays) with a ctx that saves nothing: no node, none of
+    ``apply``'s checks. Used by the internal ops of the backward passes.
+    """
+    if _state.enabled and x._rg:
+        return cls.apply(x, *args)
+    dev = x._device
+    fargs = [a._data if isinstance(a, Tensor) else a for a in args]
+    return _make(cls.forward(_PlainCtx(dev._xp(), dev, 0), x._data, *fargs), dev)
+
+
+def float_dtype_check(x: Tensor, op: str) -> None:
+    """Raise torch's error for integer inputs to ops that need floats."""
+    if x._data.dtype.kind not in "fV":
+        raise RuntimeError(f'"{op}" not implemented for \'{dtype_name(x.dtype)}\'')
+
+
+__all__ += ["apply_raw", "check_tensor", "float_dtype_check", "no_grad_needed"]

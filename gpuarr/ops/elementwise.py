@@ -41,7 +41,7 @@ __all__ = [
     "logical_xor", "logical_not",
     "neg", "negative", "abs", "absolute", "exp", "exp2", "log", "log2", "log10", "log1p", "expm1",
     "sqrt", "rsqrt", "square", "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh",
-    "tanh", "sigmoid", "relu", "sign", "floor", "ceil", "round", "trunc", "frac", "reciprocal",
+    "tanh", "sigmoid", "sign", "floor", "ceil", "round", "trunc", "frac", "reciprocal",
     "erf", "isnan", "isinf", "isfinite", "nan_to_num", "clamp", "clip", "where", "lerp",
 ]
 
@@ -703,19 +703,6 @@ class Sigmoid(_Unary):
         return g * y * (1 - y)
 
 
-class Relu(_Unary):
-    @staticmethod
-    def forward(ctx, x):
-        out = ctx.xp.maximum(x, x.dtype.type(0))
-        ctx.save_for_backward(out)
-        return out
-
-    @staticmethod
-    def backward(ctx, g):
-        (y,) = ctx.saved_tensors
-        return g * (y > 0).to(g.dtype)
-
-
 class Erf(_Unary):
     @staticmethod
     def forward(ctx, x):
@@ -959,13 +946,6 @@ def tanh(input: Tensor) -> Tensor:
 def sigmoid(input: Tensor) -> Tensor:
     """Logistic sigmoid ``1 / (1 + exp(-input))``, computed without overflow."""
     return _unary(Sigmoid, input)
-
-
-def relu(input: Tensor) -> Tensor:
-    """``max(input, 0)``."""
-    if input._data.dtype.kind == "b":
-        raise RuntimeError(f'"clamp_min_{input._device.type}" not implemented for \'Bool\'')
-    return _unary(Relu, input, float_only=False)
 
 
 def sign(input: Tensor) -> Tensor:
@@ -1428,7 +1408,7 @@ def _install() -> None:
         "expm1": expm1, "sqrt": sqrt, "rsqrt": rsqrt, "square": square, "sin": sin, "cos": cos,
         "tan": tan, "asin": asin, "acos": acos, "atan": atan, "arcsin": asin, "arccos": acos,
         "arctan": atan, "sinh": sinh, "cosh": cosh, "tanh": tanh, "sigmoid": sigmoid,
-        "relu": relu, "sign": sign, "floor": floor, "ceil": ceil, "round": round,
+        "sign": sign, "floor": floor, "ceil": ceil, "round": round,
         "trunc": trunc, "frac": frac, "reciprocal": reciprocal, "erf": erf, "isnan": isnan,
         "isinf": isinf, "isfinite": isfinite, "nan_to_num": nan_to_num, "clamp": clamp,
         "clip": clamp, "where": lambda self, condition, other: where(condition, self, other),
@@ -1439,7 +1419,7 @@ def _install() -> None:
     inplace = [
         "floor_divide", "remainder", "fmod", "pow", "neg", "abs", "exp", "log", "log2",
         "log10", "log1p", "expm1", "sqrt", "rsqrt", "square", "sin", "cos", "tan", "tanh",
-        "sigmoid", "relu", "sign", "floor", "ceil", "round", "trunc", "frac", "reciprocal",
+        "sigmoid", "sign", "floor", "ceil", "round", "trunc", "frac", "reciprocal",
         "erf", "clamp", "clip", "nan_to_num", "lerp", "maximum", "minimum", "atan2",
         "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "logical_not",
         "logical_and", "logical_or", "logical_xor", "eq", "ne", "lt", "le", "gt", "ge",

@@ -9,7 +9,6 @@ differentiable gpuarr ops.
 from __future__ import annotations
 
 import math
-import warnings
 
 import numpy as np
 
@@ -17,10 +16,11 @@ from ..._autocast import state as _amp
 from ..._tensor import Tensor, _make
 from ...autograd.function import Function, _PlainCtx
 from ...autograd.grad_mode import _state
+from ...ops import activation as A
 from ...ops import elementwise as E
-from ...ops._common import wrap_dim
+from ...ops.activation import log_softmax, relu_, softmax
 from ...ops.shape import narrow
-from ._utils import apply_raw, check_tensor, float_dtype_check, no_grad_needed
+from ._utils import check_tensor, float_dtype_check, no_grad_needed
 
 __all__ = [
     "relu", "relu_", "relu6", "leaky_relu", "leaky_relu_", "elu", "selu", "celu", "gelu", "silu",
@@ -31,49 +31,21 @@ __all__ = [
 
 
 # --------------------------------------------------------------------------------------------
-# ReLU family
-
-
-class Relu(Function):
-    _raw = True
-
-    @staticmethod
-    def forward(ctx, x):
-        y = ctx.xp.maximum(x, x.dtype.type(0))
-        ctx.save_for_backward(y)
-        return y
-
-    @staticmethod
-    def backward(ctx, g):
-        (y,) = ctx.saved_tensors
-        if not _state.enabled:
-            return _make(g._device._xp().multiply(g._data, y._data > 0), g._device)
-        return g * (y > 0).to(g.dtype)
+# ReLU family (the one Relu is the op layer's)
 
 
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
-    """``max(input, 0)`` elementwise.
+    """``max(input, 0)`` elementwise: :func:`gpuarr.relu`, or :func:`gpuarr.relu_` in place.
 
     Args:
-        input: any tensor.
+        input: a tensor of any dtype but bool.
         inplace: overwrite ``input`` with the result.
 
     Example:
         >>> F.relu(gpuarr.tensor([-1.0, 2.0]))
         tensor([0., 2.])
     """
-    check_tensor(input, "input", "relu")
-    if inplace:
-        return relu_(input)
-    if no_grad_needed(input):
-        d = input._data
-        return _make(input._device._xp().maximum(d, d.dtype.type(0)), input._device)
-    return Relu.apply(input)
-
-
-def relu_(input: Tensor) -> Tensor:
-    """In-place :func:`relu`; returns ``input``."""
-    return E._inplace(input, relu)
+    return A.relu_(input) if inplace else A.relu(input)
 
 
 def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
@@ -373,136 +345,10 @@ def glu(input: Tensor, dim: int = -1) -> Tensor:
 # softmax
 
 
-def _softmax_dim(name: str, ndim: int, stacklevel: int) -> int:
-    warnings.warn(
-        f"Implicit dimension choice for {name} has been deprecated. Change the call to include "
-        "dim=X as an argument.",
-        UserWarning,
-        stacklevel=stacklevel,
-    )
-    return 0 if ndim in (0, 1, 3) else 1
-
-
-class Softmax(Function):
-    _raw = True
-
-    @staticmethod
-    def forward(ctx, x, dim):
-        xp = ctx.xp
-        if x.size == 0:
-            y = x.copy()
-        else:
-            xf = x.astype(np.float32) if x.dtype.kind == "V" else x  # bfloat16: in float32
-            y = xf - xf.max(axis=dim, keepdims=True)
-            xp.exp(y, out=y)
-            y /= y.sum(axis=dim, keepdims=True)
-            y = y.astype(x.dtype, copy=False)
-        ctx.save_for_backward(y)
-        ctx.dim = dim
-        return y
-
-    @staticmethod
-    def backward(ctx, g):
-        (y,) = ctx.saved_tensors
-        dim = ctx.dim
-        if not _state.enabled:
-            gy = g._data * y._data
-            gy -= y._data * gy.sum(axis=dim, keepdims=True)
-            return _make(gy, g._device), None
-        gy = g * y
-        return gy - y * gy.sum(dim, keepdim=True), None
-
-
-class LogSoftmax(Function):
-    _raw = True
-
-    @staticmethod
-    def forward(ctx, x, dim):
-        xp = ctx.xp
-        if x.size == 0:
-            y = x.copy()
-        else:
-            xf = x.astype(np.float32) if x.dtype.kind == "V" else x  # bfloat16: in float32
-            y = xf - xf.max(axis=dim, keepdims=True)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                y -= xp.log(xp.exp(y).sum(axis=dim, keepdims=True))
-            y = y.astype(x.dtype, copy=False)
-        ctx.save_for_backward(y)
-        ctx.dim = dim
-        return y
-
-    @staticmethod
-    def backward(ctx, g):
-        (y,) = ctx.saved_tensors
-        dim = ctx.dim
-        if not _state.enabled:
-            gd = g._data
-            xp = g._device._xp()
-            return _make(gd - xp.exp(y._data) * gd.sum(axis=dim, keepdims=True), g._device), None
-        return g - E.exp(y) * g.sum(dim, keepdim=True), None
-
-
-def _softmax_common(cls, name: str, input: Tensor, dim, dtype, stacklevel: int) -> Tensor:
-    check_tensor(input, "input", name)
-    if dim is None:
-        dim = _softmax_dim(name, input.ndim, stacklevel + 1)
-    if dtype is not None:
-        input = input.to(dtype)
-    float_dtype_check(input, f"{name}_lastdim_kernel_impl")
-    nd = input.ndim
-    d = wrap_dim(dim, nd)
-    if nd == 0:
-        return _softmax_common(cls, name, input.reshape(1), 0, None, stacklevel).reshape(())
-    return apply_raw(cls, input, d)
-
-
-def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
-    """``exp(x) / exp(x).sum(dim)``, computed stably.
-
-    Args:
-        input: float tensor.
-        dim: the dim that sums to one.
-        dtype: cast ``input`` to this dtype first.
-
-    Example:
-        >>> F.softmax(gpuarr.tensor([1.0, 1.0]), dim=0)
-        tensor([0.5000, 0.5000])
-    """
-    if _amp.on:
-        return _amp.run("softmax", softmax, input, dim=dim, _stacklevel=_stacklevel, dtype=dtype)
-    return _softmax_common(Softmax, "softmax", input, dim, dtype, _stacklevel)
-
-
 def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
     """``softmax(-x)``."""
     if dtype is not None:
         input = input.to(dtype)
-    return _softmax_common(Softmax, "softmin", -input, dim, None, _stacklevel)
+    return A._softmax_common(A.Softmax, "softmin", -input, dim, None, _stacklevel)
 
 
-def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3,
-                dtype=None) -> Tensor:
-    """``x - logsumexp(x, dim)``: stable for large logits (no overflow to inf/nan).
-
-    Example:
-        >>> F.log_softmax(gpuarr.tensor([1000.0, 0.0]), dim=0)
-        tensor([    0., -1000.])
-    """
-    if _amp.on:
-        return _amp.run("log_softmax", log_softmax, input, dim=dim, _stacklevel=_stacklevel,
-                        dtype=dtype)
-    return _softmax_common(LogSoftmax, "log_softmax", input, dim, dtype, _stacklevel)
-
-
-def _softmax_method(self: Tensor, dim: int, dtype=None) -> Tensor:
-    """``Tensor.softmax(dim)``: see :func:`softmax`."""
-    return softmax(self, dim, dtype=dtype)
-
-
-def _log_softmax_method(self: Tensor, dim: int, dtype=None) -> Tensor:
-    """``Tensor.log_softmax(dim)``: see :func:`log_softmax`."""
-    return log_softmax(self, dim, dtype=dtype)
-
-
-Tensor.softmax = _softmax_method
-Tensor.log_softmax = _log_softmax_method

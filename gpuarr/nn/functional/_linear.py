@@ -12,44 +12,15 @@ import math
 import numpy as np
 
 from ..._autocast import state as _amp
-from ..._tensor import Tensor, _make
+from ..._tensor import Tensor
 from ...autograd.function import Function
-from ...autograd.grad_mode import _state
 from ...ops._common import dtype_name
-from ...ops.linalg import _raw_matmul
+
+# the one matrix product of the op layer, for operands already checked (backward formulas)
+from ...ops.linalg import _product as mm
 from ._utils import check_tensor
 
 __all__ = ["linear"]
-
-
-class MatMul(Function):
-    """``a @ b`` for 2-D matrices or 3-D stacks with the same batch size."""
-
-    _raw = True
-    _node_name = "MmBackward0"
-
-    @staticmethod
-    def forward(ctx, a, b):
-        nig = ctx.needs_input_grad
-        ctx.save_for_backward(a if nig[1] else None, b if nig[0] else None)
-        return _raw_matmul(ctx.xp, a, b)
-
-    @staticmethod
-    def backward(ctx, g):
-        a, b = ctx.saved_tensors
-        ga = mm(g, b.mT) if ctx.needs_input_grad[0] else None
-        gb = mm(a.mT, g) if ctx.needs_input_grad[1] else None
-        return ga, gb
-
-
-def mm(a: Tensor, b: Tensor) -> Tensor:
-    """Matrix product of 2-D tensors (or 3-D stacks), differentiable twice.
-
-    Used inside backward formulas; it skips the graph when nothing requires grad.
-    """
-    if not (_state.enabled and (a._rg or b._rg)):
-        return _make(_raw_matmul(a._device._xp(), a._data, b._data), a._device)
-    return MatMul.apply(a, b)
 
 
 class Linear(Function):

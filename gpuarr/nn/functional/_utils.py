@@ -7,8 +7,14 @@ import warnings
 import numpy as np
 
 from ..._tensor import Tensor, _make
-from ...autograd.function import _PlainCtx
-from ...autograd.grad_mode import _state
+
+# the op layer's helpers, used by every functional module
+from ...ops._common import (  # noqa: F401
+    apply_raw,
+    check_tensor,
+    float_dtype_check,
+    no_grad_needed,
+)
 
 __all__ = ["pair", "reduction_arg", "legacy_reduction", "reduce_loss", "check_tensor",
            "no_grad_needed", "apply_raw", "wrap", "float_dtype_check"]
@@ -62,48 +68,9 @@ def reduce_loss(loss: Tensor, reduction: str) -> Tensor:
     return loss
 
 
-def check_tensor(x, name: str, op: str) -> Tensor:
-    """Raise torch's TypeError when ``x`` is not a Tensor."""
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{op}(): argument '{name}' must be Tensor, not {type(x).__name__}")
-    return x
-
-
-def no_grad_needed(*tensors) -> bool:
-    """True when no graph has to be recorded for an op on ``tensors``."""
-    if not _state.enabled:
-        return True
-    for t in tensors:
-        if t is not None and t._rg:
-            return False
-    return True
-
-
-def apply_raw(cls, x: Tensor, *args) -> Tensor:
-    """``cls.apply(x, *args)`` for a raw Function whose only differentiable input is ``x``.
-
-    When no graph is needed for ``x``, ``cls.forward`` runs directly on the arrays (Tensor
-    ``args`` are passed as their arrays) with a ctx that saves nothing: no node, none of
-    ``apply``'s checks. Used by the internal ops of the backward passes.
-    """
-    if _state.enabled and x._rg:
-        return cls.apply(x, *args)
-    dev = x._device
-    fargs = [a._data if isinstance(a, Tensor) else a for a in args]
-    return _make(cls.forward(_PlainCtx(dev._xp(), dev, 0), x._data, *fargs), dev)
-
-
 def wrap(arr, like: Tensor) -> Tensor:
     """A fresh tensor on ``like``'s device holding ``arr``."""
     return _make(arr, like._device)
-
-
-def float_dtype_check(x: Tensor, op: str) -> None:
-    """Raise torch's error for integer inputs to ops that need floats."""
-    if x._data.dtype.kind not in "fV":
-        from ...ops._common import dtype_name
-
-        raise RuntimeError(f'"{op}" not implemented for \'{dtype_name(x.dtype)}\'')
 
 
 def np_scalar(x, dtype):

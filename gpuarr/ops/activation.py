@@ -1,0 +1,212 @@
+"""The activation ops that are ops in their own right: ``relu``, ``softmax``, ``log_softmax``.
+
+Each exists once, here: ``gpuarr.relu``, ``Tensor.relu``, ``F.relu`` and ``nn.ReLU`` all run
+the one :class:`Relu` (likewise for softmax and log-softmax), so they agree on every input,
+bool tensors included (torch refuses them everywhere).
+
+They are raw Functions with a hand-written backward in Tensor ops: the usual backward runs on
+the arrays' fast paths, and ``create_graph=True`` still gives second derivatives.
+
+Example:
+    >>> gpuarr.relu(gpuarr.tensor([-1.0, 2.0]))
+    tensor([0., 2.])
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from .._autocast import state as _amp
+from .._tensor import Tensor, _make
+from ..autograd.function import Function
+from ..autograd.grad_mode import _state
+from . import elementwise as E
+from ._common import apply_raw, check_tensor, float_dtype_check, no_grad_needed, wrap_dim
+
+__all__ = ["relu", "relu_", "softmax", "log_softmax"]
+
+
+class Relu(Function):
+    _raw = True
+
+    @staticmethod
+    def forward(ctx, x):
+        y = ctx.xp.maximum(x, x.dtype.type(0))
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        if not _state.enabled:
+            return _make(g._device._xp().multiply(g._data, y._data > 0), g._device)
+        return g * (y > 0).to(g.dtype)
+
+
+def relu(input: Tensor) -> Tensor:
+    """``max(input, 0)`` elementwise.
+
+    Args:
+        input: a tensor of any dtype but bool.
+
+    Returns:
+        A new tensor of ``input``'s dtype.
+
+    Raises:
+        RuntimeError: for a bool tensor, as torch.
+
+    Example:
+        >>> gpuarr.relu(gpuarr.tensor([-1, 2]))
+        tensor([0, 2])
+    """
+    check_tensor(input, "input", "relu")
+    d = input._data
+    if d.dtype.kind == "b":
+        raise RuntimeError("Boolean inputs not supported for relu")
+    if no_grad_needed(input):
+        return _make(input._device._xp().maximum(d, d.dtype.type(0)), input._device)
+    return Relu.apply(input)
+
+
+def relu_(input: Tensor) -> Tensor:
+    """In-place :func:`relu`; returns ``input``."""
+    check_tensor(input, "input", "relu_")
+    if input._data.dtype.kind == "b":
+        raise RuntimeError("Boolean inputs not supported for relu")
+    return E._inplace(input, relu)
+
+
+def _softmax_dim(name: str, ndim: int, stacklevel: int) -> int:
+    warnings.warn(
+        f"Implicit dimension choice for {name} has been deprecated. Change the call to include "
+        "dim=X as an argument.",
+        UserWarning,
+        stacklevel=stacklevel,
+    )
+    return 0 if ndim in (0, 1, 3) else 1
+
+
+class Softmax(Function):
+    _raw = True
+
+    @staticmethod
+    def forward(ctx, x, dim):
+        xp = ctx.xp
+        if x.size == 0:
+            y = x.copy()
+        else:
+            xf = x.astype(np.float32) if x.dtype.kind == "V" else x  # bfloat16: in float32
+            y = xf - xf.max(axis=dim, keepdims=True)
+            xp.exp(y, out=y)
+            y /= y.sum(axis=dim, keepdims=True)
+            y = y.astype(x.dtype, copy=False)
+        ctx.save_for_backward(y)
+        ctx.dim = dim
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        dim = ctx.dim
+        if not _state.enabled:
+            gy = g._data * y._data
+            gy -= y._data * gy.sum(axis=dim, keepdims=True)
+            return _make(gy, g._device), None
+        gy = g * y
+        return gy - y * gy.sum(dim, keepdim=True), None
+
+
+class LogSoftmax(Function):
+    _raw = True
+
+    @staticmethod
+    def forward(ctx, x, dim):
+        xp = ctx.xp
+        if x.size == 0:
+            y = x.copy()
+        else:
+            xf = x.astype(np.float32) if x.dtype.kind == "V" else x  # bfloat16: in float32
+            y = xf - xf.max(axis=dim, keepdims=True)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                y -= xp.log(xp.exp(y).sum(axis=dim, keepdims=True))
+            y = y.astype(x.dtype, copy=False)
+        ctx.save_for_backward(y)
+        ctx.dim = dim
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        dim = ctx.dim
+        if not _state.enabled:
+            gd = g._data
+            xp = g._device._xp()
+            return _make(gd - xp.exp(y._data) * gd.sum(axis=dim, keepdims=True), g._device), None
+        return g - E.exp(y) * g.sum(dim, keepdim=True), None
+
+
+def _softmax_common(cls, name: str, input: Tensor, dim, dtype, stacklevel: int) -> Tensor:
+    check_tensor(input, "input", name)
+    if dim is None:
+        dim = _softmax_dim(name, input.ndim, stacklevel + 1)
+    if dtype is not None:
+        input = input.to(dtype)
+    float_dtype_check(input, f"{name}_lastdim_kernel_impl")
+    nd = input.ndim
+    d = wrap_dim(dim, nd)
+    if nd == 0:
+        return _softmax_common(cls, name, input.reshape(1), 0, None, stacklevel).reshape(())
+    return apply_raw(cls, input, d)
+
+
+def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
+    """``exp(x) / exp(x).sum(dim)``, computed stably.
+
+    Args:
+        input: float tensor.
+        dim: the dim that sums to one.
+        dtype: cast ``input`` to this dtype first.
+
+    Example:
+        >>> gpuarr.softmax(gpuarr.tensor([1.0, 1.0]), dim=0)
+        tensor([0.5000, 0.5000])
+    """
+    if _amp.on:
+        return _amp.run("softmax", softmax, input, dim=dim, _stacklevel=_stacklevel, dtype=dtype)
+    return _softmax_common(Softmax, "softmax", input, dim, dtype, _stacklevel)
+
+
+def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3,
+                dtype=None) -> Tensor:
+    """``x - logsumexp(x, dim)``: stable for large logits (no overflow to inf/nan).
+
+    Example:
+        >>> gpuarr.log_softmax(gpuarr.tensor([1000.0, 0.0]), dim=0)
+        tensor([    0., -1000.])
+    """
+    if _amp.on:
+        return _amp.run("log_softmax", log_softmax, input, dim=dim, _stacklevel=_stacklevel,
+                        dtype=dtype)
+    return _softmax_common(LogSoftmax, "log_softmax", input, dim, dtype, _stacklevel)
+
+
+def _softmax_method(self: Tensor, dim: int, dtype=None) -> Tensor:
+    """``Tensor.softmax(dim)``: see :func:`softmax`."""
+    return softmax(self, dim, dtype=dtype)
+
+
+def _log_softmax_method(self: Tensor, dim: int, dtype=None) -> Tensor:
+    """``Tensor.log_softmax(dim)``: see :func:`log_softmax`."""
+    return log_softmax(self, dim, dtype=dtype)
+
+
+def _install() -> None:
+    Tensor.relu = relu
+    Tensor.relu_ = relu_
+    Tensor.softmax = _softmax_method
+    Tensor.log_softmax = _log_softmax_method
+
+
+_install()
