@@ -79,7 +79,7 @@ from .ops.stacking import *  # noqa: F403
 from .serialization import load, save
 
 # Subpackages, importable as gpuarr.nn etc. (none of them imports CuPy, torch or TensorFlow).
-from . import distributed, distributions, linalg, nn, optim, utils, vision
+from . import distributed, distributions, linalg, nn, optim, special, utils, vision
 
 # Mixed precision: gpuarr.amp, gpuarr.autocast, and torch's deprecated cuda/cpu spellings.
 from . import amp, cpu
@@ -99,7 +99,7 @@ from .amp.autocast_mode import (
     set_autocast_enabled,
 )
 from .cuda import amp as _cuda_amp  # noqa: F401 - makes gpuarr.cuda.amp an attribute
-from .distributions._special import digamma, erfinv, lgamma, polygamma, xlogy
+from .ops.special import digamma, erf, erfinv, lgamma, polygamma, xlogy
 
 # What torch programs call at the top (device and backend probes, compile, legacy constructors).
 from . import accelerator, onnx

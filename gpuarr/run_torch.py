@@ -153,6 +153,7 @@ TORCH_MODULES: dict[str, tuple[str, ...]] = {
     "torch.backends.cuda": ("gpuarr._torch_backends.cuda",),
     "torch.backends.mps": ("gpuarr._torch_backends.mps",),
     "torch.linalg": ("gpuarr.linalg",),
+    "torch.special": ("gpuarr.special",),
     "torch.onnx": ("gpuarr.onnx",),
     "torch.testing": ("gpuarr.testing",),
     "torch.accelerator": ("gpuarr.accelerator",),

@@ -24,7 +24,7 @@ from ..autograd.function import Function
 from ..autograd.grad_mode import _state
 from ..ops.random import _gen
 from ..ops.sampling import _contig
-from ._special import polygamma_array
+from ..ops.special import polygamma_array
 
 __all__ = ["standard_gamma", "standard_gamma_grad"]
 

@@ -6,10 +6,10 @@ import numbers
 
 from .._tensor import Tensor
 from ..ops.elementwise import where
+from ..ops.special import digamma, lgamma, xlogy
 from . import constraints
 from ._gamma_sampler import standard_gamma
 from ._ops import finfo
-from ._special import digamma, lgamma, xlogy
 from .distribution import Distribution
 from .utils import broadcast_all
 

@@ -7,9 +7,9 @@ from .._tensor import Tensor
 from ..autograd.grad_mode import no_grad
 from ..ops.elementwise import where
 from ..ops.sampling import binomial
+from ..ops.special import lgamma
 from . import constraints
 from ._ops import max_item, min_item
-from ._special import lgamma
 from .distribution import Distribution
 from .utils import broadcast_all, lazy_property, logits_to_probs, probs_to_logits
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numbers
 
 from .._tensor import Tensor
+from ..ops.special import digamma, lgamma, xlogy
 from . import constraints
 from ._gamma_sampler import standard_gamma
 from ._ops import finfo
-from ._special import digamma, lgamma, xlogy
 from .distribution import Distribution
 from .utils import broadcast_all
 

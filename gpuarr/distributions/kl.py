@@ -18,8 +18,8 @@ from .._creation import full_like
 from .._tensor import Tensor
 from ..nn.functional import softplus
 from ..ops.elementwise import where
+from ..ops.special import digamma, lgamma, xlogy
 from ._ops import solve_triangular
-from ._special import digamma, lgamma, xlogy
 from .bernoulli import Bernoulli
 from .beta import Beta
 from .binomial import Binomial

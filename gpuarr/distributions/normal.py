@@ -6,10 +6,9 @@ import math
 import numbers
 
 from .._tensor import Tensor
-from ..ops.elementwise import erf
 from ..ops.random import randn
+from ..ops.special import erf, erfinv
 from . import constraints
-from ._special import erfinv
 from .distribution import Distribution
 from .utils import broadcast_all
 

@@ -9,9 +9,9 @@ from .._creation import arange
 from .._tensor import Tensor
 from ..ops.elementwise import where
 from ..ops.sampling import poisson
+from ..ops.special import lgamma, xlogy
 from . import constraints
 from ._ops import max_item, min_item
-from ._special import lgamma, xlogy
 from .distribution import Distribution
 from .utils import broadcast_all
 

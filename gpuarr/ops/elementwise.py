@@ -42,7 +42,7 @@ __all__ = [
     "neg", "negative", "abs", "absolute", "exp", "exp2", "log", "log2", "log10", "log1p", "expm1",
     "sqrt", "rsqrt", "square", "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh",
     "tanh", "sigmoid", "sign", "floor", "ceil", "round", "trunc", "frac", "reciprocal",
-    "erf", "isnan", "isinf", "isfinite", "nan_to_num", "clamp", "clip", "where", "lerp",
+    "isnan", "isinf", "isfinite", "nan_to_num", "clamp", "clip", "where", "lerp",
 ]
 
 _ndarray = np.ndarray
@@ -703,22 +703,6 @@ class Sigmoid(_Unary):
         return g * y * (1 - y)
 
 
-class Erf(_Unary):
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return _erf(ctx.xp, x)
-
-    @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
-        return g * (2.0 / math.sqrt(math.pi)) * exp(-(x * x))
-
-
-def _erf(xp, x):
-    return of_module(xp).erf(x)
-
-
 class _ZeroGrad(_Unary):
     """Piecewise-constant ops (floor, sign...): gradient is zero almost everywhere."""
 
@@ -992,11 +976,6 @@ def reciprocal(input: Tensor) -> Tensor:
     if _amp.on:
         return _amp.run("reciprocal", reciprocal, input)
     return _unary(Reciprocal, input)
-
-
-def erf(input: Tensor) -> Tensor:
-    """The Gauss error function."""
-    return _unary(Erf, input)
 
 
 def nan_to_num(input: Tensor, nan: float = 0.0, posinf: float | None = None,
@@ -1409,7 +1388,7 @@ def _install() -> None:
         "tan": tan, "asin": asin, "acos": acos, "atan": atan, "arcsin": asin, "arccos": acos,
         "arctan": atan, "sinh": sinh, "cosh": cosh, "tanh": tanh, "sigmoid": sigmoid,
         "sign": sign, "floor": floor, "ceil": ceil, "round": round,
-        "trunc": trunc, "frac": frac, "reciprocal": reciprocal, "erf": erf, "isnan": isnan,
+        "trunc": trunc, "frac": frac, "reciprocal": reciprocal, "isnan": isnan,
         "isinf": isinf, "isfinite": isfinite, "nan_to_num": nan_to_num, "clamp": clamp,
         "clip": clamp, "where": lambda self, condition, other: where(condition, self, other),
         "lerp": lerp,
@@ -1420,7 +1399,7 @@ def _install() -> None:
         "floor_divide", "remainder", "fmod", "pow", "neg", "abs", "exp", "log", "log2",
         "log10", "log1p", "expm1", "sqrt", "rsqrt", "square", "sin", "cos", "tan", "tanh",
         "sigmoid", "sign", "floor", "ceil", "round", "trunc", "frac", "reciprocal",
-        "erf", "clamp", "clip", "nan_to_num", "lerp", "maximum", "minimum", "atan2",
+        "clamp", "clip", "nan_to_num", "lerp", "maximum", "minimum", "atan2",
         "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "logical_not",
         "logical_and", "logical_or", "logical_xor", "eq", "ne", "lt", "le", "gt", "ge",
         "exp2", "asin", "acos", "atan", "sinh", "cosh",

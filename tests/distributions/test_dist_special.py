@@ -14,7 +14,7 @@ from scipy import special as sps
 import gpuarr
 from gpuarr.autograd import gradcheck, gradgradcheck
 from gpuarr.backends import NUMPY, _np_special
-from gpuarr.distributions._special import digamma, erfinv, lgamma, polygamma, xlogy
+from gpuarr.ops.special import digamma, erfinv, lgamma, polygamma, xlogy
 
 
 def host(t) -> np.ndarray:

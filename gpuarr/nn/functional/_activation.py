@@ -18,6 +18,7 @@ from ...autograd.function import Function, _PlainCtx
 from ...autograd.grad_mode import _state
 from ...ops import activation as A
 from ...ops import elementwise as E
+from ...ops import special as S
 from ...ops.activation import log_softmax, relu_, softmax
 from ...ops.shape import narrow
 from ._utils import check_tensor, float_dtype_check, no_grad_needed
@@ -159,7 +160,7 @@ def _gelu_arrays(xp, x, approximate: str):
     if approximate == "tanh":
         inner = xp.tanh((x + t(0.044715) * x * x * x) * t(_SQRT_2_PI))
         return t(0.5) * x * (t(1) + inner)
-    return t(0.5) * x * (t(1) + E._erf(xp, x * t(_INV_SQRT_2)))
+    return t(0.5) * x * (t(1) + S.erf_array(xp, x * t(_INV_SQRT_2)))
 
 
 def _gelu_grad(x: Tensor, approximate: str) -> Tensor:
@@ -168,7 +169,7 @@ def _gelu_grad(x: Tensor, approximate: str) -> Tensor:
         x2 = x * x
         t = E.tanh((x + x2 * x * 0.044715) * _SQRT_2_PI)
         return (t + 1) * 0.5 + x * (1 - t * t) * (x2 * (3 * 0.044715) + 1) * (0.5 * _SQRT_2_PI)
-    cdf = (E.erf(x * _INV_SQRT_2) + 1) * 0.5
+    cdf = (S.erf(x * _INV_SQRT_2) + 1) * 0.5
     pdf = E.exp(x * x * -0.5) * _INV_SQRT_2PI
     return cdf + x * pdf
 

@@ -1,11 +1,14 @@
-"""Special functions with gradients: ``lgamma``, ``digamma``, ``polygamma``, ``erfinv``, ``xlogy``.
+"""Special functions with gradients: ``erf``, ``erfinv``, ``lgamma``, ``digamma``, ``polygamma``,
+``xlogy``; the one home of each, used by the ops, ``nn.init``, ``nn.functional.gelu`` and
+``distributions`` (``gpuarr.special`` is torch.special's namespace over them).
 
-The array work is the backend's (``Backend.gammaln/digamma/polygamma/erfinv``): SciPy's
+The array work is the backend's (``Backend.erf/erfinv/gammaln/digamma/polygamma``): SciPy's
 ``scipy.special`` on the CPU when SciPy is importable, else NumPy implementations
 (``gpuarr/backends/_np_special.py``); ``cupyx.scipy.special`` on CUDA.
 
-Gradients: ``lgamma' = digamma``, ``digamma' = polygamma(1, .)``,
-``polygamma(n, .)' = polygamma(n + 1, .)``, ``erfinv'(x) = sqrt(pi) / 2 * exp(erfinv(x)**2)``.
+Gradients: ``erf'(x) = 2 / sqrt(pi) * exp(-x**2)``, ``lgamma' = digamma``,
+``digamma' = polygamma(1, .)``, ``polygamma(n, .)' = polygamma(n + 1, .)``,
+``erfinv'(x) = sqrt(pi) / 2 * exp(erfinv(x)**2)``.
 All are written with gpuarr ops, so higher derivatives work too.
 
 Example:
@@ -27,8 +30,10 @@ from .._tensor import Tensor, _make
 from ..autograd.function import Function
 from ..autograd.grad_mode import _state
 from ..backends import of_module
+from . import elementwise as E
+from .elementwise import isnan, where
 
-__all__ = ["lgamma", "digamma", "polygamma", "erfinv", "xlogy"]
+__all__ = ["erf", "lgamma", "digamma", "polygamma", "erfinv", "xlogy"]
 
 # --------------------------------------------------------------------------------------------
 # array-level dispatch (numpy or cupy arrays; float dtypes)
@@ -37,6 +42,11 @@ __all__ = ["lgamma", "digamma", "polygamma", "erfinv", "xlogy"]
 def _work_dtype(dt: np.dtype) -> np.dtype:
     # float16 has no kernels in SciPy/CuPy special: compute in float32
     return np.dtype(np.float32) if dt == np.float16 else dt
+
+
+def erf_array(xp, x):
+    """The error function of a backend array (its dtype kept)."""
+    return of_module(xp).erf(x)
 
 
 def lgamma_array(xp, x):
@@ -114,6 +124,28 @@ class Erfinv(Function):
     def backward(ctx, g):
         (y,) = ctx.saved_tensors
         return g * (math.sqrt(math.pi) / 2) * (y * y).exp()
+
+
+class Erf(E._Unary):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return erf_array(ctx.xp, x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * (2.0 / math.sqrt(math.pi)) * E.exp(-(x * x))
+
+
+def erf(input: Tensor) -> Tensor:
+    """The Gauss error function ``2 / sqrt(pi) * integral_0^x exp(-t**2) dt``, elementwise.
+
+    Example:
+        >>> gpuarr.erf(gpuarr.tensor([0.0, 1.0]))
+        tensor([0.0000, 0.8427])
+    """
+    return E._unary(Erf, input)
 
 
 def _float_input(input, name: str) -> Tensor:
@@ -199,8 +231,6 @@ def xlogy(input, other) -> Tensor:
         >>> gpuarr.xlogy(gpuarr.tensor([0.0, 2.0]), gpuarr.tensor([0.0, 3.0]))
         tensor([0.0000, 2.1972])
     """
-    from ..ops.elementwise import isnan, where
-
     ref = input if isinstance(input, Tensor) else other
     if not isinstance(ref, Tensor):
         raise TypeError("xlogy(): expected at least one Tensor argument")
@@ -223,11 +253,12 @@ def _full_like_scalar(value, ref: Tensor) -> Tensor:
 
 
 def _install() -> None:
-    methods = {"lgamma": lgamma, "digamma": digamma, "erfinv": erfinv, "xlogy": xlogy,
-               "polygamma": lambda self, n: polygamma(n, self)}
+    methods = {"erf": erf, "lgamma": lgamma, "digamma": digamma, "erfinv": erfinv,
+               "xlogy": xlogy, "polygamma": lambda self, n: polygamma(n, self)}
     for name, fn in methods.items():
-        if not hasattr(Tensor, name):  # another op module may already provide it
-            setattr(Tensor, name, fn)
+        setattr(Tensor, name, fn)
+    Tensor.erf_ = lambda self: E._inplace(self, erf)
+    Tensor.erf_.__doc__ = "In-place :func:`erf`; returns self."
 
 
 _install()
