@@ -13,6 +13,7 @@ from . import _dtype as D
 from ._device import CPU, as_device, cuda_device, device
 from .autograd.function import Node as _Node
 from .autograd.grad_mode import _state
+from .backends import cuda_backend
 
 __all__ = ["Tensor", "Size"]
 
@@ -509,12 +510,17 @@ class Tensor:
         if self._device is not CPU:
             raise RuntimeError(f"cannot pin '{self._type_str()}' only dense CPU tensors can be "
                                "pinned")
-        from .utils._worker import _pinned_allocator, pin_memory
-
-        allocator = _pinned_allocator()
-        if allocator is None:
-            raise RuntimeError("Cannot access accelerator device when none is available.")
-        return pin_memory(self, allocator)
+        try:
+            pinned_empty = cuda_backend().pinned_empty
+        except RuntimeError:
+            raise RuntimeError("Cannot access accelerator device when none is available.") \
+                from None
+        d = self._data
+        buf = pinned_empty(d.shape, d.dtype)
+        np.copyto(buf, d)
+        out = _make(buf, CPU)
+        out._rg = self._rg
+        return out
 
     def float(self) -> Tensor:
         return self.to(D.float32)

@@ -18,10 +18,10 @@ from .._creation import empty, zeros
 from .._tensor import Tensor
 from ..ops._common import dtype_name
 from . import init
-from ._rnn_utils import PackedSequence
 from .functional._rnn import RNNLayer, Steps, run_layers
 from .module import Module
 from .parameter import Parameter
+from .utils.rnn import PackedSequence
 
 __all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
 

@@ -10,17 +10,8 @@ Example:
 from __future__ import annotations
 
 import importlib
-import sys
 
 from . import data
-from . import distributed_sampler as _distributed_sampler
-
-# ``gpuarr.utils.data.distributed`` (torch's ``torch.utils.data.distributed``) while
-# ``gpuarr.utils.data`` is a single module rather than a package: the sampler module is
-# registered under that name, and ``DistributedSampler`` is reachable from ``data`` as in torch.
-sys.modules[data.__name__ + ".distributed"] = _distributed_sampler
-data.distributed = _distributed_sampler
-data.DistributedSampler = _distributed_sampler.DistributedSampler
 
 __all__ = ["data", "tensorboard"]
 

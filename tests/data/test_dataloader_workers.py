@@ -25,7 +25,7 @@ import torch
 import torch.utils.data as tud
 
 import gpuarr
-from gpuarr.utils import _worker
+from gpuarr.utils.data import _worker
 from gpuarr.utils.data import (
     DataLoader,
     Subset,
@@ -550,7 +550,7 @@ class _FakePinned:
 def test_pin_memory_copies_batches_into_the_backends_pinned_buffers(monkeypatch, workers):
     fake = _FakePinned()
     monkeypatch.setattr(gpuarr.cuda, "is_available", lambda: True)
-    monkeypatch.setattr("gpuarr.utils.data._pinned_allocator", lambda: fake)
+    monkeypatch.setattr("gpuarr.utils.data.dataloader._pinned_allocator", lambda: fake)
     loader = DataLoader(H.Samples(4), batch_size=2, pin_memory=True, num_workers=workers)
     batches = list(loader)
     ref = _epoch(DataLoader(H.Samples(4), batch_size=2))
@@ -559,7 +559,7 @@ def test_pin_memory_copies_batches_into_the_backends_pinned_buffers(monkeypatch,
     assert len(fake.made) == len(pinned) and all(
         p is m for p, m in zip(pinned, fake.made))
     # no allocator on the backend: batches stay where they are
-    monkeypatch.setattr("gpuarr.utils.data._pinned_allocator", lambda: None)
+    monkeypatch.setattr("gpuarr.utils.data.dataloader._pinned_allocator", lambda: None)
     assert _epoch(DataLoader(H.Samples(4), batch_size=2, pin_memory=True)) == ref
 
 

@@ -22,10 +22,12 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .. import _dtype as D
-from .._creation import tensor
-from .._tensor import Tensor
-from ..ops._common import dtype_name
+from ... import _dtype as D
+from ..._creation import full, tensor
+from ..._device import cuda_device
+from ..._tensor import Tensor
+from ...ops._common import dtype_name
+from ...ops.stacking import cat
 
 __all__ = [
     "PackedSequence",
@@ -93,7 +95,6 @@ class PackedSequence(PackedSequence_):
 
     def cuda(self, device=None) -> PackedSequence:
         """Move to a CUDA device."""
-        from .._device import cuda_device
 
         return self.to(cuda_device(device))
 
@@ -263,7 +264,6 @@ def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False,
     if batch_first:
         idx = idx.T
     rest = tuple(data.shape[1:])
-    from .. import cat, full
 
     pad = full((1,) + rest, padding_value, dtype=data.dtype, device=data.device)
     padded = _gather_rows(cat([data, pad]), idx.reshape(-1)).reshape(idx.shape + rest)
@@ -316,7 +316,6 @@ def pad_sequence(sequences, batch_first: bool = False, padding_value: float = 0.
     idx = np.where(valid, starts[None, :] + src, total)  # (t_max, B)
     if batch_first:
         idx = idx.T
-    from .. import cat, full
 
     flat = cat([s.reshape((-1,) + rest) for s in seqs])
     pad = full((1,) + rest, padding_value, dtype=flat.dtype, device=flat.device)

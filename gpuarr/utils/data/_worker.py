@@ -47,8 +47,11 @@ from typing import Any
 
 import numpy as np
 
-from .._device import CPU
-from .._tensor import Tensor, _make
+from ..._device import CPU
+from ..._random import manual_seed
+from ..._tensor import Tensor, _make
+from ...backends import cuda_backend
+from ._fetch import _make_fetcher
 
 __all__ = ["WorkerInfo", "get_worker_info"]
 
@@ -114,8 +117,6 @@ def _numpy_seed(base_seed: int, worker_id: int) -> list[int]:
 
 
 def _seed_worker(base_seed: int, worker_id: int) -> int:
-    from .._random import manual_seed
-
     seed = base_seed + worker_id
     random.seed(seed)
     manual_seed(seed)
@@ -317,8 +318,6 @@ def _worker_loop(dataset, fetcher_args: tuple, index_queue, result_conn, done_fl
     """Body of worker ``worker_id``: fetch the batches asked for on ``index_queue`` and send
     them (or the exception raised while making them) down ``result_conn``."""
     global _worker_info
-    from .data import _make_fetcher
-
     try:
         faulthandler.enable()  # a segfault in dataset code prints a Python traceback
     except Exception:
@@ -570,8 +569,6 @@ def _resolve_context(ctx):
 def _pinned_allocator():
     """The CUDA backend's ``pinned_empty(shape, dtype)`` (page-locked host arrays), or None
     when CUDA cannot be used (then batches stay in ordinary host memory)."""
-    from ..backends import cuda_backend
-
     try:
         return cuda_backend().pinned_empty
     except Exception:

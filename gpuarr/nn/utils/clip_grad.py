@@ -1,5 +1,5 @@
-"""Gradient utilities: ``clip_grad_norm_``, ``clip_grad_value_``, ``get_total_norm``, and
-``parameters_to_vector`` / ``vector_to_parameters``."""
+"""Gradient clipping: ``clip_grad_norm_``, ``clip_grad_value_``, ``get_total_norm``,
+``clip_grads_with_norm_`` (torch.nn.utils.clip_grad)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ import math
 import warnings
 from collections.abc import Iterable
 
-from .._creation import tensor
-from .._tensor import Tensor, _make
+from ..._creation import tensor
+from ..._tensor import Tensor, _make
 
 __all__ = ["clip_grad_norm_", "clip_grad_norm", "clip_grad_value_", "get_total_norm",
-           "clip_grads_with_norm_", "parameters_to_vector", "vector_to_parameters"]
+           "clip_grads_with_norm_"]
 
 
 def _as_list(parameters) -> list:
@@ -104,46 +104,6 @@ def clip_grad_norm(parameters, max_norm: float, norm_type: float = 2.0,
     return clip_grad_norm_(parameters, max_norm, norm_type, error_if_nonfinite, foreach)
 
 
-def parameters_to_vector(parameters) -> Tensor:
-    """All ``parameters`` flattened and concatenated into one 1-d tensor (a copy).
-
-    Example:
-        >>> vec = nn.utils.parameters_to_vector(model.parameters())
-    """
-    from ..ops.stacking import cat
-
-    params = _as_list(parameters)
-    if not params:
-        raise RuntimeError("parameters_to_vector: expected a non-empty list of Tensors")
-    dev = params[0].device
-    for p in params:
-        if p.device != dev:
-            raise TypeError("Found two parameters on different devices, this is currently not "
-                            f"supported (parameters_to_vector: {dev} and {p.device})")
-    return cat([p.view(-1) for p in params])
-
-
-def vector_to_parameters(vec: Tensor, parameters) -> None:
-    """Make each of ``parameters`` a view of the next slice of the 1-d ``vec`` (as torch does,
-    through ``param.data``: the parameters then share ``vec``'s memory).
-
-    Example:
-        >>> nn.utils.vector_to_parameters(vec, model.parameters())
-    """
-    if not isinstance(vec, Tensor):
-        raise TypeError(f"expected torch.Tensor, but got: {type(vec).__name__}")
-    params = _as_list(parameters)
-    need = sum(p.numel() for p in params)
-    if vec.dim() != 1 or vec.numel() < need:
-        raise RuntimeError(f"vector_to_parameters: vec of shape {list(vec.shape)} is too short "
-                           f"for the {need} elements of the parameters")
-    pointer = 0
-    for p in params:
-        n = p.numel()
-        p.data = vec[pointer:pointer + n].view_as(p).data
-        pointer += n
-
-
 def clip_grad_value_(parameters, clip_value: float, foreach=None) -> None:
     """Clamp every gradient element to ``[-clip_value, clip_value]`` in place."""
     v = float(clip_value)
@@ -153,13 +113,3 @@ def clip_grad_value_(parameters, clip_value: float, foreach=None) -> None:
             xp = g._device._xp()
             xp.clip(g._data, -v, v, out=g._data)
             g._bump_version()
-
-
-# ``gpuarr.nn.utils.rnn`` (PackedSequence, pack/pad helpers) lives in nn/_rnn_utils.py; this
-# module is a plain file, so register it as the submodule ``rnn`` (``import gpuarr.nn.utils.rnn``
-# and ``from gpuarr.nn.utils.rnn import pad_sequence`` both work).
-import sys as _sys  # noqa: E402
-
-from . import _rnn_utils as rnn  # noqa: E402
-
-_sys.modules[__name__ + ".rnn"] = rnn

@@ -11,7 +11,9 @@ import importlib
 import math
 from collections.abc import Iterator, Sized
 
-from .data import Sampler
+from ..._random import Generator
+from ...ops.random import randperm
+from .sampler import Sampler
 
 __all__ = ["DistributedSampler"]
 
@@ -88,9 +90,6 @@ class DistributedSampler(Sampler):
         """The padded (or cut) index list that all ranks share, before it is split."""
         n = len(self.dataset)
         if self.shuffle:
-            from .._random import Generator
-            from ..ops.random import randperm
-
             g = Generator().manual_seed(self.seed + self.epoch)
             indices = randperm(n, generator=g).tolist()
         else:
