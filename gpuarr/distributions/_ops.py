@@ -11,7 +11,7 @@ import numpy as np
 from .. import _dtype as D
 from .._creation import tensor
 from .._tensor import Tensor, _make
-from ..linalg import _solve
+from ..ops.decompositions import _solve
 from ..ops.elementwise import where
 
 __all__ = [

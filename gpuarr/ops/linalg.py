@@ -32,8 +32,7 @@ from .elementwise import mul
 
 __all__ = [
     "matmul", "mm", "mv", "bmm", "dot", "vdot", "inner", "outer", "ger", "einsum", "tensordot",
-    "trace", "addmm", "addmv", "baddbmm", "kron", "chain_matmul", "det", "inverse",
-    "slogdet", "logdet",
+    "trace", "addmm", "addmv", "baddbmm", "kron",
 ]
 
 # torch's C++ type names, used by the mm/addmm dtype error
@@ -670,17 +669,6 @@ def kron(input: Tensor, other: Tensor) -> Tensor:
     return mul(a, b).reshape(tuple(x * y for x, y in zip(sa, sb)))
 
 
-def chain_matmul(*matrices) -> Tensor:
-    """Product of a chain of 2-D matrices (prefer ``gpuarr.linalg.multi_dot``)."""
-    if _amp.on:
-        return _amp.run("chain_matmul", chain_matmul, *matrices)
-    from ..linalg import multi_dot
-
-    if len(matrices) == 1:
-        return matrices[0]
-    return multi_dot(list(matrices))
-
-
 # --------------------------------------------------------------------------------------------
 # einsum
 
@@ -1036,45 +1024,6 @@ def _einsum_compile(equation: str, shapes: tuple):
 
 
 # --------------------------------------------------------------------------------------------
-# torch-level wrappers of gpuarr.linalg (imported lazily: gpuarr.linalg builds on this module)
-
-
-def det(input: Tensor) -> Tensor:
-    """Determinant of a (batch of) square matrices (see ``gpuarr.linalg.det``)."""
-    from .. import linalg as LA
-
-    return LA.det(input)
-
-
-def inverse(input: Tensor) -> Tensor:
-    """Inverse of a (batch of) square matrices (see ``gpuarr.linalg.inv``)."""
-    if _amp.on:
-        return _amp.run("inverse", inverse, input)
-    from .. import linalg as LA
-
-    return LA.inv(input)
-
-
-def slogdet(input: Tensor):
-    """``(sign, log|det|)`` of a (batch of) square matrices (see ``gpuarr.linalg.slogdet``),
-    as ``return_types.slogdet`` (torch's type for the top-level function)."""
-    from .. import linalg as LA
-    from .. import return_types
-
-    return return_types.slogdet(*LA.slogdet(input))
-
-
-def logdet(input: Tensor) -> Tensor:
-    """``log(det(input))``: nan for a negative determinant, -inf for a singular matrix."""
-    from .. import linalg as LA
-    from .elementwise import where
-
-    sign, lad = LA.slogdet(input)
-    nan = _make(lad._device._xp().asarray(np.nan, dtype=lad._data.dtype), lad._device)
-    return where(sign < 0, nan, lad)
-
-
-# --------------------------------------------------------------------------------------------
 # Tensor methods
 
 
@@ -1103,8 +1052,7 @@ def _install() -> None:
     for name, fn in {
         "matmul": matmul, "mm": mm, "mv": mv, "bmm": bmm, "dot": dot, "vdot": vdot,
         "inner": inner, "outer": outer, "ger": ger, "trace": trace, "addmm": addmm,
-        "addmv": addmv, "baddbmm": baddbmm, "kron": kron, "det": det,
-        "inverse": inverse, "slogdet": slogdet, "logdet": logdet,
+        "addmv": addmv, "baddbmm": baddbmm, "kron": kron,
     }.items():
         setattr(T, name, fn)
 

@@ -35,7 +35,6 @@ from .._autocast import state as _amp
 from ..autograd.function import _PlainCtx
 from ..backends import of_module
 from ._common import Function, Tensor, _make, _state, dims_arg, dtype_name, wrap_dim
-from ._out import write_out
 from .elementwise import abs as _abs
 from .elementwise import exp as _exp
 from .elementwise import isnan, maximum, minimum, sign, where
@@ -43,7 +42,7 @@ from .elementwise import isnan, maximum, minimum, sign, where
 __all__ = [
     "sum", "mean", "nansum", "nanmean", "prod", "var", "std", "var_mean", "std_mean",
     "max", "min", "amax", "amin", "aminmax", "argmax", "argmin", "logsumexp", "cumsum",
-    "cumprod", "all", "any", "count_nonzero", "norm",
+    "cumprod", "all", "any", "count_nonzero",
 ]
 
 _int64 = np.int64
@@ -1116,64 +1115,6 @@ class Norm(Function):
         return scaled * where(nzero, 0.0, g / n_safe ** (p - 1)), None, None, None
 
 
-def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, out=None,
-         dtype=None) -> Tensor:
-    """Vector p-norm over ``dim`` (int or tuple; None: all elements).
-
-    Args:
-        input: a floating tensor.
-        p: 'fro' (= 2), 'nuc' (nuclear norm over two dims, via ``gpuarr.linalg``), or a
-            number: inf (max abs), -inf (min abs), 0 (count of nonzeros), 1, 2 or any other
-            real p (``sum(|x|**p) ** (1/p)``).
-        dim: dims to reduce.
-        keepdim: keep reduced dims with size 1.
-        dtype: cast the input to this floating dtype first.
-
-    Raises:
-        RuntimeError: for non-floating input, an unknown ``p``, or an inf-norm over an empty
-            range.
-
-    Example:
-        >>> gpuarr.tensor([3., 4.]).norm()
-        tensor(5.)
-    """
-    if _amp.on and out is None:
-        return _amp.run("norm", norm, input, p=p, dim=dim, keepdim=keepdim, out=out, dtype=dtype)
-    if out is not None:  # torch.norm takes out= positionally too; torch names the ATen op
-        return write_out(norm(input, p, dim, keepdim, dtype=dtype), out, "linalg_vector_norm",
-                         rule="exact")
-    if dtype is not None:
-        dt = D.as_dtype(dtype)
-        if not dt.is_floating_point:
-            raise RuntimeError("linalg.vector_norm: dtype should be floating point or complex, "
-                               f"but got {dtype_name(dt)}")
-        input = input.to(dt)
-    if input._data.dtype.kind not in "fV":
-        raise RuntimeError("linalg.vector_norm: Expected a floating point or complex tensor as "
-                           f"input. Got {dtype_name(input.dtype)}")
-    if isinstance(p, str):
-        if p not in ("fro", "nuc"):
-            raise RuntimeError(f"linalg.matrix_norm: Order {p} not supported.")
-        dims = dim if isinstance(dim, (list, tuple)) else ([dim] if dim is not None else None)
-        if p == "nuc" and dims is None:
-            if input._data.ndim < 2:
-                raise RuntimeError("linalg.matrix_norm: The input tensor A must have at least 2 "
-                                   "dimensions.")
-            dims = list(range(input._data.ndim))
-        if dims is not None and (len(dims) > 2 or (p == "nuc" and len(dims) != 2)):
-            raise RuntimeError("linalg.matrix_norm: dim must be a 2-tuple. Got "
-                               + " ".join(str(d) for d in dims))
-        if p == "nuc":  # a matrix norm (singular values): lives with the linear algebra
-            from .. import linalg
-
-            return linalg.matrix_norm(input, "nuc", tuple(dims), keepdim)
-        p = 2.0
-    p = float(p)
-    axes = _red_dims(input, dim)
-    _check_norm_nonempty(input._data, p, f"{p:g}", axes)
-    return _run(Norm, input, p, axes, keepdim)
-
-
 def _check_norm_nonempty(x, p: float, name: str, axes) -> None:
     """torch's errors for an inf or negative-order norm (no identity) over an empty range;
     ``name`` is ``p`` as the caller's error text spells it."""
@@ -1200,7 +1141,7 @@ def _install() -> None:
         "var": var, "std": std, "max": max, "min": min, "amax": amax, "amin": amin,
         "aminmax": aminmax, "argmax": argmax, "argmin": argmin, "logsumexp": logsumexp,
         "cumsum": cumsum, "cumprod": cumprod, "all": all, "any": any,
-        "count_nonzero": count_nonzero, "norm": norm,
+        "count_nonzero": count_nonzero,
     }
     for name, fn in methods.items():
         setattr(Tensor, name, fn)

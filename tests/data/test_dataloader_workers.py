@@ -25,11 +25,11 @@ import torch
 import torch.utils.data as tud
 
 import gpuarr
-from gpuarr.utils.data import _worker
 from gpuarr.utils.data import (
     DataLoader,
     Subset,
     TensorDataset,
+    _worker,
     default_collate,
     get_worker_info,
 )

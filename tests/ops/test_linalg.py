@@ -21,6 +21,7 @@ import gpuarr
 import gpuarr.linalg as LA
 from gpuarr.autograd import gradcheck, gradgradcheck
 from gpuarr.ops import linalg as OL
+from gpuarr.ops import matrix_functions as MF
 
 HSET = settings(max_examples=20, deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -88,8 +89,8 @@ GA = SimpleNamespace(
     matmul=OL.matmul, mm=OL.mm, mv=OL.mv, bmm=OL.bmm, dot=OL.dot, vdot=OL.vdot,
     inner=OL.inner, outer=OL.outer, ger=OL.ger, einsum=OL.einsum, tensordot=OL.tensordot,
     trace=OL.trace, addmm=OL.addmm, addmv=OL.addmv, baddbmm=OL.baddbmm, kron=OL.kron,
-    norm=gpuarr.norm, det=OL.det, inverse=OL.inverse, logdet=OL.logdet,
-    chain_matmul=OL.chain_matmul,
+    norm=gpuarr.norm, det=MF.det, inverse=MF.inverse, logdet=MF.logdet,
+    chain_matmul=MF.chain_matmul,
     linalg=LA, float16=gpuarr.float16, half=gpuarr.half, float32=gpuarr.float32,
     float64=gpuarr.float64, int8=gpuarr.int8, int16=gpuarr.int16, int32=gpuarr.int32,
     int64=gpuarr.int64, uint8=gpuarr.uint8, bool=gpuarr.bool,

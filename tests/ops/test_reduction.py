@@ -561,7 +561,8 @@ def test_tensor_methods_are_attached():
                  "count_nonzero", "median", "nanmedian", "kthvalue", "sort", "argsort", "msort",
                  "topk", "unique", "nansum", "nanmean", "aminmax"):
         assert callable(getattr(gpuarr.Tensor, name)), name
-        assert name in gpuarr.ops.reduction.__all__ + gpuarr.ops.sorting.__all__
+        assert name in (gpuarr.ops.reduction.__all__ + gpuarr.ops.sorting.__all__
+                        + gpuarr.ops.matrix_functions.__all__)  # norm: with the matrix norms
 
 
 @pytest.mark.parametrize("src", ["int32", "int64", "bool", "uint8", "int8"])

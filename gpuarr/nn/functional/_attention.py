@@ -26,7 +26,9 @@ from ..._random import default_generator
 from ..._tensor import Size, Tensor, _make
 from ...autograd.function import Function
 from ...autograd.grad_mode import _state
+from ...ops import elementwise as E
 from ...ops._common import broadcast_error, broadcast_shapes, dtype_name
+from ...ops.linalg import matmul
 from ...ops.random import _draw_float
 from ...ops.stacking import cat
 from ._linear import linear
@@ -213,9 +215,6 @@ def _cast_like(a, like):
 def _backward_graph(ctx, g, gw, q, k, v, mask, keep):
     """The same gradients written with differentiable Tensor ops (for ``create_graph=True``):
     the softmax is recomputed from the inputs so that the result depends on them."""
-    from ...ops import elementwise as E
-    from ...ops.linalg import matmul
-
     half = q.dtype if q.dtype in (D.float16, D.bfloat16) else None
     if half:
         q, k, v = q.float(), k.float(), v.float()

@@ -11,6 +11,7 @@ from ..._autocast import state as _amp
 from ..._dtype import finfo, float32
 from ..._tensor import Tensor
 from ...ops import elementwise as E
+from ...ops.decompositions import vector_norm
 from ._norm import _norm, batch_norm
 from ._utils import check_tensor
 
@@ -155,12 +156,9 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
 
     a, b = broadcast_tensors(x1, x2)
     if a._data.dtype.kind not in "fV":
-        from ... import _dtype as D
-        a, b = a.to(D.float32), b.to(D.float32)
+        a, b = a.to(float32), b.to(float32)
 
     def _normed(t: Tensor) -> Tensor:
-        from ...linalg import vector_norm
-
         nrm = vector_norm(t, 2, dim, keepdim=True)
         nd = nrm.detach()
         return t / (nrm + (E.clamp(nd, min=eps) - nd))
