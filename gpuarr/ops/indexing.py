@@ -896,7 +896,7 @@ class Gather(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return ScatterAddZeros.apply(g, ctx.in_shape, ctx.dim, ctx.idx), None, None
+        return _gather_adjoint(g, ctx.in_shape, ctx.dim, ctx.idx), None, None
 
 
 def _gather_arr(xp, x, dim: int, idx):
@@ -907,23 +907,15 @@ def _gather_arr(xp, x, dim: int, idx):
     return x[_full_index(xp, idx, dim)]
 
 
-class ScatterAddZeros(Function):
-    """Zeros of ``shape`` with ``g`` accumulated at ``idx`` along ``dim`` (gather's adjoint)."""
-
-    _raw = True
-
-    @staticmethod
-    def forward(ctx, g, shape, dim, idx):
-        ctx.dim, ctx.idx = dim, idx
-        out = ctx.xp.zeros(shape, dtype=g.dtype)
-        i1 = idx.reshape(idx.shape or (1,))
-        _add_at(ctx.xp, out.reshape(shape or (1,)), _full_index(ctx.xp, i1, dim),
-                g.reshape(i1.shape))
-        return out
-
-    @staticmethod
-    def backward(ctx, gg):
-        return _gather(gg, ctx.dim, ctx.idx), None, None, None
+def _gather_adjoint(g: Tensor, shape: tuple, dim: int, idx) -> Tensor:
+    """Zeros of ``shape`` with ``g`` added at ``idx`` along ``dim``: gather's backward, through
+    the one scatter-add (:class:`ScatterAdd`), so its double backward is a gather again."""
+    xp = g._device._xp()
+    zeros = _make(xp.zeros(shape, dtype=g._data.dtype), g._device)
+    if not (_state.enabled and g._rg):
+        _scatter_arr(xp, zeros._data, dim, idx, g._data, "add")
+        return zeros
+    return ScatterAdd.apply(zeros, g, dim, idx)
 
 
 def _gather(x: Tensor, dim: int, idx) -> Tensor:
