@@ -11,7 +11,7 @@ import numpy as np
 
 from . import _dtype as D
 from ._device import CPU, as_device, cuda_device, device
-from .autograd.function import Node as _Node
+from .autograd.function import _typed
 from .autograd.grad_mode import _state
 from .backends import cuda_backend
 
@@ -199,9 +199,7 @@ class Tensor:
         Its type is named as torch's (``type(t.grad_fn).__name__ == 'MulBackward0'``).
         """
         node = self._gfn
-        if node is not None and node.__class__ is _Node:
-            node.__class__ = node._fn._node_cls  # typed when first seen (see autograd.Node)
-        return node
+        return None if node is None else _typed(node)  # typed when first seen (autograd.Node)
 
     @grad_fn.setter
     def grad_fn(self, node) -> None:
@@ -515,12 +513,7 @@ class Tensor:
         except RuntimeError:
             raise RuntimeError("Cannot access accelerator device when none is available.") \
                 from None
-        d = self._data
-        buf = pinned_empty(d.shape, d.dtype)
-        np.copyto(buf, d)
-        out = _make(buf, CPU)
-        out._rg = self._rg
-        return out
+        return _pinned_copy(self, pinned_empty)
 
     def float(self) -> Tensor:
         return self.to(D.float32)
@@ -619,6 +612,17 @@ def _wrap_dim(dim: int, ndim: int, op: str = "") -> int:
             f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})"
         )
     return dim + n if dim < 0 else dim
+
+
+def _pinned_copy(t: Tensor, pinned_empty) -> Tensor:
+    """A copy of CPU tensor ``t`` in a buffer from ``pinned_empty(shape, dtype)`` (page-locked
+    host memory); used by ``Tensor.pin_memory`` and the DataLoader's ``pin_memory``."""
+    d = t._data
+    buf = pinned_empty(d.shape, d.dtype)
+    np.copyto(buf, d)
+    out = _make(buf, CPU)
+    out._rg = t._rg
+    return out
 
 
 def _make(arr, dev: device) -> Tensor:

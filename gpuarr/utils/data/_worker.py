@@ -49,7 +49,7 @@ import numpy as np
 
 from ..._device import CPU
 from ..._random import manual_seed
-from ..._tensor import Tensor, _make
+from ..._tensor import Tensor, _make, _pinned_copy
 from ...backends import cuda_backend
 from ._fetch import _make_fetcher
 
@@ -583,13 +583,7 @@ def pin_memory(data, pinned_empty):
     import copy
 
     if isinstance(data, Tensor):
-        if data._device is not CPU:
-            return data
-        buf = pinned_empty(data._data.shape, data._data.dtype)
-        np.copyto(buf, data._data)
-        out = _make(buf, CPU)
-        out._rg = data._rg
-        return out
+        return data if data._device is not CPU else _pinned_copy(data, pinned_empty)
     if hasattr(data, "pin_memory"):
         return data.pin_memory()
     if isinstance(data, (str, bytes)):
