@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import math
-
 from .._creation import empty
 from .._tensor import Tensor
-from . import init
+from .conv import _ConvNd
 from .functional import _conv_transpose as FT
 from .module import Module
 from .parameter import Parameter
@@ -53,14 +51,8 @@ class _ConvTransposeNd(Module):
             self.register_parameter("bias", None)
         self.reset_parameters()
 
-    def reset_parameters(self) -> None:
-        """Re-draw weight and bias with the default initialisation (as torch)."""
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
-            if fan_in != 0:
-                bound = 1 / math.sqrt(fan_in)
-                init.uniform_(self.bias, -bound, bound)
+    # the same default initialisation as the convolutions (torch shares it too)
+    reset_parameters = _ConvNd.reset_parameters
 
     def _output_padding(self, input: Tensor, output_size) -> tuple:
         """torch's output_padding for a requested ``output_size``."""
