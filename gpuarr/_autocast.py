@@ -29,10 +29,13 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import _dtype as D
-from ._tensor import Tensor
+from ._core.tensor import TensorBase
+
+if TYPE_CHECKING:  # annotations name the public class; code tests TensorBase
+    from _tensor import Tensor
 
 __all__ = ["state", "POLICIES", "DEFAULT_DTYPES"]
 
@@ -162,7 +165,7 @@ class _State:
 
     # ---- casting ----
     def _cast(self, x: Any, to: D.dtype, dev: str) -> Any:
-        if isinstance(x, Tensor):
+        if isinstance(x, TensorBase):
             if not _eligible(x, dev) or x.dtype is to:
                 return x
             if (self.cache_enabled and x._rg and x._gfn is None and x._base is None
@@ -190,7 +193,7 @@ class _State:
         low = self.dtype[dev]
         cur = low
         for t in _tensors(args, kwargs):
-            if not (isinstance(t, Tensor) and _eligible(t, dev)):
+            if not (isinstance(t, TensorBase) and _eligible(t, dev)):
                 continue
             d = t.dtype
             if cur is D.float32 or d is D.float32:
@@ -202,7 +205,7 @@ class _State:
 
 def _eligible(x: Any, dev: str) -> bool:
     """torch's ``is_eligible``: a floating, non-float64 tensor on device type ``dev``."""
-    return (isinstance(x, Tensor) and x._device.type == dev
+    return (isinstance(x, TensorBase) and x._device.type == dev
             and x._data.dtype.kind in "fV" and x._data.dtype.itemsize != 8)
 
 
@@ -217,7 +220,7 @@ def _tensors(args: tuple, kwargs: dict):
 def _device_type(args: tuple, kwargs: dict) -> str | None:
     """The device type the op runs on: that of its first tensor argument."""
     for a in _tensors(args, kwargs):
-        if isinstance(a, Tensor):
+        if isinstance(a, TensorBase):
             return a._device.type
     return None
 

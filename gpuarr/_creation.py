@@ -10,13 +10,17 @@ import math
 import numbers
 import sys
 from collections.abc import Sequence as _Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from . import _dtype as D
+from ._core.tensor import TensorBase, _make
 from ._device import CPU, as_device
-from ._tensor import Tensor, _make
 from .ops._out import fill_out
+
+if TYPE_CHECKING:  # annotations name the public class; code tests TensorBase
+    from _tensor import Tensor
 
 __all__ = [
     "tensor", "as_tensor", "asarray", "from_numpy", "from_dlpack", "zeros", "ones", "full",
@@ -31,7 +35,7 @@ def _size(args, name: str = "size") -> tuple:
         args = tuple(args[0])
     out = []
     for s in args:
-        if isinstance(s, Tensor):
+        if isinstance(s, TensorBase):
             s = s.item()
         if not isinstance(s, numbers.Integral) or isinstance(s, bool):
             raise TypeError(
@@ -123,7 +127,7 @@ def _host_array(data, dtype=None):
     if not isinstance(data, (list, tuple)) and isinstance(data, _Sequence):
         data = list(data)  # any sequence torch accepts: deque, range, bytearray, array.array
     if isinstance(data, (list, tuple)):
-        if any(isinstance(x, Tensor) for x in _flat_probe(data)):
+        if any(isinstance(x, TensorBase) for x in _flat_probe(data)):
             data = _tensors_to_lists(data)
         try:
             arr = np.array(data)
@@ -161,7 +165,7 @@ def _flat_probe(data):
 
 
 def _tensors_to_lists(data):
-    if isinstance(data, Tensor):
+    if isinstance(data, TensorBase):
         return data.tolist()
     if isinstance(data, (list, tuple)):
         return [_tensors_to_lists(x) for x in data]
@@ -185,7 +189,7 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False,
         >>> gpuarr.tensor([[1, 2], [3, 4]], dtype=gpuarr.float64)
     """
     dev = as_device(device) if device is not None else None
-    if isinstance(data, Tensor):
+    if isinstance(data, TensorBase):
         out = data.detach().to(device=dev, dtype=dtype, copy=True)
         if out._data is data._data:
             out._device._xp()  # copy on the tensor's own device
@@ -224,7 +228,7 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False,
 def as_tensor(data, dtype=None, device=None) -> Tensor:
     """Like :func:`tensor` but shares memory when ``data`` is already a suitable array/tensor."""
     dev = as_device(device) if device is not None else None
-    if isinstance(data, Tensor):
+    if isinstance(data, TensorBase):
         return data.to(device=dev, dtype=dtype)
     if isinstance(data, np.ndarray) and (dev is None or dev is CPU):
         dt = D.as_dtype(dtype).np if dtype is not None else _infer_np_dtype(data, False)
@@ -258,7 +262,7 @@ def from_dlpack(ext) -> Tensor:
     Args:
         ext: an object with ``__dlpack__`` and ``__dlpack_device__`` (or a legacy capsule).
     """
-    if isinstance(ext, Tensor):
+    if isinstance(ext, TensorBase):
         return ext
     dev_type, dev_id = ext.__dlpack_device__()
     if dev_type == 1:  # kDLCPU
@@ -366,7 +370,7 @@ def full_like(input: Tensor, fill_value, *, dtype=None, device=None,
 
 
 def _num(x):
-    return x.item() if isinstance(x, Tensor) else x
+    return x.item() if isinstance(x, TensorBase) else x
 
 
 def arange(start, end=None, step=1, *, dtype=None, device=None,

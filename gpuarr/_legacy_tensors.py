@@ -19,13 +19,17 @@ Example:
 from __future__ import annotations
 
 import numbers
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from . import _dtype as D
+from ._core.tensor import Size, TensorBase
 from ._creation import empty, tensor
 from ._device import as_device
-from ._tensor import Size, Tensor
+
+if TYPE_CHECKING:  # annotations name the public class; code tests TensorBase
+    from _tensor import Tensor
 
 __all__ = ["FloatTensor", "DoubleTensor", "HalfTensor", "LongTensor", "IntTensor",
            "ShortTensor", "CharTensor", "ByteTensor", "BoolTensor"]
@@ -46,7 +50,7 @@ class _LegacyTensorType(type):
     dtype: D.dtype
 
     def __instancecheck__(cls, obj) -> bool:
-        return isinstance(obj, Tensor) and obj.dtype is cls.dtype and obj.device.type == "cpu"
+        return isinstance(obj, TensorBase) and obj.dtype is cls.dtype and obj.device.type == "cpu"
 
     def __call__(cls, *args, device=None) -> Tensor:
         dt = cls.dtype
@@ -57,7 +61,7 @@ class _LegacyTensorType(type):
             return empty(0, dtype=dt)
         if len(args) == 1:
             a = args[0]
-            if isinstance(a, Tensor):
+            if isinstance(a, TensorBase):
                 if a.dtype is not dt or a.device.type != "cpu":
                     raise TypeError(f"expected a {dt.name} CPU tensor for gpuarr.{cls.__name__}"
                                     f" (got a {a.dtype.name} tensor on {a.device}); convert it "
@@ -110,19 +114,12 @@ def default_tensor(*args, device=None) -> Tensor:
     return _DEFAULT_TYPES[D.get_default_dtype()](*args, device=device)
 
 
-_tensor_type = Tensor.type
-
-
-def _type(self: Tensor, dtype=None, non_blocking: bool = False, **kwargs):
-    """Without arguments, the type name (e.g. 'gpuarr.FloatTensor'); else a copy cast to
-    ``dtype``: a dtype, a legacy type (``gpuarr.LongTensor``) or its name
-    ('torch.LongTensor', 'gpuarr.cuda.FloatTensor')."""
+def cast_to_type(self: Tensor, dtype) -> Tensor:
+    """``Tensor.type(dtype)``: a copy cast to ``dtype``, a dtype, a legacy type
+    (``gpuarr.LongTensor``) or its name ('torch.LongTensor', 'gpuarr.cuda.FloatTensor')."""
     if isinstance(dtype, _LegacyTensorType):
         return self.to(device="cpu", dtype=dtype.dtype)
     if isinstance(dtype, str) and dtype.rsplit(".", 1)[-1] in _TYPES:
         dev = "cuda" if ".cuda." in dtype else "cpu"
         return self.to(device=dev, dtype=_TYPES[dtype.rsplit(".", 1)[-1]])
-    return _tensor_type(self, dtype)
-
-
-Tensor.type = _type
+    return self.to(dtype)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._core.tensor import _make
 from ._device import as_device
 
 __all__ = ["Generator", "manual_seed", "seed", "initial_seed", "default_generator",
@@ -71,8 +72,6 @@ class Generator:
             >>> s = g.get_state(); a = gpuarr.rand(3, generator=g)
             >>> g.set_state(s); b = gpuarr.rand(3, generator=g)   # a == b
         """
-        from ._tensor import _make
-
         payload = self.device._backend().generator_state(self._backend_gen)
         raw = (_STATE_MAGIC + self.device.type.encode().ljust(8, b"\0")
                + self._seed.to_bytes(8, "little") + payload)

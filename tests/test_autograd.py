@@ -415,7 +415,7 @@ def test_gradcheck_reports_both_jacobians():
 def test_fast_recording_path_matches_function_apply(op):
     # a * b and friends record through autograd.function.record(), a hand-inlined copy of
     # Function.apply's recording; both must build the same graph and gradients.
-    from gpuarr.autograd.function import _apply
+    from gpuarr._core.function import _apply
     from gpuarr.ops import elementwise as E
 
     cls = {"mul": E.Mul, "div": E.Div, "pow": E.Pow, "exp": E.Exp, "sigmoid": E.Sigmoid}[op]

@@ -7,152 +7,21 @@ Public API (PyTorch's names): :func:`backward`, :func:`grad`, :class:`Function`,
 
 from __future__ import annotations
 
-from .engine import run_backward
-from .function import Function, FunctionCtx, once_differentiable
-from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
+from .._core.function import Function, FunctionCtx, once_differentiable
+from .._core.grad_mode import (
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    no_grad,
+    set_grad_enabled,
+)
+from . import functional
+from ._backward import backward, grad
+from .gradcheck import gradcheck, gradgradcheck
+from .variable import Variable
 
 __all__ = [
     "Function", "FunctionCtx", "once_differentiable", "backward", "grad", "no_grad",
     "enable_grad", "set_grad_enabled", "is_grad_enabled", "inference_mode", "functional",
     "gradcheck", "gradgradcheck", "Variable",
 ]
-
-
-def _as_tuple(x):
-    if x is None:
-        return None
-    if isinstance(x, (list, tuple)):
-        return tuple(x)
-    return (x,)
-
-
-def _make_root_grads(outputs, grad_outputs, create_graph: bool):
-    from .._creation import ones_like
-    from .._tensor import Tensor
-
-    grads = []
-    for i, out in enumerate(outputs):
-        g = grad_outputs[i] if grad_outputs is not None else None
-        if g is None:
-            if out._data.size != 1:
-                raise RuntimeError("grad can be implicitly created only for scalar outputs")
-            if out._data.dtype.kind not in "fV":
-                raise RuntimeError(
-                    "grad can be implicitly created only for real scalar outputs but got "
-                    f"{out.dtype}"
-                )
-            g = ones_like(out)
-        elif not isinstance(g, Tensor):
-            raise TypeError(f"gradient must be a Tensor or None, got {type(g).__name__}")
-        else:
-            if g.shape != out.shape:
-                raise RuntimeError(
-                    f"Mismatch in shape: grad_output[{i}] has a shape of {g.shape} and output[{i}] "
-                    f"has a shape of {out.shape}."
-                )
-            if g._device is not out._device:
-                raise RuntimeError(
-                    f"Mismatch in device: grad_output[{i}] is on {g.device} and output[{i}] is on "
-                    f"{out.device}."
-                )
-            if not create_graph:
-                g = g.detach()
-        grads.append(g)
-    return grads
-
-
-def _check_outputs(outputs) -> None:
-    for i, t in enumerate(outputs):
-        if not t._rg:
-            raise RuntimeError(
-                f"element {i} of tensors does not require grad and does not have a grad_fn"
-            )
-
-
-def backward(tensors, grad_tensors=None, retain_graph=None, create_graph: bool = False,
-             inputs=None) -> None:
-    """Accumulate gradients of ``tensors`` into the ``.grad`` of graph leaves.
-
-    Args:
-        tensors: a Tensor or sequence of Tensors to differentiate.
-        grad_tensors: matching gradients (may be None for one-element tensors).
-        retain_graph: keep the graph for another backward (default: ``create_graph``).
-        create_graph: record the backward pass for higher-order derivatives.
-        inputs: if given, accumulate only into these tensors.
-
-    Example:
-        >>> x = gpuarr.tensor(2.0, requires_grad=True)
-        >>> gpuarr.autograd.backward(x * x); x.grad
-        tensor(4.)
-    """
-    outputs = _as_tuple(tensors)
-    gouts = _as_tuple(grad_tensors)
-    if gouts is not None and len(gouts) != len(outputs):
-        raise RuntimeError(
-            f"grad_tensors has {len(gouts)} elements but tensors has {len(outputs)}"
-        )
-    _check_outputs(outputs)
-    if retain_graph is None:
-        retain_graph = create_graph
-    roots = _make_root_grads(outputs, gouts, create_graph)
-    if inputs is not None:
-        inputs = _as_tuple(inputs)
-        grads = run_backward(outputs, roots, retain_graph, create_graph, inputs=inputs,
-                             allow_unused=True, accumulate=False)
-        from .engine import _accumulate_leaf, _Owner, _run_post_acc_hooks
-
-        owner = _Owner(roots)
-        for t, g in zip(inputs, grads):
-            if g is not None:
-                _accumulate_leaf(t, g, create_graph, owner)
-                if t._gfn is None and t._post_acc_hooks:
-                    _run_post_acc_hooks(t)
-        return
-    run_backward(outputs, roots, retain_graph, create_graph)
-
-
-def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bool = False,
-         allow_unused: bool = False, is_grads_batched: bool = False, materialize_grads=False):
-    """Gradients of ``outputs`` w.r.t. ``inputs``, returned rather than accumulated.
-
-    Args:
-        outputs: Tensor(s) to differentiate.
-        inputs: Tensor(s) to differentiate with respect to.
-        grad_outputs: d(loss)/d(outputs); may be None for one-element outputs.
-        retain_graph: keep the graph (default: ``create_graph``).
-        create_graph: make the result differentiable (for grad of grad).
-        allow_unused: return None for inputs that do not affect the outputs.
-        materialize_grads: return zeros instead of None for unused inputs.
-
-    Returns:
-        A tuple with one gradient per input.
-
-    Example:
-        >>> x = gpuarr.tensor(3.0, requires_grad=True)
-        >>> (g,) = gpuarr.autograd.grad(x ** 3, x, create_graph=True)   # 27
-        >>> gpuarr.autograd.grad(g, x)                                   # (18,)
-    """
-    outs = _as_tuple(outputs)
-    ins = _as_tuple(inputs)
-    for i, t in enumerate(ins):
-        if not t._rg:
-            raise RuntimeError(
-                f"One of the differentiated Tensors does not require grad (input {i})"
-            )
-    gouts = _as_tuple(grad_outputs)
-    _check_outputs(outs)
-    if retain_graph is None:
-        retain_graph = create_graph
-    roots = _make_root_grads(outs, gouts, create_graph)
-    res = run_backward(outs, roots, retain_graph, create_graph, inputs=ins,
-                       allow_unused=allow_unused or materialize_grads, accumulate=False)
-    if materialize_grads:
-        from .._creation import zeros_like
-
-        res = tuple(zeros_like(t) if g is None else g for t, g in zip(ins, res))
-    return res
-
-
-from . import functional  # noqa: E402
-from .gradcheck import gradcheck, gradgradcheck  # noqa: E402
-from .variable import Variable  # noqa: E402

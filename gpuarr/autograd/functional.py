@@ -6,8 +6,11 @@ hvp, vhp (PyTorch's ``torch.autograd.functional`` API).
 
 from __future__ import annotations
 
-from . import grad as _grad
-from .grad_mode import enable_grad
+from .._core.grad_mode import enable_grad
+from .._creation import ones_like, zeros, zeros_like
+from ..ops.shape import reshape
+from ..ops.stacking import stack
+from ._backward import grad as _grad
 
 __all__ = ["vjp", "jvp", "jacobian", "hessian", "hvp", "vhp"]
 
@@ -25,7 +28,6 @@ def _prep_inputs(inputs, create_graph: bool):
 
 
 def _fill_none(grads, like):
-    from .._creation import zeros_like
 
     return tuple(zeros_like(x) if g is None else g for g, x in zip(grads, like))
 
@@ -59,7 +61,6 @@ def jvp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
     Returns:
         ``(func(inputs), jvp)``.
     """
-    from .._creation import ones_like, zeros_like
 
     ins, in_tuple = _tup(inputs)
     vs = _tup(v)[0] if v is not None else tuple(ones_like(x) for x in ins)
@@ -91,9 +92,6 @@ def jacobian(func, inputs, create_graph: bool = False, strict: bool = False,
         tensor([[2., 0.],
                 [0., 4.]])
     """
-    from .._creation import zeros
-    from ..ops.shape import reshape
-    from ..ops.stacking import stack
 
     ins, in_tuple = _tup(inputs)
     with enable_grad():

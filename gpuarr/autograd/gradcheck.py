@@ -8,7 +8,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from .grad_mode import enable_grad, no_grad
+from .._core.grad_mode import enable_grad, no_grad
+from .._core.tensor import TensorBase
+from .._creation import zeros_like
+from .._random import Generator
+from ..ops.random import randn
+from ._backward import grad as _grad
 
 __all__ = ["gradcheck", "gradgradcheck", "GradcheckError"]
 
@@ -22,15 +27,11 @@ def _tup(x):
 
 
 def _diff_inputs(inputs):
-    from .._tensor import Tensor
-
-    return [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
+    return [i for i, x in enumerate(inputs) if isinstance(x, TensorBase) and x.requires_grad]
 
 
 def _outputs(fn, inputs):
-    from .._tensor import Tensor
-
-    return [o for o in _tup(fn(*inputs)) if isinstance(o, Tensor) and o.is_floating_point()]
+    return [o for o in _tup(fn(*inputs)) if isinstance(o, TensorBase) and o.is_floating_point()]
 
 
 def _numerical(fn, inputs, idx, eps):
@@ -56,9 +57,6 @@ def _numerical(fn, inputs, idx, eps):
 
 
 def _analytical(fn, inputs, idx):
-    from .. import autograd
-    from .._creation import zeros_like
-
     with enable_grad():
         outs = _outputs(fn, inputs)
         jac = [[np.zeros((o.numel(), inputs[i].numel())) for i in idx] for o in outs]
@@ -69,7 +67,7 @@ def _analytical(fn, inputs, idx):
                 go._data.reshape(-1)[k] = 1
                 if not o.requires_grad:
                     continue
-                gs = autograd.grad(o, [inputs[i] for i in idx], go, retain_graph=True,
+                gs = _grad(o, [inputs[i] for i in idx], go, retain_graph=True,
                                    allow_unused=True)
                 for col, g in enumerate(gs):
                     if g is not None:
@@ -128,10 +126,6 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps: float = 1e-6, atol: f
     Returns:
         True when all second-order Jacobians match.
     """
-    from .. import autograd
-    from .._random import Generator
-    from ..ops.random import randn
-
     inputs = _tup(inputs)
     idx = _diff_inputs(inputs)
     with enable_grad():
@@ -149,7 +143,7 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps: float = 1e-6, atol: f
         xs, vs = args[:n_in], args[n_in:]
         with enable_grad():  # the numerical pass runs under no_grad, but needs this graph
             os_ = _outputs(func, xs)
-            gs = autograd.grad(os_, [xs[i] for i in idx], vs, create_graph=True,
+            gs = _grad(os_, [xs[i] for i in idx], vs, create_graph=True,
                                allow_unused=True)
         return tuple(g for g in gs if g is not None)
 

@@ -14,14 +14,15 @@ from __future__ import annotations
 
 import warnings
 
+from .._core.tensor import TensorBase
+from .._creation import empty
+
 __all__ = ["Variable"]
 
 
 class _VariableMeta(type):
     def __instancecheck__(cls, other) -> bool:
-        from .._tensor import Tensor
-
-        return isinstance(other, Tensor)
+        return isinstance(other, TensorBase)
 
 
 class Variable(metaclass=_VariableMeta):
@@ -29,15 +30,12 @@ class Variable(metaclass=_VariableMeta):
     (shared memory), needing gradients when ``requires_grad``."""
 
     def __new__(cls, data=None, requires_grad: bool = False, volatile: bool = False):
-        from .._creation import empty
-        from .._tensor import Tensor
-
         if volatile:
             warnings.warn("volatile was removed and now has no effect. Use `with "
                           "torch.no_grad():` instead.", UserWarning, stacklevel=2)
         if data is None:
             data = empty(0)
-        if not isinstance(data, Tensor):
+        if not isinstance(data, TensorBase):
             raise TypeError(f"Variable data has to be a tensor, but got {type(data).__name__}")
         out = data.detach()
         if requires_grad:

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from .. import _dtype as D
-from .._tensor import Tensor, _common_device, _make, _wrap_dim
-from ..autograd.function import Function, _PlainCtx
-from ..autograd.grad_mode import _state
+from .._core.function import Function, _PlainCtx
+from .._core.grad_mode import _state
+from .._core.tensor import TensorBase, _common_device, _make, _wrap_dim
+from .._creation import tensor
+
+if TYPE_CHECKING:  # annotations name the public class; code tests TensorBase
+    from ._tensor import Tensor
 
 __all__ = [
-    "Function", "Tensor", "_make", "_state", "wrap_dim", "broadcast_error", "broadcast_shapes",
+    "Function", "TensorBase", "_make", "_state", "wrap_dim", "broadcast_error", "broadcast_shapes",
     "as_tensor_arg", "promote_operands", "dims_arg", "check_same_device", "dtype_name",
 ]
 
@@ -40,18 +46,6 @@ def broadcast_shapes(*shapes) -> tuple:
                 # torch names the first two tensors a and b, sizes as seen at that dim
                 raise broadcast_error(shapes[0] if k else s, s if k else shapes[0], j, ndim)
     return tuple(out)
-
-
-def check_no_overlap(t: Tensor) -> None:
-    """Raise torch's error when writing into ``t`` in place would write one memory location
-    through several elements (an ``expand``ed view: a stride of 0 over a dim longer than 1)."""
-    if t._base is not None:
-        d = t._data
-        if any(st == 0 and n > 1 for st, n in zip(d.strides, d.shape)):
-            raise RuntimeError(
-                "unsupported operation: more than one element of the written-to tensor refers "
-                "to a single memory location. Please clone() the tensor before performing the "
-                "operation.")
 
 
 def inplace_shape_error(out_shape, other_shape) -> RuntimeError:
@@ -85,22 +79,22 @@ def check_same_device(*tensors) -> None:
     moves there."""
     dev = None
     for t in tensors:
-        if isinstance(t, Tensor):
+        if isinstance(t, TensorBase):
             if dev is None:
                 dev = t._device
             elif t._device is not dev:
-                _common_device([x for x in tensors if isinstance(x, Tensor)])
+                _common_device([x for x in tensors if isinstance(x, TensorBase)])
                 return
 
 
 def same_device(*tensors) -> tuple:
     """``tensors`` with 0-dim CPU tensors moved to the others' device (torch treats them as
     scalars); raises torch's error for any other mix of devices."""
-    ts = [t for t in tensors if isinstance(t, Tensor)]
+    ts = [t for t in tensors if isinstance(t, TensorBase)]
     if all(t._device is ts[0]._device for t in ts):
         return tensors
     dev = _common_device(ts)
-    return tuple(t.to(dev) if isinstance(t, Tensor) and t._device is not dev else t
+    return tuple(t.to(dev) if isinstance(t, TensorBase) and t._device is not dev else t
                  for t in tensors)
 
 
@@ -109,10 +103,8 @@ _SCALARS = (int, float, bool, np.number, np.bool_)
 
 def as_tensor_arg(x, like: Tensor | None = None, name: str = "input") -> Tensor:
     """Accept a Tensor, or turn a scalar / list / array into one on ``like``'s device."""
-    if isinstance(x, Tensor):
+    if isinstance(x, TensorBase):
         return x
-    from .._creation import tensor
-
     dev = like._device if like is not None else None
     if isinstance(x, _SCALARS):
         dt = D.result_type(like, x) if like is not None else None
@@ -142,12 +134,12 @@ def promote_operands(a, b, op: str, force_float: bool = False):
     Returns:
         ``(a, b, dtype)`` with tensors cast (differentiably) and scalars as NumPy scalars.
     """
-    if isinstance(a, Tensor) and isinstance(b, Tensor) and a._device is not b._device:
+    if isinstance(a, TensorBase) and isinstance(b, TensorBase) and a._device is not b._device:
         a, b = same_device(a, b)
-    if not isinstance(a, (Tensor, *_SCALARS)):
-        a = as_tensor_arg(a, b if isinstance(b, Tensor) else None)
-    if not isinstance(b, (Tensor, *_SCALARS)):
-        b = as_tensor_arg(b, a if isinstance(a, Tensor) else None)
+    if not isinstance(a, (TensorBase, *_SCALARS)):
+        a = as_tensor_arg(a, b if isinstance(b, TensorBase) else None)
+    if not isinstance(b, (TensorBase, *_SCALARS)):
+        b = as_tensor_arg(b, a if isinstance(a, TensorBase) else None)
     res = D.result_type(a, b)
     if force_float and not res.is_floating_point:
         res = D.get_default_dtype()
@@ -155,7 +147,7 @@ def promote_operands(a, b, op: str, force_float: bool = False):
 
 
 def _cast(x, d: D.dtype):
-    if isinstance(x, Tensor):
+    if isinstance(x, TensorBase):
         return x if x._data.dtype == d.np else x.to(d)
     return scalar_as(x, d)
 
@@ -177,7 +169,7 @@ __all__ += ["scalar_as"]
 
 def check_tensor(x, name: str, op: str) -> Tensor:
     """Raise torch's TypeError when ``x`` is not a Tensor."""
-    if not isinstance(x, Tensor):
+    if not isinstance(x, TensorBase):
         raise TypeError(f"{op}(): argument '{name}' must be Tensor, not {type(x).__name__}")
     return x
 
@@ -202,7 +194,7 @@ def apply_raw(cls, x: Tensor, *args) -> Tensor:
     if _state.enabled and x._rg:
         return cls.apply(x, *args)
     dev = x._device
-    fargs = [a._data if isinstance(a, Tensor) else a for a in args]
+    fargs = [a._data if isinstance(a, TensorBase) else a for a in args]
     return _make(cls.forward(_PlainCtx(dev._xp(), dev, 0), x._data, *fargs), dev)
 
 

@@ -32,12 +32,15 @@ from __future__ import annotations
 import inspect
 import warnings
 from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
 from .. import _dtype as D
+from .._core.grad_mode import _state, no_grad
+from .._core.tensor import TensorBase, check_no_overlap
 from .._device import as_device
-from .._tensor import Tensor
-from ..autograd.grad_mode import _state, no_grad
-from ._common import check_no_overlap
+
+if TYPE_CHECKING:  # annotations name the public class; code tests TensorBase
+    from ._tensor import Tensor
 
 __all__ = ["write_out", "fill_out", "with_out", "install", "TOP_LEVEL", "LINALG", "CREATION"]
 
@@ -182,7 +185,7 @@ def _copy_into(res: Tensor, out: Tensor, warn: bool = True) -> None:
 
 
 def _check_one(res: Tensor, out, name: str, rule: str, what: str) -> None:
-    if not isinstance(out, Tensor):
+    if not isinstance(out, TensorBase):
         raise TypeError(f"{name}(): argument 'out' must be {what}, not {type(out).__name__}")
     if out._device != res._device:
         raise RuntimeError(
@@ -231,8 +234,8 @@ def write_out(res, out, name: str, *, rule: str = "cast", grad_check: bool = Tru
         >>> write_out(gpuarr.ones(2) * 3, o, "mul") is o
         True
     """
-    if isinstance(res, Tensor):
-        if grad_check and _state.enabled and (res._rg or (isinstance(out, Tensor) and out._rg)):
+    if isinstance(res, TensorBase):
+        if grad_check and _state.enabled and (res._rg or (isinstance(out, TensorBase) and out._rg)):
             raise _grad_error(name)
         _check_one(res, out, name, rule, "Tensor")
         _copy_into(res, out, warn)
@@ -244,7 +247,7 @@ def write_out(res, out, name: str, *, rule: str = "cast", grad_check: bool = Tru
     if len(out) != n:
         raise TypeError(f"expected tuple of {n} elements but got {len(out)}")
     if grad_check and _state.enabled and any(
-        r._rg or (isinstance(o, Tensor) and o._rg) for r, o in zip(res, out)
+        r._rg or (isinstance(o, TensorBase) and o._rg) for r, o in zip(res, out)
     ):
         raise _grad_error(name)
     for r, o in zip(res, out):
@@ -263,7 +266,7 @@ def fill_out(fn: Callable, args: tuple, kwargs: dict, out, name: str):
         >>> fill_out(gpuarr._creation.zeros, (3,), {}, o, "zeros").dtype
         gpuarr.int64
     """
-    if not isinstance(out, Tensor):
+    if not isinstance(out, TensorBase):
         raise TypeError(f"{name}(): argument 'out' must be Tensor, not {type(out).__name__}")
     dtype, device = kwargs.get("dtype"), kwargs.get("device")
     if dtype is not None and D.as_dtype(dtype) is not out.dtype:
@@ -305,9 +308,9 @@ def _slow_op(name: str) -> Callable:
 
     def slow(fn, args, kwargs, out):
         if input_check and _state.enabled and any(
-                isinstance(a, Tensor) and a._rg for a in (*args, *kwargs.values())):
+                isinstance(a, TensorBase) and a._rg for a in (*args, *kwargs.values())):
             raise _grad_error(torch_name)
-        if isinstance(out, Tensor):
+        if isinstance(out, TensorBase):
             if kernel is not None and out._data.dtype.kind not in kernel[1]:
                 raise NotImplementedError(f'"{kernel[0]}_{out._device.type}" not implemented '
                                           f"for '{D._SCALAR_NAMES[out.dtype.name]}'")
@@ -322,7 +325,7 @@ def _slow_op(name: str) -> Callable:
         if binary_name is not None:
             if isinstance(res, tuple):
                 r = "exact"
-            elif len(args) > 1 and isinstance(args[1], Tensor):
+            elif len(args) > 1 and isinstance(args[1], TensorBase):
                 tn = binary_name
         return write_out(res, out, tn, rule=r, grad_check=grad_check, warn=warn)
     return slow

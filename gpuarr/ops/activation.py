@@ -15,15 +15,20 @@ Example:
 from __future__ import annotations
 
 import warnings
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .._autocast import state as _amp
-from .._tensor import Tensor, _make
-from ..autograd.function import Function
-from ..autograd.grad_mode import _state
+from .._core.function import Function
+from .._core.grad_mode import _state
+from .._core.tensor import _make
 from . import elementwise as E
 from ._common import apply_raw, check_tensor, float_dtype_check, no_grad_needed, wrap_dim
+from ._registry import apply_inplace, mixin, register
+
+if TYPE_CHECKING:  # annotations name the public class; code tests TensorBase
+    from ._tensor import Tensor
 
 __all__ = ["relu", "relu_", "softmax", "log_softmax"]
 
@@ -75,7 +80,7 @@ def relu_(input: Tensor) -> Tensor:
     check_tensor(input, "input", "relu_")
     if input._data.dtype.kind == "b":
         raise RuntimeError("Boolean inputs not supported for relu")
-    return E._inplace(input, relu)
+    return apply_inplace(input, relu)
 
 
 def _softmax_dim(name: str, ndim: int, stacklevel: int) -> int:
@@ -202,11 +207,7 @@ def _log_softmax_method(self: Tensor, dim: int, dtype=None) -> Tensor:
     return log_softmax(self, dim, dtype=dtype)
 
 
-def _install() -> None:
-    Tensor.relu = relu
-    Tensor.relu_ = relu_
-    Tensor.softmax = _softmax_method
-    Tensor.log_softmax = _log_softmax_method
+register(__name__, {"relu": relu, "relu_": relu_, "softmax": _softmax_method,
+                    "log_softmax": _log_softmax_method})
 
-
-_install()
+ActivationMethods = mixin("ActivationMethods", __name__)

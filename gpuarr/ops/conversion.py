@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from .. import _dtype as D
+from .._core.tensor import check_no_overlap
+from .._creation import tensor
 from .._device import CPU
 from ._common import (
     Function,
-    Tensor,
+    TensorBase,
     _make,
     _state,
-    check_no_overlap,
     inplace_shape_error,
 )
+from ._registry import apply_inplace, mixin, register
+from .elementwise import where
+
+if TYPE_CHECKING:  # annotations name the public class; code tests TensorBase
+    from ._tensor import Tensor
 
 __all__ = ["clone", "to_impl"]
 
@@ -100,8 +108,6 @@ def _overwrite(dst: Tensor, src) -> Tensor:
     """``src`` (broadcast to ``dst``) as a graph op on ``dst``: the gradient goes to ``src``, and
     ``dst`` gets zero. Built on where(), not ``src + 0 * dst``, which would turn inf or nan in
     ``dst`` into nan."""
-    from .elementwise import where
-
     keep = _make(dst._device._xp().ones((), dtype=bool), dst._device)
     return where(keep, src, dst)
 
@@ -115,11 +121,8 @@ def _broadcasts_to(shape: tuple, target: tuple) -> bool:
 
 def copy_(self: Tensor, src, non_blocking: bool = False) -> Tensor:
     """Copy ``src`` (broadcast, cast, moved across devices) into ``self``; returns self."""
-    from .elementwise import _inplace
 
-    if not isinstance(src, Tensor):
-        from .._creation import tensor
-
+    if not isinstance(src, TensorBase):
         src = tensor(src, device=self._device)
 
     def _copy(dst, s):
@@ -138,12 +141,12 @@ def copy_(self: Tensor, src, non_blocking: bool = False) -> Tensor:
             raise inplace_shape_error(self.shape, src.shape) from None
         self._bump_version()
         return self
-    return _inplace(self, _copy, src)
+    return apply_inplace(self, _copy, src)
 
 
 def fill_(self: Tensor, value) -> Tensor:
     """Fill with ``value`` (a number or a one-element tensor); returns self."""
-    if isinstance(value, Tensor):
+    if isinstance(value, TensorBase):
         if value.ndim != 0:
             raise RuntimeError(
                 "fill_ only supports 0-dimension value tensor but got tensor with "
@@ -151,13 +154,12 @@ def fill_(self: Tensor, value) -> Tensor:
             )
         if not (_state.enabled and (value._rg or self._rg)):
             value = value.item()
-    if _state.enabled and (self._rg or isinstance(value, Tensor)):
-        from .elementwise import _inplace
+    if _state.enabled and (self._rg or isinstance(value, TensorBase)):
 
         def _fill(d, v):
-            return _overwrite(d, v.to(d.dtype) if isinstance(v, Tensor) else v)
+            return _overwrite(d, v.to(d.dtype) if isinstance(v, TensorBase) else v)
 
-        return _inplace(self, _fill, value)
+        return apply_inplace(self, _fill, value)
     self._data[...] = D.checked_scalar(self._data.dtype, value)
     self._bump_version()
     return self
@@ -168,8 +170,12 @@ def zero_(self: Tensor) -> Tensor:
     return fill_(self, 0)
 
 
-Tensor.clone = clone
-Tensor.contiguous = contiguous
-Tensor.copy_ = copy_
-Tensor.fill_ = fill_
-Tensor.zero_ = zero_
+register(__name__, {
+    "clone": clone,
+    "contiguous": contiguous,
+    "copy_": copy_,
+    "fill_": fill_,
+    "zero_": zero_,
+})
+
+ConversionMethods = mixin("ConversionMethods", __name__)

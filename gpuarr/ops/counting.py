@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from ._common import Tensor, _make, check_same_device, dtype_name
+from ._common import _make, check_same_device, dtype_name
+from ._registry import mixin, register
+
+if TYPE_CHECKING:  # annotations name the public class; code tests TensorBase
+    from ._tensor import Tensor
 
 __all__ = ["bincount", "histc"]
 
@@ -94,5 +100,9 @@ def histc(input: Tensor, bins: int = 100, min: float = 0, max: float = 0) -> Ten
     return _make(counts.astype(d.dtype), input._device)
 
 
-Tensor.bincount = bincount
-Tensor.histc = histc
+register(__name__, {
+    "bincount": bincount,
+    "histc": histc,
+})
+
+CountingMethods = mixin("CountingMethods", __name__)

@@ -17,20 +17,24 @@ Example:
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .. import _dtype as D
 from .. import return_types
 from .._autocast import state as _amp
-from .._tensor import Tensor, _make
-from ..autograd.function import Function, _PlainCtx
-from ..autograd.grad_mode import _state
+from .._core.function import Function, _PlainCtx
+from .._core.grad_mode import _state
+from .._core.tensor import TensorBase, _make
 from ..backends import of_module
 from ._common import broadcast_shapes, check_same_device, dims_arg, dtype_name, wrap_dim
 from .linalg import _C_NAMES, _product
 from .linalg import matmul as matmul
 from .reduction import Norm, _check_norm_nonempty, _run
+
+if TYPE_CHECKING:  # annotations name the public class; code tests TensorBase
+    from ._tensor import Tensor
 
 __all__ = [
     "LinAlgError", "norm", "vector_norm", "matrix_norm", "inv", "solve", "det", "slogdet",
@@ -53,7 +57,7 @@ EighResult = return_types.linalg_eigh
 
 
 def _need_tensor(fn: str, x, name: str = "A") -> None:
-    if not isinstance(x, Tensor):
+    if not isinstance(x, TensorBase):
         raise TypeError(f"linalg.{fn}(): argument '{name}' must be Tensor, not {type(x).__name__}")
 
 

@@ -10,20 +10,24 @@ from __future__ import annotations
 
 import math
 import sys
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .. import _dtype as D
 from .._autocast import state as _amp
-from ..autograd.function import record
+from .._core import tensor as _ct
+from .._core.function import record
+from .._core.tensor import check_no_overlap
+from .._device import CPU
 from ..backends import of_module
 from ._common import (
     Function,
-    Tensor,
+    TensorBase,
     _make,
     _state,
     broadcast_error,
-    check_no_overlap,
+    check_same_device,
     dtype_name,
     inplace_shape_error,
     promote_operands,
@@ -31,6 +35,11 @@ from ._common import (
     scalar_as,
 )
 from ._out import write_out
+from ._registry import apply_inplace, mixin, register
+from .indexing import nonzero
+
+if TYPE_CHECKING:  # annotations name the public class; code tests TensorBase
+    from ._tensor import Tensor
 
 __all__ = [
     "add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide", "floor_divide",
@@ -151,13 +160,14 @@ class Pow(_Binary):
         a, b, out = ctx.saved_tensors
         ga = gb = None
         if ctx.needs_input_grad[0]:
-            if isinstance(b, Tensor):
+            if isinstance(b, TensorBase):
                 ga = g * b * where(b == 0, 1.0, a ** (b - 1))
             else:
                 ga = g * b * a ** (b - 1) if b != 0 else g * 0.0
         if ctx.needs_input_grad[1]:
             # d/db a**b = a**b * log(a); defined as 0 where a == 0 and b >= 0 (as torch)
-            la = where((a == 0) & (b >= 0), 0.0, log(a)) if isinstance(a, Tensor) else math.log(a)
+            la = (where((a == 0) & (b >= 0), 0.0, log(a)) if isinstance(a, TensorBase)
+                  else math.log(a))
             gb = g * out * la
         return ga, gb
 
@@ -252,8 +262,8 @@ def _has_zero(b) -> bool:
 
 def _binary(cls, a, b, fast_int: bool = True, force_float: bool = False):
     """Run binary op ``cls`` on tensors/scalars with torch promotion and a no-grad fast path."""
-    if a.__class__ is Tensor:
-        if b.__class__ is Tensor:
+    if isinstance(a, TensorBase):
+        if isinstance(b, TensorBase):
             da, db = a._data, b._data
             if (
                 da.dtype == db.dtype
@@ -268,7 +278,7 @@ def _binary(cls, a, b, fast_int: bool = True, force_float: bool = False):
                 s = of_module(xp).scalar(a._data.dtype, b)
                 return _make(getattr(xp, cls._ufunc)(a._data, s), a._device)
         bc = b.__class__
-        if bc is Tensor:
+        if isinstance(b, TensorBase):
             if a._device is b._device and a._data.dtype == b._data.dtype and (
                     fast_int or a._data.dtype.kind in "fV"):
                 if _state.enabled and (a._rg or b._rg):
@@ -279,7 +289,7 @@ def _binary(cls, a, b, fast_int: bool = True, force_float: bool = False):
             if _state.enabled and a._rg:
                 return record(cls, a, a._data.dtype.type(b))
             return cls.apply(a, a._data.dtype.type(b))
-    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
+    if not isinstance(a, TensorBase) and not isinstance(b, TensorBase):
         raise TypeError(
             f"{cls.__name__.lower()}(): argument 'input' must be Tensor, not {type(a).__name__}"
         )
@@ -293,8 +303,8 @@ def _bf16_and_scalar(cls, a, b) -> bool:
     """Multiplying or dividing a bfloat16 tensor by a Python / NumPy number."""
     if cls is not Mul and cls is not Div:
         return False
-    t, s = (a, b) if isinstance(a, Tensor) else (b, a)
-    return (t._data.dtype.kind == "V" and not isinstance(s, Tensor)
+    t, s = (a, b) if isinstance(a, TensorBase) else (b, a)
+    return (t._data.dtype.kind == "V" and not isinstance(s, TensorBase)
             and isinstance(s, (int, float, np.number)) and not isinstance(s, (bool, np.bool_)))
 
 
@@ -303,7 +313,7 @@ def _bf16_scalar_binary(cls, a, b, fast_int: bool, force_float: bool) -> Tensor:
     number unrounded, then rounded once. (torch's add, sub, pow, remainder and fmod round the
     number to bfloat16 first, which the generic path does; ``number / t`` is
     ``reciprocal(t) * number``.)"""
-    if not isinstance(a, Tensor):  # number / t
+    if not isinstance(a, TensorBase):  # number / t
         return _bf16_scalar_binary(Mul, b.reciprocal(), a, fast_int, force_float)
     return _binary(cls, a.to(D.float32), b, fast_int, force_float).to(D.bfloat16)
 
@@ -329,7 +339,7 @@ def add(input, other, *, alpha=1, out=None):
 
 
 def _is_bool(x) -> bool:
-    return (x._data.dtype == np.bool_) if isinstance(x, Tensor) else isinstance(
+    return (x._data.dtype == np.bool_) if isinstance(x, TensorBase) else isinstance(
         x, (bool, np.bool_))
 
 
@@ -375,10 +385,10 @@ def div(input, other, *, rounding_mode=None, out=None):
     if rounding_mode == "trunc":
         a, b, res = promote_operands(input, other, "div")
         if res.is_floating_point:
-            return _out(trunc(Div.apply(a, b) if isinstance(a, Tensor) else Div.apply(a, b)), out)
+            return _out(trunc(Div.apply(a, b)), out)
         q = _nograd_binary("floor_divide", a, b)
         r = _nograd_binary("remainder", a, b)
-        fix = (r != 0) & ((r < 0) != (b < 0) if isinstance(b, Tensor) else (r < 0) != (b < 0))
+        fix = (r != 0) & ((r < 0) != (b < 0) if isinstance(b, TensorBase) else (r < 0) != (b < 0))
         return _out(q + fix.to(q.dtype), out)
     raise RuntimeError(
         f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
@@ -394,9 +404,9 @@ def floor_divide(input, other, *, out=None):
     """Division rounded down (torch's floor_divide); not differentiable."""
     a, b, res = promote_operands(input, other, "floor_divide")
     if res == D.bool:
-        dev = (a if isinstance(a, Tensor) else b)._device
+        dev = (a if isinstance(a, TensorBase) else b)._device
         raise NotImplementedError(f'"div_floor_{dev.type}" not implemented for \'Bool\'')
-    if not res.is_floating_point and _has_zero(b._data if isinstance(b, Tensor) else b):
+    if not res.is_floating_point and _has_zero(b._data if isinstance(b, TensorBase) else b):
         raise RuntimeError("ZeroDivisionError")
     return _out(_nograd_binary("floor_divide", a, b), out)
 
@@ -415,8 +425,10 @@ def pow(input, exponent, *, out=None):
     """``input ** exponent`` elementwise (either may be a number)."""
     if _amp.on and out is None:
         return _amp.run("pow", pow, input, exponent, out=out)
-    cls = (Pow if isinstance(exponent, Tensor) else PowScalar) if isinstance(input, Tensor) \
-        else RPow
+    if isinstance(input, TensorBase):
+        cls = Pow if isinstance(exponent, TensorBase) else PowScalar
+    else:
+        cls = RPow
     return _out(_binary(cls, input, exponent, fast_int=False), out)
 
 
@@ -441,7 +453,7 @@ def atan2(input, other, *, out=None):
 
 def _need_tensors(name, *xs):
     for x in xs:
-        if not isinstance(x, Tensor):
+        if not isinstance(x, TensorBase):
             raise TypeError(f"{name}(): argument 'other' must be Tensor, not {type(x).__name__}")
 
 
@@ -458,15 +470,15 @@ def _out(res, out):
 
 
 def _nograd_binary(fname: str, a, b):
-    t = a if isinstance(a, Tensor) else b
+    t = a if isinstance(a, TensorBase) else b
     xp = t._device._xp()
-    da = a._data if isinstance(a, Tensor) else a
-    db = b._data if isinstance(b, Tensor) else b
+    da = a._data if isinstance(a, TensorBase) else a
+    db = b._data if isinstance(b, TensorBase) else b
     return _make(_bcast_guard(getattr(xp, fname), da, db), t._device)
 
 
 def _compare(fname: str, a, b) -> Tensor:
-    if a.__class__ is Tensor and b.__class__ is Tensor and a._data.dtype == b._data.dtype:
+    if isinstance(a, TensorBase) and isinstance(b, TensorBase) and a._data.dtype == b._data.dtype:
         if a._device is b._device:
             return _make(_bcast_guard(getattr(a._device._xp(), fname), a._data, b._data),
                          a._device)
@@ -518,11 +530,11 @@ def isclose(input, other, rtol: float = 1e-05, atol: float = 1e-08,
             equal_nan: bool = False) -> Tensor:
     """Elementwise ``|input - other| <= atol + rtol * |other|`` as a bool tensor."""
     a, b, _ = promote_operands(input, other, "isclose")
-    xp = (a if isinstance(a, Tensor) else b)._device._xp()
-    da = a._data if isinstance(a, Tensor) else a
-    db = b._data if isinstance(b, Tensor) else b
+    xp = (a if isinstance(a, TensorBase) else b)._device._xp()
+    da = a._data if isinstance(a, TensorBase) else a
+    db = b._data if isinstance(b, TensorBase) else b
     return _make(xp.isclose(da, db, rtol=rtol, atol=atol, equal_nan=equal_nan),
-                 (a if isinstance(a, Tensor) else b)._device)
+                 (a if isinstance(a, TensorBase) else b)._device)
 
 
 def allclose(input, other, rtol: float = 1e-05, atol: float = 1e-08,
@@ -534,7 +546,7 @@ def allclose(input, other, rtol: float = 1e-05, atol: float = 1e-08,
 def _bitwise(fname: str, torch_name: str, a, b) -> Tensor:
     a, b, res = promote_operands(a, b, fname)
     if res.is_floating_point:
-        dev = (a if isinstance(a, Tensor) else b)._device
+        dev = (a if isinstance(a, TensorBase) else b)._device
         raise RuntimeError(f'"{torch_name}_{dev.type}" not implemented for '
                            f"'{dtype_name(res)}'")
     return _nograd_binary(fname, a, b)
@@ -564,13 +576,13 @@ def bitwise_not(input: Tensor) -> Tensor:
 
 
 def _logical(fname, a, b) -> Tensor:
-    if not isinstance(a, Tensor):
+    if not isinstance(a, TensorBase):
         raise TypeError(f"{fname}(): argument 'input' must be Tensor")
-    if isinstance(b, Tensor):
+    if isinstance(b, TensorBase):
         a, b = same_device(a, b)
     else:
         b = a._device._xp().asarray(b)
-    db = b._data if isinstance(b, Tensor) else b
+    db = b._data if isinstance(b, TensorBase) else b
     return _make(_bcast_guard(getattr(a._device._xp(), fname), a._data, db), a._device)
 
 
@@ -753,7 +765,7 @@ def _float_input(x: Tensor) -> Tensor:
 
 
 def _unary(cls, x, float_only: bool = True, int_ok_identity: bool = False):
-    if not isinstance(x, Tensor):
+    if not isinstance(x, TensorBase):
         raise TypeError(
             f"{cls.__name__.lower()}(): argument 'input' (position 1) must be Tensor, not "
             f"{type(x).__name__}"
@@ -1052,16 +1064,20 @@ def clamp(input: Tensor, min=None, max=None) -> Tensor:
     """
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
-    cls = ClampTensor if isinstance(min, Tensor) or isinstance(max, Tensor) else Clamp
+    cls = ClampTensor if isinstance(min, TensorBase) or isinstance(max, TensorBase) else Clamp
     return _clamp(input, min, max, cls)
+
+
+def _bound_as(v, res: D.dtype):
+    return v.to(res) if isinstance(v, TensorBase) else scalar_as(v, res)
 
 
 def _clamp(input: Tensor, min, max, cls: type) -> Tensor:
     """:func:`clamp` recorded as ``cls`` (a Clamp subclass that names the graph node)."""
     res = D.result_type(*(v for v in (input, min, max) if v is not None))
     x = input if input._data.dtype == res.np else input.to(res)
-    lo = None if min is None else (min.to(res) if isinstance(min, Tensor) else scalar_as(min, res))
-    hi = None if max is None else (max.to(res) if isinstance(max, Tensor) else scalar_as(max, res))
+    lo = None if min is None else _bound_as(min, res)
+    hi = None if max is None else _bound_as(max, res)
     return cls.apply(x, lo, hi)
 
 
@@ -1097,10 +1113,8 @@ def where(condition: Tensor, input=None, other=None) -> Tensor:
     (``nonzero(as_tuple=True)``).
     """
     if input is None and other is None:
-        from .indexing import nonzero
-
         return nonzero(condition, as_tuple=True)
-    if not isinstance(condition, Tensor):
+    if not isinstance(condition, TensorBase):
         raise TypeError("where(): argument 'condition' must be Tensor")
     if condition._data.dtype != np.bool_:
         raise RuntimeError(
@@ -1108,7 +1122,6 @@ def where(condition: Tensor, input=None, other=None) -> Tensor:
             f"{dtype_name(condition.dtype)}"
         )
     a, b, _ = promote_operands(input, other, "where")
-    from ._common import check_same_device
 
     check_same_device(condition, a, b)
     return Where.apply(condition, a, b)
@@ -1134,11 +1147,11 @@ def lerp(input: Tensor, end: Tensor, weight) -> Tensor:
     """
     dt = input._data.dtype
     for name, v in (("end", end), ("weight", weight)):
-        if isinstance(v, Tensor) and v._data.dtype != dt:
+        if isinstance(v, TensorBase) and v._data.dtype != dt:
             raise RuntimeError(f"expected dtype {_CPP_NAMES[dt.name]} for `{name}` but got dtype "
                                f"{_CPP_NAMES[v._data.dtype.name]}")
     if dt.kind not in "fV":
-        kind = "tensor" if isinstance(weight, Tensor) else "scalar"
+        kind = "tensor" if isinstance(weight, TensorBase) else "scalar"
         raise NotImplementedError(
             f'"lerp_kernel_{kind}" not implemented for \'{dtype_name(input.dtype)}\'')
     return input + weight * (end - input)
@@ -1146,44 +1159,6 @@ def lerp(input: Tensor, end: Tensor, weight) -> Tensor:
 
 # --------------------------------------------------------------------------------------------
 # Tensor methods, operators and in-place forms
-
-
-def _inplace(self: Tensor, fn, *args, **kwargs) -> Tensor:
-    """Run out-of-place ``fn`` and write the result into ``self``, keeping autograd correct."""
-    check_no_overlap(self)
-    grad = _state.enabled and (
-        self._rg or any(isinstance(a, Tensor) and a._rg for a in args)
-    )
-    if grad:
-        if self._rg and self._gfn is None:
-            raise RuntimeError(
-                "a leaf Variable that requires grad is being used in an in-place operation."
-            )
-        if self._base is not None:
-            raise RuntimeError(
-                "gpuarr does not record in-place operations on views when gradients are needed; "
-                "use the out-of-place op (e.g. `y = y + 1` instead of `y += 1`) or clone() first."
-            )
-        old = _make(self._data.copy(), self._device)
-        old._rg, old._gfn, old._output_nr = self._rg, self._gfn, self._output_nr
-        res = fn(old, *args, **kwargs)
-    else:
-        res = fn(self, *args, **kwargs)
-    if not D.can_cast(res.dtype, self.dtype):
-        raise RuntimeError(
-            f"result type {dtype_name(res.dtype)} can't be cast to the desired output type "
-            f"{dtype_name(self.dtype)}"
-        )
-    if res.shape != self.shape:
-        raise RuntimeError(
-            f"output with shape {list(self.shape)} doesn't match the broadcast shape "
-            f"{list(res.shape)}"
-        )
-    self._device._xp().copyto(self._data, res._data, casting="unsafe")
-    if grad:
-        self._gfn, self._output_nr, self._rg = res._gfn, res._output_nr, res._rg
-    self._bump_version()
-    return self
 
 
 _LEGACY_ALPHA = ("This overload of {0}_ is deprecated:\n\t{0}_(Number alpha, Tensor other)\n"
@@ -1204,10 +1179,10 @@ def _fast_inplace(ufunc_name: str, fallback):
                 raise TypeError("mul_() takes 1 positional argument but 2 were given")
             warnings.warn(_LEGACY_ALPHA.format(fallback.__name__), UserWarning, stacklevel=2)
             other, alpha = legacy_other, other
-        if not (_state.enabled and (self._rg or (isinstance(other, Tensor) and other._rg))):
+        if not (_state.enabled and (self._rg or (isinstance(other, TensorBase) and other._rg))):
             d = self._data
             if alpha == 1 and d.dtype.kind in "fV":
-                if isinstance(other, Tensor):
+                if isinstance(other, TensorBase):
                     if other._device is self._device and other._data.dtype == d.dtype:
                         _bcast_inplace(self, ufunc_name, other._data)
                         return self
@@ -1215,8 +1190,8 @@ def _fast_inplace(ufunc_name: str, fallback):
                     _bcast_inplace(self, ufunc_name, d.dtype.type(other))
                     return self
         if alpha != 1:
-            return _inplace(self, fallback, other, alpha=alpha)
-        return _inplace(self, fallback, other)
+            return apply_inplace(self, fallback, other, alpha=alpha)
+        return apply_inplace(self, fallback, other)
 
     method.__name__ = fallback.__name__ + "_"
     method.__doc__ = f"In-place :func:`{fallback.__name__}`; returns self."
@@ -1246,13 +1221,12 @@ def _fast_method(cls, slow, fast_int: bool = True):
     """
     np_fn = getattr(np, cls._ufunc)
     name = cls._ufunc
-    from .._device import CPU
 
     state, new = _state, _new  # closure cells: the cheapest lookups inside method()
 
     def method(self, other):
         oc = other.__class__
-        if oc is Tensor:
+        if isinstance(other, TensorBase):
             da = self._data
             db = other._data
             dev = self._device
@@ -1270,7 +1244,7 @@ def _fast_method(cls, slow, fast_int: bool = True):
                     return slow(self, other)
                 if out.__class__ is not _ndarray and dev is CPU:
                     out = np.asarray(out)  # NumPy gives scalars for 0-d inputs
-                t = new(Tensor)
+                t = new(_ct._Tensor)  # _make inlined: gpuarr.Tensor
                 t._data = out
                 t._device = dev
                 t._rg = False
@@ -1295,7 +1269,7 @@ def _fast_method(cls, slow, fast_int: bool = True):
 
 
 def _rsub(self, other):
-    if isinstance(other, Tensor) or _is_bool(self) or _is_bool(other):
+    if isinstance(other, TensorBase) or _is_bool(self) or _is_bool(other):
         return sub(other, self)
     return _binary(RSub, other, self)
 
@@ -1307,112 +1281,102 @@ def _reflect(fn):
     return method
 
 
-def _install() -> None:
-    T = Tensor
-    T.__add__ = _fast_method(Add, lambda self, other: _binary(Add, self, other))
-    T.__radd__ = T.__add__
-    T.__sub__ = _fast_method(Sub, lambda self, other: sub(self, other))
-    T.__rsub__ = _rsub
-    T.__mul__ = _fast_method(Mul, lambda self, other: _binary(Mul, self, other))
-    T.__rmul__ = T.__mul__
-    T.__truediv__ = _fast_method(
-        Div, lambda self, other: _binary(Div, self, other, fast_int=False, force_float=True),
-        fast_int=False)
-    T.__rtruediv__ = _reflect(div)
-    T.__floordiv__ = floor_divide
-    T.__rfloordiv__ = _reflect(floor_divide)
-    T.__mod__ = remainder
-    T.__rmod__ = _reflect(remainder)
-    T.__pow__ = pow
-    T.__rpow__ = _reflect(pow)
-    T.__neg__ = neg
-    T.__pos__ = lambda self: self
-    T.__abs__ = abs
-    T.__invert__ = lambda self: (logical_not(self) if self._data.dtype == np.bool_
-                                 else bitwise_not(self))
-    T.__and__ = bitwise_and
-    T.__rand__ = _reflect(bitwise_and)
-    T.__or__ = bitwise_or
-    T.__ror__ = _reflect(bitwise_or)
-    T.__xor__ = bitwise_xor
-    T.__rxor__ = _reflect(bitwise_xor)
-    T.__eq__ = lambda self, other: (eq(self, other) if isinstance(other, (Tensor, int, float))
-                                    else NotImplemented)
-    T.__ne__ = lambda self, other: (ne(self, other) if isinstance(other, (Tensor, int, float))
-                                    else NotImplemented)
-    T.__lt__ = lt
-    T.__le__ = le
-    T.__gt__ = gt
-    T.__ge__ = ge
-    T.__iadd__ = _fast_inplace("add", add)
-    T.__isub__ = _fast_inplace("subtract", sub)
-    T.__imul__ = _fast_inplace("multiply", mul)
-    T.__itruediv__ = lambda self, other: _inplace(self, div, other)
-    T.__ifloordiv__ = lambda self, other: _inplace(self, floor_divide, other)
-    T.__imod__ = lambda self, other: _inplace(self, remainder, other)
-    T.__ipow__ = lambda self, other: _inplace(self, pow, other)
-    T.__iand__ = lambda self, other: _inplace(self, bitwise_and, other)
-    T.__ior__ = lambda self, other: _inplace(self, bitwise_or, other)
-    T.__ixor__ = lambda self, other: _inplace(self, bitwise_xor, other)
-    T.add_ = _fast_inplace("add", add)
-    T.sub_ = _fast_inplace("subtract", sub)
-    T.mul_ = _fast_inplace("multiply", mul)
-
-    def div_(self, other, *, rounding_mode=None):
-        if rounding_mode is None and self._data.dtype.kind in "fV" and not (
-            _state.enabled and (self._rg or (isinstance(other, Tensor) and other._rg))
-        ) and (not isinstance(other, Tensor) or (other._data.dtype == self._data.dtype
+def _div_(self, other, *, rounding_mode=None):
+    if rounding_mode is None and self._data.dtype.kind in "fV" and not (
+        _state.enabled and (self._rg or (isinstance(other, TensorBase) and other._rg))
+    ) and (not isinstance(other, TensorBase) or (other._data.dtype == self._data.dtype
                                                  and other._device is self._device)):
-            o = other._data if isinstance(other, Tensor) else self._data.dtype.type(other)
-            _bcast_inplace(self, "true_divide", o)
-            return self
-        return _inplace(self, div, other, rounding_mode=rounding_mode)
-
-    T.div_ = div_
-    T.true_divide_ = div_
-    T.multiply_ = T.mul_
-    T.subtract_ = T.sub_
-
-    methods = {
-        "add": add, "sub": sub, "subtract": sub, "mul": mul, "multiply": mul, "div": div,
-        "divide": div, "true_divide": div, "floor_divide": floor_divide, "remainder": remainder,
-        "fmod": fmod, "pow": pow, "maximum": maximum, "minimum": minimum, "atan2": atan2,
-        "eq": eq, "ne": ne, "lt": lt, "le": le, "gt": gt, "ge": ge, "greater": gt, "less": lt,
-        "greater_equal": ge, "less_equal": le, "not_equal": ne, "equal": equal,
-        "isclose": isclose, "allclose": allclose, "bitwise_and": bitwise_and,
-        "bitwise_or": bitwise_or, "bitwise_xor": bitwise_xor, "bitwise_not": bitwise_not,
-        "logical_and": logical_and, "logical_or": logical_or, "logical_xor": logical_xor,
-        "logical_not": logical_not, "neg": neg, "negative": neg, "abs": abs, "absolute": abs,
-        "exp": exp, "exp2": exp2, "log": log, "log2": log2, "log10": log10, "log1p": log1p,
-        "expm1": expm1, "sqrt": sqrt, "rsqrt": rsqrt, "square": square, "sin": sin, "cos": cos,
-        "tan": tan, "asin": asin, "acos": acos, "atan": atan, "arcsin": asin, "arccos": acos,
-        "arctan": atan, "sinh": sinh, "cosh": cosh, "tanh": tanh, "sigmoid": sigmoid,
-        "sign": sign, "floor": floor, "ceil": ceil, "round": round,
-        "trunc": trunc, "frac": frac, "reciprocal": reciprocal, "isnan": isnan,
-        "isinf": isinf, "isfinite": isfinite, "nan_to_num": nan_to_num, "clamp": clamp,
-        "clip": clamp, "where": lambda self, condition, other: where(condition, self, other),
-        "lerp": lerp,
-    }
-    for name, fn in methods.items():
-        setattr(T, name, fn)
-    inplace = [
-        "floor_divide", "remainder", "fmod", "pow", "neg", "abs", "exp", "log", "log2",
-        "log10", "log1p", "expm1", "sqrt", "rsqrt", "square", "sin", "cos", "tan", "tanh",
-        "sigmoid", "sign", "floor", "ceil", "round", "trunc", "frac", "reciprocal",
-        "clamp", "clip", "nan_to_num", "lerp", "maximum", "minimum", "atan2",
-        "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "logical_not",
-        "logical_and", "logical_or", "logical_xor", "eq", "ne", "lt", "le", "gt", "ge",
-        "exp2", "asin", "acos", "atan", "sinh", "cosh",
-    ]
-    for name in inplace:
-        fn = methods[name]
-
-        def method(self, *args, _fn=fn, **kwargs):
-            return _inplace(self, _fn, *args, **kwargs)
-
-        method.__name__ = name + "_"
-        method.__doc__ = f"In-place :func:`{name}`; returns self."
-        setattr(T, name + "_", method)
+        o = other._data if isinstance(other, TensorBase) else self._data.dtype.type(other)
+        _bcast_inplace(self, "true_divide", o)
+        return self
+    return apply_inplace(self, div, other, rounding_mode=rounding_mode)
 
 
-_install()
+def _invert(self):
+    return logical_not(self) if self._data.dtype == np.bool_ else bitwise_not(self)
+
+
+def _eq_op(self, other):
+    return eq(self, other) if isinstance(other, (TensorBase, int, float)) else NotImplemented
+
+
+def _ne_op(self, other):
+    return ne(self, other) if isinstance(other, (TensorBase, int, float)) else NotImplemented
+
+
+def _pos(self):
+    return self
+
+
+def _in_place_op(fn):
+    def method(self, other):
+        return apply_inplace(self, fn, other)
+
+    method.__name__ = f"__i{fn.__name__}__"
+    return method
+
+
+_add_op = _fast_method(Add, lambda self, other: _binary(Add, self, other))
+_mul_op = _fast_method(Mul, lambda self, other: _binary(Mul, self, other))
+_add_ = _fast_inplace("add", add)
+_sub_ = _fast_inplace("subtract", sub)
+_mul_ = _fast_inplace("multiply", mul)
+
+# Python's operators, and the in-place arithmetic with its no-graph fast path
+register(__name__, {
+    "__add__": _add_op, "__radd__": _add_op,
+    "__sub__": _fast_method(Sub, lambda self, other: sub(self, other)), "__rsub__": _rsub,
+    "__mul__": _mul_op, "__rmul__": _mul_op,
+    "__truediv__": _fast_method(
+        Div, lambda self, other: _binary(Div, self, other, fast_int=False, force_float=True),
+        fast_int=False),
+    "__rtruediv__": _reflect(div),
+    "__floordiv__": floor_divide, "__rfloordiv__": _reflect(floor_divide),
+    "__mod__": remainder, "__rmod__": _reflect(remainder),
+    "__pow__": pow, "__rpow__": _reflect(pow),
+    "__neg__": neg, "__pos__": _pos, "__abs__": abs, "__invert__": _invert,
+    "__and__": bitwise_and, "__rand__": _reflect(bitwise_and),
+    "__or__": bitwise_or, "__ror__": _reflect(bitwise_or),
+    "__xor__": bitwise_xor, "__rxor__": _reflect(bitwise_xor),
+    "__eq__": _eq_op, "__ne__": _ne_op, "__lt__": lt, "__le__": le, "__gt__": gt, "__ge__": ge,
+    "__iadd__": _add_, "__isub__": _sub_, "__imul__": _mul_,
+    "__itruediv__": _in_place_op(div), "__ifloordiv__": _in_place_op(floor_divide),
+    "__imod__": _in_place_op(remainder), "__ipow__": _in_place_op(pow),
+    "__iand__": _in_place_op(bitwise_and), "__ior__": _in_place_op(bitwise_or),
+    "__ixor__": _in_place_op(bitwise_xor),
+    "add_": _add_, "sub_": _sub_, "subtract_": _sub_, "mul_": _mul_, "multiply_": _mul_,
+    "div_": _div_, "true_divide_": _div_,
+    # Python's __eq__ on a class also needs __hash__ (TensorBase's: identity)
+    "__hash__": TensorBase.__hash__,
+})
+_METHODS = {
+    "add": add, "sub": sub, "subtract": sub, "mul": mul, "multiply": mul, "div": div,
+    "divide": div, "true_divide": div, "floor_divide": floor_divide, "remainder": remainder,
+    "fmod": fmod, "pow": pow, "maximum": maximum, "minimum": minimum, "atan2": atan2,
+    "eq": eq, "ne": ne, "lt": lt, "le": le, "gt": gt, "ge": ge, "greater": gt, "less": lt,
+    "greater_equal": ge, "less_equal": le, "not_equal": ne, "equal": equal,
+    "isclose": isclose, "allclose": allclose, "bitwise_and": bitwise_and,
+    "bitwise_or": bitwise_or, "bitwise_xor": bitwise_xor, "bitwise_not": bitwise_not,
+    "logical_and": logical_and, "logical_or": logical_or, "logical_xor": logical_xor,
+    "logical_not": logical_not, "neg": neg, "negative": neg, "abs": abs, "absolute": abs,
+    "exp": exp, "exp2": exp2, "log": log, "log2": log2, "log10": log10, "log1p": log1p,
+    "expm1": expm1, "sqrt": sqrt, "rsqrt": rsqrt, "square": square, "sin": sin, "cos": cos,
+    "tan": tan, "asin": asin, "acos": acos, "atan": atan, "arcsin": asin, "arccos": acos,
+    "arctan": atan, "sinh": sinh, "cosh": cosh, "tanh": tanh, "sigmoid": sigmoid,
+    "sign": sign, "floor": floor, "ceil": ceil, "round": round,
+    "trunc": trunc, "frac": frac, "reciprocal": reciprocal, "isnan": isnan,
+    "isinf": isinf, "isfinite": isfinite, "nan_to_num": nan_to_num, "clamp": clamp,
+    "clip": clamp, "where": lambda self, condition, other: where(condition, self, other),
+    "lerp": lerp,
+}
+register(__name__, _METHODS, inplace=[
+    "floor_divide", "remainder", "fmod", "pow", "neg", "abs", "exp", "log", "log2",
+    "log10", "log1p", "expm1", "sqrt", "rsqrt", "square", "sin", "cos", "tan", "tanh",
+    "sigmoid", "sign", "floor", "ceil", "round", "trunc", "frac", "reciprocal",
+    "clamp", "clip", "nan_to_num", "lerp", "maximum", "minimum", "atan2",
+    "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "logical_not",
+    "logical_and", "logical_or", "logical_xor", "eq", "ne", "lt", "le", "gt", "ge",
+    "exp2", "asin", "acos", "atan", "sinh", "cosh",
+])
+
+ElementwiseMethods = mixin("ElementwiseMethods", __name__)

@@ -13,26 +13,32 @@ so double backward works.
 from __future__ import annotations
 
 import operator
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .. import _dtype as D
 from .._autocast import state as _amp
+from .._core.engine import _sum_to
+from .._core.function import _PlainCtx
+from .._core.tensor import _device_mismatch
 from .._device import CPU
-from .._tensor import _device_mismatch
-from ..autograd.engine import _sum_to
-from ..autograd.function import _PlainCtx
 from ..backends import of_module
 from ._common import (
     Function,
-    Tensor,
+    TensorBase,
     _make,
     _state,
     broadcast_error,
+    broadcast_shapes,
     dtype_name,
     wrap_dim,
 )
+from ._registry import apply_inplace, mixin, register
 from .shape import _view_nograd
+
+if TYPE_CHECKING:  # annotations name the public class; code tests TensorBase
+    from ._tensor import Tensor
 
 __all__ = [
     "index_select", "gather", "scatter", "scatter_add", "masked_fill", "masked_select",
@@ -115,7 +121,8 @@ def _seq_as_tuple(seq) -> bool:
     if len(seq) >= 32:
         return False
     for k in seq:
-        if k is None or k is Ellipsis or isinstance(k, (slice, Tensor, list, tuple, np.ndarray)):
+        if k is None or k is Ellipsis or isinstance(
+                k, (slice, TensorBase, list, tuple, np.ndarray)):
             return True
     return False
 
@@ -153,7 +160,7 @@ def _classify(k, self: Tensor):
         return "int", k
     if cls is slice:
         return "slice", _norm_slice(k)
-    if isinstance(k, Tensor):
+    if isinstance(k, TensorBase):
         arr = k._data
         if k._device is not self._device:
             if k._device is not CPU:
@@ -672,7 +679,7 @@ def setitem(self: Tensor, key, value) -> None:
         return  # torch: `x[False] = v` writes nothing
     k = _parse(self, key)
     d = self._data
-    is_t = isinstance(value, Tensor)
+    is_t = isinstance(value, TensorBase)
     on_cpu = not is_t or value._device is CPU
     if is_t:
         if value._device is not self._device:
@@ -775,7 +782,7 @@ def select(input: Tensor, dim: int, index: int) -> Tensor:
 
 
 def _check_index_dtype(index: Tensor, msg: str) -> None:
-    if not isinstance(index, Tensor):
+    if not isinstance(index, TensorBase):
         raise TypeError(f"{msg.split('(')[0]}(): argument 'index' must be Tensor, not "
                         f"{type(index).__name__}")
     if index._data.dtype not in _INDEX_DTYPES:
@@ -784,7 +791,7 @@ def _check_index_dtype(index: Tensor, msg: str) -> None:
 
 def _same_device(input: Tensor, *others) -> None:
     for o in others:
-        if isinstance(o, Tensor) and o._device is not input._device:
+        if isinstance(o, TensorBase) and o._device is not input._device:
             raise _device_mismatch(input._device, o._device)
 
 
@@ -857,7 +864,7 @@ def take(input: Tensor, index: Tensor) -> Tensor:
         >>> gpuarr.tensor([[4, 3], [5, 6]]).take(gpuarr.tensor([0, 3]))
         tensor([4, 6])
     """
-    if not isinstance(index, Tensor):
+    if not isinstance(index, TensorBase):
         raise TypeError(f"take(): argument 'index' must be Tensor, not {type(index).__name__}")
     if index._data.dtype != np.int64:
         raise RuntimeError(
@@ -958,8 +965,9 @@ def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None) -> Te
         >>> x = gpuarr.tensor([[10., 30., 20.]])
         >>> x.take_along_dim(x.argsort(dim=1), dim=1)
     """
-    if not isinstance(indices, Tensor) or indices._data.dtype != np.int64:
-        got = dtype_name(indices.dtype) if isinstance(indices, Tensor) else type(indices).__name__
+    if not isinstance(indices, TensorBase) or indices._data.dtype != np.int64:
+        got = (dtype_name(indices.dtype) if isinstance(indices, TensorBase)
+               else type(indices).__name__)
         raise RuntimeError(
             f"gpuarr.take_along_dim(): dtype of indices should be Long but got {got}"
         )
@@ -979,7 +987,6 @@ def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None) -> Te
     s_in, s_ix = list(input.shape), list(indices.shape)
     a, b = s_in.copy(), s_ix.copy()
     a[d] = b[d] = 1
-    from ._common import broadcast_shapes
 
     common = list(broadcast_shapes(tuple(a), tuple(b)))
     ti, tx = common.copy(), common.copy()
@@ -999,7 +1006,7 @@ def _scatter_checks(self: Tensor, dim: int, index: Tensor, src, op: str) -> int:
     ind = max(index._data.ndim, 1)
     if ind != max(nd, 1):
         raise RuntimeError("Index tensor must have the same number of dimensions as self tensor")
-    if isinstance(src, Tensor):
+    if isinstance(src, TensorBase):
         if max(src._data.ndim, 1) != ind:
             raise RuntimeError("Index tensor must have the same number of dimensions as src "
                                "tensor")
@@ -1009,7 +1016,7 @@ def _scatter_checks(self: Tensor, dim: int, index: Tensor, src, op: str) -> int:
         return d
     xs = self._data.shape or (1,)
     ish = index._data.shape or (1,)
-    ss = (src._data.shape or (1,)) if isinstance(src, Tensor) else None
+    ss = (src._data.shape or (1,)) if isinstance(src, TensorBase) else None
     too_big = any(a != d and i > s for a, (i, s) in enumerate(zip(ish, xs)))
     if ss is not None and any(i > s for i, s in zip(ish, ss)):
         too_big = True
@@ -1106,7 +1113,7 @@ def scatter(input: Tensor, dim: int, index: Tensor, src=None, *, value=None,
         raise RuntimeError("reduce argument must be either add or multiply.")
     d = _scatter_checks(input, dim, index, src, "scatter")
     idx = index._data
-    is_t = isinstance(src, Tensor)
+    is_t = isinstance(src, TensorBase)
     s = src if is_t else _scalar_for(input._data.dtype, src)
     grad = _state.enabled and (input._rg or (is_t and src._rg))
     if reduce is None and grad:
@@ -1123,10 +1130,10 @@ def scatter(input: Tensor, dim: int, index: Tensor, src=None, *, value=None,
 def _scatter_src_grad(fn, input: Tensor, src, d: int, idx) -> Tensor:
     """Run a scatter Function; ``src`` is first cut to ``idx``'s block so that its gradient
     (gathered from the output) has ``src``'s shape after zero padding."""
-    if isinstance(src, Tensor) and src._data.ndim and src._data.shape != idx.shape:
+    if isinstance(src, TensorBase) and src._data.ndim and src._data.shape != idx.shape:
         block = _apply_key(src, _Key(_prefix(idx.shape) + (Ellipsis,)))
         return fn.apply(input, block, d, idx)
-    if isinstance(src, Tensor) and src._data.ndim == 0 and idx.ndim:
+    if isinstance(src, TensorBase) and src._data.ndim == 0 and idx.ndim:
         src = src.reshape((1,) * idx.ndim)
     return fn.apply(input, src, d, idx)
 
@@ -1140,7 +1147,7 @@ def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     """
     if _amp.on:
         return _amp.run("scatter_add", scatter_add, input, dim, index, src)
-    if not isinstance(src, Tensor):
+    if not isinstance(src, TensorBase):
         raise TypeError(f"scatter_add(): argument 'src' must be Tensor, not {type(src).__name__}")
     d = _scatter_checks(input, dim, index, src, "scatter")
     idx = index._data
@@ -1151,22 +1158,16 @@ def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     return _make(out, input._device)
 
 
-def _inplace_from(self: Tensor, fn, *args, **kwargs) -> Tensor:
-    from .elementwise import _inplace
-
-    return _inplace(self, fn, *args, **kwargs)
-
-
 def scatter_(self: Tensor, dim: int, index: Tensor, src=None, *, value=None,
              reduce: str | None = None) -> Tensor:
     """In-place :func:`scatter`; returns self."""
     src = _scatter_src_arg(src, value)
-    if _state.enabled and (self._rg or (isinstance(src, Tensor) and src._rg)):
-        return _inplace_from(self, scatter, dim, index, src, reduce=reduce)
+    if _state.enabled and (self._rg or (isinstance(src, TensorBase) and src._rg)):
+        return apply_inplace(self, scatter, dim, index, src, reduce=reduce)
     if reduce is not None and reduce not in ("add", "multiply"):
         raise RuntimeError("reduce argument must be either add or multiply.")
     d = _scatter_checks(self, dim, index, src, "scatter")
-    s = src._data if isinstance(src, Tensor) else _scalar_for(self._data.dtype, src)
+    s = src._data if isinstance(src, TensorBase) else _scalar_for(self._data.dtype, src)
     _scatter_arr(self._device._xp(), self._data, d, index._data, s, reduce)
     self._bump_version()
     return self
@@ -1174,9 +1175,9 @@ def scatter_(self: Tensor, dim: int, index: Tensor, src=None, *, value=None,
 
 def scatter_add_(self: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     """In-place :func:`scatter_add`; returns self."""
-    if _state.enabled and (self._rg or (isinstance(src, Tensor) and src._rg)):
-        return _inplace_from(self, scatter_add, dim, index, src)
-    if not isinstance(src, Tensor):
+    if _state.enabled and (self._rg or (isinstance(src, TensorBase) and src._rg)):
+        return apply_inplace(self, scatter_add, dim, index, src)
+    if not isinstance(src, TensorBase):
         raise TypeError(f"scatter_add_(): argument 'src' must be Tensor, not "
                         f"{type(src).__name__}")
     d = _scatter_checks(self, dim, index, src, "scatter")
@@ -1195,11 +1196,11 @@ def _plain(t: Tensor) -> _PlainCtx:
 
 
 def _index_add_checks(self: Tensor, dim: int, index: Tensor, source: Tensor) -> int:
-    if not isinstance(source, Tensor):
+    if not isinstance(source, TensorBase):
         raise TypeError(f"index_add(): argument 'source' must be Tensor, not "
                         f"{type(source).__name__}")
-    if not isinstance(index, Tensor) or index._data.dtype not in _INDEX_DTYPES:
-        got = dtype_name(index.dtype) if isinstance(index, Tensor) else type(index).__name__
+    if not isinstance(index, TensorBase) or index._data.dtype not in _INDEX_DTYPES:
+        got = dtype_name(index.dtype) if isinstance(index, TensorBase) else type(index).__name__
         raise RuntimeError(f"index_add_(): Expected dtype int32/int64 for index but got: {got}")
     _same_device(self, index, source)
     nd = self._data.ndim
@@ -1274,8 +1275,8 @@ def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1
 
 def index_add_(self: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1) -> Tensor:
     """In-place :func:`index_add`; returns self."""
-    if _state.enabled and (self._rg or (isinstance(source, Tensor) and source._rg)):
-        return _inplace_from(self, index_add, dim, index, source, alpha=alpha)
+    if _state.enabled and (self._rg or (isinstance(source, TensorBase) and source._rg)):
+        return apply_inplace(self, index_add, dim, index, source, alpha=alpha)
     d = _index_add_checks(self, dim, index, source)
     xp = self._device._xp()
     src = source._data * alpha if alpha != 1 else source._data
@@ -1298,7 +1299,7 @@ _CPP_NAMES = {
 
 
 def _mask_arg(mask, op: str) -> Tensor:
-    if not isinstance(mask, Tensor):
+    if not isinstance(mask, TensorBase):
         raise TypeError(f"{op}(): argument 'mask' must be Tensor, not {type(mask).__name__}")
     if mask._data.dtype != np.bool_:
         if op == "masked_select":
@@ -1332,7 +1333,7 @@ class MaskedFill(Function):
 
 
 def _fill_value(input: Tensor, value):
-    if isinstance(value, Tensor):
+    if isinstance(value, TensorBase):
         if value._data.ndim != 0:
             raise RuntimeError(
                 "masked_fill_ only supports a 0-dimensional value tensor, but got tensor with "
@@ -1361,9 +1362,9 @@ def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
     if not _bcastable(input._data.shape, mask._data.shape):
         raise broadcast_error(mask._data.shape, input._data.shape)
     value = _fill_value(input, value)
-    if _state.enabled and (input._rg or (isinstance(value, Tensor) and value._rg)):
+    if _state.enabled and (input._rg or (isinstance(value, TensorBase) and value._rg)):
         return MaskedFill.apply(input, mask, value)
-    v = value._data if isinstance(value, Tensor) else value
+    v = value._data if isinstance(value, TensorBase) else value
     return _make(MaskedFill.forward(_plain(input), input._data, mask._data, v), input._device)
 
 
@@ -1381,10 +1382,10 @@ def masked_fill_(self: Tensor, mask: Tensor, value) -> Tensor:
             f"output with shape {list(self.shape)} doesn't match the broadcast shape "
             f"{list(shape)}"
         )
-    if _state.enabled and (self._rg or (isinstance(value, Tensor) and value._rg)):
-        return _inplace_from(self, masked_fill, mask, value)
+    if _state.enabled and (self._rg or (isinstance(value, TensorBase) and value._rg)):
+        return apply_inplace(self, masked_fill, mask, value)
     xp = self._device._xp()
-    v = value._data.astype(self._data.dtype) if isinstance(value, Tensor) else value
+    v = value._data.astype(self._data.dtype) if isinstance(value, TensorBase) else value
     xp.copyto(self._data, v, casting="unsafe", where=mask._data)
     self._bump_version()
     return self
@@ -1446,26 +1447,25 @@ def argwhere(input: Tensor) -> Tensor:
     return nonzero(input)
 
 
-def _install() -> None:
-    T = Tensor
-    T.__getitem__ = getitem
-    T.__setitem__ = setitem
-    T.select = select
-    T.index_select = index_select
-    T.take = take
-    T.gather = gather
-    T.take_along_dim = take_along_dim
-    T.scatter = scatter
-    T.scatter_ = scatter_
-    T.scatter_add = scatter_add
-    T.scatter_add_ = scatter_add_
-    T.index_add = index_add
-    T.index_add_ = index_add_
-    T.masked_fill = masked_fill
-    T.masked_fill_ = masked_fill_
-    T.masked_select = masked_select
-    T.nonzero = nonzero
-    T.argwhere = argwhere
+register(__name__, {
+    "__getitem__": getitem,
+    "__setitem__": setitem,
+    "select": select,
+    "index_select": index_select,
+    "take": take,
+    "gather": gather,
+    "take_along_dim": take_along_dim,
+    "scatter": scatter,
+    "scatter_": scatter_,
+    "scatter_add": scatter_add,
+    "scatter_add_": scatter_add_,
+    "index_add": index_add,
+    "index_add_": index_add_,
+    "masked_fill": masked_fill,
+    "masked_fill_": masked_fill_,
+    "masked_select": masked_select,
+    "nonzero": nonzero,
+    "argwhere": argwhere,
+})
 
-
-_install()
+IndexingMethods = mixin("IndexingMethods", __name__)

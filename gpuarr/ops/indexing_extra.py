@@ -8,22 +8,28 @@ share the gradient evenly, prod handles zeros exactly) written with differentiab
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from .._autocast import state as _amp
 from ..backends import of_module
-from ._common import Function, Tensor, _make, _state, dtype_name, wrap_dim
+from ._common import Function, TensorBase, _make, _state, dtype_name, wrap_dim
+from ._registry import apply_inplace, mixin, register
+from .elementwise import where
 from .indexing import (
     _apply_key,
     _first_bad,
     _full_index,
-    _inplace_from,
     _Key,
     _prefix,
     _same_device,
     _scalar_for,
     _scatter_checks,
 )
+
+if TYPE_CHECKING:  # annotations name the public class; code tests TensorBase
+    from ._tensor import Tensor
 
 __all__ = ["scatter_reduce", "index_fill", "index_copy"]
 
@@ -126,7 +132,6 @@ def _scatter_reduce_grads(g, x, src, d, index, reduce, inc, result):
         single = src_zero & (nz == 1)
         masked_src = src.masked_fill(single, 1)
         msrc_res = x.scatter_reduce(d, index, masked_src, "prod", include_self=inc)
-        from .elementwise import where
 
         gs = where(single, (g * msrc_res).gather(d, index),
                    (g * result).gather(d, index) / src.masked_fill(src_zero, 1))
@@ -140,7 +145,7 @@ def _scatter_reduce_grads(g, x, src, d, index, reduce, inc, result):
 
 
 def _reduce_checks(input: Tensor, dim: int, index: Tensor, src, reduce: str) -> int:
-    if not isinstance(src, Tensor):
+    if not isinstance(src, TensorBase):
         raise TypeError(f"scatter_reduce(): argument 'src' must be Tensor, not "
                         f"{type(src).__name__}")
     if reduce not in _REDUCES:
@@ -183,7 +188,7 @@ def scatter_reduce(input: Tensor, dim: int, index: Tensor, src: Tensor, reduce: 
 def scatter_reduce_(self: Tensor, dim: int, index: Tensor, src: Tensor, reduce: str, *,
                     include_self: bool = True) -> Tensor:
     """In-place :func:`scatter_reduce`; returns self."""
-    return _inplace_from(self, scatter_reduce, dim, index, src, reduce,
+    return apply_inplace(self, scatter_reduce, dim, index, src, reduce,
                          include_self=include_self)
 
 
@@ -193,7 +198,7 @@ def scatter_reduce_(self: Tensor, dim: int, index: Tensor, src: Tensor, reduce: 
 
 def _vector_index(self: Tensor, dim: int, index: Tensor, op: str) -> tuple:
     """(wrapped dim, flat index array) after torch's checks."""
-    if not isinstance(index, Tensor):
+    if not isinstance(index, TensorBase):
         raise TypeError(f"{op}(): argument 'index' must be Tensor, not {type(index).__name__}")
     if index._data.dtype != np.int64:
         raise RuntimeError(f"{op}(): Expected a long tensor for index, but got "
@@ -238,13 +243,12 @@ def index_fill(input: Tensor, dim: int, index: Tensor, value) -> Tensor:
     bshape[d] = shape[d]
     mask_t = _make(mask.reshape(bshape).reshape(bshape if input._data.ndim else ()),
                    input._device)
-    if isinstance(value, Tensor):
+    if isinstance(value, TensorBase):
         if value._data.ndim != 0:
             raise RuntimeError(
                 "index_fill_ only supports a 0-dimensional value tensor, but got tensor with "
                 f"{value._data.ndim} dimension(s).")
         _same_device(input, value)
-        from .elementwise import where
 
         v = value if value._data.dtype == input._data.dtype else value.to(input.dtype)
         return where(mask_t, v, input)
@@ -253,7 +257,7 @@ def index_fill(input: Tensor, dim: int, index: Tensor, value) -> Tensor:
 
 def index_fill_(self: Tensor, dim: int, index: Tensor, value) -> Tensor:
     """In-place :func:`index_fill`; returns self."""
-    return _inplace_from(self, index_fill, dim, index, value)
+    return apply_inplace(self, index_fill, dim, index, value)
 
 
 class IndexCopy(Function):
@@ -298,7 +302,7 @@ def index_copy(input: Tensor, dim: int, index: Tensor, source: Tensor) -> Tensor
     """
     if _amp.on:
         return _amp.run("index_copy", index_copy, input, dim, index, source)
-    if not isinstance(source, Tensor):
+    if not isinstance(source, TensorBase):
         raise TypeError(f"index_copy(): argument 'source' must be Tensor, not "
                         f"{type(source).__name__}")
     d, idx = _vector_index(input, dim, index, "index_copy_")
@@ -327,17 +331,16 @@ def index_copy(input: Tensor, dim: int, index: Tensor, source: Tensor) -> Tensor
 
 def index_copy_(self: Tensor, dim: int, index: Tensor, source: Tensor) -> Tensor:
     """In-place :func:`index_copy`; returns self."""
-    return _inplace_from(self, index_copy, dim, index, source)
+    return apply_inplace(self, index_copy, dim, index, source)
 
 
-def _install() -> None:
-    T = Tensor
-    T.scatter_reduce = scatter_reduce
-    T.scatter_reduce_ = scatter_reduce_
-    T.index_fill = index_fill
-    T.index_fill_ = index_fill_
-    T.index_copy = index_copy
-    T.index_copy_ = index_copy_
+register(__name__, {
+    "scatter_reduce": scatter_reduce,
+    "scatter_reduce_": scatter_reduce_,
+    "index_fill": index_fill,
+    "index_fill_": index_fill_,
+    "index_copy": index_copy,
+    "index_copy_": index_copy_,
+})
 
-
-_install()
+IndexingExtraMethods = mixin("IndexingExtraMethods", __name__)

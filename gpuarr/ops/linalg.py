@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import string
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -20,7 +21,7 @@ from .._autocast import state as _amp
 from ..backends import of_module
 from ._common import (
     Function,
-    Tensor,
+    TensorBase,
     _make,
     _state,
     broadcast_shapes,
@@ -28,7 +29,11 @@ from ._common import (
     dtype_name,
     wrap_dim,
 )
+from ._registry import mixin, register
 from .elementwise import mul
+
+if TYPE_CHECKING:  # annotations name the public class; code tests TensorBase
+    from ._tensor import Tensor
 
 __all__ = [
     "matmul", "mm", "mv", "bmm", "dot", "vdot", "inner", "outer", "ger", "einsum", "tensordot",
@@ -67,7 +72,7 @@ def _not_bool(op: str, t: Tensor) -> None:
 
 
 def _need_tensor(fn: str, name: str, pos: int, x) -> None:
-    if not isinstance(x, Tensor):
+    if not isinstance(x, TensorBase):
         raise TypeError(
             f"{fn}(): argument '{name}' (position {pos}) must be Tensor, not {type(x).__name__}"
         )
@@ -329,7 +334,7 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
     """
     if _amp.on:
         return _amp.run("matmul", matmul, input, other)
-    if input.__class__ is Tensor and other.__class__ is Tensor:
+    if isinstance(input, TensorBase) and isinstance(other, TensorBase):
         out = _fast_matmul(input, other)
         if out is not None:
             return out
@@ -454,7 +459,7 @@ ger = outer
 
 
 def _dims_lists(dims, na: int, nb: int):
-    if isinstance(dims, Tensor):
+    if isinstance(dims, TensorBase):
         dims = dims.tolist()
     if isinstance(dims, (int, np.integer)) and not isinstance(dims, bool):
         dims = int(dims)
@@ -573,7 +578,7 @@ def trace(input: Tensor) -> Tensor:
 
 def _fma(kind: str, input, prod: Tensor, beta, alpha) -> Tensor:
     """``beta * input + alpha * prod`` with ``input`` broadcast to ``prod`` (torch's addmm)."""
-    if not isinstance(input, Tensor):
+    if not isinstance(input, TensorBase):
         raise TypeError(f"{kind}(): argument 'input' (position 1) must be Tensor, not "
                         f"{type(input).__name__}")
     if input._data.dtype != prod._data.dtype:
@@ -605,7 +610,7 @@ def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta=1, alpha=1) -> Tens
     for name, m in (("mat1", mat1), ("mat2", mat2)):
         if m._data.ndim != 2:
             raise RuntimeError(f"{name} must be a matrix, got {m._data.ndim}-D tensor")
-    if isinstance(input, Tensor) and input._data.dtype != mat2._data.dtype:
+    if isinstance(input, TensorBase) and input._data.dtype != mat2._data.dtype:
         raise RuntimeError(
             f"self and mat2 must have the same dtype, but got {dtype_name(input.dtype)} and "
             f"{dtype_name(mat2.dtype)}"
@@ -643,7 +648,7 @@ def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1) -
 
 
 def _all_bf16(*ts) -> bool:
-    return all(isinstance(t, Tensor) and t._data.dtype.kind == "V" for t in ts)
+    return all(isinstance(t, TensorBase) and t._data.dtype.kind == "V" for t in ts)
 
 
 def _bf16_fma(fn, input: Tensor, a: Tensor, b: Tensor, beta, alpha) -> Tensor:
@@ -966,7 +971,7 @@ def einsum(*args) -> Tensor:
             "einsum(): must specify the equation string and at least one operand, or at least "
             "one operand and its subscripts list"
         )
-    if isinstance(args[0], Tensor):
+    if isinstance(args[0], TensorBase):
         equation, operands = _sublist_equation(args)
     elif isinstance(args[0], str):
         equation = args[0]
@@ -1028,33 +1033,28 @@ def _einsum_compile(equation: str, shapes: tuple):
 
 
 def _rmatmul(self: Tensor, other):
-    if not isinstance(other, Tensor):
+    if not isinstance(other, TensorBase):
         return NotImplemented
     return matmul(other, self)
 
 
 def _matmul_op(self: Tensor, other):
     if _amp.on:  # autocast: through matmul, which casts
-        return matmul(self, other) if isinstance(other, Tensor) else NotImplemented
-    if other.__class__ is Tensor:
+        return matmul(self, other) if isinstance(other, TensorBase) else NotImplemented
+    if isinstance(other, TensorBase):
         out = _fast_matmul(self, other)
         if out is not None:
             return out
-    elif not isinstance(other, Tensor):
+    elif not isinstance(other, TensorBase):
         return NotImplemented
     return matmul(self, other)
 
 
-def _install() -> None:
-    T = Tensor
-    T.__matmul__ = _matmul_op
-    T.__rmatmul__ = _rmatmul
-    for name, fn in {
-        "matmul": matmul, "mm": mm, "mv": mv, "bmm": bmm, "dot": dot, "vdot": vdot,
-        "inner": inner, "outer": outer, "ger": ger, "trace": trace, "addmm": addmm,
-        "addmv": addmv, "baddbmm": baddbmm, "kron": kron,
-    }.items():
-        setattr(T, name, fn)
+register(__name__, {
+    "__matmul__": _matmul_op, "__rmatmul__": _rmatmul,
+    "matmul": matmul, "mm": mm, "mv": mv, "bmm": bmm, "dot": dot, "vdot": vdot,
+    "inner": inner, "outer": outer, "ger": ger, "trace": trace, "addmm": addmm,
+    "addmv": addmv, "baddbmm": baddbmm, "kron": kron,
+})
 
-
-_install()
+LinalgMethods = mixin("LinalgMethods", __name__)

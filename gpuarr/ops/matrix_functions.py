@@ -6,18 +6,24 @@ Tensor methods. They sit above ``ops.decompositions`` (``gpuarr.linalg``), which
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from .. import _dtype as D
 from .. import return_types
 from .._autocast import state as _amp
-from .._tensor import Tensor, _make
+from .._core.tensor import _make
 from ._common import dtype_name
 from ._out import write_out
+from ._registry import mixin, register
 from .decompositions import det, inv, matrix_norm, multi_dot
 from .decompositions import slogdet as _linalg_slogdet
 from .elementwise import where
 from .reduction import Norm, _check_norm_nonempty, _red_dims, _run
+
+if TYPE_CHECKING:  # annotations name the public class; code tests TensorBase
+    from ._tensor import Tensor
 
 # det is gpuarr.linalg.det itself
 __all__ = ["det", "inverse", "slogdet", "logdet", "chain_matmul", "norm"]
@@ -108,10 +114,7 @@ def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, out=None,
     return _run(Norm, input, p, axes, keepdim)
 
 
-def _install() -> None:
-    for name, fn in {"det": det, "inverse": inverse, "slogdet": slogdet, "logdet": logdet,
-                     "norm": norm}.items():
-        setattr(Tensor, name, fn)
+register(__name__, {"det": det, "inverse": inverse, "slogdet": slogdet, "logdet": logdet,
+                    "norm": norm})
 
-
-_install()
+MatrixFunctionMethods = mixin("MatrixFunctionMethods", __name__)

@@ -18,26 +18,32 @@ from __future__ import annotations
 
 import numbers
 import warnings
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .. import _dtype as D
 from .._autocast import state as _amp
+from .._core.tensor import Size
 from .._creation import empty, full, ones, tensor, zeros
 from ._common import (
     Function,
-    Tensor,
+    TensorBase,
     _make,
     _state,
     broadcast_shapes,
     check_same_device,
     wrap_dim,
 )
-from .elementwise import _Binary, _binary, _inplace, _out, logical_xor
+from ._registry import apply_inplace, mixin, register
+from .elementwise import _Binary, _binary, _out, logical_xor
 from .indexing import scatter_add
 from .reduction import _on_1d, _return_type, _slice_along
 from .shape import squeeze, t, transpose, unsqueeze
 from .stacking import cat
+
+if TYPE_CHECKING:  # annotations name the public class; code tests TensorBase
+    from ._tensor import Tensor
 
 __all__ = ["addcmul", "addcdiv", "copysign", "cummax", "cummin", "diff"]
 
@@ -48,7 +54,7 @@ __all__ = ["addcmul", "addcdiv", "copysign", "cummax", "cummin", "diff"]
 
 def _is_int(x) -> bool:
     return (isinstance(x, numbers.Integral) and not isinstance(x, bool)) or (
-        isinstance(x, Tensor) and x._data.ndim == 0 and x._data.dtype.kind in "iu")
+        isinstance(x, TensorBase) and x._data.ndim == 0 and x._data.dtype.kind in "iu")
 
 
 def _size_args(op: str, size: tuple) -> tuple:
@@ -83,7 +89,7 @@ def new_tensor(self: Tensor, data, *, dtype=None, device=None, requires_grad: bo
         >>> gpuarr.zeros(2, dtype=gpuarr.float64).new_tensor([1, 2])
         tensor([1., 2.], dtype=gpuarr.float64)
     """
-    if isinstance(data, Tensor):
+    if isinstance(data, TensorBase):
         warnings.warn(
             "To copy construct from a tensor, it is recommended to use "
             "sourceTensor.detach().clone() or sourceTensor.detach().clone().requires_grad_(True), "
@@ -104,15 +110,13 @@ def new(self: Tensor, *args, device=None) -> Tensor:
         >>> gpuarr.zeros(2, dtype=gpuarr.float64).new([1, 2])
         tensor([1., 2.], dtype=gpuarr.float64)
     """
-    from .._tensor import Size
-
     dt = self.dtype
     dev = self._device if device is None else device
     if not args:
         return empty(0, dtype=dt, device=dev)
     if len(args) == 1:
         a = args[0]
-        if isinstance(a, Tensor):
+        if isinstance(a, TensorBase):
             if a.dtype is not dt:
                 raise TypeError(f"new(): expected a {dt.name} tensor (got {a.dtype.name})")
             return a.detach()
@@ -230,7 +234,7 @@ def new_full(self: Tensor, size, fill_value, *, dtype=None, device=None,
 
 
 def _need_tensor(op: str, name: str, pos: int, x) -> None:
-    if not isinstance(x, Tensor):
+    if not isinstance(x, TensorBase):
         raise TypeError(f"{op}(): argument '{name}' (position {pos}) must be Tensor, not "
                         f"{type(x).__name__}")
 
@@ -253,7 +257,7 @@ def _addc_operands(op: str, input, tensor1, tensor2, value):
             "(input + value * tensor1 / tensor2), for all dtypes.")
     if dt is D.bool:
         raise NotImplementedError(f'"{op}_cpu_out" not implemented for \'Bool\'')
-    if not isinstance(value, (numbers.Number, Tensor)):
+    if not isinstance(value, (numbers.Number, TensorBase)):
         raise TypeError(f"{op}(): argument 'value' must be Number, not {type(value).__name__}")
     if not dt.is_floating_point and isinstance(value, float):
         value = int(value)  # torch converts the scalar to the integer dtype (truncates)
@@ -321,7 +325,7 @@ def addcmul_(self: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1) -> Tens
         >>> x = gpuarr.zeros(2); x.addcmul_(gpuarr.ones(2), gpuarr.ones(2), value=3)
         tensor([3., 3.])
     """
-    return _inplace(self, addcmul, tensor1, tensor2, value=value)
+    return apply_inplace(self, addcmul, tensor1, tensor2, value=value)
 
 
 def addcdiv_(self: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1) -> Tensor:
@@ -331,7 +335,7 @@ def addcdiv_(self: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1) -> Tens
         >>> x = gpuarr.zeros(2); x.addcdiv_(gpuarr.ones(2), gpuarr.full((2,), 4.0), value=-1)
         tensor([-0.2500, -0.2500])
     """
-    return _inplace(self, addcdiv, tensor1, tensor2, value=value)
+    return apply_inplace(self, addcdiv, tensor1, tensor2, value=value)
 
 
 # --------------------------------------------------------------------------------------------
@@ -381,8 +385,8 @@ def copysign(input: Tensor, other, *, out=None) -> Tensor:
         >>> gpuarr.copysign(gpuarr.tensor([1., -2., 3.]), -1)
         tensor([-1., -2., -3.])
     """
-    if not isinstance(input, Tensor) or not isinstance(other, (Tensor, numbers.Number)):
-        names = ", ".join("Tensor" if isinstance(x, Tensor) else type(x).__name__
+    if not isinstance(input, TensorBase) or not isinstance(other, (TensorBase, numbers.Number)):
+        names = ", ".join("Tensor" if isinstance(x, TensorBase) else type(x).__name__
                           for x in (input, other))
         raise TypeError(
             f"copysign() received an invalid combination of arguments - got ({names}), but "
@@ -393,7 +397,7 @@ def copysign(input: Tensor, other, *, out=None) -> Tensor:
 
 def copysign_(self: Tensor, other) -> Tensor:
     """In-place :func:`copysign`; returns self (floating tensors only, as in torch)."""
-    return _inplace(self, copysign, other)
+    return apply_inplace(self, copysign, other)
 
 
 # --------------------------------------------------------------------------------------------
@@ -632,18 +636,13 @@ def unsqueeze_(self: Tensor, dim: int) -> Tensor:
     return _meta_inplace(self, unsqueeze, dim)
 
 
-def _install() -> None:
-    T = Tensor
-    methods = {
-        "new": new, "new_tensor": new_tensor, "new_zeros": new_zeros, "new_ones": new_ones,
-        "new_empty": new_empty, "new_full": new_full,
-        "addcmul": addcmul, "addcdiv": addcdiv, "addcmul_": addcmul_, "addcdiv_": addcdiv_,
-        "copysign": copysign, "copysign_": copysign_, "cummax": cummax, "cummin": cummin,
-        "diff": diff, "t_": t_, "transpose_": transpose_, "swapdims_": transpose_,
-        "swapaxes_": transpose_, "squeeze_": squeeze_, "unsqueeze_": unsqueeze_,
-    }
-    for name, fn in methods.items():
-        setattr(T, name, fn)
+register(__name__, {
+    "new": new, "new_tensor": new_tensor, "new_zeros": new_zeros, "new_ones": new_ones,
+    "new_empty": new_empty, "new_full": new_full,
+    "addcmul": addcmul, "addcdiv": addcdiv, "addcmul_": addcmul_, "addcdiv_": addcdiv_,
+    "copysign": copysign, "copysign_": copysign_, "cummax": cummax, "cummin": cummin,
+    "diff": diff, "t_": t_, "transpose_": transpose_, "swapdims_": transpose_,
+    "swapaxes_": transpose_, "squeeze_": squeeze_, "unsqueeze_": unsqueeze_,
+})
 
-
-_install()
+MiscMethods = mixin("MiscMethods", __name__)

@@ -4,14 +4,20 @@
 from __future__ import annotations
 
 import numbers
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .. import _dtype as D
+from .._core.grad_mode import _state
 from .._creation import _finish, _size
 from .._device import as_device
 from .._random import default_generator
-from ._common import Tensor
+from ._common import TensorBase
+from ._registry import mixin, register
+
+if TYPE_CHECKING:  # annotations name the public class; code tests TensorBase
+    from ._tensor import Tensor
 
 __all__ = ["rand", "randn", "randint", "normal", "randperm", "rand_like", "randn_like",
            "randint_like"]
@@ -105,11 +111,11 @@ def normal(mean, std=1.0, size=None, *, generator=None, dtype=None, device=None,
 
     The result is differentiable w.r.t. tensor ``mean`` and ``std`` (reparameterised).
     """
-    if isinstance(mean, Tensor) or isinstance(std, Tensor):
-        ref = mean if isinstance(mean, Tensor) else std
+    if isinstance(mean, TensorBase) or isinstance(std, TensorBase):
+        ref = mean if isinstance(mean, TensorBase) else std
         if isinstance(std, numbers.Number) and std < 0:
             raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
-        if isinstance(std, Tensor) and bool((std < 0).any()):
+        if isinstance(std, TensorBase) and bool((std < 0).any()):
             raise RuntimeError("normal expects all elements of std >= 0.0")
         shape = np.broadcast_shapes(tuple(getattr(mean, "shape", ())),
                                     tuple(getattr(std, "shape", ())))
@@ -145,9 +151,7 @@ def randint_like(input: Tensor, low, high=None, *, dtype=None, device=None) -> T
 
 
 def _fill_inplace(self: Tensor, arr) -> Tensor:
-    from .._tensor import _grad_enabled
-
-    if _grad_enabled() and self._rg and self._gfn is None:
+    if _state.enabled and self._rg and self._gfn is None:
         raise RuntimeError(
             "a leaf Variable that requires grad is being used in an in-place operation."
         )
@@ -180,6 +184,10 @@ def random_(self: Tensor, from_: int = 0, to: int | None = None, *, generator=No
     return _fill_inplace(self, vals)
 
 
-Tensor.uniform_ = uniform_
-Tensor.normal_ = normal_
-Tensor.random_ = random_
+register(__name__, {
+    "uniform_": uniform_,
+    "normal_": normal_,
+    "random_": random_,
+})
+
+RandomMethods = mixin("RandomMethods", __name__)

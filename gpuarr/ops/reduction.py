@@ -26,18 +26,23 @@ from __future__ import annotations
 import builtins
 import math
 import warnings
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .. import _dtype as D
 from .. import return_types
 from .._autocast import state as _amp
-from ..autograd.function import _PlainCtx
+from .._core.function import _PlainCtx
 from ..backends import of_module
-from ._common import Function, Tensor, _make, _state, dims_arg, dtype_name, wrap_dim
+from ._common import Function, TensorBase, _make, _state, dims_arg, dtype_name, wrap_dim
+from ._registry import mixin, register
 from .elementwise import abs as _abs
 from .elementwise import exp as _exp
 from .elementwise import isnan, maximum, minimum, sign, where
+
+if TYPE_CHECKING:  # annotations name the public class; code tests TensorBase
+    from ._tensor import Tensor
 
 __all__ = [
     "sum", "mean", "nansum", "nanmean", "prod", "var", "std", "var_mean", "std_mean",
@@ -673,7 +678,7 @@ def _minmax(op: str, input: Tensor, dim, keepdim, other):
             raise TypeError(f"{op}() received an invalid combination of arguments: 'dim' and "
                             "'other' cannot both be given")
         dim = other
-    if isinstance(dim, Tensor):
+    if isinstance(dim, TensorBase):
         return (maximum if op == "max" else minimum)(input, dim)
     if dim is None:
         if keepdim:
@@ -1135,16 +1140,12 @@ def _check_norm_nonempty(x, p: float, name: str, axes) -> None:
 # Tensor methods
 
 
-def _install() -> None:
-    methods = {
-        "sum": sum, "mean": mean, "nansum": nansum, "nanmean": nanmean, "prod": prod,
-        "var": var, "std": std, "max": max, "min": min, "amax": amax, "amin": amin,
-        "aminmax": aminmax, "argmax": argmax, "argmin": argmin, "logsumexp": logsumexp,
-        "cumsum": cumsum, "cumprod": cumprod, "all": all, "any": any,
-        "count_nonzero": count_nonzero,
-    }
-    for name, fn in methods.items():
-        setattr(Tensor, name, fn)
+register(__name__, {
+    "sum": sum, "mean": mean, "nansum": nansum, "nanmean": nanmean, "prod": prod,
+    "var": var, "std": std, "max": max, "min": min, "amax": amax, "amin": amin,
+    "aminmax": aminmax, "argmax": argmax, "argmin": argmin, "logsumexp": logsumexp,
+    "cumsum": cumsum, "cumprod": cumprod, "all": all, "any": any,
+    "count_nonzero": count_nonzero,
+})
 
-
-_install()
+ReductionMethods = mixin("ReductionMethods", __name__)

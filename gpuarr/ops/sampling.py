@@ -10,14 +10,20 @@ drawn by the backend generator of the tensor's device (NumPy's PCG64 on 'cpu', C
 from __future__ import annotations
 
 import numbers
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .. import _dtype as D
-from .._tensor import Tensor, _make
+from .._core.grad_mode import _state
+from .._core.tensor import TensorBase, _make
 from ..backends import of_module
 from ._common import check_same_device, dtype_name
+from ._registry import mixin, register
 from .random import _fill_inplace, _gen
+
+if TYPE_CHECKING:  # annotations name the public class; code tests TensorBase
+    from ._tensor import Tensor
 
 __all__ = ["multinomial", "bernoulli", "poisson", "binomial"]
 
@@ -64,7 +70,7 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
         >>> w = gpuarr.tensor([0.1, 0.0, 0.9])
         >>> gpuarr.multinomial(w, 4, replacement=True)   # e.g. tensor([2, 2, 0, 2])
     """
-    if not isinstance(input, Tensor):
+    if not isinstance(input, TensorBase):
         raise TypeError(f"multinomial(): argument 'input' must be Tensor, not "
                         f"{type(input).__name__}")
     if input._data.dtype.kind not in "fV":
@@ -149,7 +155,7 @@ def bernoulli(input: Tensor, p=None, *, generator=None) -> Tensor:
     Example:
         >>> gpuarr.bernoulli(gpuarr.tensor([0.0, 0.5, 1.0]))   # e.g. tensor([0., 1., 1.])
     """
-    if not isinstance(input, Tensor):
+    if not isinstance(input, TensorBase):
         raise TypeError(f"bernoulli(): argument 'input' must be Tensor, not "
                         f"{type(input).__name__}")
     dev = input._device
@@ -172,7 +178,7 @@ def bernoulli(input: Tensor, p=None, *, generator=None) -> Tensor:
 def _bernoulli_fill(self: Tensor, p, g) -> Tensor:
     dev = self._device
     xp = dev._xp()
-    if isinstance(p, Tensor):
+    if isinstance(p, TensorBase):
         check_same_device(self, p)
         pd = p._data
         if _host_bool(xp, ~((pd >= 0) & (pd <= 1))):
@@ -193,7 +199,7 @@ def poisson(input: Tensor, generator=None) -> Tensor:
     Example:
         >>> gpuarr.poisson(gpuarr.tensor([0.5, 4.0, 100.0]))   # e.g. tensor([0., 5., 93.])
     """
-    if not isinstance(input, Tensor):
+    if not isinstance(input, TensorBase):
         raise TypeError(f"poisson(): argument 'input' must be Tensor, not "
                         f"{type(input).__name__}")
     dev = input._device
@@ -224,7 +230,7 @@ def binomial(count: Tensor, prob: Tensor, generator=None) -> Tensor:
     Example:
         >>> gpuarr.binomial(gpuarr.tensor([10.0, 10.0]), gpuarr.tensor([0.1, 0.9]))
     """
-    if not isinstance(count, Tensor) or not isinstance(prob, Tensor):
+    if not isinstance(count, TensorBase) or not isinstance(prob, TensorBase):
         raise TypeError("binomial(): arguments 'count' and 'prob' must be Tensors")
     check_same_device(count, prob)
     if count._data.dtype.kind not in "fV":
@@ -315,8 +321,6 @@ def log_normal_(self: Tensor, mean: float = 1.0, std: float = 2.0, *, generator=
 
 
 def _check_leaf(self: Tensor) -> None:
-    from ..autograd.grad_mode import _state
-
     if _state.enabled and self._rg and self._gfn is None:
         raise RuntimeError(
             "a leaf Variable that requires grad is being used in an in-place operation."
@@ -332,9 +336,13 @@ def _tensor_multinomial(self: Tensor, num_samples: int, replacement: bool = Fals
     return multinomial(self, num_samples, replacement, generator=generator)
 
 
-Tensor.multinomial = _tensor_multinomial
-Tensor.bernoulli = _tensor_bernoulli
-Tensor.bernoulli_ = bernoulli_
-Tensor.exponential_ = exponential_
-Tensor.geometric_ = geometric_
-Tensor.log_normal_ = log_normal_
+register(__name__, {
+    "multinomial": _tensor_multinomial,
+    "bernoulli": _tensor_bernoulli,
+    "bernoulli_": bernoulli_,
+    "exponential_": exponential_,
+    "geometric_": geometric_,
+    "log_normal_": log_normal_,
+})
+
+SamplingMethods = mixin("SamplingMethods", __name__)

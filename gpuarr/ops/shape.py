@@ -6,9 +6,16 @@ layouts it cannot express without a copy and points at ``reshape``.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from ._common import Function, Tensor, _make, _state, broadcast_shapes, wrap_dim
+from .. import _dtype as D
+from ._common import Function, _make, _state, broadcast_shapes, wrap_dim
+from ._registry import mixin, register
+
+if TYPE_CHECKING:  # annotations name the public class; code tests TensorBase
+    from ._tensor import Tensor
 
 __all__ = [
     "reshape", "view", "expand", "broadcast_to", "broadcast_tensors", "squeeze", "unsqueeze",
@@ -106,8 +113,6 @@ def view(self: Tensor, *shape) -> Tensor:
         gpuarr.Size([10, 10])
     """
     if len(shape) == 1 and not isinstance(shape[0], (int, list, tuple)):
-        from .. import _dtype as D
-
         dt = D.as_dtype(shape[0])
         if dt.itemsize != self._data.itemsize:
             raise RuntimeError("view(dtype) with a different element size is not supported")
@@ -420,32 +425,31 @@ def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
     return input[tuple(idx)]
 
 
-def _install() -> None:
-    T = Tensor
-    T.view = view
-    T.view_as = view_as
-    T.reshape = reshape
-    T.reshape_as = reshape_as
-    T.ravel = ravel
-    T.expand = expand
-    T.expand_as = expand_as
-    T.broadcast_to = broadcast_to
-    T.squeeze = squeeze
-    T.unsqueeze = unsqueeze
-    T.flatten = flatten
-    T.unflatten = unflatten
-    T.transpose = transpose
-    T.swapaxes = transpose
-    T.swapdims = transpose
-    T.permute = permute
-    T.t = t
-    T.T = property(_T)
-    T.mT = property(_mT)
-    T.H = property(_T)
-    T.mH = property(_mT)
-    T.narrow = narrow
-    T.movedim = movedim
-    T.moveaxis = movedim
+register(__name__, {
+    "view": view,
+    "view_as": view_as,
+    "reshape": reshape,
+    "reshape_as": reshape_as,
+    "ravel": ravel,
+    "expand": expand,
+    "expand_as": expand_as,
+    "broadcast_to": broadcast_to,
+    "squeeze": squeeze,
+    "unsqueeze": unsqueeze,
+    "flatten": flatten,
+    "unflatten": unflatten,
+    "transpose": transpose,
+    "swapaxes": transpose,
+    "swapdims": transpose,
+    "permute": permute,
+    "t": t,
+    "T": property(_T),
+    "mT": property(_mT),
+    "H": property(_T),
+    "mH": property(_mT),
+    "narrow": narrow,
+    "movedim": movedim,
+    "moveaxis": movedim,
+})
 
-
-_install()
+ShapeMethods = mixin("ShapeMethods", __name__)

@@ -9,10 +9,13 @@ machinery lives in :mod:`gpuarr.ops.reduction`).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from ..backends import of_module
-from ._common import Tensor, _make, wrap_dim
+from ._common import _make, wrap_dim
+from ._registry import mixin, register
 from .reduction import (
     _VI,
     _check_nonempty,
@@ -24,6 +27,9 @@ from .reduction import (
     _select,
     _slice_along,
 )
+
+if TYPE_CHECKING:  # annotations name the public class; code tests TensorBase
+    from ._tensor import Tensor
 
 __all__ = [
     "sort", "argsort", "msort", "topk", "kthvalue", "median", "nanmedian", "unique",
@@ -358,9 +364,6 @@ def _unique_rows(xp, rows):
 # Tensor methods
 
 
-def _install() -> None:
-    for name in __all__:
-        setattr(Tensor, name, globals()[name])
+register(__name__, {name: globals()[name] for name in __all__})
 
-
-_install()
+SortingMethods = mixin("SortingMethods", __name__)

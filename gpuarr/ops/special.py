@@ -21,17 +21,23 @@ Example:
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .. import _dtype as D
 from .._autocast import state as _amp
-from .._tensor import Tensor, _make
-from ..autograd.function import Function
-from ..autograd.grad_mode import _state
+from .._core.function import Function
+from .._core.grad_mode import _state
+from .._core.tensor import TensorBase, _make
+from .._creation import tensor
 from ..backends import of_module
 from . import elementwise as E
+from ._registry import mixin, register
 from .elementwise import isnan, where
+
+if TYPE_CHECKING:  # annotations name the public class; code tests TensorBase
+    from ._tensor import Tensor
 
 __all__ = ["erf", "lgamma", "digamma", "polygamma", "erfinv", "xlogy"]
 
@@ -149,7 +155,7 @@ def erf(input: Tensor) -> Tensor:
 
 
 def _float_input(input, name: str) -> Tensor:
-    if not isinstance(input, Tensor):
+    if not isinstance(input, TensorBase):
         raise TypeError(f"{name}(): argument 'input' must be Tensor, not {type(input).__name__}")
     if input._data.dtype.kind != "f":
         return input.to(D.get_default_dtype())
@@ -231,11 +237,11 @@ def xlogy(input, other) -> Tensor:
         >>> gpuarr.xlogy(gpuarr.tensor([0.0, 2.0]), gpuarr.tensor([0.0, 3.0]))
         tensor([0.0000, 2.1972])
     """
-    ref = input if isinstance(input, Tensor) else other
-    if not isinstance(ref, Tensor):
+    ref = input if isinstance(input, TensorBase) else other
+    if not isinstance(ref, TensorBase):
         raise TypeError("xlogy(): expected at least one Tensor argument")
-    x = input if isinstance(input, Tensor) else _full_like_scalar(input, ref)
-    y = other if isinstance(other, Tensor) else _full_like_scalar(other, ref)
+    x = input if isinstance(input, TensorBase) else _full_like_scalar(input, ref)
+    y = other if isinstance(other, TensorBase) else _full_like_scalar(other, ref)
     if x._data.dtype.kind != "f" and y._data.dtype.kind != "f":
         x = x.to(D.get_default_dtype())
     zero = x == 0
@@ -246,19 +252,15 @@ def xlogy(input, other) -> Tensor:
 
 
 def _full_like_scalar(value, ref: Tensor) -> Tensor:
-    from .._creation import tensor
-
     dt = D.result_type(ref, value)
     return tensor(value, dtype=dt, device=ref.device)
 
 
-def _install() -> None:
-    methods = {"erf": erf, "lgamma": lgamma, "digamma": digamma, "erfinv": erfinv,
-               "xlogy": xlogy, "polygamma": lambda self, n: polygamma(n, self)}
-    for name, fn in methods.items():
-        setattr(Tensor, name, fn)
-    Tensor.erf_ = lambda self: E._inplace(self, erf)
-    Tensor.erf_.__doc__ = "In-place :func:`erf`; returns self."
+def _polygamma_method(self: Tensor, n: int) -> Tensor:
+    return polygamma(n, self)
 
 
-_install()
+register(__name__, {"erf": erf, "lgamma": lgamma, "digamma": digamma, "erfinv": erfinv,
+                    "xlogy": xlogy, "polygamma": _polygamma_method}, inplace=["erf"])
+
+SpecialMethods = mixin("SpecialMethods", __name__)

@@ -10,13 +10,20 @@ torch's rules.
 from __future__ import annotations
 
 import operator
+from typing import TYPE_CHECKING
 
 from .. import _dtype as D
 from .._autocast import state as _amp
-from .._tensor import _device_mismatch
-from ._common import Function, Tensor, _make, _state, dims_arg, dtype_name, wrap_dim
+from .._core.tensor import _device_mismatch
+from .._creation import arange
+from ._common import Function, TensorBase, _make, _state, dims_arg, dtype_name, wrap_dim
+from ._registry import apply_inplace, mixin, register
+from .conversion import clone
 from .indexing import _index_select
 from .shape import _view_nograd, expand, reshape
+
+if TYPE_CHECKING:  # annotations name the public class; code tests TensorBase
+    from ._tensor import Tensor
 
 __all__ = [
     "cat", "concat", "concatenate", "stack", "hstack", "vstack", "dstack", "column_stack",
@@ -27,14 +34,14 @@ __all__ = [
 
 
 def _tensor_list(tensors, op: str) -> list:
-    if isinstance(tensors, Tensor) or not isinstance(tensors, (list, tuple)):
+    if isinstance(tensors, TensorBase) or not isinstance(tensors, (list, tuple)):
         raise TypeError(
             f"{op}(): argument 'tensors' (position 1) must be tuple of Tensors, not "
             f"{type(tensors).__name__}"
         )
     out = list(tensors)
     for i, t in enumerate(out):
-        if not isinstance(t, Tensor):
+        if not isinstance(t, TensorBase):
             raise TypeError(
                 f"expected Tensor as element {i} in argument 0, but got {type(t).__name__}"
             )
@@ -198,7 +205,7 @@ def atleast_3d(*tensors):
 
 
 def _atleast(tensors, n: int):
-    single = len(tensors) == 1 and isinstance(tensors[0], Tensor)
+    single = len(tensors) == 1 and isinstance(tensors[0], TensorBase)
     ts = [tensors[0]] if single else list(
         tensors[0] if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)) else tensors)
     out = []
@@ -622,7 +629,6 @@ def repeat_interleave(input: Tensor, repeats=None, dim: int | None = None, *,
                 f"\"repeat_interleave_{counts._device.type}\" not implemented for "
                 f"'{dtype_name(counts.dtype)}'"
             )
-        from .._creation import arange
 
         return repeat_interleave(arange(counts.numel(), device=counts.device), counts.reshape(-1),
                                  0)
@@ -634,7 +640,7 @@ def repeat_interleave(input: Tensor, repeats=None, dim: int | None = None, *,
     if input._data.ndim == 0:
         input = reshape(input, 1)
     n = input._data.shape[d]
-    if isinstance(repeats, Tensor):
+    if isinstance(repeats, TensorBase):
         if repeats._data.dtype.kind not in "iu":
             raise NotImplementedError(
                 f"\"repeat_interleave_{repeats._device.type}\" not implemented for "
@@ -725,15 +731,13 @@ def triu(input: Tensor, diagonal: int = 0) -> Tensor:
 
 
 def _tril_(self: Tensor, diagonal: int = 0) -> Tensor:
-    from .elementwise import _inplace
 
-    return _inplace(self, tril, diagonal)
+    return apply_inplace(self, tril, diagonal)
 
 
 def _triu_(self: Tensor, diagonal: int = 0) -> Tensor:
-    from .elementwise import _inplace
 
-    return _inplace(self, triu, diagonal)
+    return apply_inplace(self, triu, diagonal)
 
 
 # --------------------------------------------------------------------------------------------
@@ -858,8 +862,6 @@ def diag(input: Tensor, diagonal: int = 0) -> Tensor:
         m = input._data.shape[0] + abs(k)
         return _diag_scatter(input, (m, m), k, 0, 1)
     if nd == 2:
-        from .conversion import clone
-
         return clone(_diagonal(input, k, 0, 1))
     raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {nd}D")
 
@@ -889,7 +891,7 @@ def meshgrid(*tensors, indexing: str | None = None) -> tuple:
     if not ts:
         raise RuntimeError("meshgrid expects a non-empty TensorList")
     for t in ts:
-        if not isinstance(t, Tensor):
+        if not isinstance(t, TensorBase):
             raise TypeError(f"meshgrid(): expected Tensor, got {type(t).__name__}")
         if t._data.ndim > 1:
             raise RuntimeError(
@@ -920,26 +922,25 @@ def meshgrid(*tensors, indexing: str | None = None) -> tuple:
     return tuple(out)
 
 
-def _install() -> None:
-    T = Tensor
-    T.split = split
-    T.chunk = chunk
-    T.tensor_split = tensor_split
-    T.unbind = unbind
-    T.flip = flip
-    T.fliplr = fliplr
-    T.flipud = flipud
-    T.roll = roll
-    T.repeat = repeat
-    T.tile = tile
-    T.repeat_interleave = repeat_interleave
-    T.tril = tril
-    T.triu = triu
-    T.tril_ = _tril_
-    T.triu_ = _triu_
-    T.diagonal = diagonal
-    T.diag = diag
-    T.diag_embed = diag_embed
+register(__name__, {
+    "split": split,
+    "chunk": chunk,
+    "tensor_split": tensor_split,
+    "unbind": unbind,
+    "flip": flip,
+    "fliplr": fliplr,
+    "flipud": flipud,
+    "roll": roll,
+    "repeat": repeat,
+    "tile": tile,
+    "repeat_interleave": repeat_interleave,
+    "tril": tril,
+    "triu": triu,
+    "tril_": _tril_,
+    "triu_": _triu_,
+    "diagonal": diagonal,
+    "diag": diag,
+    "diag_embed": diag_embed,
+})
 
-
-_install()
+StackingMethods = mixin("StackingMethods", __name__)

@@ -13,12 +13,13 @@ import math
 import numpy as np
 
 from ..._autocast import state as _amp
+from ..._core.function import Function, _PlainCtx
 from ..._tensor import Tensor, _make
-from ...autograd.function import Function, _PlainCtx
 from ...autograd.grad_mode import _state
 from ...ops import activation as A
 from ...ops import elementwise as E
 from ...ops import special as S
+from ...ops._registry import apply_inplace
 from ...ops.activation import log_softmax, relu_, softmax
 from ...ops.shape import narrow
 from ._utils import check_tensor, float_dtype_check, no_grad_needed
@@ -53,7 +54,7 @@ def threshold(input: Tensor, threshold: float, value: float, inplace: bool = Fal
     """``input`` where ``input > threshold``, else ``value``."""
     out = E.where(input > threshold, input, value)
     if inplace:
-        return E._inplace(input, lambda x: out)
+        return apply_inplace(input, lambda x: out)
     return out
 
 
@@ -93,7 +94,7 @@ def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = Fals
 
 def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:
     """In-place :func:`leaky_relu`."""
-    return E._inplace(input, leaky_relu, negative_slope)
+    return apply_inplace(input, leaky_relu, negative_slope)
 
 
 class Hardtanh(E.Clamp):
@@ -112,7 +113,7 @@ def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,
 
 def hardtanh_(input: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
     """In-place :func:`hardtanh`."""
-    return E._inplace(input, E.clamp, min_val, max_val)
+    return apply_inplace(input, E.clamp, min_val, max_val)
 
 
 def relu6(input: Tensor, inplace: bool = False) -> Tensor:
@@ -124,14 +125,14 @@ def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """``x`` for ``x > 0`` else ``alpha * (exp(x) - 1)``."""
     neg = E.expm1(E.clamp(input, max=0.0)) * alpha
     out = E.where(input > 0, input, neg)
-    return E._inplace(input, lambda x: out) if inplace else out
+    return apply_inplace(input, lambda x: out) if inplace else out
 
 
 def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """``max(0, x) + min(0, alpha * (exp(x / alpha) - 1))``."""
     neg = E.expm1(E.clamp(input, max=0.0) / alpha) * alpha
     out = E.where(input > 0, input, neg)
-    return E._inplace(input, lambda x: out) if inplace else out
+    return apply_inplace(input, lambda x: out) if inplace else out
 
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
@@ -141,7 +142,7 @@ _SELU_SCALE = 1.0507009873554804934193349852946
 def selu(input: Tensor, inplace: bool = False) -> Tensor:
     """Scaled ELU with the self-normalising constants."""
     out = elu(input, _SELU_ALPHA) * _SELU_SCALE
-    return E._inplace(input, lambda x: out) if inplace else out
+    return apply_inplace(input, lambda x: out) if inplace else out
 
 
 # --------------------------------------------------------------------------------------------
@@ -232,7 +233,7 @@ def silu(input: Tensor, inplace: bool = False) -> Tensor:
         out = (x / (E.exp(-x) + 1)).to(input.dtype)
     else:
         out = input * E.sigmoid(input)
-    return E._inplace(input, lambda x: out) if inplace else out
+    return apply_inplace(input, lambda x: out) if inplace else out
 
 
 class Softplus(Function):
@@ -272,7 +273,7 @@ def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tenso
 def mish(input: Tensor, inplace: bool = False) -> Tensor:
     """``x * tanh(softplus(x))``."""
     out = input * E.tanh(softplus(input))
-    return E._inplace(input, lambda x: out) if inplace else out
+    return apply_inplace(input, lambda x: out) if inplace else out
 
 
 def sigmoid(input: Tensor) -> Tensor:
@@ -303,13 +304,13 @@ def tanhshrink(input: Tensor) -> Tensor:
 def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
     """Piecewise-linear sigmoid: ``clamp(x / 6 + 1/2, 0, 1)``."""
     out = E.clamp(input / 6 + 0.5, 0.0, 1.0)
-    return E._inplace(input, lambda x: out) if inplace else out
+    return apply_inplace(input, lambda x: out) if inplace else out
 
 
 def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
     """``x * hardsigmoid(x)``."""
     out = input * hardsigmoid(input)
-    return E._inplace(input, lambda x: out) if inplace else out
+    return apply_inplace(input, lambda x: out) if inplace else out
 
 
 def prelu(input: Tensor, weight: Tensor) -> Tensor:

@@ -11,6 +11,7 @@ from ...autograd.function import Function
 from ...backends import of_module
 from ...ops import elementwise as E
 from ...ops._common import dtype_name, wrap_dim
+from ...ops._registry import apply_inplace
 from ...ops.random import _draw_float
 from ._utils import apply_raw, check_tensor
 
@@ -43,7 +44,7 @@ def _keep_mask(input: Tensor, shape, p: float) -> Tensor:
 
 def _apply_mask(input: Tensor, mask: Tensor, inplace: bool) -> Tensor:
     if inplace:
-        return E._inplace(input, lambda x: x * mask)
+        return apply_inplace(input, lambda x: x * mask)
     return input * mask
 
 
@@ -111,7 +112,7 @@ def alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False,
     drop_val = _make(xp.asarray((1 - keep01._data) * (a * alpha_p) + b,
                                 dtype=input._data.dtype), input._device)
     out = input * (keep01 * a) + drop_val
-    return E._inplace(input, lambda x: out) if inplace else out
+    return apply_inplace(input, lambda x: out) if inplace else out
 
 
 # --------------------------------------------------------------------------------------------

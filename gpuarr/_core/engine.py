@@ -10,19 +10,9 @@ from __future__ import annotations
 
 from .function import Node
 from .grad_mode import _state
+from .tensor import TensorBase, _make
 
 __all__ = ["run_backward"]
-
-
-_Tensor = _make = None  # bound on first use: gpuarr._tensor imports this package
-
-
-def _bind() -> None:
-    global _Tensor, _make
-    from .._tensor import Tensor
-    from .._tensor import _make as make
-
-    _Tensor, _make = Tensor, make
 
 
 def _sum_to(g, shape):
@@ -67,7 +57,7 @@ def _validate(node: Node, grads) -> list:
             if not meta:
                 out[i] = None
             continue
-        if not isinstance(g, _Tensor):
+        if not isinstance(g, TensorBase):
             raise TypeError(
                 f"function {node.name()} returned a gradient of type {type(g).__name__} at "
                 f"index {i}; expected a Tensor or None"
@@ -113,7 +103,7 @@ def _run_hook(h, g):
     r = h(g)
     if r is None:
         return g
-    if not isinstance(r, _Tensor):
+    if not isinstance(r, TensorBase):
         raise TypeError(f"expected Variable, but hook returned '{type(r).__name__}'")
     name = getattr(h, "__name__", repr(h))
     if r.shape != g.shape:
@@ -186,8 +176,6 @@ def run_backward(
     Returns:
         With ``inputs``: a tuple of gradients, one per input; else None.
     """
-    if _Tensor is None:
-        _bind()
     prev = _state.enabled
     _state.enabled = create_graph
     try:

@@ -1,0 +1,526 @@
+"""``Function``: the one mechanism every differentiable op goes through, and the graph node.
+
+An op is a :class:`Function` subclass with static ``forward(ctx, ...)`` and
+``backward(ctx, *grads)``. ``Function.apply`` checks devices, runs ``forward``, and, when grad
+mode is on and an input requires grad, records a :class:`Node` (which is also the ``ctx``) whose
+``backward`` the engine calls later. ``backward`` is written with gpuarr Tensor ops, so running
+it with grad mode on (``create_graph=True``) records the backward pass for higher-order grads.
+
+gpuarr's own ops set ``_raw = True``: their ``forward`` receives backend arrays (NumPy/CuPy)
+instead of Tensors and returns arrays, which saves wrapping on the hot path. Whatever a raw
+forward passes to ``ctx.save_for_backward`` (input arrays, output arrays, other arrays) is turned
+into Tensors after forward, so ``backward`` always sees Tensors connected to the graph.
+User-defined Functions (``_raw = False``) get Tensors, exactly like PyTorch.
+"""
+
+from __future__ import annotations
+
+import weakref
+
+import numpy as np
+
+from .grad_mode import _state
+from .hooks import RemovableHandle
+from .tensor import TensorBase, _common_device, _make, _wrap_out
+
+__all__ = ["Function", "Node", "FunctionCtx", "once_differentiable"]
+
+
+class _PlainCtx:
+    """The ctx of a forward that records nothing: saving is a no-op."""
+
+    def __init__(self, xp, device, n: int) -> None:
+        self.xp = xp
+        self.device = device
+        self.needs_input_grad = (False,) * n
+
+    def save_for_backward(self, *objs) -> None:
+        pass
+
+    def mark_non_differentiable(self, *outs) -> None:
+        pass
+
+    def mark_dirty(self, *objs) -> None:
+        pass
+
+    def set_materialize_grads(self, value: bool) -> None:
+        pass
+
+
+FunctionCtx = _PlainCtx
+
+
+class AccumulateGrad:
+    """Stands for a leaf tensor in ``grad_fn.next_functions`` (as in torch).
+
+    gpuarr's graph edges point at leaves directly, so these objects are made on demand when a
+    walk asks for them; one leaf gets the same object for as long as someone holds it.
+    """
+
+    __slots__ = ("variable", "__weakref__")
+    next_functions = ()  # a leaf: the graph ends here
+
+    def __init__(self, variable) -> None:
+        self.variable = variable
+
+    def __repr__(self) -> str:
+        return f"<AccumulateGrad object at {id(self):#x}>"
+
+    def name(self) -> str:
+        return "torch::autograd::AccumulateGrad"
+
+
+# leaf id -> its AccumulateGrad; an entry lives while its AccumulateGrad does, which holds the
+# leaf, so the id cannot be reused by another tensor meanwhile
+_accumulators: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+
+
+def _accumulator(leaf) -> AccumulateGrad:
+    """The AccumulateGrad that stands for ``leaf`` (the same object across repeated walks)."""
+    acc = _accumulators.get(id(leaf))
+    if acc is None:
+        acc = _accumulators[id(leaf)] = AccumulateGrad(leaf)
+    return acc
+
+
+class Node:
+    """A recorded op: the ``ctx`` of its forward and the graph node its backward runs from.
+
+    Every Function class has its own Node subclass, named as torch names the node
+    (``MulBackward0``; ``MyFnBackward`` for a user's ``MyFn``), so ``type(t._gfn).__name__``
+    and ``t.grad_fn.name()`` read as in torch. Recording builds a plain ``Node``, and a node
+    takes its subclass (same layout, ``__class__`` assignment) only when a user first sees it
+    through ``Tensor.grad_fn`` or ``next_functions``: the engine's attribute reads then keep
+    meeting one type, which keeps CPython's specialised (monomorphic) paths; one class per op
+    measured ~8% slower backward on small tensors.
+
+    Attributes:
+        next_edges: per forward argument, None (no grad flows there), a leaf Tensor, or a
+            ``(Node, output_index)`` pair.
+        input_meta: per forward argument, ``(shape, numpy dtype)`` of tensor inputs that require
+            grad, used to check and fix the grads backward returns (sum broadcast dims, cast
+            dtype); None for other tensors and scalar operands; False for arguments that are
+            not graph inputs (non-tensors, integer/bool tensors), which ``next_functions``
+            leaves out as torch does.
+        needs_input_grad: per forward argument, whether its gradient is wanted.
+    """
+
+    # Hot fields are slots; rarely-set ones fall back to the class defaults below and land in
+    # the instance __dict__ only when set (saves work for every recorded op).
+    __slots__ = (
+        "_fn", "xp", "device", "next_edges", "input_meta", "needs_input_grad", "_saved",
+        "_saved_versions", "_out_meta", "_to_save", "__dict__", "__weakref__",
+    )
+    _freed = False
+    _non_diff = None
+    _pre_hooks = None
+    _retain = None
+    _materialize = True
+
+    def __init__(self, fn, xp, device, n_args: int) -> None:
+        self._fn = fn
+        self.xp = xp
+        self.device = device
+        self.next_edges: list = [None] * n_args
+        self.input_meta: list = [None] * n_args
+        self.needs_input_grad: tuple = ()
+        self._saved = None
+        self._saved_versions = None
+        self._out_meta: list = []
+        self._to_save = None
+
+    # ---- the ctx API used inside forward/backward ----
+    def save_for_backward(self, *objs) -> None:
+        """Keep tensors (arrays, in raw ops) for backward; they come back as Tensors."""
+        self._to_save = objs
+
+    def mark_non_differentiable(self, *outs) -> None:
+        """Declare outputs that have no gradient (e.g. indices)."""
+        self._non_diff = outs
+
+    def mark_dirty(self, *objs) -> None:
+        """Accepted for torch compatibility; gpuarr handles in-place edits in the Tensor layer."""
+
+    def set_materialize_grads(self, value: bool) -> None:
+        """If False, backward receives None (not zeros) for outputs that got no gradient."""
+        self._materialize = bool(value)
+
+    @property
+    def saved_tensors(self) -> tuple:
+        """The tensors given to ``save_for_backward``, checked against in-place edits."""
+        if self._freed:
+            raise RuntimeError(
+                "Trying to backward through the graph a second time (or directly access saved "
+                "tensors after they have already been freed). Saved intermediate values of the "
+                "graph are freed when you call .backward() or autograd.grad(). Specify "
+                "retain_graph=True if you need to backward through the graph a second time or "
+                "if you need to access saved tensors after calling backward."
+            )
+        saved = self._saved
+        if saved is None:
+            return ()
+        versions = self._saved_versions
+        for i, t in enumerate(saved):
+            if versions[i] != _version_of(t):
+                raise RuntimeError(
+                    "one of the variables needed for gradient computation has been modified by "
+                    f"an inplace operation: [{t._type_str()} {list(t.shape)}]"
+                    f"{_which_output(t)}, is at version {t._version_value()}; expected version "
+                    f"{versions[i]} instead. Hint: the operation that modified it ran after "
+                    f"{self.name()} saved it; clone() the tensor before modifying it in place."
+                )
+        return saved
+
+    saved_variables = saved_tensors
+
+    # ---- graph API ----
+    def name(self) -> str:
+        """torch's name of this node, e.g. ``'MulBackward0'``."""
+        return self._fn._node_name
+
+    @property
+    def _forward_cls(self):
+        """The Function class that recorded this node (torch's custom-Function nodes have it)."""
+        return self._fn
+
+    # __repr__ is object's: ``<MulBackward0 object at 0x...>`` as in torch (see _FunctionMeta)
+
+    @property
+    def next_functions(self) -> tuple:
+        """``(node, output_nr)`` per graph input of the forward, as torch lists them:
+        ``(None, 0)`` for a tensor (or scalar operand) that needs no grad, an
+        :class:`AccumulateGrad` for a leaf; non-tensor arguments are left out."""
+        edges = self.next_edges
+        pos = self._fn._next_args
+        if pos is None:
+            meta = self.input_meta
+            pos = [i for i in range(len(edges)) if meta[i] is not False]
+        n = len(edges)
+        out = []
+        for i in pos:
+            e = edges[i] if i < n else None
+            if e is None:
+                out.append((None, 0))
+            elif e.__class__ is tuple:
+                out.append((_typed(e[0]), e[1]))
+            else:
+                out.append((_accumulator(e), 0))
+        return tuple(out)
+
+    def register_prehook(self, index: int, hook) -> RemovableHandle:
+        if self._pre_hooks is None:
+            self._pre_hooks = {}
+        hooks = self._pre_hooks.setdefault(index, [])
+        hooks.append(hook)
+        return RemovableHandle(hooks, hook)
+
+    def _typed(self) -> Node:
+        """This node with its op's own class, given when a user first sees it (read by
+        ``TensorBase.grad_fn``, ``next_functions``)."""
+        if self.__class__ is Node:
+            self.__class__ = self._fn._node_cls
+        return self
+
+    def release(self) -> None:
+        """Drop saved tensors after backward (unless the graph is retained)."""
+        saved = self._saved
+        # like torch, only a node that really saved tensors refuses a second backward
+        if saved is not None and any(t is not None for t in saved):
+            self._saved = None
+            self._freed = True
+
+
+def _typed(node):
+    """``node`` with its op's own class (see :class:`Node`), given when a user first sees it."""
+    return node._typed()
+
+
+def _which_output(t) -> str:
+    fn = t._gfn
+    if fn is None:
+        return ""
+    return f", which is output {t._output_nr} of {fn.name()}"
+
+
+class _FunctionMeta(type):
+    """Gives every Function class its graph-node class, made once here so that recording an op
+    costs nothing extra.
+
+    The node's name is torch's: ``<Name>Backward0`` for gpuarr's own ops and ``<Name>Backward``
+    for user Functions (as torch names custom-Function nodes), unless the class body declares
+    ``_node_name`` (where torch's name differs from the class name, e.g. ``'AddmmBackward0'``).
+    A class body may also declare ``_next_args``: the forward-argument positions that
+    ``next_functions`` lists, in order, where torch's node lists its inputs differently (e.g.
+    addmm's bias first); by default every argument whose ``input_meta`` is not False.
+    """
+
+    def __init__(cls, name, bases, ns) -> None:
+        super().__init__(name, bases, ns)
+        raw = ns.get("_raw", getattr(cls, "_raw", False))
+        node_name = ns.get("_node_name") or name + ("Backward0" if raw else "Backward")
+        cls._node_name = node_name
+        cls._node_cls = type(node_name, (Node,), {
+            "__slots__": (),
+            # torch's built-in nodes print as <MulBackward0 object at 0x...>, which object's
+            # repr gives for a 'builtins' class; user Functions' nodes carry a module, as in torch
+            "__module__": "builtins" if raw else "gpuarr.autograd.function",  # the public path
+            "__qualname__": node_name,
+        })
+
+
+class Function(metaclass=_FunctionMeta):
+    """Base class of differentiable ops, gpuarr's own and users'.
+
+    Subclass it with static ``forward(ctx, *args)`` and ``backward(ctx, *grad_outputs)`` and
+    call ``MyFn.apply(*args)``. ``backward`` returns one gradient (or None) per forward argument.
+
+    Example:
+        >>> class Square(gpuarr.autograd.Function):
+        ...     @staticmethod
+        ...     def forward(ctx, x):
+        ...         ctx.save_for_backward(x)
+        ...         return x * x
+        ...     @staticmethod
+        ...     def backward(ctx, g):
+        ...         (x,) = ctx.saved_tensors
+        ...         return 2 * x * g
+        >>> y = Square.apply(gpuarr.tensor(3.0, requires_grad=True))
+    """
+
+    _raw = False  # gpuarr's own ops: forward works on backend arrays
+    _next_args: tuple | None = None  # see Node._next_args
+    _is_view = False  # output shares memory (and version counter) with input 0
+    _nondiff_outputs = False  # all outputs are non-differentiable (e.g. argmax)
+
+    @staticmethod
+    def forward(ctx, *args):
+        raise NotImplementedError("You must implement the forward function for custom Function")
+
+    @staticmethod
+    def backward(ctx, *grads):
+        raise NotImplementedError("You must implement the backward function for custom Function")
+
+    @classmethod
+    def apply(cls, *args):
+        """Run the op on ``args`` and record it in the graph when gradients are needed."""
+        return _apply(cls, args)
+
+
+def once_differentiable(fn):
+    """Decorator for ``backward``: run it without recording a graph (no double backward)."""
+
+    def wrapper(ctx, *grads):
+        prev = _state.enabled
+        _state.enabled = False
+        try:
+            return fn(ctx, *grads)
+        finally:
+            _state.enabled = prev
+
+    wrapper.__name__ = getattr(fn, "__name__", "backward")
+    wrapper.__doc__ = fn.__doc__
+    return wrapper
+
+
+_Tensor: type = None  # gpuarr.Tensor, set by gpuarr._core.register_tensor_class
+_NOARG = object()
+_new_node = _new = object.__new__
+
+
+def _forward(cls, ctx, fargs):
+    """Run ``cls.forward``; a user Function's forward runs with grad mode off, as in torch
+    (gpuarr's raw ops work on arrays, where grad mode plays no part)."""
+    if cls._raw:
+        return cls.forward(ctx, *fargs)
+    prev = _state.enabled
+    _state.enabled = False
+    try:
+        return cls.forward(ctx, *fargs)
+    finally:
+        _state.enabled = prev
+
+
+def _apply(cls, args: tuple):
+    Tensor = TensorBase
+    device = None
+    needs = False
+    for a in args:
+        if isinstance(a, Tensor):
+            if device is None:
+                device = a._device
+            elif a._device is not device:
+                args, device = _to_common_device(args, Tensor)
+                return _apply(cls, args)
+            if a._rg:
+                needs = True
+    if device is None:
+        raise TypeError(f"{cls.__name__}.apply() expects at least one Tensor argument")
+    raw = cls._raw
+    if not (needs and _state.enabled):
+        ctx = _PlainCtx(device._xp(), device, len(args))
+        fargs = [a._data if isinstance(a, Tensor) else a for a in args] if raw else args
+        return _wrap_out(_forward(cls, ctx, fargs), device, raw, args, cls._is_view)
+
+    n = len(args)
+    node = Node(cls, device._xp(), device, n)
+    nig = [False] * n
+    edges = node.next_edges
+    meta = node.input_meta
+    fargs = list(args)
+    for i, a in enumerate(args):
+        if isinstance(a, Tensor):
+            d = a._data
+            if raw:
+                fargs[i] = d
+            if a._rg:
+                nig[i] = True
+                meta[i] = (d.shape, d.dtype)
+                fn = a._gfn
+                edges[i] = (fn, a._output_nr) if fn is not None else a
+            elif d.dtype.kind not in "fcV":  # ("V": bfloat16)
+                meta[i] = False  # an index, mask or label: not a graph input in torch
+        else:
+            meta[i] = False  # a dim, flag or size: next_functions leaves it out
+    node.needs_input_grad = tuple(nig)
+    out = _forward(cls, node, fargs)
+    if raw and out.__class__ is not tuple and out.__class__ is not list and not cls._is_view \
+            and not isinstance(out, Tensor):
+        # the common case: one fresh array out of a gpuarr op
+        result = _make(out, device)
+        outs = (result,)
+    else:
+        result = _wrap_out(out, device, raw, args, cls._is_view)
+        outs = result if result.__class__ is tuple else (result,)
+    non_diff = node._non_diff
+    nd_ids = {id(o) for o in non_diff} if non_diff else ()
+    out_meta = node._out_meta
+    nondiff_all = cls._nondiff_outputs
+    for i, o in enumerate(outs):
+        if o is None:
+            out_meta.append(None)
+            continue
+        d = o._data
+        out_meta.append((d.shape, d.dtype))
+        if d.dtype.kind in "fV" and not nondiff_all and not (
+            nd_ids and (id(o) in nd_ids or id(d) in nd_ids)
+        ):
+            o._rg = True
+            o._gfn = node
+            o._output_nr = i
+    to_save = node._to_save
+    if to_save is not None:
+        node._to_save = None
+        raw_outs = out if out.__class__ in (tuple, list) else (out,)
+        saved = []
+        for x in to_save:
+            for ro, o in zip(raw_outs, outs):
+                if x is ro and o is not None:  # a (possibly scalar) raw output array
+                    x = o
+                    break
+            saved.append(_resolve_saved(x, args, outs, device, Tensor))
+        saved = tuple(saved)
+        node._saved = saved
+        node._saved_versions = tuple([_version_of(t) for t in saved])
+    return result
+
+
+def _to_common_device(args: tuple, Tensor) -> tuple:
+    """``args`` with 0-dim CPU tensors moved to the other tensors' device (torch treats them
+    as scalars); raises torch's error for any other mix of devices."""
+    dev = _common_device([a for a in args if isinstance(a, Tensor)])
+    moved = tuple(a.to(dev) if isinstance(a, Tensor) and a._device is not dev else a
+                  for a in args)
+    return moved, dev
+
+
+def record(cls, a, b=_NOARG):
+    """Fast recording path for raw ops on one tensor ``a`` and an optional second operand ``b``
+    (a tensor on the same device, or a scalar), returning one array. Callers have checked
+    devices and that grad mode is on with some input requiring grad; the graph recorded is the
+    same as :func:`_apply` records."""
+    Tensor = TensorBase
+    device = a._device
+    # Node.__init__ inlined (the same fields): this runs for every recorded op
+    node = _new_node(Node)
+    node._fn = cls
+    node.xp = device._xp()  # also makes a CUDA device the one that runs the op
+    node.device = device
+    node.next_edges = edges = [None, None] if b is not _NOARG else [None]
+    node.input_meta = meta = [None, None] if b is not _NOARG else [None]
+    node._saved = node._to_save = None  # _saved_versions is only read once _saved is set
+    da = a._data
+    ra = a._rg
+    if ra:
+        meta[0] = (da.shape, da.dtype)
+        fn = a._gfn
+        edges[0] = (fn, a._output_nr) if fn is not None else a
+    db = None
+    if b is _NOARG:
+        node.needs_input_grad = (ra,)
+        out = cls.forward(node, da)
+    else:
+        if isinstance(b, Tensor):
+            db = b._data
+            rb = b._rg
+            if rb:
+                meta[1] = (db.shape, db.dtype)
+                fn = b._gfn
+                edges[1] = (fn, b._output_nr) if fn is not None else b
+        else:
+            db = b
+            rb = False
+        node.needs_input_grad = (ra, rb)
+        out = cls.forward(node, da, db)
+    d = out if not isinstance(out, np.generic) else np.asarray(out)  # NumPy's 0-d results
+    result = _new(_Tensor)  # _make inlined
+    result._data = d
+    result._device = device
+    node._out_meta = [(d.shape, d.dtype)]
+    if d.dtype.kind in "fV":  # "V": bfloat16
+        result._rg = True
+        result._gfn = node
+    else:
+        result._rg = False
+        result._gfn = None
+    to_save = node._to_save
+    if to_save is not None:
+        node._to_save = None
+        saved = []
+        vers = []
+        for x in to_save:
+            if x is None:
+                saved.append(None)
+                vers.append(0)
+                continue
+            if x is da:
+                t = a
+            elif x is d or x is out:  # out may be a NumPy scalar that _make wrapped
+                t = result
+            elif x is db and isinstance(b, Tensor):
+                t = b
+            else:
+                args = (a,) if b is _NOARG else (a, b)
+                t = _resolve_saved(x, args, (result,), device, Tensor)
+            saved.append(t)
+            v = t._version if t.__class__ is _Tensor else getattr(t, "_version", None)
+            vers.append(0 if v is None else v[0])
+        node._saved = tuple(saved)
+        node._saved_versions = tuple(vers)
+    return result
+
+
+def _version_of(t) -> int:
+    v = getattr(t, "_version", None)  # scalars have none: they cannot be edited in place
+    return 0 if v is None else v[0]
+
+
+def _resolve_saved(s, args, outs, device, Tensor):
+    if s is None or isinstance(s, (Tensor, np.generic, int, float)):
+        return s  # tensors, and scalars that stay scalars (never device arrays)
+    for a in args:
+        if getattr(a, "_data", None) is s:
+            return a
+    for o in outs:
+        if o is not None and o._data is s:
+            return o
+    return _make(s, device)
