@@ -91,9 +91,11 @@ CASES = {
     "mnist_cnn": ("mnist_cnn.py", ["--dropout", "0"], (["--no-accel"], []), 1e-5, 0.0, 40),
     # 18 Adam steps with the continuous-Bernoulli term; observed differences about 4e-7
     "vae": ("vae.py", [], (["--no-cuda"], []), 1e-5, 0.0, 50),
-    # manual SGD at the original lr=20 with clipping; observed differences about 1e-6
+    # manual SGD at the original lr=20 with clipping: float32 rounding grows over the steps to
+    # a few 1e-6 in the losses (4e-6 seen with NumPy 2.4's BLAS), and ppl = exp(loss) turns
+    # that absolute error into a relative one 3x larger (1.3e-5 seen): rel 3e-5
     "lm_lstm": ("word_language_model.py", ["--dropout", "0", "--model", "LSTM"],
-                ([], ["--cuda"]), 1e-5, 0.0, 35),
+                ([], ["--cuda"]), 3e-5, 0.0, 35),
     # lr=20 makes GRU and tanh-RNN training on this corpus chaotic: torch against itself, with
     # the initial weights scaled by 1 + 1e-7, ends 4% (GRU) and 40% (RNN_TANH) apart after 20
     # steps, as gpuarr against torch does; at lr=2 the curves agree to 1e-6
