@@ -19,7 +19,7 @@ from tensorboard.compat.proto.summary_pb2 import HistogramProto, Summary, Summar
 from tensorboard.compat.proto.tensor_pb2 import TensorProto
 from tensorboard.compat.proto.tensor_shape_pb2 import TensorShapeProto
 
-from ._convert import check_text
+from ._convert import check_text, to_float
 from ._prepare import image_to_uint8, make_grid
 
 __all__ = [
@@ -136,8 +136,6 @@ def _hparam_value(name: str, value: Any) -> tuple[str, Any]:
     if isinstance(value, numbers.Real):
         return "DATA_TYPE_FLOAT64", float(value)
     if all(hasattr(value, a) for a in ("detach", "cpu", "numpy")) or isinstance(value, np.ndarray):
-        from ._convert import to_float
-
         return "DATA_TYPE_FLOAT64", to_float(value, f"add_hparams(): hparam_dict[{name!r}]")
     raise ValueError(
         f"add_hparams(): hparam_dict[{name!r}] must be int, float, str, bool, a one-element "
