@@ -98,7 +98,7 @@ def _read_digits() -> tuple[np.ndarray, np.ndarray]:
         if os.path.exists(path):
             table = np.loadtxt(path, delimiter=",")
             return table[:, :-1], table[:, -1]
-    from sklearn.datasets import load_digits
+    from sklearn.datasets import load_digits  # lazy: scikit-learn (with SciPy) takes seconds
 
     digits = load_digits()
     return digits.data, digits.target
@@ -170,10 +170,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         ``--distributed`` also ``'rank'`` and ``'world_size'`` (every rank returns the same
         accuracy: the replicas stay equal).
     """
-    from tqdm.auto import tqdm  # lazy: loaded only when the demo runs, not for its helpers
+    from tqdm.auto import tqdm  # lazy: only when the demo runs, not for its helpers
 
-    # lazy: TensorBoard (protobuf) loads only when the demo runs, not for its helpers
-    from gpuarr.utils.tensorboard import SummaryWriter
+    from gpuarr.utils.tensorboard import SummaryWriter  # lazy: protobuf, as tqdm
 
     args = _parse(argv)
     t0 = time.perf_counter()

@@ -43,6 +43,7 @@ import importlib
 import importlib.abc
 import importlib.machinery
 import importlib.util
+import multiprocessing.spawn as mp_spawn
 import os
 import runpy
 import sys
@@ -459,8 +460,6 @@ def install() -> None:
     """
     if is_installed():
         return
-    import multiprocessing.spawn as mp_spawn
-
     for name in [n for n in sys.modules if n == "torch" or n.startswith("torch.")]:
         _saved[name] = sys.modules.pop(name)
     sys.meta_path.insert(0, _finder)
@@ -473,8 +472,6 @@ def install() -> None:
 def uninstall() -> None:
     """Undo :func:`install`: drop the alias modules and put back any torch modules that were
     imported before."""
-    import multiprocessing.spawn as mp_spawn
-
     if _finder in sys.meta_path:
         sys.meta_path.remove(_finder)
     for name in [n for n in sys.modules if n == "torch" or n.startswith("torch.")]:
