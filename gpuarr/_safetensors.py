@@ -68,6 +68,8 @@ from typing import IO, Any, BinaryIO
 import numpy as np
 import safetensors
 
+from ._dtype import bfloat16
+
 try:
     import fcntl
 except ImportError:  # Windows: no flock, so stale temporaries are left alone there
@@ -119,8 +121,6 @@ def _np_of_code(code: str) -> np.dtype:
     """The NumPy dtype of a supported code (KeyError for others)."""
     dt = _CODES.get(code)
     if dt is None and code == "BF16":
-        from ._dtype import bfloat16
-
         dt = _CODES["BF16"] = bfloat16.np
     if dt is None:
         raise KeyError(code)

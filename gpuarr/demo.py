@@ -33,9 +33,11 @@ import numpy as np
 
 import gpuarr
 from gpuarr import nn
+from gpuarr.nn.parallel import DistributedDataParallel
 from gpuarr.optim import Adam
 from gpuarr.optim.lr_scheduler import CosineAnnealingLR
 from gpuarr.utils.data import DataLoader, TensorDataset
+from gpuarr.utils.data.distributed import DistributedSampler
 
 __all__ = ["main", "build_model", "load_digits_tensors"]
 
@@ -96,7 +98,7 @@ def _read_digits() -> tuple[np.ndarray, np.ndarray]:
         if os.path.exists(path):
             table = np.loadtxt(path, delimiter=",")
             return table[:, :-1], table[:, -1]
-    from sklearn.datasets import load_digits
+    from sklearn.datasets import load_digits  # lazy: scikit-learn (with SciPy) takes seconds
 
     digits = load_digits()
     return digits.data, digits.target
@@ -148,12 +150,7 @@ def _init_distributed(dev: gpuarr.device) -> tuple[Any, bool, gpuarr.device]:
     """Join the process group (unless this process already has): MPI for CPU tensors, NCCL
     for CUDA ones, each rank on its own GPU. Returns (gpuarr.distributed, whether this call
     created the group, the device)."""
-    import importlib
-
-    try:
-        dist = importlib.import_module("gpuarr.distributed")
-    except ImportError as e:
-        raise SystemExit(f"--distributed needs gpuarr.distributed and mpi4py: {e}") from None
+    dist = gpuarr.distributed
     own = not dist.is_initialized()
     if own:
         dist.init_process_group("nccl" if dev.type == "cuda" else "mpi")
@@ -173,9 +170,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         ``--distributed`` also ``'rank'`` and ``'world_size'`` (every rank returns the same
         accuracy: the replicas stay equal).
     """
-    from tqdm.auto import tqdm
+    from tqdm.auto import tqdm  # lazy: only when the demo runs, not for its helpers
 
-    from gpuarr.utils.tensorboard import SummaryWriter
+    from gpuarr.utils.tensorboard import SummaryWriter  # lazy: protobuf, as tqdm
 
     args = _parse(argv)
     t0 = time.perf_counter()
@@ -209,9 +206,6 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     loader_gen = gpuarr.Generator()
     sampler = None
     if args.distributed:
-        from gpuarr.nn.parallel import DistributedDataParallel
-        from gpuarr.utils.data.distributed import DistributedSampler
-
         net = DistributedDataParallel(model)  # rank 0's weights everywhere; averaged grads
         sampler = DistributedSampler(train_set, num_replicas=world, rank=rank, shuffle=True,
                                      seed=args.seed)

@@ -43,12 +43,16 @@ import importlib
 import importlib.abc
 import importlib.machinery
 import importlib.util
+import multiprocessing.spawn as mp_spawn
 import os
 import runpy
 import sys
 import types
 from collections.abc import Iterator, Sequence
 from typing import Any
+
+from . import __version__ as _GPUARR_VERSION  # gpuarr/__init__.py never imports this module
+from ._tensor import Tensor
 
 __all__ = ["MissingTorchAPI", "MissingTorchImport", "MissingTorchModule", "TORCH_MODULES",
            "install", "uninstall", "installed", "is_installed", "main"]
@@ -242,9 +246,7 @@ _INTERNAL = {"<version>": _VersionInfo()}
 
 
 def _torch_version() -> str:
-    import gpuarr
-
-    return f"2.13.0+gpuarr.{gpuarr.__version__}"
+    return f"2.13.0+gpuarr.{_GPUARR_VERSION}"
 
 
 def _specs(name: str) -> tuple[str, ...]:
@@ -458,15 +460,11 @@ def install() -> None:
     """
     if is_installed():
         return
-    import multiprocessing.spawn as mp_spawn
-
-    import gpuarr
-
     for name in [n for n in sys.modules if n == "torch" or n.startswith("torch.")]:
         _saved[name] = sys.modules.pop(name)
     sys.meta_path.insert(0, _finder)
-    if "__getattr__" not in vars(gpuarr.Tensor):
-        gpuarr.Tensor.__getattr__ = _tensor_getattr
+    if "__getattr__" not in vars(Tensor):
+        Tensor.__getattr__ = _tensor_getattr
     if not hasattr(mp_spawn.get_preparation_data, "_gpuarr_orig"):
         mp_spawn.get_preparation_data = _patched_preparation(mp_spawn.get_preparation_data)
 
@@ -474,10 +472,6 @@ def install() -> None:
 def uninstall() -> None:
     """Undo :func:`install`: drop the alias modules and put back any torch modules that were
     imported before."""
-    import multiprocessing.spawn as mp_spawn
-
-    import gpuarr
-
     if _finder in sys.meta_path:
         sys.meta_path.remove(_finder)
     for name in [n for n in sys.modules if n == "torch" or n.startswith("torch.")]:
@@ -485,8 +479,8 @@ def uninstall() -> None:
             del sys.modules[name]
     sys.modules.update(_saved)
     _saved.clear()
-    if vars(gpuarr.Tensor).get("__getattr__") is _tensor_getattr:
-        del gpuarr.Tensor.__getattr__
+    if vars(Tensor).get("__getattr__") is _tensor_getattr:
+        del Tensor.__getattr__
     orig = getattr(mp_spawn.get_preparation_data, "_gpuarr_orig", None)
     if orig is not None:
         mp_spawn.get_preparation_data = orig

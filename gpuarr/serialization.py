@@ -43,13 +43,18 @@ import io
 import json
 import math
 import os
-import sys
 from collections.abc import Callable
 from typing import IO, Any, BinaryIO
 
 import numpy as np
 
 from . import _safetensors as st
+from . import cuda
+from ._creation import from_numpy
+from ._device import device
+from ._dtype import FROM_NP
+from ._tensor import Tensor
+from .nn.parameter import Parameter
 
 __all__ = ["MAX_DEPTH", "load", "save", "add_safe_globals", "get_safe_globals",
            "clear_safe_globals", "safe_globals"]
@@ -71,17 +76,6 @@ _TENSOR_DTYPES = {"float16", "float32", "float64", "int8", "int16", "int32", "in
                   "uint16", "uint32", "uint64", "bool", "bfloat16"}
 
 
-def _tensor_class() -> type:
-    from ._tensor import Tensor  # lazy: keeps this module importable on its own
-
-    return Tensor
-
-
-def _parameter_class() -> type | None:
-    # A Parameter can only exist if gpuarr.nn was imported, so do not import it here.
-    return getattr(sys.modules.get("gpuarr.nn"), "Parameter", None)
-
-
 def _describe(path: tuple[Any, ...]) -> str:
     return "obj" + "".join(f"[{p!r}]" for p in path)
 
@@ -93,8 +87,6 @@ class _Encoder:
         self.entries: list[st.Entry] = []
         self._names: set[str] = {"__metadata__"}
         self._memo: dict[int, tuple[dict[str, Any], Any]] = {}  # id -> (node, keep-alive)
-        self._tensor_cls = _tensor_class()
-        self._parameter_cls = _parameter_class()
 
     def _fresh_name(self, path: tuple[Any, ...]) -> str:
         base = ".".join(str(p) for p in path) or "tensor"
@@ -137,7 +129,7 @@ class _Encoder:
             return {"$float": "nan" if math.isnan(obj) else ("inf" if obj > 0 else "-inf")}
         if len(path) >= MAX_DEPTH:  # each container level is at least one level of JSON
             raise _too_deep(path)
-        if isinstance(obj, self._tensor_cls):
+        if isinstance(obj, Tensor):
             return self._memoised(obj, path, lambda: self._tensor(obj, path))
         if isinstance(obj, np.ndarray):
             return self._memoised(obj, path, lambda: self._ndarray(obj, path, "$ndarray"))
@@ -191,7 +183,7 @@ class _Encoder:
         node: dict[str, Any] = {"$tensor": name, "device": str(t.device)}
         if t.requires_grad:
             node["requires_grad"] = True
-        if self._parameter_cls is not None and isinstance(t, self._parameter_cls):
+        if isinstance(t, Parameter):
             node["parameter"] = True
         return node
 
@@ -339,9 +331,7 @@ class _Decoder:
             raise self.fail(f"tensor '{name}' was saved on device {location!r}, which does not "
                             f"exist ({exc})") from None
         if parameter:
-            import gpuarr.nn  # only needed for checkpoints holding Parameters
-
-            return gpuarr.nn.Parameter(tensor, requires_grad=requires_grad)
+            return Parameter(tensor, requires_grad=requires_grad)
         if requires_grad:
             tensor.requires_grad_(True)
         return tensor
@@ -350,10 +340,6 @@ class _Decoder:
 def _to_tensor(arr: np.ndarray, name: str, source: str) -> Any:
     """The file tensor ``name`` as a CPU gpuarr Tensor, or a CheckpointError for dtypes that
     the codec reads but gpuarr tensors cannot hold."""
-    import gpuarr  # lazy: gpuarr/__init__.py imports this module
-
-    from ._dtype import FROM_NP
-
     if arr.dtype not in FROM_NP:
         have = ", ".join(d.name for d in FROM_NP.values())
         raise st.CheckpointError(
@@ -363,7 +349,7 @@ def _to_tensor(arr: np.ndarray, name: str, source: str) -> Any:
             "them (e.g. arr.astype(numpy.int64) when the values fit), or save them as NumPy "
             "arrays in a gpuarr checkpoint"
         )
-    return gpuarr.from_numpy(arr)
+    return from_numpy(arr)
 
 
 class _InvalidLocation(Exception):
@@ -372,8 +358,6 @@ class _InvalidLocation(Exception):
 
 def _cuda_problem(location: str) -> str | None:
     """Why tensors cannot be restored to CUDA device ``location`` (None if they can)."""
-    from . import cuda
-
     if not cuda.is_available():
         return (
             "Attempting to deserialize object on a CUDA device but gpuarr.cuda.is_available() "
@@ -397,8 +381,6 @@ def _placer(map_location: MapLocation, source: str) -> Callable[[Any, str], Any]
     Locations given in ``map_location`` are checked here (a bad one is the caller's error);
     one still invalid when a tensor is moved came from the file and raises _InvalidLocation.
     """
-    from ._device import device
-
     checked: dict[str, None] = {}
 
     def move(t: Any, location: str) -> Any:
@@ -433,7 +415,7 @@ def _placer(map_location: MapLocation, source: str) -> Callable[[Any, str], Any]
             result = map_location(t, location)
             if result is None:
                 return move(t, location)
-            if not isinstance(result, _tensor_class()):
+            if not isinstance(result, Tensor):
                 raise TypeError(
                     "gpuarr.load: a map_location callable must return a Tensor or None, got "
                     f"{type(result).__qualname__}"

@@ -30,7 +30,10 @@ from typing import Any, NoReturn
 import numpy as np
 
 from . import _dtype as D
+from ._creation import as_tensor, empty, tensor
 from ._tensor import Tensor
+from .backends import backend_of
+from .ops.random import randint
 
 __all__ = ["assert_close", "make_tensor", "assert_allclose"]
 
@@ -230,8 +233,6 @@ class _TensorLikePair(_Pair):
     def _to_tensor(x: Any) -> Tensor:
         if isinstance(x, Tensor):
             return x
-        from ._creation import as_tensor
-
         try:
             return as_tensor(x)
         except Exception:
@@ -281,8 +282,6 @@ class _TensorLikePair(_Pair):
 
 
 def _host(arr) -> np.ndarray:
-    from .backends import backend_of
-
     return backend_of(arr).to_host(arr)
 
 
@@ -461,8 +460,6 @@ def assert_allclose(actual: Any, expected: Any, rtol: float | None = None,
         "`torch.testing.assert_allclose()` is deprecated since 1.12 and will be removed in a "
         "future release. Please use `torch.testing.assert_close()` instead.",
         FutureWarning, stacklevel=2)
-    from ._creation import tensor
-
     if not isinstance(actual, Tensor):
         actual = tensor(actual)
     if not isinstance(expected, Tensor):
@@ -525,9 +522,6 @@ def make_tensor(
         tensor([[ 0.2695, -0.7340,  0.5523],
                 [-0.2302,  0.9004, -0.5877]])
     """
-    from ._creation import empty
-    from .ops.random import randint
-
     if len(shape) == 1 and isinstance(shape[0], collections.abc.Sequence):
         shape = shape[0]
     shape = tuple(shape)

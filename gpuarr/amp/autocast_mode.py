@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from .. import _dtype as D
+from .. import cuda
 from .._autocast import state as _state
 from .._tensor import Tensor
 
@@ -179,8 +180,6 @@ class autocast:
         self._cache_enabled = _state.cache_enabled if cache_enabled is None else cache_enabled
         if enabled:
             if self.device == "cuda":
-                from .. import cuda
-
                 if not cuda.is_available():
                     warnings.warn("CUDA is not available. Disabling autocast.", stacklevel=2)
                     enabled = False

@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 
 from .. import _dtype as D
+from .. import cuda
+from .._creation import full
 from .._tensor import Tensor, _make
 from ..autograd.grad_mode import no_grad
 
@@ -50,8 +52,6 @@ def _refresh_per_optimizer_state() -> dict[str, Any]:
 
 
 def _full(value, dtype: D.dtype, device) -> Tensor:
-    from .._creation import full
-
     return full((), value, dtype=dtype, device=device)
 
 
@@ -87,8 +87,6 @@ class GradScaler:
         self._device = device
         self._enabled = enabled
         if device == "cuda" and enabled:
-            from .. import cuda
-
             if not cuda.is_available():
                 warnings.warn("gpuarr.cuda.amp.GradScaler is enabled, but CUDA is not "
                               "available.  Disabling.", stacklevel=2)

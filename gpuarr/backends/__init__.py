@@ -13,7 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from .. import _torch_backends
 from .base import Backend
+from .cupy_backend import INSTALL_HINT, CupyBackend, probe  # imports CuPy only when probed
 from .numpy_backend import NumpyBackend
 
 __all__ = ["Backend", "register", "device_types", "backend_for", "backend_of", "of_module",
@@ -105,20 +107,12 @@ def cuda_backend() -> Backend:
 
 
 def _cupy_factory() -> tuple[Backend | None, str]:
-    from .cupy_backend import CupyBackend, probe
-
     cp, why = probe()
     return (CupyBackend(cp), "") if cp is not None else (None, why)
 
 
-def _cuda_hint() -> str:
-    from .cupy_backend import INSTALL_HINT
-
-    return INSTALL_HINT
-
-
 register("cpu", lambda: (NUMPY, ""))
-register("cuda", _cupy_factory, install_hint=_cuda_hint())
+register("cuda", _cupy_factory, install_hint=INSTALL_HINT)
 
 
 def __getattr__(name: str):
@@ -126,7 +120,5 @@ def __getattr__(name: str):
     # gpuarr._torch_backends and are only handed out here, so that gpuarr.backends.cudnn.benchmark
     # and gpuarr.backends.mps.is_available() read as in torch.
     if name in ("cudnn", "cuda", "mps"):
-        from .. import _torch_backends
-
         return getattr(_torch_backends, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

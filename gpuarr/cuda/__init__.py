@@ -9,6 +9,7 @@ None means the current device.
 from __future__ import annotations
 
 from .._device import device as _device_cls
+from .._random import default_generator as _default_generator
 from ..backends import cuda_backend, cuda_status
 
 __all__ = [
@@ -161,29 +162,21 @@ def is_bf16_supported(including_emulation: bool = True) -> bool:
 
 def get_rng_state(device="cuda"):
     """Snapshot of a CUDA device's default generator (a uint8 CPU tensor, as torch's)."""
-    from .._random import default_generator
-
-    return default_generator(f"cuda:{_resolved(device)}").get_state()
+    return _default_generator(f"cuda:{_resolved(device)}").get_state()
 
 
 def set_rng_state(new_state, device="cuda") -> None:
     """Restore a CUDA device's default generator from :func:`get_rng_state`."""
-    from .._random import default_generator
-
-    default_generator(f"cuda:{_resolved(device)}").set_state(new_state)
+    _default_generator(f"cuda:{_resolved(device)}").set_state(new_state)
 
 
 def manual_seed(seed: int) -> None:
     """Seed the default generator of the current CUDA device."""
-    from .._random import default_generator
-
     if is_available():
-        default_generator("cuda").manual_seed(seed)
+        _default_generator("cuda").manual_seed(seed)
 
 
 def manual_seed_all(seed: int) -> None:
     """Seed the default generators of all CUDA devices."""
-    from .._random import default_generator
-
     for i in range(device_count()):
-        default_generator(f"cuda:{i}").manual_seed(seed)
+        _default_generator(f"cuda:{i}").manual_seed(seed)

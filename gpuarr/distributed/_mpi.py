@@ -32,7 +32,7 @@ def mpi():
     global _MPI
     if _MPI is None:
         try:
-            from mpi4py import MPI
+            from mpi4py import MPI  # lazy: importing mpi4py initialises MPI
         except ImportError as e:
             raise RuntimeError(f"mpi4py is not installed ({e}). {INSTALL_HINT}") from e
         _MPI = MPI

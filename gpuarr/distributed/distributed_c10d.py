@@ -21,9 +21,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .. import cuda
 from .._device import device as _device
 from .._tensor import Tensor
 from ..backends import NUMPY, backend_for
+from ..ops.stacking import cat
 from . import _mpi
 
 __all__ = [
@@ -390,8 +392,6 @@ def is_mpi_available() -> bool:
 
 def is_nccl_available() -> bool:
     """Whether the NCCL backend is available: CUDA is usable and CuPy loads NCCL."""
-    from .. import cuda
-
     if not cuda.is_available():
         return False
     return backend_for("cuda").nccl_available()
@@ -482,8 +482,6 @@ def init_process_group(backend: str | None = None, init_method: str | None = Non
         backend = "cpu:mpi,cuda:nccl" if is_nccl_available() else "mpi"
     be = Backend(backend)
     if "nccl" in _device_backends(str(be)).values() and not is_nccl_available():
-        from .. import cuda
-
         why = cuda.unavailable_reason() or "CuPy could not load NCCL (libnccl.so.2)"
         raise RuntimeError(f"backend '{be}' needs NCCL, which is not available here: {why}. "
                            "Install `gpuarr[cuda12]` (it brings nvidia-nccl-cu12) on a CUDA "
@@ -508,8 +506,6 @@ def init_process_group(backend: str | None = None, init_method: str | None = Non
             raise ValueError(f"{arg}={got!r} does not match the MPI launch ({arg} {want} of "
                              f"{n} processes started by mpirun); pass -1 or {want}")
     if device_id is not None:
-        from .. import cuda
-
         dev = _device(device_id) if not isinstance(device_id, int) else _device("cuda",
                                                                                 device_id)
         if dev.type != "cuda":
@@ -522,8 +518,6 @@ def init_process_group(backend: str | None = None, init_method: str | None = Non
     if n > 1:
         _mpi.install_abort_hook()
     if device_id is not None and pg._devices.get("cuda") == "nccl":
-        from .. import cuda
-
         _nccl_comm(pg, backend_for("cuda"), cuda.current_device())
 
 
@@ -1279,8 +1273,6 @@ def reduce_scatter(output: Tensor, input_list: list[Tensor], op: ReduceOp = Redu
     Returns:
         A :class:`Work` when ``async_op``, else None.
     """
-    from ..ops.stacking import cat
-
     ins = _tensor_list(input_list, "input_list")
     out = _tensor(output, "output")
     pg = _resolve(group)

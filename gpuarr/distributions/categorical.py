@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _dtype as D
-from .._creation import arange, eye
+from .._creation import arange, eye, zeros
 from .._tensor import Size, Tensor
 from ..autograd.grad_mode import no_grad
 from ..ops.sampling import multinomial
@@ -93,8 +93,6 @@ class Categorical(Distribution):
             probs_2d = self.probs.detach().reshape(-1, self._num_events)
             n = sample_shape.numel()
             if n == 0 or probs_2d.shape[0] == 0:
-                from .._creation import zeros
-
                 return zeros(tuple(self._extended_shape(sample_shape)), dtype=D.int64,
                              device=self._param.device)
             samples_2d = multinomial(probs_2d, n, True).transpose(0, 1)

@@ -14,8 +14,9 @@ from collections.abc import Callable, Iterator
 
 from .. import _dtype as D
 from .._device import cuda_device
-from .._tensor import Tensor
+from .._tensor import Tensor, _parse_to
 from ..autograd.grad_mode import no_grad
+from ..ops._common import dtype_name
 from .parameter import Buffer, Parameter
 
 __all__ = ["Module", "RemovableHandle"]
@@ -67,8 +68,6 @@ def _addindent(s: str, n: int) -> str:
 
 
 def _type_name(t: Tensor) -> str:
-    from ..ops._common import dtype_name
-
     return f"gpuarr.{dtype_name(t.dtype)}Tensor"
 
 
@@ -487,8 +486,6 @@ class Module:
         Raises:
             TypeError: for a non-floating dtype.
         """
-        from .._tensor import _parse_to
-
         kwargs.pop("non_blocking", None)
         dev, dt, _ = _parse_to(args, dict(kwargs))
         if dt is not None and not dt.is_floating_point:

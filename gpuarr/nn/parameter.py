@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._creation import empty
 from .._device import CPU
 from .._tensor import Tensor, _format, _make
 
@@ -37,8 +38,6 @@ class Parameter(Tensor):
 
     def __new__(cls, data: Tensor | None = None, requires_grad: bool = True):
         if data is None:
-            from .._creation import empty
-
             data = empty(0)
         if not isinstance(data, Tensor):
             raise TypeError(
@@ -90,8 +89,6 @@ class Buffer(Tensor):
 
     def __new__(cls, data: Tensor | None = None, *, persistent: bool = True):
         if data is None:
-            from .._creation import empty
-
             data = empty(0)
         obj = object.__new__(cls)
         _init_from(obj, data, data._rg)

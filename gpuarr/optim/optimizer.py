@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from .._creation import tensor
 from .._device import CPU
 from .._dtype import float64, get_default_dtype
 from .._tensor import Tensor, _make
@@ -547,8 +548,6 @@ def _cast_state(param: Tensor, name: str, value, is_list: bool = False):
             return value.detach().cpu().clone()
         return _make(np.asarray(value, dtype=_scalar_dtype()), CPU)
     if isinstance(value, (list, np.ndarray)):
-        from .._creation import tensor
-
         value = tensor(value, dtype=param.dtype if param.is_floating_point() else None)
     if isinstance(value, Tensor):
         v = value.detach()

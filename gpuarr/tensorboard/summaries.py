@@ -18,8 +18,11 @@ from google.protobuf import struct_pb2
 from tensorboard.compat.proto.summary_pb2 import HistogramProto, Summary, SummaryMetadata
 from tensorboard.compat.proto.tensor_pb2 import TensorProto
 from tensorboard.compat.proto.tensor_shape_pb2 import TensorShapeProto
+from tensorboard.plugins.hparams import api_pb2, plugin_data_pb2
+from tensorboard.plugins.pr_curve.plugin_data_pb2 import PrCurvePluginData
+from tensorboard.plugins.text.plugin_data_pb2 import TextPluginData
 
-from ._convert import check_text
+from ._convert import check_text, to_float
 from ._prepare import image_to_uint8, make_grid
 
 __all__ = [
@@ -75,7 +78,7 @@ def histogram(arg: tuple) -> Summary:
 
 def encode_png(pixels: np.ndarray) -> bytes:
     """PNG bytes of a ``(H, W, 3|4)`` uint8 array, encoded with Pillow."""
-    from PIL import Image  # Pillow is only needed once an image is logged
+    from PIL import Image  # lazy: Pillow is only needed once an image is logged
 
     buffer = io.BytesIO()
     Image.fromarray(pixels).save(buffer, format="PNG")  # (H, W, 3) -> RGB, (H, W, 4) -> RGBA
@@ -99,8 +102,6 @@ def image(arg: tuple[str, np.ndarray]) -> Summary:
 
 def text(arg: tuple[str, str]) -> Summary:
     """``(tag, text)`` -> a text-plugin summary under ``<tag>/text_summary`` (as torch)."""
-    from tensorboard.plugins.text.plugin_data_pb2 import TextPluginData
-
     tag, string = arg
     tensor = TensorProto(
         dtype="DT_STRING",
@@ -114,8 +115,6 @@ def text(arg: tuple[str, str]) -> Summary:
 
 def pr_curve(arg: tuple[str, np.ndarray, int]) -> Summary:
     """``(tag, data (6, num_thresholds), num_thresholds)`` -> a PR-curve-plugin summary."""
-    from tensorboard.plugins.pr_curve.plugin_data_pb2 import PrCurvePluginData
-
     tag, data, num_thresholds = arg
     tensor = TensorProto(
         dtype="DT_FLOAT",
@@ -136,8 +135,6 @@ def _hparam_value(name: str, value: Any) -> tuple[str, Any]:
     if isinstance(value, numbers.Real):
         return "DATA_TYPE_FLOAT64", float(value)
     if all(hasattr(value, a) for a in ("detach", "cpu", "numpy")) or isinstance(value, np.ndarray):
-        from ._convert import to_float
-
         return "DATA_TYPE_FLOAT64", to_float(value, f"add_hparams(): hparam_dict[{name!r}]")
     raise ValueError(
         f"add_hparams(): hparam_dict[{name!r}] must be int, float, str, bool, a one-element "
@@ -174,8 +171,6 @@ def hparams(
         ValueError: if a value has an unsupported type, or a name or string value holds a
             lone surrogate (it cannot be stored as UTF-8).
     """
-    from tensorboard.plugins.hparams import api_pb2, plugin_data_pb2
-
     domains = dict(hparam_domain_discrete or {})
     for name, domain in domains.items():
         if name not in hparam_dict or not isinstance(domain, list):

@@ -34,9 +34,12 @@ import time
 import weakref
 from collections.abc import Mapping
 from datetime import datetime
+from multiprocessing.util import Finalize
 from typing import Any
 
 import numpy as np
+from tensorboard.compat.proto.summary_pb2 import Summary, SummaryMetadata
+from tensorboard.compat.proto.tensor_pb2 import TensorProto
 
 from . import summaries
 from ._convert import check_tag, check_text, to_float, to_numpy, to_step, to_walltime
@@ -168,8 +171,6 @@ class SummaryWriter:
         self._finalizer = weakref.finalize(self, _stop_at_exit, self._worker, self.log_dir)
         self._mp_finalizer = None
         if _in_multiprocessing_child():  # such a process ends without running atexit hooks
-            from multiprocessing.util import Finalize
-
             self._mp_finalizer = Finalize(
                 self, _stop_at_exit, args=(self._worker, self.log_dir), exitpriority=0
             )
@@ -676,9 +677,6 @@ class SummaryWriter:
 
 def _scalar_tensor(arg: tuple[str, float, bool]) -> Any:
     """A scalar stored as a 0-d tensor with scalars-plugin metadata (torch's new_style)."""
-    from tensorboard.compat.proto.summary_pb2 import Summary, SummaryMetadata
-    from tensorboard.compat.proto.tensor_pb2 import TensorProto
-
     tag, value, double = arg
     tensor = (
         TensorProto(dtype="DT_DOUBLE", double_val=[value])
@@ -692,8 +690,8 @@ def _scalar_tensor(arg: tuple[str, float, bool]) -> Any:
 def _render_figure(figure: Any) -> np.ndarray:
     """RGB pixels ``(H, W, 3)`` of a matplotlib figure, drawn with the Agg backend."""
     try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
+        from matplotlib.backends.backend_agg import FigureCanvasAgg  # lazy: optional, heavy
+        from matplotlib.figure import Figure  # lazy: optional, heavy
     except ImportError as exc:
         raise ImportError("add_figure() needs matplotlib: pip install matplotlib") from exc
     if not isinstance(figure, Figure):

@@ -87,7 +87,7 @@ def _is_pil(obj) -> bool:
 
 
 def _pil():
-    from PIL import Image
+    from PIL import Image  # lazy: Pillow loads only once a PIL image is needed
 
     return Image
 

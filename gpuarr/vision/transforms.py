@@ -22,6 +22,7 @@ from __future__ import annotations
 import numbers
 from collections.abc import Callable, Sequence
 
+from ..ops.random import rand, randint
 from . import functional
 from . import functional as F
 from .functional import InterpolationMode
@@ -221,15 +222,11 @@ class Pad(Transform):
 
 def _randint(high: int, generator) -> int:
     """One integer in [0, high) from ``generator`` (gpuarr's default CPU generator if None)."""
-    from ..ops.random import randint
-
     dev = None if generator is None else generator.device
     return int(randint(0, high, (1,), generator=generator, device=dev).item())
 
 
 def _rand(generator) -> float:
-    from ..ops.random import rand
-
     dev = None if generator is None else generator.device
     return float(rand(1, generator=generator, device=dev).item())
 

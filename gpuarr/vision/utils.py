@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from .._tensor import Tensor, _make
 
 __all__ = ["make_grid", "save_image"]
@@ -140,8 +142,7 @@ def save_image(tensor, fp, format: str | None = None, **kwargs) -> None:
     Example:
         >>> save_image(gpuarr.rand(4, 3, 8, 8), 'batch.png', nrow=2)
     """
-    import numpy as np
-    from PIL import Image
+    from PIL import Image  # lazy: Pillow loads only once an image is saved
 
     grid = make_grid(tensor, **kwargs)
     arr = grid._host()

@@ -13,8 +13,8 @@ import math
 import numpy as np
 
 from ..._autocast import state as _amp
-from ..._core.function import Function, _PlainCtx
 from ..._tensor import Tensor, _make
+from ...autograd.function import Function
 from ...autograd.grad_mode import _state
 from ...ops import activation as A
 from ...ops import elementwise as E
@@ -236,22 +236,25 @@ def silu(input: Tensor, inplace: bool = False) -> Tensor:
     return apply_inplace(input, lambda x: out) if inplace else out
 
 
+def _softplus_arrays(xp, x, beta: float, thr: float):
+    """Softplus of a float array ``x`` (module ``xp``), linear where ``beta * x > thr``."""
+    if x.dtype.kind == "V":  # bfloat16: in float32, rounded once (as torch)
+        return _softplus_arrays(xp, x.astype(np.float32), beta, thr).astype(x.dtype)
+    t = x.dtype.type
+    bx = x * t(beta)
+    # log(1 + exp(bx)) = max(bx, 0) + log1p(exp(-|bx|)) never overflows
+    soft = (xp.maximum(bx, t(0)) + xp.log1p(xp.exp(-xp.abs(bx)))) / t(beta)
+    return xp.where(bx > t(thr), x, soft)
+
+
 class Softplus(Function):
     _raw = True
 
     @staticmethod
     def forward(ctx, x, beta, thr):
-        xp = ctx.xp
         ctx.save_for_backward(x)
         ctx.beta, ctx.thr = beta, thr
-        if x.dtype.kind == "V":  # bfloat16: in float32, rounded once (as torch)
-            x32 = x.astype(np.float32)
-            return Softplus.forward(_PlainCtx(xp, None, 1), x32, beta, thr).astype(x.dtype)
-        t = x.dtype.type
-        bx = x * t(beta)
-        # log(1 + exp(bx)) = max(bx, 0) + log1p(exp(-|bx|)) never overflows
-        soft = (xp.maximum(bx, t(0)) + xp.log1p(xp.exp(-xp.abs(bx)))) / t(beta)
-        return xp.where(bx > t(thr), x, soft)
+        return _softplus_arrays(ctx.xp, x, beta, thr)
 
     @staticmethod
     def backward(ctx, g):

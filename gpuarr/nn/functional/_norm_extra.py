@@ -12,6 +12,7 @@ from ..._dtype import finfo, float32
 from ..._tensor import Tensor
 from ...ops import elementwise as E
 from ...ops.decompositions import vector_norm
+from ...ops.shape import broadcast_tensors
 from ._norm import _norm, batch_norm
 from ._utils import check_tensor
 
@@ -121,8 +122,7 @@ def rms_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
     x = input
     half = dt.itemsize == 2 and dt.kind in "fV"  # float16, bfloat16
     if half:  # the statistics in float32, as torch
-        from ... import _dtype as D
-        x = input.to(D.float32)
+        x = input.to(float32)
     axes = tuple(range(input.ndim - k, input.ndim))
     ms = (x * x).mean(axes, keepdim=True) if axes else x * x
     out = x * E.rsqrt(ms + eps)
@@ -152,8 +152,6 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
         return _amp.run("cosine_similarity", cosine_similarity, x1, x2, dim=dim, eps=eps)
     check_tensor(x1, "x1", "cosine_similarity")
     check_tensor(x2, "x2", "cosine_similarity")
-    from ...ops.shape import broadcast_tensors
-
     a, b = broadcast_tensors(x1, x2)
     if a._data.dtype.kind not in "fV":
         a, b = a.to(float32), b.to(float32)

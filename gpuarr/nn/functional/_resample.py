@@ -14,7 +14,7 @@ import math
 import numpy as np
 
 from ..._autocast import state as _amp
-from ..._tensor import Tensor
+from ..._tensor import Tensor, _make
 from ...autograd.function import Function
 from ...backends import of_module
 from ._misc import _take
@@ -300,8 +300,6 @@ def _resample_axis(x: Tensor, axis: int, out_n: int, scale: float | None, mode: 
 
 
 def _const(like: Tensor, arr) -> Tensor:
-    from ..._tensor import _make
-
     xp = like._device._xp()
     return _make(xp.asarray(arr.astype(like._data.dtype)), like._device)
 

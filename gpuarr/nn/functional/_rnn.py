@@ -25,9 +25,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from ... import autograd
 from ..._tensor import Tensor, _make
 from ...autograd.function import Function
 from ...autograd.grad_mode import _state, enable_grad
+from ...ops.stacking import cat, stack
+from ._misc import dropout as _dropout
 
 __all__: list[str] = []
 
@@ -441,8 +444,6 @@ class RNNLayer(Function):
 def _graph_backward(ctx, inputs, grads):
     """Backward with a graph (``create_graph=True``): recompute the layer with Tensor ops from
     the saved inputs and differentiate that, so second derivatives are exact."""
-    from ... import autograd
-
     nig = ctx.needs_input_grad
     wanted = [i for i in range(8) if nig[i]]
     with enable_grad():
@@ -461,8 +462,6 @@ def reference_layer(x: Tensor, h0: Tensor, c0: Tensor | None, w_ih: Tensor, w_hh
                     reverse: bool, steps: Steps) -> tuple:
     """:class:`RNNLayer` written with differentiable Tensor ops, one step at a time (slow; used
     for higher-order gradients). Returns ``(y, h_n)`` or ``(y, h_n, c_n)``."""
-    from ... import cat
-
     hid = w_hh.shape[0] // GATES[mode]
     xw = x @ w_ih.T
     if b_ih is not None:
@@ -518,9 +517,6 @@ def run_layers(mode: str, x: Tensor, steps: Steps, hx: Tensor, cx: Tensor | None
         ``(y, h_n, c_n)``: ``y`` (n, directions * out), ``h_n`` like ``hx``, ``c_n`` like
         ``cx`` (None unless LSTM).
     """
-    from ... import cat, stack
-    from ._misc import dropout as _dropout
-
     nd = 2 if bidirectional else 1
     hs, cs = [], []
     inp = x

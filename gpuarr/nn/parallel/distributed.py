@@ -22,14 +22,18 @@ tensors), which is imported only when a ``DistributedDataParallel`` is made.
 
 from __future__ import annotations
 
-import importlib
 import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from ... import distributed as dist
+from ..._creation import empty, tensor, zeros_like
+from ..._dtype import int32, int64
 from ..._tensor import Tensor
 from ...autograd.grad_mode import is_grad_enabled, no_grad
+from ...ops.elementwise import div
+from ...ops.stacking import cat
 from ..module import Module
 
 __all__ = ["DistributedDataParallel"]
@@ -37,11 +41,6 @@ __all__ = ["DistributedDataParallel"]
 _MB = 1024 * 1024
 _DEFAULT_BUCKET_CAP_MB = 25
 _DEFAULT_FIRST_BUCKET_BYTES = 1024 * 1024  # torch's dist._DEFAULT_FIRST_BUCKET_BYTES
-
-
-def _dist():
-    """:mod:`gpuarr.distributed`, imported on first use (it loads MPI)."""
-    return importlib.import_module("gpuarr.distributed")
 
 
 def _find_tensors(obj) -> Iterator[Tensor]:
@@ -239,12 +238,7 @@ class _Reducer:
         """Copy the bucket's gradients into its flat buffer, divide by the world size and start
         an asynchronous all-reduce (sum) of it."""
         ddp = self.ddp()
-        dist = _dist()
-        from ...ops.elementwise import div
-
         if b.buffer is None:
-            from ..._creation import empty
-
             b.buffer = empty(b.numel, dtype=b.dtype, device=b.device)
             b.views = [b.buffer[o:o + self.params[i].numel()].view(self.params[i].shape)
                        for i, o in zip(b.indices, b.offsets)]
@@ -266,10 +260,6 @@ class _Reducer:
         ddp = self.ddp()
         globally_used = None
         if self.local_used is not None:
-            dist = _dist()
-            from ..._creation import tensor
-            from ..._dtype import int32
-
             used = tensor([1 if u else 0 for u in self.local_used], dtype=int32,
                           device=self.params[0].device)
             dist.all_reduce(used, op=dist.ReduceOp.SUM, group=ddp.process_group)
@@ -367,7 +357,6 @@ class DistributedDataParallel(Module):
         static_graph: bool = False,
     ) -> None:
         super().__init__()
-        dist = _dist()
         if not dist.is_initialized():
             raise RuntimeError("Default process group has not been initialized, please make "
                                "sure to call init_process_group.")
@@ -422,7 +411,7 @@ class DistributedDataParallel(Module):
         """The global rank of rank 0 of ``process_group`` (the source of broadcasts)."""
         if self.process_group is None:
             return 0
-        return _dist().get_global_rank(self.process_group, 0)
+        return dist.get_global_rank(self.process_group, 0)
 
     def _buffers_list(self) -> list[Tensor]:
         return [b for b in self.module.buffers() if b is not None]
@@ -431,9 +420,6 @@ class DistributedDataParallel(Module):
         """Broadcast ``tensors`` from rank 0 in place, one broadcast per dtype/device."""
         if self.world_size == 1 or not tensors:
             return
-        from ...ops.stacking import cat
-
-        dist = _dist()
         groups: dict[tuple, list[Tensor]] = {}
         for t in tensors:
             groups.setdefault((str(t.dtype), str(t.device)), []).append(t)
@@ -452,10 +438,6 @@ class DistributedDataParallel(Module):
         """Raise if the ranks hold models with different parameter counts or shapes."""
         if self.world_size == 1:
             return
-        from ..._creation import tensor, zeros_like
-        from ..._dtype import int64
-
-        dist = _dist()
         sig = 0
         for p in params:
             for s in p.shape:

@@ -23,6 +23,8 @@ Layout, per worker process ``i``::
 from __future__ import annotations
 
 import atexit
+import collections.abc as cabc
+import copy
 import copyreg
 import faulthandler
 import importlib
@@ -253,7 +255,7 @@ def _loads(meta, buffers: list):
 def _enlarge_pipe(fd: int) -> None:
     """Best effort: a 1 MiB pipe buffer (Linux) so that a batch goes over in a few writes."""
     try:
-        import fcntl
+        import fcntl  # lazy: Unix only (the ImportError is handled)
 
         fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, 1 << 20)
     except (ImportError, AttributeError, OSError):
@@ -579,9 +581,6 @@ def pin_memory(data, pinned_empty):
     """Copy the CPU tensors inside ``data`` into page-locked host memory from
     ``pinned_empty(shape, dtype)``; keeps the structure (dicts, named tuples, tuples, lists)
     as torch's ``pin_memory`` does, and calls ``.pin_memory()`` on other objects that have it."""
-    import collections.abc as cabc
-    import copy
-
     if isinstance(data, Tensor):
         return data if data._device is not CPU else _pinned_copy(data, pinned_empty)
     if hasattr(data, "pin_memory"):

@@ -7,10 +7,10 @@ the class lives here while ``gpuarr.utils.data`` is a single module.
 
 from __future__ import annotations
 
-import importlib
 import math
 from collections.abc import Iterator, Sized
 
+from ... import distributed as dist
 from ..._random import Generator
 from ...ops.random import randperm
 from .sampler import Sampler
@@ -20,11 +20,6 @@ __all__ = ["DistributedSampler"]
 
 def _world() -> tuple[int, int]:
     """(world size, rank) of the default process group of :mod:`gpuarr.distributed`."""
-    try:
-        dist = importlib.import_module("gpuarr.distributed")
-    except ImportError as e:
-        raise RuntimeError(f"Requires distributed package to be available ({e}); pass "
-                           "num_replicas and rank explicitly instead") from None
     if not dist.is_initialized():
         raise ValueError("Default process group has not been initialized, please make sure to "
                          "call init_process_group.")
