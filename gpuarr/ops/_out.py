@@ -15,7 +15,8 @@ the caller's tensor with torch's rules:
   differentiable and say so.
 
 ``norm`` (whose ``out`` torch takes positionally), the binary arithmetic ops (``add``,
-``mul``...) and ``zeros``/``ones``/``empty`` declare ``out`` themselves and call
+``mul``...), the unary ops of the derivative table (``elementwise.unary_op``: ``exp``,
+``sin``...) and ``zeros``/``ones``/``empty`` declare ``out`` themselves and call
 :func:`write_out` / :func:`fill_out` in their body: no wrapper on those hot paths.
 
 Creation functions (``zeros``, ``arange``, ``rand``...) take their dtype and device from

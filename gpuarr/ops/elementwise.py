@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import math
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .. import _dtype as D
+from .._autocast import POLICIES as AUTOCAST_POLICIES
 from .._autocast import state as _amp
 from .._core import tensor as _ct
 from .._core.function import record
@@ -659,25 +661,7 @@ def _unary_grad(name, f, save, grad_fn, node_name=None):
 
 
 Neg = _unary_grad("Neg", "negative", "", lambda g: -g)
-Exp = _unary_grad("Exp", "exp", "out", lambda g, y: g * y)
-Exp2 = _unary_grad("Exp2", "exp2", "out", lambda g, y: g * y * math.log(2.0))
-Log = _unary_grad("Log", "log", "x", lambda g, x: g / x)
-Log2 = _unary_grad("Log2", "log2", "x", lambda g, x: g / (x * math.log(2.0)))
-Log10 = _unary_grad("Log10", "log10", "x", lambda g, x: g / (x * math.log(10.0)))
-Log1p = _unary_grad("Log1p", "log1p", "x", lambda g, x: g / (x + 1), "Log1PBackward0")
-Expm1 = _unary_grad("Expm1", "expm1", "out", lambda g, y: g * (y + 1))
-Sqrt = _unary_grad("Sqrt", "sqrt", "out", lambda g, y: g / (2 * y))
-Sin = _unary_grad("Sin", "sin", "x", lambda g, x: g * cos(x))
-Cos = _unary_grad("Cos", "cos", "x", lambda g, x: -g * sin(x))
-Tan = _unary_grad("Tan", "tan", "out", lambda g, y: g * (1 + y * y))
-Asin = _unary_grad("Asin", "arcsin", "x", lambda g, x: g * rsqrt(1 - x * x))
-Acos = _unary_grad("Acos", "arccos", "x", lambda g, x: -g * rsqrt(1 - x * x))
-Atan = _unary_grad("Atan", "arctan", "x", lambda g, x: g / (1 + x * x))
-Sinh = _unary_grad("Sinh", "sinh", "x", lambda g, x: g * cosh(x))
-Cosh = _unary_grad("Cosh", "cosh", "x", lambda g, x: g * sinh(x))
-Tanh = _unary_grad("Tanh", "tanh", "out", lambda g, y: g * (1 - y * y))
 Abs = _unary_grad("Abs", "abs", "x", lambda g, x: g * sign(x))
-Reciprocal = _unary_grad("Reciprocal", "reciprocal", "out", lambda g, y: -g * y * y)
 Square = _unary_grad("Square", "square", "x", lambda g, x: 2 * g * x, "PowBackward0")
 
 
@@ -804,6 +788,82 @@ def _noctx(xp) -> _NoCtx:
     return ctx
 
 
+def unary_op(name: str, save: str, grad: Callable, doc: str, *, ufunc: str | None = None,
+             node: str | None = None, aliases: tuple[str, ...] = ()) -> Callable:
+    """Declare a float unary op with a one-line derivative: the whole op from one line.
+
+    Makes the :class:`Function` (its forward runs the backend's ``ufunc``, ``name`` by default;
+    integer inputs are computed in the default float dtype, as torch's are), the public function
+    ``name(input, *, out=None)`` (running autocast's policy when torch has one for ``name``),
+    and declares ``Tensor.<name>`` (without ``out=``, as torch's), ``Tensor.<name>_`` and each
+    alias in the op registry.
+
+    Args:
+        name: the op's public name.
+        save: what ``grad`` reads besides the incoming gradient: ``"x"`` (the input),
+            ``"out"`` (the result), ``"both"`` or ``""``.
+        grad: the derivative, ``grad(g, *saved)``, written with Tensor ops (so that it is
+            itself differentiable).
+        doc: the public function's docstring.
+        ufunc: the backend function, where its name differs (``arcsin`` for ``asin``).
+        node: torch's name for the graph node, where it is not ``<Name>Backward0``.
+        aliases: other public names of the op (``arcsin``).
+
+    Returns:
+        The public function.
+    """
+    cls = _unary_grad(name.capitalize(), ufunc or name, save, grad, node)
+    autocast = name in AUTOCAST_POLICIES
+
+    def fn(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+        if autocast and _amp.on:
+            return _amp.run(name, fn, input, out=out)
+        res = _unary(cls, input)
+        return res if out is None else write_out(res, out, name)
+
+    def method(self: Tensor) -> Tensor:  # torch's Tensor methods take no out=
+        if autocast and _amp.on:
+            return _amp.run(name, fn, self)
+        return _unary(cls, self)
+
+    fn.__name__ = fn.__qualname__ = method.__name__ = name
+    method.__qualname__ = "Tensor." + name
+    fn.__doc__ = method.__doc__ = doc
+    fn.Function = cls  # the op's autograd Function (tests and fused paths reach it here)
+    names = (name, *aliases)
+    register(__name__, dict.fromkeys(names, method), inplace=names)
+    return fn
+
+
+# The derivative table: one line per op. ``g`` is the incoming gradient, ``x`` the input,
+# ``y`` the result.
+exp = unary_op("exp", "out", lambda g, y: g * y,
+               "``e ** input``; integer inputs give the default float dtype.")
+exp2 = unary_op("exp2", "out", lambda g, y: g * y * math.log(2.0), "``2 ** input``.")
+expm1 = unary_op("expm1", "out", lambda g, y: g * (y + 1),
+                 "``exp(input) - 1``, accurate for small inputs.")
+log = unary_op("log", "x", lambda g, x: g / x, "Natural logarithm (``-inf`` at 0, NaN below).")
+log2 = unary_op("log2", "x", lambda g, x: g / (x * math.log(2.0)), "Base-2 logarithm.")
+log10 = unary_op("log10", "x", lambda g, x: g / (x * math.log(10.0)), "Base-10 logarithm.")
+log1p = unary_op("log1p", "x", lambda g, x: g / (x + 1),
+                 "``log(1 + input)``, accurate for small inputs.", node="Log1PBackward0")
+sqrt = unary_op("sqrt", "out", lambda g, y: g / (2 * y), "Square root.")
+reciprocal = unary_op("reciprocal", "out", lambda g, y: -g * y * y,
+                      "``1 / input``; integer inputs give the default float dtype.")
+sin = unary_op("sin", "x", lambda g, x: g * cos(x), "Sine.")
+cos = unary_op("cos", "x", lambda g, x: -g * sin(x), "Cosine.")
+tan = unary_op("tan", "out", lambda g, y: g * (1 + y * y), "Tangent.")
+asin = unary_op("asin", "x", lambda g, x: g * rsqrt(1 - x * x), "Arcsine.", ufunc="arcsin",
+                aliases=("arcsin",))
+acos = unary_op("acos", "x", lambda g, x: -g * rsqrt(1 - x * x), "Arccosine.", ufunc="arccos",
+                aliases=("arccos",))
+atan = unary_op("atan", "x", lambda g, x: g / (1 + x * x), "Arctangent.", ufunc="arctan",
+                aliases=("arctan",))
+sinh = unary_op("sinh", "x", lambda g, x: g * cosh(x), "Hyperbolic sine.")
+cosh = unary_op("cosh", "x", lambda g, x: g * sinh(x), "Hyperbolic cosine.")
+tanh = unary_op("tanh", "out", lambda g, y: g * (1 - y * y), "Hyperbolic tangent.")
+
+
 def neg(input: Tensor) -> Tensor:
     """``-input``."""
     return _unary(Neg, input, float_only=False)
@@ -820,58 +880,6 @@ def abs(input: Tensor) -> Tensor:
 absolute = abs
 
 
-def exp(input: Tensor) -> Tensor:
-    """``e ** input``; integer inputs give the default float dtype."""
-    if _amp.on:
-        return _amp.run("exp", exp, input)
-    return _unary(Exp, input)
-
-
-def exp2(input: Tensor) -> Tensor:
-    """``2 ** input``."""
-    return _unary(Exp2, input)
-
-
-def log(input: Tensor) -> Tensor:
-    """Natural logarithm (``-inf`` at 0, NaN below)."""
-    if _amp.on:
-        return _amp.run("log", log, input)
-    return _unary(Log, input)
-
-
-def log2(input: Tensor) -> Tensor:
-    """Base-2 logarithm."""
-    if _amp.on:
-        return _amp.run("log2", log2, input)
-    return _unary(Log2, input)
-
-
-def log10(input: Tensor) -> Tensor:
-    """Base-10 logarithm."""
-    if _amp.on:
-        return _amp.run("log10", log10, input)
-    return _unary(Log10, input)
-
-
-def log1p(input: Tensor) -> Tensor:
-    """``log(1 + input)``, accurate for small inputs."""
-    if _amp.on:
-        return _amp.run("log1p", log1p, input)
-    return _unary(Log1p, input)
-
-
-def expm1(input: Tensor) -> Tensor:
-    """``exp(input) - 1``, accurate for small inputs."""
-    if _amp.on:
-        return _amp.run("expm1", expm1, input)
-    return _unary(Expm1, input)
-
-
-def sqrt(input: Tensor) -> Tensor:
-    """Square root."""
-    return _unary(Sqrt, input)
-
-
 def rsqrt(input: Tensor) -> Tensor:
     """``1 / sqrt(input)``."""
     if _amp.on:
@@ -882,61 +890,6 @@ def rsqrt(input: Tensor) -> Tensor:
 def square(input: Tensor) -> Tensor:
     """``input * input``."""
     return _unary(Square, input, float_only=False)
-
-
-def sin(input: Tensor) -> Tensor:
-    """Sine."""
-    return _unary(Sin, input)
-
-
-def cos(input: Tensor) -> Tensor:
-    """Cosine."""
-    return _unary(Cos, input)
-
-
-def tan(input: Tensor) -> Tensor:
-    """Tangent."""
-    if _amp.on:
-        return _amp.run("tan", tan, input)
-    return _unary(Tan, input)
-
-
-def asin(input: Tensor) -> Tensor:
-    """Arcsine."""
-    if _amp.on:
-        return _amp.run("asin", asin, input)
-    return _unary(Asin, input)
-
-
-def acos(input: Tensor) -> Tensor:
-    """Arccosine."""
-    if _amp.on:
-        return _amp.run("acos", acos, input)
-    return _unary(Acos, input)
-
-
-def atan(input: Tensor) -> Tensor:
-    """Arctangent."""
-    return _unary(Atan, input)
-
-
-def sinh(input: Tensor) -> Tensor:
-    """Hyperbolic sine."""
-    if _amp.on:
-        return _amp.run("sinh", sinh, input)
-    return _unary(Sinh, input)
-
-
-def cosh(input: Tensor) -> Tensor:
-    """Hyperbolic cosine."""
-    if _amp.on:
-        return _amp.run("cosh", cosh, input)
-    return _unary(Cosh, input)
-
-
-def tanh(input: Tensor) -> Tensor:
-    """Hyperbolic tangent."""
-    return _unary(Tanh, input)
 
 
 def sigmoid(input: Tensor) -> Tensor:
@@ -981,13 +934,6 @@ def round(input: Tensor, *, decimals: int = 0) -> Tensor:
     if decimals == 0:
         return _unary(Round, input, float_only=False)
     return Round.apply(input, decimals)
-
-
-def reciprocal(input: Tensor) -> Tensor:
-    """``1 / input``; integer inputs give the default float dtype."""
-    if _amp.on:
-        return _amp.run("reciprocal", reciprocal, input)
-    return _unary(Reciprocal, input)
 
 
 def nan_to_num(input: Tensor, nan: float = 0.0, posinf: float | None = None,
@@ -1359,24 +1305,18 @@ _METHODS = {
     "bitwise_or": bitwise_or, "bitwise_xor": bitwise_xor, "bitwise_not": bitwise_not,
     "logical_and": logical_and, "logical_or": logical_or, "logical_xor": logical_xor,
     "logical_not": logical_not, "neg": neg, "negative": neg, "abs": abs, "absolute": abs,
-    "exp": exp, "exp2": exp2, "log": log, "log2": log2, "log10": log10, "log1p": log1p,
-    "expm1": expm1, "sqrt": sqrt, "rsqrt": rsqrt, "square": square, "sin": sin, "cos": cos,
-    "tan": tan, "asin": asin, "acos": acos, "atan": atan, "arcsin": asin, "arccos": acos,
-    "arctan": atan, "sinh": sinh, "cosh": cosh, "tanh": tanh, "sigmoid": sigmoid,
-    "sign": sign, "floor": floor, "ceil": ceil, "round": round,
-    "trunc": trunc, "frac": frac, "reciprocal": reciprocal, "isnan": isnan,
+    "rsqrt": rsqrt, "square": square, "sigmoid": sigmoid, "sign": sign, "floor": floor,
+    "ceil": ceil, "round": round, "trunc": trunc, "frac": frac, "isnan": isnan,
     "isinf": isinf, "isfinite": isfinite, "nan_to_num": nan_to_num, "clamp": clamp,
     "clip": clamp, "where": lambda self, condition, other: where(condition, self, other),
     "lerp": lerp,
 }
 register(__name__, _METHODS, inplace=[
-    "floor_divide", "remainder", "fmod", "pow", "neg", "abs", "exp", "log", "log2",
-    "log10", "log1p", "expm1", "sqrt", "rsqrt", "square", "sin", "cos", "tan", "tanh",
-    "sigmoid", "sign", "floor", "ceil", "round", "trunc", "frac", "reciprocal",
-    "clamp", "clip", "nan_to_num", "lerp", "maximum", "minimum", "atan2",
-    "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "logical_not",
-    "logical_and", "logical_or", "logical_xor", "eq", "ne", "lt", "le", "gt", "ge",
-    "exp2", "asin", "acos", "atan", "sinh", "cosh",
+    "floor_divide", "remainder", "fmod", "pow", "neg", "abs", "rsqrt", "square", "sigmoid",
+    "sign", "floor", "ceil", "round", "trunc", "frac", "clamp", "clip", "nan_to_num", "lerp",
+    "maximum", "minimum", "atan2", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not",
+    "logical_not", "logical_and", "logical_or", "logical_xor", "eq", "ne", "lt", "le", "gt",
+    "ge",
 ])
 
 ElementwiseMethods = mixin("ElementwiseMethods", __name__)
