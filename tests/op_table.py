@@ -114,6 +114,9 @@ def _build():
     for n in ("log", "log2", "log10", "sqrt", "rsqrt"):
         unary(n, domain=(0.3, 3.0))
     unary("log1p", domain=(-0.5, 2.0))
+    unary("asinh")
+    unary("acosh", domain=(1.2, 3.0))
+    unary("atanh", domain=(-0.9, 0.9))
     unary("reciprocal", domain=_away_from_zero)
     for n in ("sign", "floor", "ceil", "round", "trunc", "frac"):
         unary(n, domain=_away_from_int, gradgrad=False)

@@ -412,9 +412,9 @@ def test_gradcheck_reports_both_jacobians():
 
 
 @pytest.mark.parametrize("op", ["mul", "div", "pow", "exp", "sigmoid"])
-def test_fast_recording_path_matches_function_apply(op):
-    # a * b and friends record through autograd.function.record(), a hand-inlined copy of
-    # Function.apply's recording; both must build the same graph and gradients.
+def test_short_recording_path_matches_the_general_one(op):
+    # Function.apply records the elementwise ops (_one_output) through its short path, a
+    # hand-inlined copy of the general recording; both must build the same graph and gradients.
     from gpuarr._core.function import _apply
     from gpuarr.ops import elementwise as E
 
@@ -422,11 +422,11 @@ def test_fast_recording_path_matches_function_apply(op):
            "sigmoid": E.Sigmoid}[op]
     binary = op in ("mul", "div", "pow")
     grads, names = [], []
-    for path in ("record", "apply"):
+    for path in ("short", "general"):
         a = gpuarr.tensor([0.5, 1.5, 2.0], dtype=gpuarr.float64, requires_grad=True)
         b = gpuarr.tensor([1.5, 0.5, 3.0], dtype=gpuarr.float64, requires_grad=True)
         args = (a, b) if binary else (a,)
-        out = E.record(cls, *args) if path == "record" else _apply(cls, args)
+        out = cls.apply(*args) if path == "short" else _apply(cls, args)
         names.append(out.grad_fn.name())
         (g,) = gpuarr.autograd.grad(out.sum(), a, create_graph=True)
         gg = gpuarr.autograd.grad(g.sum(), args, materialize_grads=True)

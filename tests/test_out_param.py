@@ -70,7 +70,7 @@ _UNARY = [
     "abs", "absolute", "acos", "asin", "atan", "ceil", "cos", "cosh", "digamma", "erf",
     "erfinv", "exp", "exp2", "expm1", "floor", "frac", "lgamma", "log", "log10", "log1p",
     "log2", "neg", "negative", "reciprocal", "round", "rsqrt", "sigmoid", "sign", "sin",
-    "sinh", "sqrt", "square", "tan", "tanh", "trunc", "msort",
+    "sinh", "sqrt", "square", "tan", "tanh", "trunc", "msort", "asinh", "acosh", "atanh",
 ]
 _BINARY = [
     "add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide", "remainder",

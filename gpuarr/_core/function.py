@@ -23,11 +23,16 @@ from .grad_mode import _state
 from .hooks import RemovableHandle
 from .tensor import TensorBase, _common_device, _make, _wrap_out
 
-__all__ = ["Function", "Node", "FunctionCtx", "once_differentiable"]
+__all__ = ["Function", "Node", "FunctionCtx", "once_differentiable", "forward_no_graph",
+           "no_graph_ctx"]
 
 
-class _PlainCtx:
-    """The ctx of a forward that records nothing: saving is a no-op."""
+class FunctionCtx:
+    """The ctx of a forward that records nothing: saving is a no-op.
+
+    :func:`no_graph_ctx` makes one for every op run without a graph; a forward may set
+    attributes on it (for a backward that will not run), which go away with it.
+    """
 
     def __init__(self, xp, device, n: int) -> None:
         self.xp = xp
@@ -47,7 +52,41 @@ class _PlainCtx:
         pass
 
 
-FunctionCtx = _PlainCtx
+_NO_GRADS = tuple((False,) * n for n in range(9))
+
+
+def no_graph_ctx(device, n: int) -> FunctionCtx:
+    """A fresh ctx for running an op's forward on ``device`` without a graph (``n``: the
+    number of forward arguments, the length of ``needs_input_grad``). Asking for the device's
+    array module also makes a CUDA device the current one."""
+    ctx = _new(FunctionCtx)  # __init__ inlined: this runs for every op run without a graph
+    ctx.xp = device._xp()
+    ctx.device = device
+    ctx.needs_input_grad = _NO_GRADS[n] if n < 9 else (False,) * n
+    return ctx
+
+
+_SHARED_CTX: dict = {}  # id(device) -> [ctx for 0, 1, 2 arguments] of the _one_output ops
+
+
+def shared_ctx(device, n: int) -> FunctionCtx:
+    """The no-graph ctx of the ``_one_output`` ops, one per device and argument count, reused:
+    their forwards keep nothing on the ctx but what ``save_for_backward`` (a no-op here) is
+    given. (Keyed by ``id``: devices are interned, and their ``__hash__`` is Python code.)"""
+    ctxs = _SHARED_CTX.get(id(device))
+    if ctxs is None:
+        ctxs = _SHARED_CTX[id(device)] = [no_graph_ctx(device, k) for k in range(3)]
+    device._xp()  # makes a CUDA device the current one, as a fresh ctx would
+    return ctxs[n]
+
+
+def forward_no_graph(cls, x, *args):
+    """``cls`` (a raw Function) run on tensor ``x`` and ``args`` without recording a graph:
+    the one no-graph path, for ops that already know no gradient is wanted (Tensor ``args``
+    are passed as their arrays). Returns a Tensor."""
+    dev = x._device
+    fargs = [a._data if isinstance(a, TensorBase) else a for a in args]
+    return _make(cls.forward(no_graph_ctx(dev, 1 + len(args)), x._data, *fargs), dev)
 
 
 class AccumulateGrad:
@@ -291,6 +330,9 @@ class Function(metaclass=_FunctionMeta):
     _next_args: tuple | None = None  # see Node._next_args
     _is_view = False  # output shares memory (and version counter) with input 0
     _nondiff_outputs = False  # all outputs are non-differentiable (e.g. argmax)
+    # a raw op whose forward takes one or two operands and returns one fresh array, all of
+    # whose arguments are graph inputs: apply's short paths run it (the elementwise ops)
+    _one_output = False
 
     @staticmethod
     def forward(ctx, *args):
@@ -302,7 +344,34 @@ class Function(metaclass=_FunctionMeta):
 
     @classmethod
     def apply(cls, *args):
-        """Run the op on ``args`` and record it in the graph when gradients are needed."""
+        """Run the op on ``args`` and record it in the graph when gradients are needed.
+
+        This is the one way every op runs. Ops that declare ``_one_output`` (a raw forward
+        from one tensor, two tensors of one device, or a tensor and a number, to one fresh
+        array) take the short paths inlined here: the hot path of small-tensor code. Everything
+        else goes through the general path. Both record the same graph.
+        """
+        a = args[0] if args else None
+        if cls._one_output and isinstance(a, TensorBase):
+            n = len(args)
+            if n == 1:
+                if a._rg and _state.enabled:
+                    return record_one_output(cls, a, _NOARG)
+                dev = a._device
+                return _make(cls.forward(shared_ctx(dev, 1), a._data), dev)
+            if n == 2:
+                b = args[1]
+                if isinstance(b, TensorBase):
+                    if b._device is a._device:
+                        if (a._rg or b._rg) and _state.enabled:
+                            return record_one_output(cls, a, b)
+                        dev = a._device
+                        return _make(cls.forward(shared_ctx(dev, 2), a._data, b._data), dev)
+                elif b.__class__ is not list and b.__class__ is not tuple:  # a number
+                    if a._rg and _state.enabled:
+                        return record_one_output(cls, a, b)
+                    dev = a._device
+                    return _make(cls.forward(shared_ctx(dev, 2), a._data, b), dev)
         return _apply(cls, args)
 
 
@@ -323,7 +392,7 @@ def once_differentiable(fn):
 
 
 _Tensor: type = None  # gpuarr.Tensor, set by gpuarr._core.register_tensor_class
-_NOARG = object()
+_NOARG = object()  # record_one_output's 'no second operand'
 _new_node = _new = object.__new__
 
 
@@ -341,6 +410,7 @@ def _forward(cls, ctx, fargs):
 
 
 def _apply(cls, args: tuple):
+    """``Function.apply``'s general path."""
     Tensor = TensorBase
     device = None
     needs = False
@@ -357,7 +427,7 @@ def _apply(cls, args: tuple):
         raise TypeError(f"{cls.__name__}.apply() expects at least one Tensor argument")
     raw = cls._raw
     if not (needs and _state.enabled):
-        ctx = _PlainCtx(device._xp(), device, len(args))
+        ctx = no_graph_ctx(device, len(args))
         fargs = [a._data if isinstance(a, Tensor) else a for a in args] if raw else args
         return _wrap_out(_forward(cls, ctx, fargs), device, raw, args, cls._is_view)
 
@@ -433,11 +503,11 @@ def _to_common_device(args: tuple, Tensor) -> tuple:
     return moved, dev
 
 
-def record(cls, a, b=_NOARG):
-    """Fast recording path for raw ops on one tensor ``a`` and an optional second operand ``b``
-    (a tensor on the same device, or a scalar), returning one array. Callers have checked
-    devices and that grad mode is on with some input requiring grad; the graph recorded is the
-    same as :func:`_apply` records."""
+def record_one_output(cls, a, b):
+    """:meth:`Function.apply`'s recording path for ``_one_output`` ops: one tensor ``a`` and
+    ``b``, a tensor on the same device, a number or ``_NOARG``; the forward returns one array.
+    The graph recorded is the one the general path (:func:`_apply`) records. The elementwise
+    ops' hot paths (``_unary``, the operators) call it directly after apply's checks."""
     Tensor = TensorBase
     device = a._device
     # Node.__init__ inlined (the same fields): this runs for every recorded op
@@ -454,6 +524,8 @@ def record(cls, a, b=_NOARG):
         meta[0] = (da.shape, da.dtype)
         fn = a._gfn
         edges[0] = (fn, a._output_nr) if fn is not None else a
+    elif da.dtype.kind not in "fcV":  # as _apply_general marks them: not graph inputs
+        meta[0] = False
     db = None
     if b is _NOARG:
         node.needs_input_grad = (ra,)
@@ -466,9 +538,12 @@ def record(cls, a, b=_NOARG):
                 meta[1] = (db.shape, db.dtype)
                 fn = b._gfn
                 edges[1] = (fn, b._output_nr) if fn is not None else b
+            elif db.dtype.kind not in "fcV":
+                meta[1] = False
         else:
             db = b
             rb = False
+            meta[1] = False
         node.needs_input_grad = (ra, rb)
         out = cls.forward(node, da, db)
     d = out if not isinstance(out, np.generic) else np.asarray(out)  # NumPy's 0-d results

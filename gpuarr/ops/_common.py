@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .. import _dtype as D
-from .._core.function import Function, _PlainCtx
+from .._core.function import Function, forward_no_graph
 from .._core.grad_mode import _state
 from .._core.tensor import TensorBase, _common_device, _make, _wrap_dim
 from .._creation import tensor
@@ -193,9 +193,7 @@ def apply_raw(cls, x: Tensor, *args) -> Tensor:
     """
     if _state.enabled and x._rg:
         return cls.apply(x, *args)
-    dev = x._device
-    fargs = [a._data if isinstance(a, TensorBase) else a for a in args]
-    return _make(cls.forward(_PlainCtx(dev._xp(), dev, 0), x._data, *fargs), dev)
+    return forward_no_graph(cls, x, *args)
 
 
 def float_dtype_check(x: Tensor, op: str) -> None:

@@ -51,7 +51,8 @@ __all__ = ["write_out", "fill_out", "with_out", "install", "TOP_LEVEL", "LINALG"
 # are not listed.
 TOP_LEVEL: tuple[str, ...] = (
     # elementwise
-    "abs", "absolute", "acos", "add", "addcdiv", "addcmul", "asin", "atan", "atan2",
+    "abs", "absolute", "acos", "acosh", "add", "addcdiv", "addcmul", "asin", "asinh", "atan",
+    "atan2", "atanh",
     "bitwise_and", "bitwise_not", "bitwise_or", "bitwise_xor", "ceil", "clamp", "clip",
     "copysign", "cos", "cosh", "digamma", "div", "divide", "eq", "erf", "erfinv", "exp",
     "exp2", "expm1", "floor", "floor_divide", "fmod", "frac", "ge", "greater", "greater_equal",

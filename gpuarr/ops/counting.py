@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ._common import _make, check_same_device, dtype_name
-from ._registry import mixin, register
+from ._registry import mixin, op
 
 if TYPE_CHECKING:  # annotations name the public class; code tests TensorBase
     from ._tensor import Tensor
@@ -15,6 +15,7 @@ if TYPE_CHECKING:  # annotations name the public class; code tests TensorBase
 __all__ = ["bincount", "histc"]
 
 
+@op
 def bincount(input: Tensor, weights: Tensor | None = None, minlength: int = 0) -> Tensor:
     """Count how often each non-negative integer occurs in a 1-D tensor.
 
@@ -53,6 +54,7 @@ def bincount(input: Tensor, weights: Tensor | None = None, minlength: int = 0) -
     return _make(counts.astype(out_dtype, copy=False), input._device)
 
 
+@op
 def histc(input: Tensor, bins: int = 100, min: float = 0, max: float = 0) -> Tensor:  # noqa: A002
     """Histogram with ``bins`` equal-width bins between ``min`` and ``max``.
 
@@ -99,10 +101,5 @@ def histc(input: Tensor, bins: int = 100, min: float = 0, max: float = 0) -> Ten
     counts = xp.bincount(pos, minlength=bins)
     return _make(counts.astype(d.dtype), input._device)
 
-
-register(__name__, {
-    "bincount": bincount,
-    "histc": histc,
-})
 
 CountingMethods = mixin("CountingMethods", __name__)

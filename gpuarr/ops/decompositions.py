@@ -24,7 +24,7 @@ import numpy as np
 from .. import _dtype as D
 from .. import return_types
 from .._autocast import state as _amp
-from .._core.function import Function, _PlainCtx
+from .._core.function import Function
 from .._core.grad_mode import _state
 from .._core.tensor import TensorBase, _make
 from ..backends import of_module
@@ -251,11 +251,6 @@ def vector_norm(x: Tensor, ord=2, dim=None, keepdim: bool = False, *, dtype=None
         axes = None
     _check_norm_nonempty(x._data, ord, _fmt_ord(ord), axes)
     return _run(Norm, x, ord, axes, keepdim)
-
-
-def _plain_ctx(t: Tensor) -> _PlainCtx:
-    """A throwaway ctx for calling a Function's forward outside the graph."""
-    return _PlainCtx(t._device._xp(), t._device, 8)
 
 
 _MATRIX_ORDS = (2.0, -2.0, 1.0, -1.0, math.inf, -math.inf)
@@ -568,8 +563,6 @@ class Solve(Function):
 
 
 def _solve(A: Tensor, B: Tensor) -> Tensor:
-    if not _needs_grad(A, B):
-        return _const(Solve.forward(_plain_ctx(A), A._data, B._data), A)
     return Solve.apply(A, B)
 
 
@@ -675,8 +668,6 @@ def det(A: Tensor) -> Tensor:
     _check_square("det", A)
     _check_float("det", A)
     _no_kernel("lu_cpu", A)
-    if not _needs_grad(A):
-        return _const(Det.forward(_plain_ctx(A), A._data), A)
     return Det.apply(A)
 
 
@@ -710,8 +701,6 @@ def slogdet(A: Tensor):
     _need_tensor("slogdet", A)
     _check_square("slogdet", A)
     _check_float("slogdet", A, low_precision=False)
-    if not _needs_grad(A):
-        return SlogdetResult(*(_const(r, A) for r in Slogdet.forward(_plain_ctx(A), A._data)))
     return SlogdetResult(*Slogdet.apply(A))
 
 
@@ -940,9 +929,6 @@ def svd(A: Tensor, full_matrices: bool = True):
     _need_tensor("svd", A)
     _check_matrix("svd", A)
     _check_decomp("svd", A, "linalg_svd_cpu")
-    if not _needs_grad(A):
-        ctx = _plain_ctx(A)
-        return SVDResult(*(_const(r, A) for r in Svd.forward(ctx, A._data, full_matrices)))
     return SVDResult(*Svd.apply(A, full_matrices))
 
 
@@ -1019,8 +1005,6 @@ def eigh(A: Tensor, UPLO: str = "L"):
     uplo = _check_uplo(UPLO)
     _check_square("eigh", A)
     _no_kernel("linalg_eigh_cpu", A, "iub")
-    if not _needs_grad(A):
-        return EighResult(*(_const(r, A) for r in Eigh.forward(_plain_ctx(A), A._data, uplo)))
     return EighResult(*Eigh.apply(A, uplo))
 
 
@@ -1102,8 +1086,5 @@ def cholesky(A: Tensor, *, upper: bool = False) -> Tensor:
     _check_square("cholesky", A)
     _check_float("cholesky", A)
     _no_kernel("cholesky_cpu", A)
-    if not _needs_grad(A):
-        L = _const(Cholesky.forward(_plain_ctx(A), A._data), A)
-    else:
-        L = Cholesky.apply(A)
+    L = Cholesky.apply(A)
     return _mT(L) if upper else L

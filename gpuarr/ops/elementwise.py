@@ -19,10 +19,9 @@ from .. import _dtype as D
 from .._autocast import POLICIES as AUTOCAST_POLICIES
 from .._autocast import state as _amp
 from .._core import tensor as _ct
-from .._core.function import record
+from .._core.function import _NOARG, record_one_output, shared_ctx
 from .._core.tensor import check_no_overlap
 from .._device import CPU
-from ..backends import of_module
 from ._common import (
     Function,
     TensorBase,
@@ -54,6 +53,7 @@ __all__ = [
     "sqrt", "rsqrt", "square", "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh",
     "tanh", "sigmoid", "sign", "floor", "ceil", "round", "trunc", "frac", "reciprocal",
     "isnan", "isinf", "isfinite", "nan_to_num", "clamp", "clip", "where", "lerp",
+    "asinh", "acosh", "atanh",
 ]
 
 _ndarray = np.ndarray
@@ -76,6 +76,7 @@ def _bcast_guard(fn, a, b):
 
 class _Binary(Function):
     _raw = True
+    _one_output = True  # Function.apply's short path
     _ufunc = ""
 
     @classmethod
@@ -127,9 +128,10 @@ class Div(_Binary):
 
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a if ctx.needs_input_grad[1] else None,
-                              b if not isinstance(b, np.generic) else None)
-        ctx.b = b
+        if ctx.needs_input_grad[0] or ctx.needs_input_grad[1]:
+            ctx.save_for_backward(a if ctx.needs_input_grad[1] else None,
+                                  b if not isinstance(b, np.generic) else None)
+            ctx.b = b  # a number divisor (the ctx is the graph node: it lives with the graph)
         return _bcast_guard(ctx.xp.true_divide, a, b)
 
     @staticmethod
@@ -263,34 +265,26 @@ def _has_zero(b) -> bool:
 
 
 def _binary(cls, a, b, fast_int: bool = True, force_float: bool = False):
-    """Run binary op ``cls`` on tensors/scalars with torch promotion and a no-grad fast path."""
+    """Run binary op ``cls`` on tensors/scalars with torch's promotion.
+
+    Operands that need no promotion take ``Function.apply``'s short paths, inlined (the binary
+    functions' hot path): the backend ufunc without a graph, apply's recording routine with one.
+    """
     if isinstance(a, TensorBase):
         if isinstance(b, TensorBase):
             da, db = a._data, b._data
-            if (
-                da.dtype == db.dtype
-                and a._device is b._device
-                and (fast_int or da.dtype.kind in "fV")
-                and not (_state.enabled and (a._rg or b._rg))
-            ):
-                return _make(_bcast_guard(getattr(a._device._xp(), cls._ufunc), da, db), a._device)
+            dev = a._device
+            if dev is b._device and da.dtype == db.dtype and (fast_int or da.dtype.kind in "fV"):
+                if (a._rg or b._rg) and _state.enabled:
+                    return record_one_output(cls, a, b)
+                return _make(_bcast_guard(getattr(dev._xp(), cls._ufunc), da, db), dev)
         elif (b.__class__ is float or b.__class__ is int) and a._data.dtype.kind == "f":
-            if not (_state.enabled and a._rg):
-                xp = a._device._xp()
-                s = of_module(xp).scalar(a._data.dtype, b)
-                return _make(getattr(xp, cls._ufunc)(a._data, s), a._device)
-        bc = b.__class__
-        if isinstance(b, TensorBase):
-            if a._device is b._device and a._data.dtype == b._data.dtype and (
-                    fast_int or a._data.dtype.kind in "fV"):
-                if _state.enabled and (a._rg or b._rg):
-                    return record(cls, a, b)
-                return cls.apply(a, b)
-        elif (bc is float or bc is int) and a._data.dtype.kind == "f":
             # a weak Python scalar never changes a float tensor's dtype
-            if _state.enabled and a._rg:
-                return record(cls, a, a._data.dtype.type(b))
-            return cls.apply(a, a._data.dtype.type(b))
+            s = a._data.dtype.type(b)
+            if a._rg and _state.enabled:
+                return record_one_output(cls, a, s)
+            dev = a._device
+            return _make(getattr(dev._xp(), cls._ufunc)(a._data, s), dev)
     if not isinstance(a, TensorBase) and not isinstance(b, TensorBase):
         raise TypeError(
             f"{cls.__name__.lower()}(): argument 'input' must be Tensor, not {type(a).__name__}"
@@ -631,6 +625,7 @@ class _Unary(Function):
     """A unary op: ``_f`` is the backend function name; ``_float`` casts ints to float first."""
 
     _raw = True
+    _one_output = True  # Function.apply's short path
     _f = ""
     _save = "x"  # what backward needs: 'x', 'out', 'both' or ''
 
@@ -763,29 +758,11 @@ def _unary(cls, x, float_only: bool = True, int_ok_identity: bool = False):
         )
     if int_ok_identity and x._data.dtype.kind in "iub":
         return x.clone()
-    if not (_state.enabled and x._rg):
-        xp = x._device._xp()
-        return _make(cls.forward(_NOCTX.get(xp) or _noctx(xp), x._data), x._device)
-    return record(cls, x)
-
-
-class _NoCtx:
-    """Forward ctx for the no-grad unary fast path (saves nothing)."""
-
-    def __init__(self, xp) -> None:
-        self.xp = xp
-        self.needs_input_grad = (False,)
-
-    def save_for_backward(self, *a) -> None:
-        pass
-
-
-_NOCTX: dict = {}  # array module -> its shared no-grad ctx
-
-
-def _noctx(xp) -> _NoCtx:
-    ctx = _NOCTX[xp] = _NoCtx(xp)
-    return ctx
+    # Function.apply's one-tensor short path, inlined: the unary ops' hot path
+    if x._rg and _state.enabled:
+        return record_one_output(cls, x, _NOARG)
+    dev = x._device
+    return _make(cls.forward(shared_ctx(dev, 1), x._data), dev)
 
 
 def unary_op(name: str, save: str, grad: Callable, doc: str, *, ufunc: str | None = None,
@@ -862,6 +839,13 @@ atan = unary_op("atan", "x", lambda g, x: g / (1 + x * x), "Arctangent.", ufunc=
 sinh = unary_op("sinh", "x", lambda g, x: g * cosh(x), "Hyperbolic sine.")
 cosh = unary_op("cosh", "x", lambda g, x: g * sinh(x), "Hyperbolic cosine.")
 tanh = unary_op("tanh", "out", lambda g, y: g * (1 - y * y), "Hyperbolic tangent.")
+asinh = unary_op("asinh", "x", lambda g, x: g * rsqrt(x * x + 1), "Inverse hyperbolic sine.",
+                 ufunc="arcsinh", aliases=("arcsinh",))
+acosh = unary_op("acosh", "x", lambda g, x: g * rsqrt(x * x - 1),
+                 "Inverse hyperbolic cosine (NaN below 1).", ufunc="arccosh", aliases=("arccosh",))
+atanh = unary_op("atanh", "x", lambda g, x: g / (1 - x * x),
+                 "Inverse hyperbolic tangent (+-inf at +-1, NaN beyond).", ufunc="arctanh",
+                 aliases=("arctanh",))
 
 
 def neg(input: Tensor) -> Tensor:
@@ -1160,10 +1144,12 @@ _NP_REAL_SCALARS = frozenset([np.float16, np.float32, np.float64, np.int8, np.in
 
 
 def _fast_method(cls, slow, fast_int: bool = True):
-    """An operator method with the no-grad, same-dtype path inlined.
+    """An operator method (``a + b``, ``a * b``...) with ``Function.apply``'s short paths
+    inlined for operands of one dtype and device.
 
-    This is the hot path of small-tensor code, so it avoids every call it can: one ufunc
-    call plus building the result Tensor by hand (the same fields ``_make`` sets).
+    This is the hot path of small-tensor code, so it avoids every call it can: without a
+    graph, one ufunc call plus building the result Tensor by hand (the same fields ``_make``
+    sets); with one, apply's recording routine directly. Anything else goes through ``slow``.
     """
     np_fn = getattr(np, cls._ufunc)
     name = cls._ufunc
@@ -1179,7 +1165,7 @@ def _fast_method(cls, slow, fast_int: bool = True):
             if (self._rg or other._rg) and state.enabled:
                 if dev is other._device and da.dtype == db.dtype and (
                         fast_int or da.dtype.kind in "fV"):
-                    return record(cls, self, other)
+                    return record_one_output(cls, self, other)
             elif dev is other._device and da.dtype is db.dtype and (
                     fast_int or da.dtype.kind in "fV"):
                 try:
@@ -1201,7 +1187,7 @@ def _fast_method(cls, slow, fast_int: bool = True):
             if da.dtype.kind == "f":
                 # Python and NumPy scalars are weak: the tensor's float dtype wins
                 if _state.enabled and self._rg:
-                    return record(cls, self, da.dtype.type(other))
+                    return record_one_output(cls, self, da.dtype.type(other))
                 dev = self._device
                 if dev is CPU and (oc is float or oc is int):
                     out = np_fn(da, other)

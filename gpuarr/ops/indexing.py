@@ -20,7 +20,7 @@ import numpy as np
 from .. import _dtype as D
 from .._autocast import state as _amp
 from .._core.engine import _sum_to
-from .._core.function import _PlainCtx
+from .._core.function import forward_no_graph
 from .._core.tensor import _device_mismatch
 from .._device import CPU
 from ..backends import of_module
@@ -1190,11 +1190,6 @@ def scatter_add_(self: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
 # index_add
 
 
-def _plain(t: Tensor) -> _PlainCtx:
-    """A ctx that records nothing, to reuse a Function's forward on the no-grad path."""
-    return _PlainCtx(t._device._xp(), t._device, 0)
-
-
 def _index_add_checks(self: Tensor, dim: int, index: Tensor, source: Tensor) -> int:
     if not isinstance(source, TensorBase):
         raise TypeError(f"index_add(): argument 'source' must be Tensor, not "
@@ -1269,8 +1264,7 @@ def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1
     idx = index._data.reshape(-1)
     if _state.enabled and (input._rg or source._rg):
         return IndexAdd.apply(input, source, d, idx, alpha)
-    return _make(IndexAdd.forward(_plain(input), input._data, source._data, d, idx, alpha),
-                 input._device)
+    return forward_no_graph(IndexAdd, input, source, d, idx, alpha)
 
 
 def index_add_(self: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1) -> Tensor:
@@ -1364,8 +1358,7 @@ def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
     value = _fill_value(input, value)
     if _state.enabled and (input._rg or (isinstance(value, TensorBase) and value._rg)):
         return MaskedFill.apply(input, mask, value)
-    v = value._data if isinstance(value, TensorBase) else value
-    return _make(MaskedFill.forward(_plain(input), input._data, mask._data, v), input._device)
+    return forward_no_graph(MaskedFill, input, mask, value)
 
 
 def masked_fill_(self: Tensor, mask: Tensor, value) -> Tensor:

@@ -33,7 +33,7 @@ import numpy as np
 from .. import _dtype as D
 from .. import return_types
 from .._autocast import state as _amp
-from .._core.function import _PlainCtx
+from .._core.function import forward_no_graph
 from ..backends import of_module
 from ._common import Function, TensorBase, _make, _state, dims_arg, dtype_name, wrap_dim
 from ._registry import mixin, register
@@ -130,11 +130,10 @@ def _acc(arr):
 
 
 def _run(cls, x: Tensor, *args) -> Tensor:
-    """Apply a one-input raw Function; without a graph, call its forward directly."""
+    """Apply a one-input raw Function (the other arguments are not graph inputs)."""
     if _state.enabled and x._rg:
         return cls.apply(x, *args)
-    dev = x._device
-    return _make(cls.forward(_PlainCtx(dev._xp(), dev, 1 + len(args)), x._data, *args), dev)
+    return forward_no_graph(cls, x, *args)
 
 
 def _slice_along(arr, axis: int, sl: slice):
