@@ -68,7 +68,7 @@ from .ops.counting import *  # noqa: F403
 from .ops.elementwise import *  # noqa: F403
 from .ops.indexing import *  # noqa: F403
 from .ops.indexing_extra import *  # noqa: F403
-from .ops.linalg import *  # noqa: F403
+from .ops.matmul import *  # noqa: F403
 from .ops.matrix_functions import *  # noqa: F403
 from .ops.misc_ops import *  # noqa: F403
 from .ops.random import *  # noqa: F403

@@ -33,7 +33,7 @@ from .ops.counting import CountingMethods
 from .ops.elementwise import ElementwiseMethods
 from .ops.indexing import IndexingMethods
 from .ops.indexing_extra import IndexingExtraMethods
-from .ops.linalg import LinalgMethods
+from .ops.matmul import MatmulMethods
 from .ops.matrix_functions import MatrixFunctionMethods
 from .ops.misc_ops import MiscMethods
 from .ops.random import RandomMethods
@@ -60,7 +60,7 @@ class Tensor(
     StackingMethods,        # split, chunk, flip, roll, tril, diagonal, ...
     IndexingMethods,        # __getitem__/__setitem__, gather, scatter, index_add, ...
     IndexingExtraMethods,   # scatter_reduce, index_fill, index_copy
-    LinalgMethods,          # matmul (@), mm, bmm, addmm, dot, ...
+    MatmulMethods,          # matmul (@), mm, bmm, addmm, dot, ...
     MatrixFunctionMethods,  # det, inverse, slogdet, norm
     ActivationMethods,      # relu, softmax, log_softmax
     SpecialMethods,         # erf, erfinv, lgamma, digamma, polygamma, xlogy

@@ -218,7 +218,7 @@ def _reductions(G, torch):
 
 @register
 def _shapes_and_linalg(G, torch):
-    """View ops (gpuarr/ops/shape.py) and matrix products (gpuarr/ops/linalg.py)."""
+    """View ops (gpuarr/ops/shape.py) and matrix products (gpuarr/ops/matmul.py)."""
 
     def fixed(name, g, t, shapes, nargs=1, **kw):
         return OpInfo(name, g, t, nargs, broadcast=False, shapes=shapes, **kw)

@@ -107,7 +107,7 @@ def _imports() -> tuple[dict[str, set[str]], list[tuple[str, str, str]]]:
         src = path.read_text()
         lines = src.splitlines()
 
-        def visit(node, in_function: bool) -> None:
+        def visit(node, in_function: bool, mod=mod, is_pkg=is_pkg, lines=lines) -> None:
             for child in ast.iter_child_nodes(node):
                 if isinstance(child, (ast.Import, ast.ImportFrom)):
                     for t in targets(mod, is_pkg, child):

@@ -29,8 +29,8 @@ from .._core.grad_mode import _state
 from .._core.tensor import TensorBase, _make
 from ..backends import of_module
 from ._common import broadcast_shapes, check_same_device, dims_arg, dtype_name, wrap_dim
-from .linalg import _C_NAMES, _product
-from .linalg import matmul as matmul
+from .matmul import _C_NAMES, _product
+from .matmul import matmul as matmul
 from .reduction import Norm, _check_norm_nonempty, _run
 
 if TYPE_CHECKING:  # annotations name the public class; code tests TensorBase

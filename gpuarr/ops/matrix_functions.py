@@ -1,7 +1,7 @@
 """torch's top-level matrix functions built on the decompositions: ``det``, ``inverse``,
 ``slogdet``, ``logdet``, ``chain_matmul`` and ``norm`` (with its ``'nuc'`` order), and their
 Tensor methods. They sit above ``ops.decompositions`` (``gpuarr.linalg``), which builds on
-``ops.linalg`` (products) and ``ops.reduction`` (vector norms).
+``ops.matmul`` (products) and ``ops.reduction`` (vector norms).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Matrix products (gpuarr.ops.linalg) and gpuarr.linalg, tested against PyTorch 2.13.
+"""Matrix products (gpuarr.ops.matmul) and gpuarr.linalg, tested against PyTorch 2.13.
 
 Each function is compared with torch on hypothesis-drawn shapes (broadcast batches, 1-D
 operands, size-0 dims), its gradients with torch's, and its second derivatives by
@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 import gpuarr
 import gpuarr.linalg as LA
 from gpuarr.autograd import gradcheck, gradgradcheck
-from gpuarr.ops import linalg as OL
+from gpuarr.ops import matmul as OL
 from gpuarr.ops import matrix_functions as MF
 
 HSET = settings(max_examples=20, deadline=None,

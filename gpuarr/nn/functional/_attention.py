@@ -28,7 +28,7 @@ from ...autograd.function import Function
 from ...autograd.grad_mode import _state
 from ...ops import elementwise as E
 from ...ops._common import broadcast_error, broadcast_shapes, dtype_name
-from ...ops.linalg import matmul
+from ...ops.matmul import matmul
 from ...ops.random import _draw_float
 from ...ops.stacking import cat
 from ._linear import linear

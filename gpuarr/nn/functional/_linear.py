@@ -17,7 +17,7 @@ from ...autograd.function import Function
 from ...ops._common import dtype_name
 
 # the one matrix product of the op layer, for operands already checked (backward formulas)
-from ...ops.linalg import _product as mm
+from ...ops.matmul import _product as mm
 from ._utils import check_tensor
 
 __all__ = ["linear"]

@@ -1057,4 +1057,4 @@ register(__name__, {
     "addmv": addmv, "baddbmm": baddbmm, "kron": kron,
 })
 
-LinalgMethods = mixin("LinalgMethods", __name__)
+MatmulMethods = mixin("MatmulMethods", __name__)
