@@ -32,7 +32,7 @@ from ._common import dtype_name
 if TYPE_CHECKING:  # annotations name the public class; code tests TensorBase
     from ._tensor import Tensor
 
-__all__ = ["op", "register", "mixin", "apply_inplace", "inplace_method", "declared"]
+__all__ = ["op", "register", "mixin", "apply_inplace", "inplace_method"]
 
 # module name -> {Tensor attribute name: function, property or other descriptor}
 _FAMILIES: dict[str, dict[str, Any]] = {}
@@ -44,6 +44,9 @@ def _table(module: str) -> dict[str, Any]:
 
 def register(module: str, methods: Mapping[str, Any], inplace: Iterable[str] = ()) -> None:
     """Declare Tensor methods of op family ``module`` (its ``__name__``).
+
+    Example:
+        >>> register(__name__, {"t": t, "T": property(_T)}, inplace=["t"])
 
     Args:
         module: the declaring module's ``__name__``.
@@ -83,14 +86,13 @@ def op(fn: Callable | None = None, *, method: bool = True, inplace: bool = False
     return declare if fn is None else declare(fn)
 
 
-def declared(module: str) -> dict[str, Any]:
-    """What ``module`` has declared so far (a copy)."""
-    return dict(_FAMILIES.get(module, {}))
-
-
 def mixin(name: str, module: str, doc: str | None = None) -> type:
     """The class holding the Tensor methods that ``module`` declared, for ``gpuarr.Tensor``'s
-    bases. It has no instance layout of its own (``__slots__ = ()``)."""
+    bases. It has no instance layout of its own (``__slots__ = ()``).
+
+    Example:
+        >>> ShapeMethods = mixin("ShapeMethods", __name__)   # last line of ops/shape.py
+    """
     ns: dict[str, Any] = dict(_FAMILIES.get(module, {}))
     ns["__slots__"] = ()
     ns["__module__"] = module
