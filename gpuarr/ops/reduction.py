@@ -35,7 +35,16 @@ from .. import return_types
 from .._autocast import state as _amp
 from .._core.grad_mode import is_grad_enabled
 from ..backends import of_module
-from ._common import Function, TensorBase, _make, apply_raw, dims_arg, dtype_name, wrap_dim
+from ._common import (
+    Function,
+    TensorBase,
+    _make,
+    _state,
+    apply_raw,
+    dims_arg,
+    dtype_name,
+    wrap_dim,
+)
 from ._registry import mixin, register
 from .elementwise import abs as _abs
 from .elementwise import exp as _exp
@@ -252,10 +261,6 @@ class _Select(Function):
         return out
 
     @staticmethod
-    def _compute(xp, x, out, axes, keepdim):
-        return out
-
-    @staticmethod
     def backward(ctx, g):
         x, out = ctx.saved_tensors
         xp = ctx.xp
@@ -275,7 +280,11 @@ _SELECTS = {n: type(n, (_Select,), {"_node_name": f"{n}Backward{int(n in ('Max',
 
 
 def _select(x: Tensor, out, axes, keepdim: bool, op: str) -> Tensor:
-    return apply_raw(_SELECTS[op], x, out, axes, keepdim)
+    # the op is computed already (``out``): wrapping it is all a no-grad call does; apply_raw
+    # here measured ~12% slower on max() of 16 elements
+    if _state.enabled and x._rg and x._data.dtype.kind in "fV":
+        return _SELECTS[op].apply(x, out, axes, keepdim)
+    return _make(out, x._device)
 
 
 def _on_1d(fn, input: Tensor):
@@ -662,7 +671,7 @@ def _amax_like(op: str, input: Tensor, axes, keepdim: bool) -> Tensor:
     _check_nonempty(op, x, axes)
     xp = input._device._xp()
     out = (xp.max if op in ("max", "amax") else xp.min)(x, axis=axes, keepdims=keepdim)
-    return apply_raw(_SELECTS[op.capitalize()], input, out, axes, keepdim)
+    return _select(input, out, axes, keepdim, op.capitalize())
 
 
 def _minmax(op: str, input: Tensor, dim, keepdim, other):

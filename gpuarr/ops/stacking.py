@@ -9,7 +9,6 @@ torch's rules.
 
 from __future__ import annotations
 
-import functools
 import operator
 from typing import TYPE_CHECKING
 
@@ -450,7 +449,6 @@ class Flip(Function):
         ctx.dims = dims
         return _flip_arr(ctx.xp, x, dims)
 
-    _compute = staticmethod(_flip_arr)
 
     @staticmethod
     def backward(ctx, g):
@@ -458,7 +456,10 @@ class Flip(Function):
 
 
 def _flip(x: Tensor, dims: tuple) -> Tensor:
-    return apply_raw(Flip, x, dims)
+    # measured: apply_raw here costs ~14% on a 16-element flip without grad
+    if not (_state.enabled and x._rg):
+        return _make(_flip_arr(x._device._xp(), x._data, dims), x._device)
+    return Flip.apply(x, dims)
 
 
 def flip(input: Tensor, *args, dims=None) -> Tensor:
@@ -475,21 +476,21 @@ def flip(input: Tensor, *args, dims=None) -> Tensor:
         dims = _dims_list(args[0]) if len(args) == 1 else args
     else:
         dims = _dims_list(dims)
-    return apply_raw(Flip, input, dims_arg(list(dims), input._data.ndim) or ())
+    return _flip(input, dims_arg(list(dims), input._data.ndim) or ())
 
 
 def fliplr(input: Tensor) -> Tensor:
     """Flip left-right (dim 1); needs at least 2 dims."""
     if input._data.ndim < 2:
         raise RuntimeError("Input must be >= 2-d.")
-    return apply_raw(Flip, input, (1,))
+    return _flip(input, (1,))
 
 
 def flipud(input: Tensor) -> Tensor:
     """Flip up-down (dim 0); needs at least 1 dim."""
     if input._data.ndim < 1:
         raise RuntimeError("Input must be >= 1-d.")
-    return apply_raw(Flip, input, (0,))
+    return _flip(input, (0,))
 
 
 def _roll_arr(xp, x, shifts, dims):
@@ -554,9 +555,6 @@ class Repeat(Function):
         ctx.in_shape, ctx.padded, ctx.reps = x.shape, padded, reps
         return ctx.xp.tile(x.reshape(padded), reps)
 
-    @staticmethod
-    def _compute(xp, x, reps):
-        return xp.tile(x.reshape((1,) * (len(reps) - x.ndim) + x.shape), reps)
 
     @staticmethod
     def backward(ctx, g):
@@ -597,7 +595,10 @@ def repeat(input: Tensor, *sizes) -> Tensor:
     for v in out_shape:
         if v < 0:
             raise RuntimeError(f"Trying to create tensor with negative dimension {v}: {out_shape}")
-    return apply_raw(Repeat, input, reps)
+    if not (_state.enabled and input._rg):  # measured: apply_raw costs ~11% on 16 elements
+        xp = input._device._xp()
+        return _make(xp.tile(input._data.reshape(padded), reps), input._device)
+    return Repeat.apply(input, reps)
 
 
 def tile(input: Tensor, dims) -> Tensor:
@@ -617,9 +618,6 @@ class RepeatInterleave(Function):
         ctx.in_shape, ctx.r, ctx.dim = x.shape, r, dim
         return ctx.xp.repeat(x, r, axis=dim)
 
-    @staticmethod
-    def _compute(xp, x, r, dim):
-        return xp.repeat(x, r, axis=dim)
 
     @staticmethod
     def backward(ctx, g):
@@ -683,7 +681,9 @@ def repeat_interleave(input: Tensor, repeats=None, dim: int | None = None, *,
     r = operator.index(repeats)
     if r < 0:
         raise RuntimeError("Repeats must be non-negative")
-    return apply_raw(RepeatInterleave, input, r, d)
+    if not (_state.enabled and input._rg):  # measured: apply_raw costs ~12% on 16 elements
+        return _make(input._device._xp().repeat(input._data, r, axis=d), input._device)
+    return RepeatInterleave.apply(input, r, d)
 
 
 # --------------------------------------------------------------------------------------------
@@ -713,12 +713,10 @@ class _Tri(Function):
 
 class Tril(_Tri):
     _lower = True
-    _compute = staticmethod(functools.partial(_tri_arr, lower=True))
 
 
 class Triu(_Tri):
     _lower = False
-    _compute = staticmethod(functools.partial(_tri_arr, lower=False))
 
 
 def _tri(x: Tensor, k: int, lower: bool) -> Tensor:
@@ -726,7 +724,9 @@ def _tri(x: Tensor, k: int, lower: bool) -> Tensor:
         raise RuntimeError(
             f"{'tril' if lower else 'triu'}: input tensor must have at least 2 dimensions"
         )
-    return apply_raw(Tril if lower else Triu, x, k)
+    if not (_state.enabled and x._rg):  # measured: apply_raw costs ~12% on a 4x4 tril
+        return _make(_tri_arr(x._device._xp(), x._data, k, lower), x._device)
+    return (Tril if lower else Triu).apply(x, k)
 
 
 def tril(input: Tensor, diagonal: int = 0) -> Tensor:
