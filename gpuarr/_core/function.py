@@ -23,7 +23,7 @@ from .grad_mode import _state
 from .hooks import RemovableHandle
 from .tensor import TensorBase, _common_device, _make, _wrap_out
 
-__all__ = ["Function", "Node", "FunctionCtx", "once_differentiable", "forward_no_graph",
+__all__ = ["Function", "Node", "FunctionCtx", "once_differentiable", "apply_raw",
            "no_graph_ctx"]
 
 
@@ -80,13 +80,65 @@ def shared_ctx(device, n: int) -> FunctionCtx:
     return ctxs[n]
 
 
-def forward_no_graph(cls, x, *args):
-    """``cls`` (a raw Function) run on tensor ``x`` and ``args`` without recording a graph:
-    the one no-graph path, for ops that already know no gradient is wanted (Tensor ``args``
-    are passed as their arrays). Returns a Tensor."""
+def apply_raw(cls, x, *args):
+    """``cls.apply(x, *args)`` for a raw Function whose only graph input is tensor ``x`` (its
+    other arguments are not graph inputs: dims, index arrays...).
+
+    When no graph is needed (grad mode off, or ``x`` does not require grad), the op runs here
+    on the arrays, with none of ``apply``'s device checks: the Function's ``_compute`` (see
+    :class:`Function`), given ``args`` as they are, when it declares one; else ``forward``
+    with a ctx that saves nothing, Tensor ``args`` passed as their arrays. The result is what
+    ``apply`` gives: a Tensor, or a tuple of them; views of ``x`` (``_is_view``) share its
+    memory and version counter. The no-graph path of the ops whose one graph input is their
+    first argument, and of the internal ops of the backward passes.
+    """
+    if x._rg and _state.enabled:
+        return cls.apply(x, *args)
     dev = x._device
-    fargs = [a._data if isinstance(a, TensorBase) else a for a in args]
-    return _make(cls.forward(no_graph_ctx(dev, 1 + len(args)), x._data, *fargs), dev)
+    compute = cls._compute
+    if compute is not None:
+        out = compute(dev._xp(), x._data, *args)
+    else:
+        fargs = [a._data if isinstance(a, TensorBase) else a for a in args]
+        out = cls.forward(no_graph_ctx(dev, 1 + len(args)), x._data, *fargs)
+    if not cls._is_view:
+        if out.__class__ is tuple or out.__class__ is list:
+            return tuple([None if o is None else _make(o, dev) for o in out])
+        if isinstance(out, np.generic):  # _make inlined: NumPy's 0-d results
+            out = np.asarray(out)
+        t = _new(_Tensor)
+        t._data = out
+        t._device = dev
+        t._rg = False
+        t._gfn = None
+        return t
+    # views of x: _make and _link_view inlined
+    version = x._version
+    if version is None:
+        version = x._version = [0]
+    base = x._base
+    if base is None:
+        base = x
+    if out.__class__ is tuple or out.__class__ is list:
+        res = []
+        for o in out:
+            t = _new(_Tensor)
+            t._data = o
+            t._device = dev
+            t._rg = False
+            t._gfn = None
+            t._version = version
+            t._base = base
+            res.append(t)
+        return tuple(res)
+    t = _new(_Tensor)
+    t._data = out
+    t._device = dev
+    t._rg = False
+    t._gfn = None
+    t._version = version
+    t._base = base
+    return t
 
 
 class AccumulateGrad:
@@ -333,6 +385,11 @@ class Function(metaclass=_FunctionMeta):
     # a raw op whose forward takes one or two operands and returns one fresh array, all of
     # whose arguments are graph inputs: apply's short paths run it (the elementwise ops)
     _one_output = False
+    # a raw op may declare ``_compute(xp, *args)``: what its forward returns for the same
+    # arguments (arrays for tensors), computed without a ctx. The no-graph paths call it
+    # instead of forward: apply's, and apply_raw's, which passes the arguments after the
+    # first as given, so only ops whose other arguments are not Tensors declare it
+    _compute = None
 
     @staticmethod
     def forward(ctx, *args):
@@ -427,9 +484,19 @@ def _apply(cls, args: tuple):
         raise TypeError(f"{cls.__name__}.apply() expects at least one Tensor argument")
     raw = cls._raw
     if not (needs and _state.enabled):
+        if raw:
+            fargs = [a._data if isinstance(a, Tensor) else a for a in args]
+            compute = cls._compute
+            if compute is not None:
+                out = compute(device._xp(), *fargs)
+            else:
+                out = cls.forward(no_graph_ctx(device, len(args)), *fargs)
+            if out.__class__ is not tuple and out.__class__ is not list and not cls._is_view \
+                    and not isinstance(out, Tensor):
+                return _make(out, device)  # the common case: one fresh array
+            return _wrap_out(out, device, raw, args, cls._is_view)
         ctx = no_graph_ctx(device, len(args))
-        fargs = [a._data if isinstance(a, Tensor) else a for a in args] if raw else args
-        return _wrap_out(_forward(cls, ctx, fargs), device, raw, args, cls._is_view)
+        return _wrap_out(_forward(cls, ctx, args), device, raw, args, cls._is_view)
 
     n = len(args)
     node = Node(cls, device._xp(), device, n)

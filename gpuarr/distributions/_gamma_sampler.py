@@ -21,7 +21,7 @@ import numpy as np
 
 from .._tensor import Tensor, _make
 from ..autograd.function import Function
-from ..autograd.grad_mode import _state
+from ..ops._common import apply_raw
 from ..ops.random import _gen
 from ..ops.sampling import _contig
 from ..ops.special import polygamma_array
@@ -105,7 +105,4 @@ def standard_gamma(alpha: Tensor, generator=None) -> Tensor:
         >>> a = gpuarr.full((1000,), 3.0, requires_grad=True)
         >>> standard_gamma(a).mean().backward()   # a.grad ~ 1/1000 each (d E[x]/da = 1)
     """
-    if not (_state.enabled and alpha._rg):
-        return _make(_draw(alpha._device._xp(), alpha._data, generator, alpha._device),
-                     alpha._device)
-    return StandardGamma.apply(alpha, generator)
+    return apply_raw(StandardGamma, alpha, generator)

@@ -12,7 +12,6 @@ from typing import Any
 
 from .._creation import full
 from .._tensor import Tensor
-from ..autograd.grad_mode import _state
 from ..ops.stacking import triu
 from . import functional as F
 from .activation import GELU, ReLU
@@ -20,6 +19,7 @@ from .attention import MultiheadAttention
 from .containers import ModuleList
 from .dropout import Dropout
 from .functional._attention import _canonical_mask, _none_or_dtype
+from .functional._utils import no_grad_needed
 from .init import xavier_uniform_
 from .linear import Linear
 from .module import Module
@@ -305,15 +305,11 @@ class TransformerEncoder(Module):
             return False
         if getattr(self, "mask_check", True) and not _left_aligned(kpm == 0):
             return False
-        if _state.enabled:
-            sa = first.self_attn
-            args = (src, sa.in_proj_weight, sa.in_proj_bias, sa.out_proj.weight,
-                    sa.out_proj.bias, first.norm1.weight, first.norm1.bias, first.norm2.weight,
-                    first.norm2.bias, first.linear1.weight, first.linear1.bias,
-                    first.linear2.weight, first.linear2.bias)
-            if any(a is not None and a.requires_grad for a in args):
-                return False
-        return True
+        sa = first.self_attn
+        return no_grad_needed(src, sa.in_proj_weight, sa.in_proj_bias, sa.out_proj.weight,
+                              sa.out_proj.bias, first.norm1.weight, first.norm1.bias,
+                              first.norm2.weight, first.norm2.bias, first.linear1.weight,
+                              first.linear1.bias, first.linear2.weight, first.linear2.bias)
 
     def forward(self, src: Tensor, mask: Tensor | None = None,
                 src_key_padding_mask: Tensor | None = None,

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .. import _dtype as D
-from .._core.function import Function, forward_no_graph
+from .._core.function import Function, apply_raw
 from .._core.grad_mode import _state
 from .._core.tensor import TensorBase, _common_device, _make, _wrap_dim
 from .._creation import tensor
@@ -175,25 +175,27 @@ def check_tensor(x, name: str, op: str) -> Tensor:
 
 
 def no_grad_needed(*tensors) -> bool:
-    """True when no graph has to be recorded for an op on ``tensors``."""
+    """True when no graph has to be recorded for an op on ``tensors`` (grad mode is off, or
+    none of them requires grad; entries that are not Tensors, such as None or numbers, are
+    skipped)."""
     if not _state.enabled:
         return True
     for t in tensors:
-        if t is not None and t._rg:
+        if isinstance(t, TensorBase) and t._rg:
             return False
     return True
 
 
-def apply_raw(cls, x: Tensor, *args) -> Tensor:
-    """``cls.apply(x, *args)`` for a raw Function whose only differentiable input is ``x``.
-
-    When no graph is needed for ``x``, ``cls.forward`` runs directly on the arrays (Tensor
-    ``args`` are passed as their arrays) with a ctx that saves nothing: no node, none of
-    ``apply``'s checks. Used by the internal ops of the backward passes.
-    """
-    if _state.enabled and x._rg:
-        return cls.apply(x, *args)
-    return forward_no_graph(cls, x, *args)
+def apply_joined(cls, tensors: list, *args) -> Tensor:
+    """``cls.apply(*args, *tensors)`` for an op that joins ``tensors`` (one device, checked by
+    the caller), such as ``cat``. When none of them needs a graph, the Function's ``_compute``
+    runs on their arrays directly."""
+    if _state.enabled:
+        for t in tensors:
+            if t._rg:
+                return cls.apply(*args, *tensors)
+    dev = tensors[0]._device
+    return _make(cls._compute(dev._xp(), *args, *[t._data for t in tensors]), dev)
 
 
 def float_dtype_check(x: Tensor, op: str) -> None:
@@ -202,4 +204,4 @@ def float_dtype_check(x: Tensor, op: str) -> None:
         raise RuntimeError(f'"{op}" not implemented for \'{dtype_name(x.dtype)}\'')
 
 
-__all__ += ["apply_raw", "check_tensor", "float_dtype_check", "no_grad_needed"]
+__all__ += ["apply_joined", "apply_raw", "check_tensor", "float_dtype_check", "no_grad_needed"]

@@ -21,7 +21,7 @@ import numpy as np
 
 from .._autocast import state as _amp
 from .._core.function import Function
-from .._core.grad_mode import _state
+from .._core.grad_mode import is_grad_enabled
 from .._core.tensor import _make
 from . import elementwise as E
 from ._common import apply_raw, check_tensor, float_dtype_check, no_grad_needed, wrap_dim
@@ -45,7 +45,7 @@ class Relu(Function):
     @staticmethod
     def backward(ctx, g):
         (y,) = ctx.saved_tensors
-        if not _state.enabled:
+        if not is_grad_enabled():
             return _make(g._device._xp().multiply(g._data, y._data > 0), g._device)
         return g * (y > 0).to(g.dtype)
 
@@ -115,7 +115,7 @@ class Softmax(Function):
     def backward(ctx, g):
         (y,) = ctx.saved_tensors
         dim = ctx.dim
-        if not _state.enabled:
+        if not is_grad_enabled():
             gy = g._data * y._data
             gy -= y._data * gy.sum(axis=dim, keepdims=True)
             return _make(gy, g._device), None
@@ -145,7 +145,7 @@ class LogSoftmax(Function):
     def backward(ctx, g):
         (y,) = ctx.saved_tensors
         dim = ctx.dim
-        if not _state.enabled:
+        if not is_grad_enabled():
             gd = g._data
             xp = g._device._xp()
             return _make(gd - xp.exp(y._data) * gd.sum(axis=dim, keepdims=True), g._device), None

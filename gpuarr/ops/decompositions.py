@@ -25,13 +25,20 @@ from .. import _dtype as D
 from .. import return_types
 from .._autocast import state as _amp
 from .._core.function import Function
-from .._core.grad_mode import _state
 from .._core.tensor import TensorBase, _make
 from ..backends import of_module
-from ._common import broadcast_shapes, check_same_device, dims_arg, dtype_name, wrap_dim
+from ._common import (
+    apply_raw,
+    broadcast_shapes,
+    check_same_device,
+    dims_arg,
+    dtype_name,
+    no_grad_needed,
+    wrap_dim,
+)
 from .matmul import _C_NAMES, _product
 from .matmul import matmul as matmul
-from .reduction import Norm, _check_norm_nonempty, _run
+from .reduction import Norm, _check_norm_nonempty
 
 if TYPE_CHECKING:  # annotations name the public class; code tests TensorBase
     from ._tensor import Tensor
@@ -112,10 +119,6 @@ def _const(arr, like: Tensor) -> Tensor:
     return _make(arr, like._device)
 
 
-def _needs_grad(*ts) -> bool:
-    return _state.enabled and any(t._rg for t in ts)
-
-
 def _mT(x: Tensor) -> Tensor:
     return x.transpose(-2, -1)
 
@@ -158,11 +161,7 @@ def _extreme(x: Tensor, dim: int, keepdim: bool, is_max: bool) -> Tensor:
         raise IndexError(
             f"{'amax' if is_max else 'amin'}(): Expected reduction dim {dim} to have non-zero size."
         )
-    if not _needs_grad(x):
-        xp = x._device._xp()
-        return _const(xp.asarray((xp.max if is_max else xp.min)(x._data, axis=d,
-                                                                keepdims=keepdim)), x)
-    return _Extreme.apply(x, d, keepdim, is_max)
+    return apply_raw(_Extreme, x, d, keepdim, is_max)
 
 
 class _Narrow(Function):
@@ -250,7 +249,7 @@ def vector_norm(x: Tensor, ord=2, dim=None, keepdim: bool = False, *, dtype=None
     if axes == () or nd == 0:
         axes = None
     _check_norm_nonempty(x._data, ord, _fmt_ord(ord), axes)
-    return _run(Norm, x, ord, axes, keepdim)
+    return apply_raw(Norm, x, ord, axes, keepdim)
 
 
 _MATRIX_ORDS = (2.0, -2.0, 1.0, -1.0, math.inf, -math.inf)
@@ -523,9 +522,7 @@ def inv(A: Tensor) -> Tensor:
     _need_tensor("inv", A)
     _check_square("inv", A)
     _check_float("inv", A, low_precision=False)
-    if not _needs_grad(A):
-        return _const(_inv_raw(A._device._xp(), A._data), A)
-    return Inv.apply(A)
+    return apply_raw(Inv, A)
 
 
 def _solve_raw(xp, A, B):
@@ -749,8 +746,6 @@ def cross(input: Tensor, other: Tensor, *, dim: int = -1) -> Tensor:
     if input._data.dtype != other._data.dtype:
         raise RuntimeError(f"expected scalar type {dtype_name(input.dtype)} but found "
                            f"{dtype_name(other.dtype)}")
-    if not _needs_grad(input, other):
-        return _const(input._device._xp().cross(input._data, other._data, axis=d), input)
     return Cross.apply(input, other, d)
 
 
@@ -942,7 +937,7 @@ def svdvals(A: Tensor) -> Tensor:
     _need_tensor("svdvals", A)
     _check_matrix("svd", A)
     _check_decomp("svd", A, "linalg_svd_cpu")
-    if _needs_grad(A):
+    if not no_grad_needed(A):
         return Svd.apply(A, False)[1]
     xp = A._device._xp()
     if min(A._data.shape[-2:]) == 0:
@@ -1019,7 +1014,7 @@ def eigvalsh(A: Tensor, UPLO: str = "L") -> Tensor:
     uplo = _check_uplo(UPLO)
     _check_square("eigvalsh", A)
     _no_kernel("linalg_eigh_cpu", A, "iub")
-    if _needs_grad(A):
+    if not no_grad_needed(A):
         return Eigh.apply(A, uplo)[0]
     xp = A._device._xp()
     if A._data.shape[-1] == 0:

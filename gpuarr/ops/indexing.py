@@ -20,7 +20,6 @@ import numpy as np
 from .. import _dtype as D
 from .._autocast import state as _amp
 from .._core.engine import _sum_to
-from .._core.function import forward_no_graph
 from .._core.tensor import _device_mismatch
 from .._device import CPU
 from ..backends import of_module
@@ -29,9 +28,11 @@ from ._common import (
     TensorBase,
     _make,
     _state,
+    apply_raw,
     broadcast_error,
     broadcast_shapes,
     dtype_name,
+    no_grad_needed,
     wrap_dim,
 )
 from ._registry import apply_inplace, mixin, register
@@ -427,6 +428,10 @@ class Slice(Function):
         return x[key.basic]
 
     @staticmethod
+    def _compute(xp, x, key):
+        return x[key.basic]
+
+    @staticmethod
     def backward(ctx, g):
         return IndexBackward.apply(g, ctx.in_shape, ctx.key, None), None
 
@@ -482,6 +487,10 @@ class Index(Function):
         return view[key.adv]
 
     @staticmethod
+    def _compute(xp, x, key):
+        return x[key.basic][key.adv]
+
+    @staticmethod
     def backward(ctx, g):
         return IndexBackward.apply(g, ctx.in_shape, ctx.key, ctx.view_shape), None
 
@@ -515,14 +524,9 @@ class IndexBackward(Function):
 
 def _apply_key(x: Tensor, key: _Key) -> Tensor:
     """``x[key]`` for a parsed key, recording autograd when needed."""
-    if not (_state.enabled and x._rg):
-        v = x._data[key.basic]
-        if key.adv is None:
-            return _view_nograd(x, v)
-        return _make(v[key.adv], x._device)
     if key.adv is None:
-        return _slice_node(key.basic, x._data.shape, False).apply(x, key)
-    return Index.apply(x, key)
+        return apply_raw(_slice_node(key.basic, x._data.shape, False), x, key)
+    return apply_raw(Index, x, key)
 
 
 def getitem(self: Tensor, key) -> Tensor:
@@ -804,6 +808,10 @@ class IndexSelect(Function):
         return ctx.xp.take(x, idx, axis=dim)
 
     @staticmethod
+    def _compute(xp, x, dim, idx):
+        return xp.take(x, idx, axis=dim)
+
+    @staticmethod
     def backward(ctx, g):
         return IndexAddZeros.apply(g, ctx.in_shape, ctx.dim, ctx.idx), None, None
 
@@ -826,9 +834,7 @@ class IndexAddZeros(Function):
 
 
 def _index_select(x: Tensor, dim: int, idx) -> Tensor:
-    if not (_state.enabled and x._rg):
-        return _make(x._device._xp().take(x._data, idx, axis=dim), x._device)
-    return IndexSelect.apply(x, dim, idx)
+    return apply_raw(IndexSelect, x, dim, idx)
 
 
 def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
@@ -854,7 +860,7 @@ def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
     bad = _first_bad(input._device._xp(), idx, n, False)
     if bad is not None:
         raise RuntimeError(f"INDICES element is out of DATA bounds, id={bad} axis_dim={n}")
-    return _index_select(input, d, idx)
+    return apply_raw(IndexSelect, input, d, idx)
 
 
 def take(input: Tensor, index: Tensor) -> Tensor:
@@ -893,6 +899,14 @@ def _gather_checks(input: Tensor, dim: int, index: Tensor, op: str) -> int:
     return d
 
 
+def _gather_arr(xp, x, dim: int, idx):
+    if x.ndim == 0 or idx.ndim == 0:  # torch treats 0-d as 1-d here
+        x1 = x.reshape(x.shape or (1,))
+        return _gather_arr(xp, x1, dim, idx.reshape(idx.shape or (1,))).reshape(idx.shape)
+    # index smaller than input outside `dim` reads the leading block, as torch allows
+    return x[_full_index(xp, idx, dim)]
+
+
 class Gather(Function):
     _raw = True
 
@@ -901,17 +915,11 @@ class Gather(Function):
         ctx.in_shape, ctx.dim, ctx.idx = x.shape, dim, idx
         return _gather_arr(ctx.xp, x, dim, idx)
 
+    _compute = staticmethod(_gather_arr)
+
     @staticmethod
     def backward(ctx, g):
         return _gather_adjoint(g, ctx.in_shape, ctx.dim, ctx.idx), None, None
-
-
-def _gather_arr(xp, x, dim: int, idx):
-    if x.ndim == 0 or idx.ndim == 0:  # torch treats 0-d as 1-d here
-        x1 = x.reshape(x.shape or (1,))
-        return _gather_arr(xp, x1, dim, idx.reshape(idx.shape or (1,))).reshape(idx.shape)
-    # index smaller than input outside `dim` reads the leading block, as torch allows
-    return x[_full_index(xp, idx, dim)]
 
 
 def _gather_adjoint(g: Tensor, shape: tuple, dim: int, idx) -> Tensor:
@@ -926,9 +934,7 @@ def _gather_adjoint(g: Tensor, shape: tuple, dim: int, idx) -> Tensor:
 
 
 def _gather(x: Tensor, dim: int, idx) -> Tensor:
-    if not (_state.enabled and x._rg):
-        return _make(_gather_arr(x._device._xp(), x._data, dim, idx), x._device)
-    return Gather.apply(x, dim, idx)
+    return apply_raw(Gather, x, dim, idx)
 
 
 def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False) -> Tensor:
@@ -954,7 +960,7 @@ def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False)
     bad = _first_bad(input._device._xp(), idx, xs[d], False)
     if bad is not None:
         raise RuntimeError(f"index {bad} is out of bounds for dimension {d} with size {xs[d]}")
-    return _gather(input, d, idx)
+    return apply_raw(Gather, input, d, idx)
 
 
 def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None) -> Tensor:
@@ -1059,8 +1065,12 @@ class Scatter(Function):
     @staticmethod
     def forward(ctx, x, src, dim, idx):
         ctx.dim, ctx.idx = dim, idx
+        return Scatter._compute(ctx.xp, x, src, dim, idx)
+
+    @staticmethod
+    def _compute(xp, x, src, dim, idx):
         out = x.copy()
-        _scatter_arr(ctx.xp, out, dim, idx, src, None)
+        _scatter_arr(xp, out, dim, idx, src, None)
         return out
 
     @staticmethod
@@ -1079,8 +1089,12 @@ class ScatterAdd(Function):
     @staticmethod
     def forward(ctx, x, src, dim, idx):
         ctx.dim, ctx.idx = dim, idx
+        return ScatterAdd._compute(ctx.xp, x, src, dim, idx)
+
+    @staticmethod
+    def _compute(xp, x, src, dim, idx):
         out = x.copy()
-        _scatter_arr(ctx.xp, out, dim, idx, src, "add")
+        _scatter_arr(xp, out, dim, idx, src, "add")
         return out
 
     @staticmethod
@@ -1115,21 +1129,18 @@ def scatter(input: Tensor, dim: int, index: Tensor, src=None, *, value=None,
     idx = index._data
     is_t = isinstance(src, TensorBase)
     s = src if is_t else _scalar_for(input._data.dtype, src)
-    grad = _state.enabled and (input._rg or (is_t and src._rg))
-    if reduce is None and grad:
-        return _scatter_src_grad(Scatter, input, s, d, idx)
-    if reduce == "add" and grad:
-        return _scatter_src_grad(ScatterAdd, input, s, d, idx)
-    if grad:
+    if reduce != "multiply":
+        return _scatter_src(Scatter if reduce is None else ScatterAdd, input, s, d, idx)
+    if not no_grad_needed(input, src):
         raise RuntimeError("the derivative of scatter with reduce='multiply' is not implemented")
     out = input._data.copy()
     _scatter_arr(input._device._xp(), out, d, idx, s._data if is_t else s, reduce)
     return _make(out, input._device)
 
 
-def _scatter_src_grad(fn, input: Tensor, src, d: int, idx) -> Tensor:
-    """Run a scatter Function; ``src`` is first cut to ``idx``'s block so that its gradient
-    (gathered from the output) has ``src``'s shape after zero padding."""
+def _scatter_src(fn, input: Tensor, src, d: int, idx) -> Tensor:
+    """Run a scatter Function; ``src`` is first cut to ``idx``'s block (a view) so that its
+    gradient (gathered from the output) has ``src``'s shape after zero padding."""
     if isinstance(src, TensorBase) and src._data.ndim and src._data.shape != idx.shape:
         block = _apply_key(src, _Key(_prefix(idx.shape) + (Ellipsis,)))
         return fn.apply(input, block, d, idx)
@@ -1150,19 +1161,14 @@ def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     if not isinstance(src, TensorBase):
         raise TypeError(f"scatter_add(): argument 'src' must be Tensor, not {type(src).__name__}")
     d = _scatter_checks(input, dim, index, src, "scatter")
-    idx = index._data
-    if _state.enabled and (input._rg or src._rg):
-        return _scatter_src_grad(ScatterAdd, input, src, d, idx)
-    out = input._data.copy()
-    _scatter_arr(input._device._xp(), out, d, idx, src._data, "add")
-    return _make(out, input._device)
+    return _scatter_src(ScatterAdd, input, src, d, index._data)
 
 
 def scatter_(self: Tensor, dim: int, index: Tensor, src=None, *, value=None,
              reduce: str | None = None) -> Tensor:
     """In-place :func:`scatter`; returns self."""
     src = _scatter_src_arg(src, value)
-    if _state.enabled and (self._rg or (isinstance(src, TensorBase) and src._rg)):
+    if not no_grad_needed(self, src):
         return apply_inplace(self, scatter, dim, index, src, reduce=reduce)
     if reduce is not None and reduce not in ("add", "multiply"):
         raise RuntimeError("reduce argument must be either add or multiply.")
@@ -1175,7 +1181,7 @@ def scatter_(self: Tensor, dim: int, index: Tensor, src=None, *, value=None,
 
 def scatter_add_(self: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     """In-place :func:`scatter_add`; returns self."""
-    if _state.enabled and (self._rg or (isinstance(src, TensorBase) and src._rg)):
+    if not no_grad_needed(self, src):
         return apply_inplace(self, scatter_add, dim, index, src)
     if not isinstance(src, TensorBase):
         raise TypeError(f"scatter_add_(): argument 'src' must be Tensor, not "
@@ -1261,15 +1267,12 @@ def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1
                 [1., 1.]])
     """
     d = _index_add_checks(input, dim, index, source)
-    idx = index._data.reshape(-1)
-    if _state.enabled and (input._rg or source._rg):
-        return IndexAdd.apply(input, source, d, idx, alpha)
-    return forward_no_graph(IndexAdd, input, source, d, idx, alpha)
+    return IndexAdd.apply(input, source, d, index._data.reshape(-1), alpha)
 
 
 def index_add_(self: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1) -> Tensor:
     """In-place :func:`index_add`; returns self."""
-    if _state.enabled and (self._rg or (isinstance(source, TensorBase) and source._rg)):
+    if not no_grad_needed(self, source):
         return apply_inplace(self, index_add, dim, index, source, alpha=alpha)
     d = _index_add_checks(self, dim, index, source)
     xp = self._device._xp()
@@ -1355,10 +1358,7 @@ def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
     _same_device(input, mask)
     if not _bcastable(input._data.shape, mask._data.shape):
         raise broadcast_error(mask._data.shape, input._data.shape)
-    value = _fill_value(input, value)
-    if _state.enabled and (input._rg or (isinstance(value, TensorBase) and value._rg)):
-        return MaskedFill.apply(input, mask, value)
-    return forward_no_graph(MaskedFill, input, mask, value)
+    return MaskedFill.apply(input, mask, _fill_value(input, value))
 
 
 def masked_fill_(self: Tensor, mask: Tensor, value) -> Tensor:
@@ -1375,7 +1375,7 @@ def masked_fill_(self: Tensor, mask: Tensor, value) -> Tensor:
             f"output with shape {list(self.shape)} doesn't match the broadcast shape "
             f"{list(shape)}"
         )
-    if _state.enabled and (self._rg or (isinstance(value, TensorBase) and value._rg)):
+    if not no_grad_needed(self, value):
         return apply_inplace(self, masked_fill, mask, value)
     xp = self._device._xp()
     v = value._data.astype(self._data.dtype) if isinstance(value, TensorBase) else value

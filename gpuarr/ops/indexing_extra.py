@@ -14,7 +14,7 @@ import numpy as np
 
 from .._autocast import state as _amp
 from ..backends import of_module
-from ._common import Function, TensorBase, _make, _state, dtype_name, wrap_dim
+from ._common import Function, TensorBase, _make, dtype_name, no_grad_needed, wrap_dim
 from ._registry import apply_inplace, mixin, register
 from .elementwise import where
 from .indexing import (
@@ -176,7 +176,7 @@ def scatter_reduce(input: Tensor, dim: int, index: Tensor, src: Tensor, reduce: 
     """
     d = _reduce_checks(input, dim, index, src, reduce)
     idx = index._data
-    if _state.enabled and (input._rg or src._rg):
+    if not no_grad_needed(input, src):
         if src._data.ndim and src._data.shape != idx.shape:
             src = _apply_key(src, _Key(_prefix(idx.shape) + (Ellipsis,)))
         return ScatterReduce.apply(input, src, d, idx, reduce, bool(include_self))
@@ -318,7 +318,7 @@ def index_copy(input: Tensor, dim: int, index: Tensor, source: Tensor) -> Tensor
             f"index_copy_(): Source/destination tensor must have same slice shapes. "
             f"Destination slice shape: {list(input.shape)} at dimension {d} and source slice "
             f"shape: {list(source.shape)} at dimension {d}.")
-    if _state.enabled and (input._rg or source._rg):
+    if not no_grad_needed(input, source):
         if input._data.ndim == 0:  # 0-d: run on (1,)-shaped views
             return IndexCopy.apply(input.reshape(1), source.reshape(1), d, idx).reshape(())
         return IndexCopy.apply(input, source.reshape(ss), d, idx)

@@ -14,13 +14,13 @@ from .. import _dtype as D
 from .. import return_types
 from .._autocast import state as _amp
 from .._core.tensor import _make
-from ._common import dtype_name
+from ._common import apply_raw, dtype_name
 from ._out import write_out
 from ._registry import mixin, register
 from .decompositions import det, inv, matrix_norm, multi_dot
 from .decompositions import slogdet as _linalg_slogdet
 from .elementwise import where
-from .reduction import Norm, _check_norm_nonempty, _red_dims, _run
+from .reduction import Norm, _check_norm_nonempty, _red_dims
 
 if TYPE_CHECKING:  # annotations name the public class; code tests TensorBase
     from ._tensor import Tensor
@@ -111,7 +111,7 @@ def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, out=None,
     p = float(p)
     axes = _red_dims(input, dim)
     _check_norm_nonempty(input._data, p, f"{p:g}", axes)
-    return _run(Norm, input, p, axes, keepdim)
+    return apply_raw(Norm, input, p, axes, keepdim)
 
 
 register(__name__, {"det": det, "inverse": inverse, "slogdet": slogdet, "logdet": logdet,

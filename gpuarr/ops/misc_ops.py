@@ -30,9 +30,9 @@ from ._common import (
     Function,
     TensorBase,
     _make,
-    _state,
     broadcast_shapes,
     check_same_device,
+    no_grad_needed,
     wrap_dim,
 )
 from ._registry import apply_inplace, mixin, register
@@ -581,7 +581,7 @@ def diff(input: Tensor, n: int = 1, dim: int = -1, prepend: Tensor | None = None
 def _meta_inplace(self: Tensor, fn, *args) -> Tensor:
     """Give ``self`` the shape and strides of the view ``fn(self, *args)`` (same memory), and
     make it that view's output in the graph."""
-    grad = _state.enabled and self._rg
+    grad = not no_grad_needed(self)
     if grad and self._gfn is None:
         raise RuntimeError(
             "a leaf Variable that requires grad is being used in an in-place operation.")

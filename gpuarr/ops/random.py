@@ -9,11 +9,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .. import _dtype as D
-from .._core.grad_mode import _state
 from .._creation import _finish, _size
 from .._device import as_device
 from .._random import default_generator
-from ._common import TensorBase
+from ._common import TensorBase, no_grad_needed
 from ._registry import mixin, register
 
 if TYPE_CHECKING:  # annotations name the public class; code tests TensorBase
@@ -151,7 +150,7 @@ def randint_like(input: Tensor, low, high=None, *, dtype=None, device=None) -> T
 
 
 def _fill_inplace(self: Tensor, arr) -> Tensor:
-    if _state.enabled and self._rg and self._gfn is None:
+    if self._gfn is None and not no_grad_needed(self):
         raise RuntimeError(
             "a leaf Variable that requires grad is being used in an in-place operation."
         )

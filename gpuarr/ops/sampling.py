@@ -15,10 +15,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .. import _dtype as D
-from .._core.grad_mode import _state
 from .._core.tensor import TensorBase, _make
 from ..backends import of_module
-from ._common import check_same_device, dtype_name
+from ._common import check_same_device, dtype_name, no_grad_needed
 from ._registry import mixin, register
 from .random import _fill_inplace, _gen
 
@@ -321,7 +320,7 @@ def log_normal_(self: Tensor, mean: float = 1.0, std: float = 2.0, *, generator=
 
 
 def _check_leaf(self: Tensor) -> None:
-    if _state.enabled and self._rg and self._gfn is None:
+    if self._gfn is None and not no_grad_needed(self):
         raise RuntimeError(
             "a leaf Variable that requires grad is being used in an in-place operation."
         )

@@ -28,11 +28,11 @@ import numpy as np
 from .. import _dtype as D
 from .._autocast import state as _amp
 from .._core.function import Function
-from .._core.grad_mode import _state
-from .._core.tensor import TensorBase, _make
+from .._core.tensor import TensorBase
 from .._creation import tensor
 from ..backends import of_module
 from . import elementwise as E
+from ._common import apply_raw
 from ._registry import mixin, register
 from .elementwise import isnan, where
 
@@ -91,8 +91,12 @@ class Lgamma(Function):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
+        return Lgamma._compute(ctx.xp, x)
+
+    @staticmethod
+    def _compute(xp, x):
         with np.errstate(all="ignore"):
-            return lgamma_array(ctx.xp, x)
+            return lgamma_array(xp, x)
 
     @staticmethod
     def backward(ctx, g):
@@ -107,8 +111,12 @@ class Polygamma(Function):
     def forward(ctx, x, n):
         ctx.save_for_backward(x)
         ctx.n = n
+        return Polygamma._compute(ctx.xp, x, n)
+
+    @staticmethod
+    def _compute(xp, x, n):
         with np.errstate(all="ignore"):
-            return polygamma_array(ctx.xp, n, x)
+            return polygamma_array(xp, n, x)
 
     @staticmethod
     def backward(ctx, g):
@@ -121,10 +129,14 @@ class Erfinv(Function):
 
     @staticmethod
     def forward(ctx, x):
-        with np.errstate(all="ignore"):
-            out = erfinv_array(ctx.xp, x)
+        out = Erfinv._compute(ctx.xp, x)
         ctx.save_for_backward(out)
         return out
+
+    @staticmethod
+    def _compute(xp, x):
+        with np.errstate(all="ignore"):
+            return erfinv_array(xp, x)
 
     @staticmethod
     def backward(ctx, g):
@@ -162,18 +174,6 @@ def _float_input(input, name: str) -> Tensor:
     return input
 
 
-def _run(cls, x: Tensor, *extra) -> Tensor:
-    if not (_state.enabled and x._rg):
-        xp = x._device._xp()
-        with np.errstate(all="ignore"):
-            if cls is Lgamma:
-                return _make(lgamma_array(xp, x._data), x._device)
-            if cls is Polygamma:
-                return _make(polygamma_array(xp, extra[0], x._data), x._device)
-            return _make(erfinv_array(xp, x._data), x._device)
-    return cls.apply(x, *extra)
-
-
 def lgamma(input: Tensor) -> Tensor:
     """Natural log of the absolute value of the gamma function, elementwise.
 
@@ -187,7 +187,7 @@ def lgamma(input: Tensor) -> Tensor:
         >>> gpuarr.lgamma(gpuarr.tensor([1.0, 5.0]))   # log(0!), log(4!)
         tensor([0.0000, 3.1781])
     """
-    return _run(Lgamma, _float_input(input, "lgamma"))
+    return apply_raw(Lgamma, _float_input(input, "lgamma"))
 
 
 def digamma(input: Tensor) -> Tensor:
@@ -200,7 +200,7 @@ def digamma(input: Tensor) -> Tensor:
         >>> gpuarr.digamma(gpuarr.tensor([1.0]))   # minus the Euler-Mascheroni constant
         tensor([-0.5772])
     """
-    return _run(Polygamma, _float_input(input, "digamma"), 0)
+    return apply_raw(Polygamma, _float_input(input, "digamma"), 0)
 
 
 def polygamma(n: int, input: Tensor) -> Tensor:
@@ -212,7 +212,7 @@ def polygamma(n: int, input: Tensor) -> Tensor:
     """
     if int(n) < 0:
         raise RuntimeError("polygamma(n, x) does not support negative n.")
-    return _run(Polygamma, _float_input(input, "polygamma"), int(n))
+    return apply_raw(Polygamma, _float_input(input, "polygamma"), int(n))
 
 
 def erfinv(input: Tensor) -> Tensor:
@@ -224,7 +224,7 @@ def erfinv(input: Tensor) -> Tensor:
     """
     if _amp.on:
         return _amp.run("erfinv", erfinv, input)
-    return _run(Erfinv, _float_input(input, "erfinv"))
+    return apply_raw(Erfinv, _float_input(input, "erfinv"))
 
 
 def xlogy(input, other) -> Tensor:

@@ -36,7 +36,7 @@ from .._creation import tensor
 from .._device import CPU
 from .._dtype import float64, get_default_dtype
 from .._tensor import Tensor, _make
-from ..autograd.grad_mode import _state
+from ..autograd.grad_mode import enable_grad, no_grad
 from ..backends import of_module
 
 __all__ = ["Optimizer", "required", "register_optimizer_step_pre_hook",
@@ -163,12 +163,8 @@ def _optimizer_step(step: Callable) -> Callable:
 
     @functools.wraps(step)
     def wrapper(self, *args, **kwargs):
-        prev = _state.enabled
-        _state.enabled = False
-        try:
+        with no_grad():
             return step(self, *args, **kwargs)
-        finally:
-            _state.enabled = prev
 
     return wrapper
 
@@ -177,12 +173,8 @@ def _closure_loss(closure: Callable | None):
     """Evaluate an optimizer closure with grad recording on (as torch does)."""
     if closure is None:
         return None
-    prev = _state.enabled
-    _state.enabled = True
-    try:
+    with enable_grad():
         return closure()
-    finally:
-        _state.enabled = prev
 
 
 class Optimizer:

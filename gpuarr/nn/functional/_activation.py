@@ -15,7 +15,7 @@ import numpy as np
 from ..._autocast import state as _amp
 from ..._tensor import Tensor, _make
 from ...autograd.function import Function
-from ...autograd.grad_mode import _state
+from ...autograd.grad_mode import is_grad_enabled
 from ...ops import activation as A
 from ...ops import elementwise as E
 from ...ops import special as S
@@ -79,7 +79,7 @@ class LeakyRelu(Function):
         d = g._data.dtype
         t = np.float32 if d.kind == "V" else d.type  # bfloat16: as forward
         scale = xp.where(x._data > 0, t(1), t(ctx.slope))
-        if not _state.enabled:
+        if not is_grad_enabled():
             return _make(g._data * scale, g._device), None
         return g * _make(scale, g._device), None
 
@@ -219,7 +219,7 @@ class Silu(Function):
     @staticmethod
     def backward(ctx, g):
         x, s = ctx.saved_tensors
-        if _state.enabled:  # create_graph: a sigmoid connected to x, for second derivatives
+        if is_grad_enabled():  # create_graph: a sigmoid connected to x, for second derivatives
             s = E.sigmoid(x)
         return g * s + g * x * s * (1 - s)
 

@@ -25,7 +25,7 @@ from ..._creation import zeros
 from ..._random import default_generator
 from ..._tensor import Size, Tensor, _make
 from ...autograd.function import Function
-from ...autograd.grad_mode import _state
+from ...autograd.grad_mode import is_grad_enabled
 from ...ops import elementwise as E
 from ...ops._common import broadcast_error, broadcast_shapes, dtype_name
 from ...ops.matmul import matmul
@@ -99,7 +99,7 @@ class Attention(Function):
         nig = ctx.needs_input_grad
         if g is None and gw is None:
             return None, None, None, None, None, None, None, None, None
-        if _state.enabled:
+        if is_grad_enabled():
             grads = _backward_graph(ctx, g, gw, q, k, v, mask, keep)
         else:
             with np.errstate(divide="ignore", invalid="ignore"):

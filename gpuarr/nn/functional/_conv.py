@@ -20,7 +20,7 @@ import numpy as np
 from ..._autocast import state as _amp
 from ..._tensor import Tensor, _make
 from ...autograd.function import Function
-from ...autograd.grad_mode import _state
+from ...autograd.grad_mode import is_grad_enabled
 from ...backends import of_module
 from ...ops._common import dtype_name
 from ._utils import apply_raw, check_tensor, pair
@@ -250,7 +250,7 @@ class Conv2d(Function):
     @staticmethod
     def backward(ctx, gout):
         x, w = ctx.saved_tensors
-        if not _state.enabled:
+        if not is_grad_enabled():
             return _backward_arrays(ctx, gout, x, w)
         nig = ctx.needs_input_grad
         g, groups = ctx.g, ctx.groups

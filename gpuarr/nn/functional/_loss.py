@@ -17,7 +17,7 @@ import numpy as np
 from ..._autocast import state as _amp
 from ..._tensor import Size, Tensor, _make
 from ...autograd.function import Function
-from ...autograd.grad_mode import _state
+from ...autograd.grad_mode import is_grad_enabled
 from ...ops import elementwise as E
 from ...ops._common import dtype_name
 from ...ops.reduction import _mean_arr
@@ -83,7 +83,7 @@ class NLLLoss(Function):
             gd = g.unsqueeze(ctx.cax)
         else:
             gd = g
-        if not _state.enabled:
+        if not is_grad_enabled():
             return _make(coef * gd._data, g._device), None, None, None, None
         return gd * _make(coef, g._device), None, None, None, None
 

@@ -13,7 +13,7 @@ import numpy as np
 from ..._autocast import state as _amp
 from ..._tensor import Size, Tensor, _make
 from ...autograd.function import Function
-from ...autograd.grad_mode import _state
+from ...autograd.grad_mode import is_grad_enabled
 from ...ops import elementwise as E
 from ._utils import check_tensor
 
@@ -68,7 +68,7 @@ class NormAffine(Function):
         axes, pshape = ctx.axes, ctx.pshape
         nig = ctx.needs_input_grad
         paxes = tuple(i for i in range(g.ndim) if _bcast_axis(i, g.ndim, pshape))
-        if not _state.enabled:
+        if not is_grad_enabled():
             return _backward_arrays(g, w, xhat, invstd, axes, pshape, paxes, nig, ctx.b_shape)
         # building a graph: recompute the statistics from x so the result depends on x
         n = 1

@@ -28,7 +28,7 @@ import numpy as np
 from ... import autograd
 from ..._tensor import Tensor, _make
 from ...autograd.function import Function
-from ...autograd.grad_mode import _state, enable_grad
+from ...autograd.grad_mode import enable_grad, is_grad_enabled
 from ...ops.stacking import cat, stack
 from ._misc import dropout as _dropout
 
@@ -419,7 +419,7 @@ class RNNLayer(Function):
     @staticmethod
     def backward(ctx, gy, ghn, gcn=None):
         saved = ctx.saved_tensors
-        if _state.enabled:  # create_graph=True: differentiate a Tensor-op recomputation
+        if is_grad_enabled():  # create_graph=True: differentiate a Tensor-op recomputation
             return _graph_backward(ctx, saved[:8], (gy, ghn, gcn))
         xp = ctx.xp
         a = [None if s is None else s._data for s in saved]
