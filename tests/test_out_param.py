@@ -1,10 +1,11 @@
 """``out=`` on every public function whose torch counterpart takes it, differential vs torch.
 
-The covered names come from ``gpuarr.ops._out`` (TOP_LEVEL, LINALG, CREATION); each needs a
-sample call below, so adding a name adds its tests. For each sample: a right-shaped ``out`` is
-written in place and returned, a wrong-shaped one is resized with torch's warning, an out of
-another dtype is accepted or refused as torch does, tuple outs work, and inputs requiring grad
-raise torch's autograd error.
+The covered names come from ``gpuarr.ops._out`` (TOP_LEVEL, LINALG, CREATION) and from the
+derivative table (``elementwise.UNARY_TABLE``, whose ops are sampled on ``X`` automatically);
+each other name needs a sample call below, so adding a name adds its tests. For each sample: a
+right-shaped ``out`` is written in place and returned, a wrong-shaped one is resized with
+torch's warning, an out of another dtype is accepted or refused as torch does, tuple outs work,
+and inputs requiring grad raise torch's autograd error.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import torch
 
 import gpuarr
 from gpuarr.ops import _out
+from gpuarr.ops.elementwise import UNARY_TABLE
 
 # torch's own deprecation notes for chain_matmul, ger and range are beside the point here
 pytestmark = pytest.mark.filterwarnings(r"ignore:torch\.\w+ is deprecated:UserWarning")
@@ -67,10 +69,9 @@ def C(name, *args, random=False, torch_cmp=None, **kwargs) -> Case:
 
 
 _UNARY = [
-    "abs", "absolute", "acos", "asin", "atan", "ceil", "cos", "cosh", "digamma", "erf",
-    "erfinv", "exp", "exp2", "expm1", "floor", "frac", "lgamma", "log", "log10", "log1p",
-    "log2", "neg", "negative", "reciprocal", "round", "rsqrt", "sigmoid", "sign", "sin",
-    "sinh", "sqrt", "square", "tan", "tanh", "trunc", "msort", "asinh", "acosh", "atanh",
+    "abs", "absolute", "ceil", "digamma", "erf", "erfinv", "floor", "frac", "lgamma", "neg",
+    "negative", "round", "rsqrt", "sigmoid", "sign", "square", "trunc", "msort",
+    *UNARY_TABLE,
 ]
 _BINARY = [
     "add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide", "remainder",
@@ -214,7 +215,7 @@ def _versions(out) -> list:
 
 
 def test_every_covered_name_has_a_sample():
-    covered = set(_out.TOP_LEVEL) | {"linalg." + n for n in _out.LINALG}
+    covered = set(_out.TOP_LEVEL) | set(UNARY_TABLE) | {"linalg." + n for n in _out.LINALG}
     assert covered == {c.name for c in CASES}
     assert set(_out.CREATION) == {c.name for c in CREATION_CASES}
 

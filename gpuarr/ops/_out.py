@@ -46,21 +46,20 @@ if TYPE_CHECKING:  # annotations name the public class; code tests TensorBase
 __all__ = ["write_out", "fill_out", "with_out", "install", "TOP_LEVEL", "LINALG", "CREATION"]
 
 # Public gpuarr functions whose torch counterpart accepts ``out=`` (torch 2.13, checked by
-# calling torch). Views (reshape, t, squeeze...), ``*_like`` constructors, ``clone``, ``flip``,
-# ``roll``, ``isnan``, ``relu``, ``count_nonzero``, ``std_mean``... take no ``out=`` in torch and
-# are not listed.
+# calling torch), besides the unary ops of the derivative table (``elementwise.UNARY_TABLE``),
+# which all take it from their declaration. Views (reshape, t, squeeze...), ``*_like``
+# constructors, ``clone``, ``flip``, ``roll``, ``isnan``, ``relu``, ``count_nonzero``,
+# ``std_mean``... take no ``out=`` in torch and are not listed.
 TOP_LEVEL: tuple[str, ...] = (
     # elementwise
-    "abs", "absolute", "acos", "acosh", "add", "addcdiv", "addcmul", "asin", "asinh", "atan",
-    "atan2", "atanh",
-    "bitwise_and", "bitwise_not", "bitwise_or", "bitwise_xor", "ceil", "clamp", "clip",
-    "copysign", "cos", "cosh", "digamma", "div", "divide", "eq", "erf", "erfinv", "exp",
-    "exp2", "expm1", "floor", "floor_divide", "fmod", "frac", "ge", "greater", "greater_equal",
-    "gt", "le", "lerp", "less", "less_equal", "lgamma", "log", "log10", "log1p", "log2",
-    "logical_and", "logical_not", "logical_or", "logical_xor", "lt", "maximum", "minimum",
-    "mul", "multiply", "nan_to_num", "ne", "neg", "negative", "not_equal", "polygamma", "pow",
-    "reciprocal", "remainder", "round", "rsqrt", "sigmoid", "sign", "sin", "sinh", "sqrt",
-    "square", "sub", "subtract", "tan", "tanh", "true_divide", "trunc", "where", "xlogy",
+    "abs", "absolute", "add", "addcdiv", "addcmul", "atan2", "bitwise_and", "bitwise_not",
+    "bitwise_or", "bitwise_xor", "ceil", "clamp", "clip", "copysign", "digamma", "div",
+    "divide", "eq", "erf", "erfinv", "floor", "floor_divide", "fmod", "frac", "ge", "greater",
+    "greater_equal", "gt", "le", "lerp", "less", "less_equal", "lgamma", "logical_and",
+    "logical_not", "logical_or", "logical_xor", "lt", "maximum", "minimum", "mul", "multiply",
+    "nan_to_num", "ne", "neg", "negative", "not_equal", "polygamma", "pow", "remainder",
+    "round", "rsqrt", "sigmoid", "sign", "square", "sub", "subtract", "true_divide", "trunc",
+    "where", "xlogy",
     # reductions, scans, sorting
     "all", "amax", "amin", "aminmax", "any", "argmax", "argmin", "argsort", "cummax", "cummin",
     "cumprod", "cumsum", "histc", "kthvalue", "log_softmax", "logsumexp", "max", "mean",

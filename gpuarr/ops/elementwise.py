@@ -42,18 +42,16 @@ from .indexing import nonzero
 if TYPE_CHECKING:  # annotations name the public class; code tests TensorBase
     from ._tensor import Tensor
 
-__all__ = [
+__all__ = [  # the unary ops of the derivative table (unary_op) add their names below
     "add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide", "floor_divide",
     "remainder", "fmod", "pow", "maximum", "minimum", "atan2",
     "eq", "ne", "lt", "le", "gt", "ge", "greater", "less", "greater_equal", "less_equal",
     "not_equal", "equal", "allclose", "isclose",
     "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "logical_and", "logical_or",
     "logical_xor", "logical_not",
-    "neg", "negative", "abs", "absolute", "exp", "exp2", "log", "log2", "log10", "log1p", "expm1",
-    "sqrt", "rsqrt", "square", "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh",
-    "tanh", "sigmoid", "sign", "floor", "ceil", "round", "trunc", "frac", "reciprocal",
-    "isnan", "isinf", "isfinite", "nan_to_num", "clamp", "clip", "where", "lerp",
-    "asinh", "acosh", "atanh",
+    "neg", "negative", "abs", "absolute", "rsqrt", "square", "sigmoid", "sign", "floor", "ceil",
+    "round", "trunc", "frac", "isnan", "isinf", "isfinite", "nan_to_num", "clamp", "clip",
+    "where", "lerp",
 ]
 
 _ndarray = np.ndarray
@@ -809,7 +807,12 @@ def unary_op(name: str, save: str, grad: Callable, doc: str, *, ufunc: str | Non
     fn.Function = cls  # the op's autograd Function (tests and fused paths reach it here)
     names = (name, *aliases)
     register(__name__, dict.fromkeys(names, method), inplace=names)
+    UNARY_TABLE.append(name)
+    __all__.append(name)  # gpuarr's namespace re-exports it
     return fn
+
+
+UNARY_TABLE: list[str] = []  # the ops declared by unary_op, in table order
 
 
 # The derivative table: one line per op. ``g`` is the incoming gradient, ``x`` the input,
