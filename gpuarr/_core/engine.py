@@ -272,7 +272,11 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs, allow_unused, ac
         if grads_out is None:
             grads_out = [None] * len(node._out_meta)
         grads_in = None
-        if (needed is None or node in needed) and grads_out.count(None) != len(grads_out):
+        # (not list.count(None), which would compare each gradient with None through
+        # Tensor.__eq__; most nodes have one output)
+        got = (grads_out[0] is not None if len(grads_out) == 1
+               else any(g is not None for g in grads_out))
+        if got and (needed is None or node in needed):
             grads_in = _call_node(node, grads_out, create_graph, owner, cap_node, capture)
         if not retain_graph and node._saved is not None:
             node.release()
