@@ -14,13 +14,13 @@ import numpy as np
 
 from . import _dtype as D
 from ._core import register_tensor_class
-from ._core.tensor import (
+from ._core.tensor import (  # the core's helpers are re-exported for the layers above
     Size,
     TensorBase,
-    _common_device,
-    _device_mismatch,
+    _common_device,  # noqa: F401
+    _device_mismatch,  # noqa: F401
     _make,
-    _wrap_dim,
+    _wrap_dim,  # noqa: F401
 )
 from ._device import CPU, as_device, cuda_device, device
 from ._legacy_tensors import cast_to_type, default_tensor
@@ -45,9 +45,6 @@ from .ops.special import SpecialMethods
 from .ops.stacking import StackingMethods
 
 __all__ = ["Tensor", "Size"]
-
-# names other layers import from here (the core's helpers, re-exported for them)
-_REEXPORTED = (_common_device, _device_mismatch, _make, _wrap_dim)
 
 _new = object.__new__
 

@@ -101,44 +101,28 @@ def apply_raw(cls, x, *args):
     else:
         fargs = [a._data if isinstance(a, TensorBase) else a for a in args]
         out = cls.forward(no_graph_ctx(dev, 1 + len(args)), x._data, *fargs)
+    single = out.__class__ is not tuple and out.__class__ is not list
     if not cls._is_view:
-        if out.__class__ is tuple or out.__class__ is list:
-            return tuple([None if o is None else _make(o, dev) for o in out])
-        if isinstance(out, np.generic):  # _make inlined: NumPy's 0-d results
-            out = np.asarray(out)
-        t = _new(_Tensor)
-        t._data = out
-        t._device = dev
-        t._rg = False
-        t._gfn = None
-        return t
-    # views of x: _make and _link_view inlined
+        if single:
+            return _make(out, dev)  # the common case: one fresh array
+        return tuple([None if o is None else _make(o, dev) for o in out])
+    # views of x share its memory, base and version counter (_make and _link_view inlined:
+    # split, unbind and chunk make one per piece; through _wrap_out they cost 40% more)
     version = x._version
     if version is None:
         version = x._version = [0]
-    base = x._base
-    if base is None:
-        base = x
-    if out.__class__ is tuple or out.__class__ is list:
-        res = []
-        for o in out:
-            t = _new(_Tensor)
-            t._data = o
-            t._device = dev
-            t._rg = False
-            t._gfn = None
-            t._version = version
-            t._base = base
-            res.append(t)
-        return tuple(res)
-    t = _new(_Tensor)
-    t._data = out
-    t._device = dev
-    t._rg = False
-    t._gfn = None
-    t._version = version
-    t._base = base
-    return t
+    base = x if x._base is None else x._base
+    views = []
+    for o in (out,) if single else out:
+        t = _new(_Tensor)
+        t._data = o
+        t._device = dev
+        t._rg = False
+        t._gfn = None
+        t._version = version
+        t._base = base
+        views.append(t)
+    return views[0] if single else tuple(views)
 
 
 class AccumulateGrad:

@@ -64,23 +64,19 @@ def register(module: str, methods: Mapping[str, Any], inplace: Iterable[str] = (
         table[name + "_"] = inplace_method(methods[name], name)
 
 
-def op(fn: Callable | None = None, *, method: bool = True, inplace: bool = False,
-       aliases: tuple[str, ...] = ()):
+def op(fn: Callable | None = None, *, inplace: bool = False, aliases: tuple[str, ...] = ()):
     """Declare a public op function: it becomes ``Tensor.<name>`` (and ``<alias>``), and with
     ``inplace=True`` also ``Tensor.<name>_``. Returns the function unchanged.
 
     Example:
-        >>> @op(inplace=True)
-        ... def expm1(input):
-        ...     return _unary(Expm1, input)
+        >>> @op
+        ... def bincount(input, weights=None, minlength=0):
+        ...     ...
     """
 
     def declare(f: Callable) -> Callable:
         names = (f.__name__, *aliases)
-        register(f.__module__, {n: f for n in names} if method else {},
-                 inplace=names if inplace and method else ())
-        if inplace and not method:
-            register(f.__module__, {n + "_": inplace_method(f, n) for n in names})
+        register(f.__module__, dict.fromkeys(names, f), inplace=names if inplace else ())
         return f
 
     return declare if fn is None else declare(fn)

@@ -64,6 +64,8 @@ def test_a_name_declared_twice_is_an_error():
 def test_every_tensor_method_of_a_family_is_its_declaration():
     from gpuarr.ops import elementwise, shape
 
-    assert gpuarr.Tensor.expm1 is not None and gpuarr.Tensor.expm1_.__name__ == "expm1_"
+    assert gpuarr.Tensor.expm1.__qualname__ == "Tensor.expm1"
+    assert gpuarr.Tensor.expm1_.__name__ == "expm1_"
+    assert gpuarr.Tensor.arctanh is gpuarr.Tensor.atanh
     assert gpuarr.Tensor.view is shape.view
     assert gpuarr.Tensor.__add__ is elementwise.ElementwiseMethods.__add__
