@@ -382,7 +382,11 @@ def div(input, other, *, rounding_mode=None, out=None):
             return _out(trunc(Div.apply(a, b)), out)
         q = _nograd_binary("floor_divide", a, b)
         r = _nograd_binary("remainder", a, b)
-        fix = (r != 0) & ((r < 0) != (b < 0) if isinstance(b, TensorBase) else (r < 0) != (b < 0))
+        # floor and trunc differ by one where the division is inexact and the signs differ
+        # (a number operand's sign as a Python bool: a NumPy bool would not compare with a Tensor)
+        neg_a = (a < 0) if isinstance(a, TensorBase) else bool(a < 0)
+        neg_b = (b < 0) if isinstance(b, TensorBase) else bool(b < 0)
+        fix = (r != 0) & (neg_a != neg_b)
         return _out(q + fix.to(q.dtype), out)
     raise RuntimeError(
         f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
