@@ -15,6 +15,7 @@ import warnings
 import numpy as np
 
 from ..._autocast import state as _amp
+from ..._core.capture import raise_if, tracing
 from ..._tensor import Size, Tensor, _make
 from ...autograd.function import Function
 from ...autograd.grad_mode import is_grad_enabled
@@ -69,7 +70,10 @@ class NLLLoss(Function):
             with np.errstate(invalid="ignore", divide="ignore"):
                 out = losses.sum(dtype=logp.dtype) / den  # nan when every target is ignored
                 # ... but the gradient is 0 there, as torch's
-                scale = wt / den if float(den) != 0 else wt * 0
+                if tracing():  # no value read: a replay must be right for every target
+                    scale = xp.where(den != 0, wt / den, wt * 0)
+                else:
+                    scale = wt / den if float(den) != 0 else wt * 0
         ctx.coef = (
             _class_onehot(xp, safe, c, cax) * -xp.expand_dims(scale, cax)
         ).astype(logp.dtype, copy=False)
@@ -121,9 +125,12 @@ def _check_targets(target: Tensor, c: int, ignore_index: int) -> None:
     if t.size == 0:
         return
     bad = (t != ignore_index) & ((t < 0) | (t >= c))
-    if bool(bad.any()):
-        first = int(t[bad].reshape(-1)[0].item())
-        raise IndexError(f"Target {first} is out of bounds.")
+    raise_if(bad.any(), _target_error, t, bad)
+
+
+def _target_error(t, bad) -> IndexError:
+    first = int(t[bad].reshape(-1)[0].item())
+    return IndexError(f"Target {first} is out of bounds.")
 
 
 def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,

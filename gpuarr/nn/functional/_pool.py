@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..._core.capture import tracing
 from ..._tensor import Tensor, _make
 from ...autograd.function import Function
 from ._conv import (
@@ -111,8 +112,9 @@ class MaxPool2d(Function):
         kdt = _index_dtype(len(slices))
         nan_ok = x.dtype.kind in "fV"
         # On NumPy a NaN check is cheap (no device sync): without NaNs, ``s < max`` alone
-        # says "not the winner" and needs one pass instead of three
-        if nan_ok and _strided(xp) and not xp.isnan(out).any():
+        # says "not the winner" and needs one pass instead of three (not while tracing: a
+        # replay must be right whatever the values)
+        if nan_ok and _strided(xp) and not tracing() and not xp.isnan(out).any():
             nan_ok = False
         # the winner (first maximum, or first NaN) is the number of leading positions that
         # lose: k = sum over idx of "positions 0..idx all lose" (no masked copies, which are

@@ -1,0 +1,296 @@
+"""``gpuarr.compile``: record a step once, replay it without Python overhead.
+
+How a compiled function runs (see docs/compile.md for the whole story):
+
+1. Each call computes a *signature*: the tensor arguments' shapes, dtypes, devices and
+   ``requires_grad``, grad mode, the ``training`` flags of the Modules the function reaches,
+   its optimizers' hyperparameters (``lr``...), and the Python numbers it closes over.
+2. A signature without a verified program is *traced*: the function runs eagerly (its results
+   are eager results) while :class:`~gpuarr._compile.trace.Tracer` records every backend
+   array call it makes, forward, backward and optimizer update alike.
+3. When two consecutive traces of one signature recorded the same program, the program is
+   verified (what a call does no longer changes from call to call: optimizer state exists,
+   gradients are set up) and built into a replay function; later calls run that.
+4. A trace that reads a value into Python (``.item()``, ``bool(t)``, printing) cannot be
+   replayed: the function then runs eagerly, with one warning naming the line.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+from .._core.grad_mode import _state
+from .._core.tensor import TensorBase
+from .program import RETRACE, Program
+from .trace import Tracer
+
+__all__ = ["compile", "CompiledFunction", "OptimizedModule"]
+
+_MAX_TRACES = 4  # traces of one signature that may disagree before the function runs eagerly
+_SCALARS = (bool, int, float, str, type(None))
+
+
+class _Entry:
+    """The cache entry of one signature: the last trace, then the built replay."""
+
+    __slots__ = ("last", "replay", "n_traces")
+
+    def __init__(self) -> None:
+        self.last: Program | None = None
+        self.replay = None
+        self.n_traces = 0
+
+
+def _flatten(x, out: list, sig: list) -> None:
+    """Collect the tensors of ``x`` (through tuples, lists, dicts) into ``out`` and its
+    signature into ``sig``."""
+    if isinstance(x, TensorBase):
+        d = x._data
+        out.append(x)
+        sig.append((d.shape, d.dtype, id(x._device), x._rg))
+    elif type(x) in (tuple, list):
+        sig.append(len(x))
+        for e in x:
+            _flatten(e, out, sig)
+    elif type(x) is dict:
+        for k, v in x.items():
+            sig.append(k)
+            _flatten(v, out, sig)
+    elif type(x) in _SCALARS:
+        sig.append(x)
+    else:
+        sig.append(id(x))
+
+
+class _Watch:
+    """What the function reaches besides its arguments, whose state decides its program:
+    Modules (their ``training`` flags), optimizers (their hyperparameters) and Python numbers
+    it closes over or reads as globals."""
+
+    def __init__(self, fn: Callable, args: tuple) -> None:
+        objs: list = []
+        target = getattr(fn, "__func__", fn)
+        if hasattr(fn, "__self__"):
+            objs.append(fn.__self__)
+        self.cells = list(getattr(target, "__closure__", None) or ())
+        code = getattr(target, "__code__", None)
+        self.globals = []
+        if code is not None:
+            g = target.__globals__
+            self.globals = [(g, n) for n in code.co_names if n in g]
+        objs += [c.cell_contents for c in self.cells if _has_contents(c)]
+        objs += [g[n] for g, n in self.globals]
+        objs += list(args)
+        self.modules: list = []
+        self.optimizers: list = []
+        seen: set = set()
+        for o in objs:
+            if id(o) in seen:
+                continue
+            seen.add(id(o))
+            if hasattr(o, "param_groups") and hasattr(o, "state"):
+                self.optimizers.append(o)
+            elif hasattr(o, "training") and callable(getattr(o, "modules", None)):
+                self.modules.extend(m for m in o.modules() if id(m) not in seen)
+
+    def state(self) -> tuple:
+        parts: list = [m.training for m in self.modules]
+        for opt in self.optimizers:
+            for g in opt.param_groups:
+                parts.extend(v for k, v in g.items() if k != "params"
+                             and type(v) in _SCALARS or type(v) is tuple)
+        for c in self.cells:
+            if _has_contents(c) and type(c.cell_contents) in _SCALARS:
+                parts.append(c.cell_contents)
+        for g, n in self.globals:
+            v = g.get(n)
+            if type(v) in _SCALARS:
+                parts.append(v)
+        return tuple(parts)
+
+
+def _has_contents(cell) -> bool:
+    try:
+        cell.cell_contents  # noqa: B018 - an empty cell raises
+    except ValueError:
+        return False
+    return True
+
+
+def _cupy_targets() -> tuple:
+    """The CuPy namespaces to record while tracing, when CuPy is in use (see trace.py)."""
+    if "cupy" not in sys.modules:
+        return ()
+    from .cupy_names import targets  # lazy: only where CuPy is loaded
+
+    return targets()
+
+
+class CompiledFunction:
+    """A function compiled by :func:`compile`: call it as the function.
+
+    Attributes:
+        eager_reason: None, or why the function runs eagerly from now on.
+    """
+
+    def __init__(self, fn: Callable, *, fullgraph: bool = False, options: dict | None = None,
+                 mode: str | None = None) -> None:
+        functools.update_wrapper(self, fn)
+        self._fn = fn
+        self._fullgraph = fullgraph
+        self._mode = mode
+        opts = dict(options or {})
+        self._limit = int(opts.pop("cache_size_limit", 8))
+        self._fuse = bool(opts.pop("fuse", True))
+        self._cache: dict = {}
+        self._watch: _Watch | None = None
+        self.eager_reason: str | None = None
+        self._n = {"traces": 0, "replays": 0, "eager_calls": 0}
+
+    def stats(self) -> dict:
+        """Counts so far: ``traces`` (eager calls that recorded), ``replays``, ``eager_calls``
+        (after a fallback) and ``cache_entries`` (signatures seen)."""
+        return dict(self._n, cache_entries=len(self._cache))
+
+    def __get__(self, obj, objtype=None):  # @compile on a method binds like a function
+        if obj is None:
+            return self
+        return functools.partial(self, obj)
+
+    def __call__(self, *args, **kwargs):
+        if self.eager_reason is not None:
+            self._n["eager_calls"] += 1
+            return self._fn(*args, **kwargs)
+        if self._watch is None:
+            self._watch = _Watch(self._fn, args)
+        tensors: list = []
+        sig: list = [_state.enabled]
+        _flatten(args, tensors, sig)
+        if kwargs:
+            _flatten(kwargs, tensors, sig)
+        key = (tuple(sig), self._watch.state())
+        entry = self._cache.get(key)
+        if entry is not None and entry.replay is not None:
+            r = entry.replay(tensors)
+            if r is not RETRACE:
+                self._n["replays"] += 1
+                return r
+            entry.replay = None  # a guard failed (a gradient appeared, a parameter changed)
+            entry.n_traces = 0
+        if entry is None:
+            if len(self._cache) >= self._limit:
+                self._go_eager(
+                    f"it was called with more than cache_size_limit={self._limit} different "
+                    "signatures (shapes, dtypes, modes); raise it with "
+                    "options={'cache_size_limit': N}")
+                self._n["eager_calls"] += 1
+                return self._fn(*args, **kwargs)
+            entry = self._cache[key] = _Entry()
+        return self._trace(entry, args, kwargs, tensors)
+
+    def _trace(self, entry: _Entry, args: tuple, kwargs: dict, tensors: list):
+        with Tracer(tensors, _cupy_targets()) as tr:
+            result = self._fn(*args, **kwargs)
+            prog = Program(tr, result, len(tensors))
+        self._n["traces"] += 1
+        if prog.broken is not None:
+            self._go_eager(prog.broken)
+            return result
+        if entry.last is not None and entry.last.same_as(prog):
+            entry.replay = prog.build(self._optimizer(prog))
+            entry.last = None
+            return result
+        entry.last = prog
+        entry.n_traces += 1
+        if entry.n_traces >= _MAX_TRACES:
+            self._go_eager(f"what it does changes from call to call ({_MAX_TRACES} traces "
+                           "recorded different programs)")
+        return result
+
+    def _optimizer(self, prog: Program):
+        if not self._fuse:
+            return None
+        return None
+
+    def _go_eager(self, reason: str) -> None:
+        self.eager_reason = reason
+        self._cache.clear()
+        name = getattr(self._fn, "__qualname__", None) or type(self._fn).__name__
+        msg = f"gpuarr.compile: {name} runs eagerly from now on: {reason}."
+        if self._fullgraph:
+            raise RuntimeError(msg + " (fullgraph=True forbids falling back to eager)")
+        warnings.warn(msg, UserWarning, stacklevel=4)
+
+
+class OptimizedModule:
+    """What :func:`compile` gives for a Module: calling it runs the compiled forward; every
+    other attribute is the module's (``_orig_mod`` is the module itself)."""
+
+    def __init__(self, mod, **kw: Any) -> None:
+        object.__setattr__(self, "_orig_mod", mod)
+        object.__setattr__(self, "_compiled", CompiledFunction(mod.__call__, **kw))
+
+    def __call__(self, *args, **kwargs):
+        return self._compiled(*args, **kwargs)
+
+    def __getattr__(self, name: str):
+        return getattr(self._orig_mod, name)
+
+    def __setattr__(self, name: str, value) -> None:
+        setattr(self._orig_mod, name, value)
+
+    def __repr__(self) -> str:
+        return f"OptimizedModule(\n  (_orig_mod): {self._orig_mod!r}\n)"
+
+
+def compile(model: Callable | None = None, *, fullgraph: bool = False,  # noqa: A001
+            dynamic: bool | None = None, backend: Any = "inductor", mode: str | None = None,
+            options: dict | None = None, disable: bool = False) -> Any:
+    """Compile a function or Module: trace its calls and replay them (torch.compile's API).
+
+    Args:
+        model: a function (a training step, a forward) or a :class:`gpuarr.nn.Module`; None
+            returns a decorator.
+        fullgraph: raise instead of falling back to eager when a trace cannot be replayed.
+        dynamic: accepted for torch compatibility; each new shape is traced.
+        backend: accepted for torch compatibility (``"eager"`` disables compilation).
+        mode: ``"reduce-overhead"`` (or None/``"default"``/``"max-autotune"``): on CUDA,
+            the replay runs as one CUDA graph where it can.
+        options: ``cache_size_limit`` (signatures kept per function, default 8), ``fuse``
+            (fuse elementwise chains, default True), ``cuda_graphs`` (default True).
+        disable: return ``model`` unchanged.
+
+    Returns:
+        A :class:`CompiledFunction` (or :class:`OptimizedModule`), or a decorator.
+
+    Example:
+        >>> @gpuarr.compile
+        ... def step(x, y):
+        ...     opt.zero_grad()
+        ...     loss = gpuarr.nn.functional.cross_entropy(model(x), y)
+        ...     loss.backward()
+        ...     opt.step()
+        ...     return loss
+        >>> for x, y in loader:
+        ...     loss = step(x, y)     # calls 1-2 trace (eagerly), then replay
+    """
+    del dynamic
+
+    def decorate(fn: Callable) -> Any:
+        if not callable(fn):
+            raise RuntimeError(
+                f"compile() expects a callable or a Module, got {type(fn).__name__}")
+        if disable or backend == "eager":
+            return fn
+        kw = {"fullgraph": fullgraph, "options": options, "mode": mode}
+        if hasattr(fn, "training") and callable(getattr(fn, "modules", None)):
+            return OptimizedModule(fn, **kw)
+        return CompiledFunction(fn, **kw)
+
+    if model is None:
+        return decorate
+    return decorate(model)

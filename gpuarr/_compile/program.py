@@ -1,0 +1,334 @@
+"""A recorded program, and the Python function that replays it.
+
+A :class:`Program` is what one traced call leaves: the array calls in order
+(:class:`~gpuarr._compile.trace.Instr`), where each input comes from at replay (an argument
+tensor, a tensor that lives across calls, a parameter's gradient), and what the call left
+behind: arrays bound to long-lived tensors, new gradients, the returned value.
+
+:meth:`Program.build` turns it into one generated Python function, so a replay is a straight
+run of NumPy/CuPy calls on local variables: no Tensors, no graph nodes, no dispatch. The
+function first checks the guards (input shapes and dtypes, which parameters have a gradient)
+and returns :data:`RETRACE` without touching anything when one fails.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+
+import numpy as np
+
+from .._core.tensor import TensorBase, _make
+from .trace import _DATA, ConstArray, Instr, Slot, TArray, Tracer, same
+
+__all__ = ["Program", "RETRACE"]
+
+RETRACE = object()  # what a replay returns when a guard fails
+
+# calls without side effects: dropped when nothing uses their result
+_PURE_OPS = {operator.getitem, operator.add, operator.sub, operator.mul, operator.truediv,
+             operator.floordiv, operator.mod, operator.pow, operator.matmul, operator.neg,
+             operator.pos, operator.abs, operator.invert, operator.lt, operator.le,
+             operator.gt, operator.ge, operator.eq, operator.ne, operator.and_, operator.or_,
+             operator.xor}
+_PURE_METHODS = {"reshape", "astype", "copy", "transpose", "sum", "mean", "max", "min",
+                 "ravel", "swapaxes", "squeeze", "view", "conj", "any", "all", "prod"}
+
+
+def _is_pure(ins: Instr) -> bool:
+    fn = ins.fn
+    if "out" in ins.kwargs:
+        return False
+    if fn in _PURE_OPS or type(fn) is ConstArray or type(fn) is operator.attrgetter:
+        return True
+    if isinstance(fn, np.ufunc):
+        return True
+    name = getattr(fn, "__name__", "")
+    return name in _PURE_METHODS and getattr(fn, "__objclass__", None) is not None
+
+
+def _slots(tmpl, acc: set) -> None:
+    t = type(tmpl)
+    if t is Slot:
+        acc.add(tmpl.index)
+    elif t is tuple or t is list:
+        for e in tmpl:
+            _slots(e, acc)
+    elif t is dict:
+        for e in tmpl.values():
+            _slots(e, acc)
+
+
+class Program:
+    """One traced call, ready to compare with another and to build into a replay.
+
+    Attributes:
+        instrs: the array calls in order.
+        inputs: ``(slot, source)`` per input (see :class:`~gpuarr._compile.trace.Tracer`).
+        in_meta: ``(shape, dtype)`` per input at trace time (the replay's guards).
+        grad_guards: ``(param, has_grad)``: whether a parameter held a gradient at call time.
+        data_out: ``(tensor, slot)``: long-lived tensors whose array the call replaced.
+        grad_out: ``(param, slot or None, device)``: gradients the call left (None: cleared).
+        result: the returned value's template: ``("new", slot, device)`` for a tensor made
+            by the call, ``("same", obj)`` for anything else, tuples/lists/dicts of those.
+        n_args: how many tensor arguments the call had.
+    """
+
+    def __init__(self, tr: Tracer, result, n_args: int) -> None:
+        self.instrs = tr.instrs
+        self.inputs = tr.inputs
+        self.n_args = n_args
+        self.in_meta = [(tr.values[s].v.shape, tr.values[s].v.dtype) for s, _ in tr.inputs]
+        self.grad_guards = [(p, kind is not None) for p, kind in tr.grad_first.values()]
+        self.data_out: list = []  # (tensor or argument index, slot)
+        input_slot = {id(src[1]): s for s, src in tr.inputs if src[0] == "tensor"}
+        arg_index = {id(t): i for i, t in enumerate(tr._arg_tensors)}
+        arg_slot = {src[1]: s for s, src in tr.inputs if src[0] == "arg"}
+        for t, _ in tr.touched:
+            v = _DATA.__get__(t)
+            if type(v) is not TArray:
+                continue
+            i = arg_index.get(id(t))
+            if i is not None:
+                if arg_slot.get(i) != v.s:
+                    self.data_out.append((i, v.s))
+            elif input_slot.get(id(t)) != v.s:
+                self.data_out.append((t, v.s))
+        self.grad_out: list = []
+        for p in tr.grad_written.values():
+            g = p.__dict__.get("grad")
+            if g is None:
+                self.grad_out.append((p, None, None))
+            elif id(g) in tr._created_ids:
+                self.grad_out.append((p, _DATA.__get__(g).s, g._device))
+            elif tr._grad_path.get(id(g)) is not p:
+                tr.brk("a gradient set to a tensor from outside the function")
+        self.result = self._result(tr, result)
+        self.broken = tr.broken
+
+    def _result(self, tr: Tracer, r):
+        t = type(r)
+        if isinstance(r, TensorBase):
+            if id(r) in tr._created_ids:
+                if r._gfn is not None and not tr.grad_written:
+                    tr.brk("returning a tensor that needs autograd after the function (run "
+                           "backward inside it to compile the whole step)")
+                return ("new", _DATA.__get__(r).s, r._device)
+            return ("same", r)
+        if t is tuple or t is list:
+            return (t.__name__, [self._result(tr, e) for e in r])
+        if t is dict:
+            return ("dict", {k: self._result(tr, v) for k, v in r.items()})
+        return ("same", r)
+
+    # ---- comparing two traces ----
+    def same_as(self, other: Program) -> bool:
+        """Whether ``other`` recorded the same program (so the call does not change from one
+        call to the next, and replaying it is what eager would do)."""
+        if len(self.instrs) != len(other.instrs) or len(self.inputs) != len(other.inputs):
+            return False
+        for (s1, a), (s2, b) in zip(self.inputs, other.inputs):
+            if s1 != s2 or a[0] != b[0] or a[1] is not b[1]:
+                return False
+        for a, b in zip(self.instrs, other.instrs):
+            if not (_same_fn(a.fn, b.fn) and same(a.args, b.args) and same(a.kwargs, b.kwargs)
+                    and same(a.outs, b.outs)):
+                return False
+        if [(_key(t), s) for t, s in self.data_out] != [(_key(t), s) for t, s in
+                                                         other.data_out]:
+            return False
+        if [(id(p), s) for p, s, _ in self.grad_out] != [(id(p), s) for p, s, _ in
+                                                         other.grad_out]:
+            return False
+        if [(id(p), k) for p, k in self.grad_guards] != [(id(p), k) for p, k in
+                                                         other.grad_guards]:
+            return False
+        return _same_result(self.result, other.result)
+
+    # ---- building the replay ----
+    def build(self, optimize=None):
+        """The replay function: ``replay(arg_tensors) -> result`` or :data:`RETRACE`.
+
+        Args:
+            optimize: an optional pass ``f(instrs, live_out) -> instrs`` (fusion) run after
+                dead-code removal.
+        """
+        needed: set = set()
+        for _, s in self.data_out:
+            needed.add(s)
+        for _, s, _ in self.grad_out:
+            if s is not None:
+                needed.add(s)
+        _result_slots(self.result, needed)
+        instrs = _dce(self.instrs, needed)
+        if optimize is not None:
+            instrs = optimize(instrs, needed)
+        return _codegen(self, instrs)
+
+
+def _key(t):
+    return t if type(t) is int else id(t)
+
+
+def _same_fn(a, b) -> bool:
+    if a is b:
+        return True
+    if type(a) is not type(b):
+        return False
+    if type(a) is operator.attrgetter:
+        return repr(a) == repr(b)
+    try:
+        return bool(a == b)
+    except Exception:
+        return False
+
+
+def _same_result(a, b) -> bool:
+    if a[0] != b[0]:
+        return False
+    if a[0] == "new":
+        return a[1] == b[1] and a[2] is b[2]
+    if a[0] == "same":
+        return a[1] is b[1] or (not isinstance(a[1], TensorBase) and same(a[1], b[1]))
+    if a[0] == "dict":
+        return a[1].keys() == b[1].keys() and all(_same_result(a[1][k], b[1][k]) for k in a[1])
+    return len(a[1]) == len(b[1]) and all(_same_result(x, y) for x, y in zip(a[1], b[1]))
+
+
+def _result_slots(r, acc: set) -> None:
+    if r[0] == "new":
+        acc.add(r[1])
+    elif r[0] == "dict":
+        for v in r[1].values():
+            _result_slots(v, acc)
+    elif r[0] in ("tuple", "list"):
+        for v in r[1]:
+            _result_slots(v, acc)
+
+
+def _dce(instrs: list, needed: set) -> list:
+    """Drop side-effect-free calls whose results nothing uses."""
+    live = set(needed)
+    keep = []
+    for ins in reversed(instrs):
+        outs: set = set()
+        _slots(ins.outs, outs)
+        if _is_pure(ins) and not (outs & live):
+            continue
+        _slots(ins.args, live)
+        _slots(ins.kwargs, live)
+        keep.append(ins)
+    keep.reverse()
+    return keep
+
+
+class _Emitter:
+    """Source text and the names it binds (functions, constants, tensors)."""
+
+    def __init__(self) -> None:
+        self.ns: dict = {"_RETRACE": RETRACE, "_gd": _DATA.__get__, "_sd": _DATA.__set__,
+                         "_mk": _make}
+        self._ids: dict = {}
+        self.lines: list = []
+
+    def name(self, obj, prefix: str = "k") -> str:
+        key = id(obj)
+        n = self._ids.get(key)
+        if n is None:
+            n = self._ids[key] = f"{prefix}{len(self._ids)}"
+            self.ns[n] = obj
+        return n
+
+    def expr(self, tmpl) -> str:
+        t = type(tmpl)
+        if t is Slot:
+            return f"s{tmpl.index}"
+        if t is tuple:
+            return "(" + "".join(self.expr(e) + ", " for e in tmpl) + ")"
+        if t is list:
+            return "[" + ", ".join(self.expr(e) for e in tmpl) + "]"
+        if t is dict and all(type(k) is str for k in tmpl):
+            return "{" + ", ".join(f"{k!r}: {self.expr(v)}" for k, v in tmpl.items()) + "}"
+        if tmpl is None or t is bool or t is int or t is str:
+            return repr(tmpl)
+        if t is float and math.isfinite(tmpl):
+            return repr(tmpl)
+        return self.name(tmpl)
+
+    def call(self, ins: Instr) -> str:
+        fn = self.name(ins.fn, "f")
+        parts = [self.expr(a) for a in ins.args]
+        parts += [f"{k}={self.expr(v)}" for k, v in ins.kwargs.items()]
+        return f"{fn}({', '.join(parts)})"
+
+    def assign(self, target, src: str, depth: int = 0) -> None:
+        t = type(target)
+        if t is Slot:
+            self.lines.append(f"    s{target.index} = {src}")
+        elif (t is tuple or t is list) and any(_has_slot(e) for e in target):
+            tmp = f"_r{depth}"
+            self.lines.append(f"    {tmp} = {src}")
+            for i, e in enumerate(target):
+                if _has_slot(e):
+                    self.assign(e, f"{tmp}[{i}]", depth + 1)
+        else:
+            self.lines.append(f"    {src}")
+
+
+def _has_slot(tmpl) -> bool:
+    acc: set = set()
+    _slots(tmpl, acc)
+    return bool(acc)
+
+
+def _codegen(prog: Program, instrs: list):
+    em = _Emitter()
+    lines = em.lines
+    lines.append("def replay(args):")
+    # guards and inputs first: a failed guard returns before anything is changed
+    for p, has in prog.grad_guards:
+        cmp = "is None" if has else "is not None"
+        lines.append(f"    if {em.name(p, 't')}.__dict__.get('grad') {cmp}: return _RETRACE")
+    for (slot, src), (shape, dtype) in zip(prog.inputs, prog.in_meta):
+        kind, obj = src
+        if kind == "arg":
+            lines.append(f"    s{slot} = _gd(args[{obj}])")
+            continue  # argument shapes are in the call's signature
+        if kind == "tensor":
+            lines.append(f"    s{slot} = _gd({em.name(obj, 't')})")
+        else:
+            lines.append(f"    s{slot} = _gd({em.name(obj, 't')}.__dict__['grad'])")
+        lines.append(f"    if s{slot}.shape != {shape!r} or s{slot}.dtype != "
+                     f"{em.name(dtype)}: return _RETRACE")
+    for ins in instrs:
+        em.assign(ins.outs, em.call(ins))
+    for t, s in prog.data_out:
+        target = f"args[{t}]" if type(t) is int else em.name(t, "t")
+        lines.append(f"    _sd({target}, s{s})")
+    for p, s, dev in prog.grad_out:
+        val = "None" if s is None else f"_mk(s{s}, {em.name(dev)})"
+        lines.append(f"    {em.name(p, 't')}.__dict__['grad'] = {val}")
+    lines.append(f"    return {_result_expr(em, prog.result)}")
+    src = "\n".join(lines) + "\n"
+    code = compile(src, "<gpuarr.compile replay>", "exec")
+    ns = em.ns
+    exec(code, ns)  # noqa: S102 - generated from the recorded program, no user text
+    fn = ns["replay"]
+    fn.source = src
+    return fn
+
+
+def _result_expr(em: _Emitter, r) -> str:
+    kind = r[0]
+    if kind == "new":
+        return f"_mk(s{r[1]}, {em.name(r[2])})"
+    if kind == "same":
+        return em.expr(r[1]) if not isinstance(r[1], TensorBase) else em.name(r[1], "t")
+    if kind == "dict":
+        return "{" + ", ".join(f"{em.name(k)}: {_result_expr(em, v)}"
+                               for k, v in r[1].items()) + "}"
+    items = [_result_expr(em, v) for v in r[1]]
+    if kind == "list":
+        return "[" + ", ".join(items) + "]"
+    return "(" + "".join(i + ", " for i in items) + ")"
+

@@ -1,0 +1,44 @@
+"""What ops need to know about ``gpuarr.compile``'s tracing, without importing it.
+
+Two things differ for an op while a call is being traced (recorded for replay):
+
+- a check of the *values* of its inputs (a target out of range, an index out of bounds) must
+  stay in the recorded program, so that a replay raises as eager does: ops write such checks
+  as :func:`raise_if`;
+- a shortcut chosen from the values (skip the NaN handling when there is no NaN) would be
+  baked into the program for every later call: ops ask :func:`tracing` and take the path that
+  is right for all values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+__all__ = ["tracing", "raise_if"]
+
+# the active tracer's recorder of checks, set by gpuarr._compile while it traces
+_recorder: list = [None]
+
+
+def tracing() -> bool:
+    """Whether a ``gpuarr.compile`` trace is recording now."""
+    return _recorder[0] is not None
+
+
+def raise_if(cond, make_error: Callable[..., Exception], *arrays) -> None:
+    """Raise ``make_error(*arrays)`` when the (0-d boolean) array ``cond`` is true.
+
+    Eagerly this is ``if bool(cond): raise make_error(*arrays)``. While tracing, the check is
+    also recorded, so a replay makes the same check on its own arrays. ``make_error`` must be
+    a module-level function (two traces compare it by identity).
+
+    Args:
+        cond: a 0-d boolean backend array (or a Python bool).
+        make_error: builds the exception from ``arrays`` (called only on failure).
+        *arrays: the arrays ``make_error`` needs for its message.
+    """
+    rec = _recorder[0]
+    if rec is not None:
+        rec(cond, make_error, arrays)
+    elif bool(cond):
+        raise make_error(*arrays)
