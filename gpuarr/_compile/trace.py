@@ -34,6 +34,7 @@ import numpy as np
 from .._core import capture as _capture
 from .._core.tensor import TensorBase
 from .._random import Generator
+from ..backends.cupy_backend import CupyBackend
 
 __all__ = ["TArray", "Tracer", "Slot", "Instr", "active"]
 
@@ -350,6 +351,17 @@ def _wrap(tr: Tracer, r, known: dict):
     return r, r
 
 
+def _has_traced(x) -> bool:
+    t = type(x)
+    if t is TArray:
+        return True
+    if t is tuple or t is list:
+        return any(_has_traced(e) for e in x)
+    if t is dict:
+        return any(_has_traced(e) for e in x.values())
+    return False
+
+
 def _known(x, acc: dict) -> None:
     t = type(x)
     if t is TArray:
@@ -395,7 +407,10 @@ class _Recorded:
         self.__wrapped__ = orig
 
     def __call__(self, *args, **kwargs):
-        if _current[0] is None:
+        # recorded when given a traced array, or when gpuarr itself makes an array; other
+        # callers (NumPy's and CuPy's own insides, the CuPy stand-in) get the function as is
+        if _current[0] is None or not (_has_traced(args) or _has_traced(kwargs) or (
+                sys._getframe(1).f_globals.get("__name__", "").startswith("gpuarr."))):
             return self.orig(*args, **kwargs)
         return _record(self.orig, args, kwargs)
 
@@ -588,11 +603,15 @@ class Tracer:
                       property(lambda g: _GenProxy(g, orig_gen)))
         for name in _NP_CREATE:
             self._setattr(np, name, _Recorded(getattr(np, name)))
-        for mod, names, breaks in self._cupy_modules:
-            for name in names:
-                self._setattr(mod, name, _Recorded(getattr(mod, name)))
-            for name in breaks:
-                self._setattr(mod, name, _Breaks(getattr(mod, name), f"cupy.{name}()"))
+        if self._cupy_modules:
+            for mod, names, breaks in self._cupy_modules:
+                for name in names:
+                    self._setattr(mod, name, _Recorded(getattr(mod, name)))
+                for name in breaks:
+                    self._setattr(mod, name, _Breaks(getattr(mod, name), f"cupy.{name}()"))
+            orig_kernel = CupyBackend._kernel  # gpuarr's fused kernels, called with arrays
+            self._setattr(CupyBackend, "_kernel",
+                          lambda bk, name: _Recorded(orig_kernel(bk, name)))
 
     def _unpatch(self) -> None:
         for obj, name, old in reversed(self._patched):
