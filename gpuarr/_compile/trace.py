@@ -30,6 +30,7 @@ import sys
 import threading
 
 import numpy as np
+import numpy.ma  # noqa: F401 - imported before any trace patches NumPy (it wraps np.*)
 
 from .._core import capture as _capture
 from .._core.tensor import TensorBase
@@ -237,6 +238,12 @@ class TArray:
 
     # ---- NumPy protocols ----
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        if type(self.v) is not np.ndarray and not isinstance(self.v, np.generic):
+            # a NumPy ufunc met a CuPy array (``np.float32(1) - a``): CuPy's own ufunc of
+            # that name is what eager CuPy runs here
+            ufunc = getattr(sys.modules["cupy"], ufunc.__name__)
+            if type(ufunc) is _Recorded:
+                ufunc = ufunc.orig
         fn = ufunc if method == "__call__" else getattr(ufunc, method)
         return _record(fn, inputs, kwargs)
 
@@ -380,9 +387,13 @@ def _record(fn, args: tuple, kwargs: dict):
     tr = _current[0]
     rargs = _unwrap(args)
     rkw = _unwrap(kwargs) if kwargs else kwargs
-    r = fn(*rargs, **rkw)
     if tr is None:  # a TArray kept past its trace behaves as its array
-        return r
+        return fn(*rargs, **rkw)
+    _current[0] = None  # what the call does inside (NumPy's, CuPy's own calls) is its own
+    try:
+        r = fn(*rargs, **rkw)
+    finally:
+        _current[0] = tr
     known: dict = {}
     _known(args, known)
     if kwargs:
@@ -399,11 +410,10 @@ class _Recorded:
     """A module function that records its calls (creation and conversion functions, and
     CuPy's namespace): ``f(*args)`` runs and records ``orig``."""
 
-    __slots__ = ("orig", "__name__", "__wrapped__")
-
     def __init__(self, orig) -> None:
         self.orig = orig
         self.__name__ = getattr(orig, "__name__", "f")
+        self.__doc__ = getattr(orig, "__doc__", None)  # read by modules imported mid-trace
         self.__wrapped__ = orig
 
     def __call__(self, *args, **kwargs):
@@ -556,6 +566,7 @@ class Tracer:
         _current[0] = self
         try:
             _capture._recorder[0] = self._raise_if
+            _capture._host[0] = lambda fn, args: _record(fn, args, {})
             self._patch()
             for i, t in enumerate(self._arg_tensors):
                 v = _get_data(t)
@@ -587,6 +598,7 @@ class Tracer:
                     _set_data(t, v.v)
         finally:
             _capture._recorder[0] = None
+            _capture._host[0] = None
             _current[0] = None
             _lock.release()
 
@@ -603,6 +615,9 @@ class Tracer:
                       property(lambda g: _GenProxy(g, orig_gen)))
         for name in _NP_CREATE:
             self._setattr(np, name, _Recorded(getattr(np, name)))
+        # not dispatched to __array_function__ (it reads __array_interface__)
+        st = np.lib.stride_tricks
+        self._setattr(st, "as_strided", _Recorded(st.as_strided))
         if self._cupy_modules:
             for mod, names, breaks in self._cupy_modules:
                 for name in names:
@@ -677,7 +692,12 @@ class _GenProxy:
         self._prop = prop
 
     def __getattr__(self, name: str):
-        real = getattr(self._prop.__get__(self._gen), name)
+        tr = _current[0]
+        _current[0] = None  # making the backend generator (first draw) is not recorded
+        try:
+            real = getattr(self._prop.__get__(self._gen), name)
+        finally:
+            _current[0] = tr
         if not callable(real):
             tr = _current[0]
             if tr is not None:

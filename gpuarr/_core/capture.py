@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-__all__ = ["tracing", "raise_if"]
+__all__ = ["tracing", "raise_if", "host_call"]
 
 # the active tracer's recorder of checks, set by gpuarr._compile while it traces
 _recorder: list = [None]
@@ -42,3 +42,19 @@ def raise_if(cond, make_error: Callable[..., Exception], *arrays) -> None:
         rec(cond, make_error, arrays)
     elif bool(cond):
         raise make_error(*arrays)
+
+
+_host: list = [None]  # the active tracer's recorder of host calls
+
+
+def host_call(fn: Callable, *args):
+    """``fn(*args)``, recorded as one step of a traced program.
+
+    For the few places that compute on the host from a tensor's value in a way every call
+    needs (an optimizer's bias correction from its step count): while tracing, the call is
+    recorded and replays recompute it from their own arrays. Its array (or NumPy scalar)
+    results are program values. ``fn`` must be a module-level function (two traces compare it
+    by identity).
+    """
+    rec = _host[0]
+    return fn(*args) if rec is None else rec(fn, args)

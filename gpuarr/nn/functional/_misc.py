@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ... import _dtype as D
+from ..._core.capture import raise_if
 from ..._random import default_generator
 from ..._tensor import Tensor, _make
 from ...autograd.function import Function
@@ -176,6 +177,10 @@ def _type_name(t: Tensor) -> str:
     return f"gpuarr.{dtype_name(t.dtype)}Tensor"
 
 
+def _index_error() -> IndexError:
+    return IndexError("index out of range in self")
+
+
 def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
               max_norm: float | None = None, norm_type: float = 2.0,
               scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
@@ -209,8 +214,8 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
         raise NotImplementedError("embedding: scale_grad_by_freq and sparse are not supported")
     num = weight.shape[0]
     idx = input._data
-    if idx.size and (int(idx.min()) < 0 or int(idx.max()) >= num):
-        raise IndexError("index out of range in self")
+    if idx.size:
+        raise_if((idx.min() < 0) | (idx.max() >= num), _index_error)
     if padding_idx is not None:
         if padding_idx < 0:
             if padding_idx < -num:

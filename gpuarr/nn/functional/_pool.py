@@ -158,7 +158,8 @@ class _MaxScatter(Function):
         disjoint = g.sh >= g.dh * (g.kh - 1) + 1 and g.sw >= g.dw * (g.kw - 1) + 1
         # with finite gradients (checked on NumPy only: no device sync) a product with the
         # winner mask is exact and much faster than a masked copy
-        finite = disjoint and _strided(xp) and bool(xp.isfinite(gout).all())
+        finite = (disjoint and _strided(xp) and not tracing()
+                  and bool(xp.isfinite(gout).all()))
         for i in range(g.kh):
             for j in range(g.kw):
                 dst = out[:, :, _hslice(g, i), _wslice(g, j)]
