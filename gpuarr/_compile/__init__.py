@@ -237,6 +237,15 @@ class OptimizedModule:
     def __call__(self, *args, **kwargs):
         return self._compiled(*args, **kwargs)
 
+    def stats(self) -> dict:
+        """The compiled forward's counts (see :meth:`CompiledFunction.stats`)."""
+        return self._compiled.stats()
+
+    @property
+    def eager_reason(self) -> str | None:
+        """None, or why the forward runs eagerly from now on."""
+        return self._compiled.eager_reason
+
     def __getattr__(self, name: str):
         return getattr(self._orig_mod, name)
 

@@ -110,7 +110,7 @@ class Program:
         t = type(r)
         if isinstance(r, TensorBase):
             if id(r) in tr._created_ids:
-                if r._gfn is not None and not tr.grad_written:
+                if r._gfn is not None and not tr.ran_backward:
                     tr.brk("returning a tensor that needs autograd after the function (run "
                            "backward inside it to compile the whole step)")
                 return ("new", _DATA.__get__(r).s, r._device)

@@ -505,6 +505,11 @@ class Tracer:
 
                 traceback.print_stack(sys._getframe(1))
 
+    @property
+    def ran_backward(self) -> bool:
+        """Whether a backward pass ran during the trace."""
+        return _capture.backward_runs[0] != self._backward_runs
+
     def _raise_if(self, cond, make_error, arrays: tuple) -> None:
         """A value check (see ``gpuarr._core.capture.raise_if``): made now, and recorded."""
         check = _Check(make_error)
@@ -566,6 +571,7 @@ class Tracer:
         _current[0] = self
         try:
             _capture._recorder[0] = self._raise_if
+            self._backward_runs = _capture.backward_runs[0]
             _capture._host[0] = lambda fn, args: _record(fn, args, {})
             self._patch()
             for i, t in enumerate(self._arg_tensors):

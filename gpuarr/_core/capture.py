@@ -18,6 +18,8 @@ __all__ = ["tracing", "raise_if", "host_call"]
 
 # the active tracer's recorder of checks, set by gpuarr._compile while it traces
 _recorder: list = [None]
+# backward passes run so far (a trace that ran one may return tensors whose graph it used)
+backward_runs: list = [0]
 
 
 def tracing() -> bool:

@@ -8,6 +8,7 @@ and returned instead). Saved tensors are released after each node unless ``retai
 
 from __future__ import annotations
 
+from .capture import backward_runs
 from .function import Node
 from .grad_mode import _state
 from .tensor import TensorBase, _make
@@ -176,6 +177,7 @@ def run_backward(
     Returns:
         With ``inputs``: a tuple of gradients, one per input; else None.
     """
+    backward_runs[0] += 1
     prev = _state.enabled
     _state.enabled = create_graph
     try:
