@@ -25,6 +25,7 @@ from typing import Any
 
 from .._core.grad_mode import _state
 from .._core.tensor import TensorBase
+from .buffers import reuse_buffers
 from .program import RETRACE, Program
 from .trace import Tracer
 
@@ -201,7 +202,7 @@ class CompiledFunction:
             self._go_eager(prog.broken)
             return result
         if entry.last is not None and entry.last.same_as(prog):
-            entry.replay = prog.build(self._optimizer(prog))
+            entry.replay = prog.build(self._passes())
             entry.last = None
             return result
         entry.last = prog
@@ -211,10 +212,9 @@ class CompiledFunction:
                            "recorded different programs)")
         return result
 
-    def _optimizer(self, prog: Program):
-        if not self._fuse:
-            return None
-        return None
+    def _passes(self) -> tuple:
+        """The rewrites a verified program goes through before it is built."""
+        return (reuse_buffers,) if self._fuse else ()
 
     def _go_eager(self, reason: str) -> None:
         self.eager_reason = reason

@@ -105,6 +105,9 @@ class Program:
                 tr.brk("a gradient set to a tensor from outside the function")
         self.result = self._result(tr, result)
         self.broken = tr.broken
+        # slot -> (type, shape, dtype) of its value at trace time, for the replay passes
+        self.meta = {p.s: (type(p.v), getattr(p.v, "shape", ()), getattr(p.v, "dtype", None))
+                     for p in tr.values}
 
     def _result(self, tr: Tracer, r):
         t = type(r)
@@ -146,12 +149,13 @@ class Program:
         return _same_result(self.result, other.result)
 
     # ---- building the replay ----
-    def build(self, optimize=None):
+    def build(self, passes=()):
         """The replay function: ``replay(arg_tensors) -> result`` or :data:`RETRACE`.
 
         Args:
-            optimize: an optional pass ``f(instrs, live_out) -> instrs`` (fusion) run after
-                dead-code removal.
+            passes: ``f(instrs, needed, meta) -> instrs`` rewrites (buffer reuse, fusion),
+                run in order after dead-code removal; ``needed`` holds the slots that leave
+                the replay, ``meta`` each slot's trace-time ``(type, shape, dtype)``.
         """
         needed: set = set()
         for _, s in self.data_out:
@@ -161,8 +165,8 @@ class Program:
                 needed.add(s)
         _result_slots(self.result, needed)
         instrs = _dce(self.instrs, needed)
-        if optimize is not None:
-            instrs = optimize(instrs, needed)
+        for p in passes:
+            instrs = p(instrs, needed, self.meta)
         return _codegen(self, instrs)
 
 

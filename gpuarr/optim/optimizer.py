@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from .._core.capture import tracing
 from .._creation import tensor
 from .._device import CPU
 from .._dtype import float64, get_default_dtype
@@ -740,7 +741,9 @@ def _chunks(xp, arrays: list, n_tmp: int = 2):
     n = first.size
     if all(a.flags.c_contiguous for a in live):
         flat = [None if a is None else a.reshape(-1) for a in arrays]
-        if n > _CHUNK and of_module(xp).chunked_updates:
+        # a recorded step (gpuarr.compile) updates whole arrays: the same elementwise
+        # arithmetic, with a fraction of the calls to replay
+        if n > _CHUNK and of_module(xp).chunked_updates and not tracing():
             tmps = [xp.empty(_CHUNK, first.dtype) for _ in range(n_tmp)]
             for i in range(0, n, _CHUNK):
                 j = min(i + _CHUNK, n)

@@ -1,0 +1,127 @@
+"""Replay pass: write fresh NumPy results into buffers kept between replays.
+
+An eager step allocates every intermediate array anew; for arrays past a few hundred KiB
+that is an ``mmap`` and a page fault per page, every step. A replay knows every array's shape
+and dtype in advance, so ufunc calls (and the arithmetic operators, which are ufunc calls on
+NumPy arrays) whose result stays inside the replay get ``out=`` a buffer allocated once.
+The same ufunc runs on the same operands, so results are bit-identical to eager.
+
+A result *stays inside* unless it, or an array that may share its memory (a view of it, or
+something computed by a call that may return a view), is bound to a tensor, becomes a
+gradient or is returned: those keep fresh arrays, as eager gives them.
+"""
+
+from __future__ import annotations
+
+import operator
+
+import numpy as np
+
+from .trace import ConstArray, Instr, Slot
+
+__all__ = ["reuse_buffers"]
+
+# NumPy's ufunc for each operator the tracer records (ndarray operators call exactly these)
+_OP_UFUNC = {
+    operator.add: np.add, operator.sub: np.subtract, operator.mul: np.multiply,
+    operator.truediv: np.true_divide, operator.floordiv: np.floor_divide,
+    operator.mod: np.remainder, operator.pow: np.power, operator.matmul: np.matmul,
+    operator.and_: np.bitwise_and, operator.or_: np.bitwise_or, operator.xor: np.bitwise_xor,
+    operator.lt: np.less, operator.le: np.less_equal, operator.gt: np.greater,
+    operator.ge: np.greater_equal, operator.eq: np.equal, operator.ne: np.not_equal,
+    operator.neg: np.negative, operator.pos: np.positive, operator.abs: np.absolute,
+    operator.invert: np.invert,
+}
+_MIN_BYTES = 4096  # below this NumPy's allocator is cheap and a buffer saves nothing
+
+
+def _fresh(ins: Instr) -> bool:
+    """Whether the call's result is a new array (shares no memory with its arguments)."""
+    fn = ins.fn
+    if "out" in ins.kwargs:
+        return False
+    return isinstance(fn, np.ufunc) or fn in _OP_UFUNC or type(fn) is ConstArray
+
+
+def _slots_of(tmpl, acc: set) -> None:
+    t = type(tmpl)
+    if t is Slot:
+        acc.add(tmpl.index)
+    elif t is tuple or t is list:
+        for e in tmpl:
+            _slots_of(e, acc)
+    elif t is dict:
+        for e in tmpl.values():
+            _slots_of(e, acc)
+
+
+def reuse_buffers(instrs: list, needed: set, meta: dict) -> list:
+    """``instrs`` with ``out=`` buffers for the fresh NumPy results that stay inside.
+
+    Args:
+        instrs: the program after dead-code removal.
+        needed: slots bound, made gradients or returned.
+        meta: slot -> the value's ``(type, shape, dtype)`` at trace time.
+    """
+    escaping = set(needed)
+    for ins in reversed(instrs):  # what may share memory with an escaping value escapes too
+        outs: set = set()
+        _slots_of(ins.outs, outs)
+        if outs & escaping and not _fresh(ins):
+            _slots_of(ins.args, escaping)
+            _slots_of(ins.kwargs, escaping)
+    out = []
+    for ins in instrs:
+        s = ins.outs
+        fn = ins.fn
+        if (getattr(fn, "__name__", None) in ("empty", "empty_like")
+                and getattr(fn, "__module__", None) == "numpy" and type(s) is Slot
+                and s.index not in escaping and meta.get(s.index, (None,))[0] is np.ndarray):
+            # an uninitialised array: the same one every replay (its contents are the
+            # program's to write)
+            m = meta[s.index]
+            out.append(Instr(_Static(np.empty(m[1], dtype=m[2])), (), {}, s, ins.site))
+            continue
+        ufunc = fn if isinstance(fn, np.ufunc) else _OP_UFUNC.get(fn)
+        m = meta.get(s.index) if type(s) is Slot else None
+        if (ufunc is None or ufunc.nout != 1 or "out" in ins.kwargs or m is None
+                or s.index in escaping or m[0] is not np.ndarray
+                or len(m[1]) == 0 or np.dtype(m[2]).itemsize * _prod(m[1]) < _MIN_BYTES
+                or not _numpy_operands(ins.args, meta)):
+            out.append(ins)
+            continue
+        buf = np.empty(m[1], dtype=m[2])
+        out.append(Instr(ufunc, ins.args, dict(ins.kwargs, out=buf), s, ins.site))
+    return out
+
+
+class _Static:
+    """A program step giving the same preallocated array every replay."""
+
+    __slots__ = ("buf", "__name__")
+
+    def __init__(self, buf) -> None:
+        self.buf = buf
+        self.__name__ = "static_buffer"
+
+    def __call__(self):
+        return self.buf
+
+
+def _prod(shape: tuple) -> int:
+    n = 1
+    for d in shape:
+        n *= d
+    return n
+
+
+def _numpy_operands(args: tuple, meta: dict) -> bool:
+    """Whether every operand is a NumPy array or scalar, or a Python number."""
+    for a in args:
+        if type(a) is Slot:
+            m = meta.get(a.index)
+            if m is None or not (m[0] is np.ndarray or issubclass(m[0], np.generic)):
+                return False
+        elif type(a) not in (int, float, bool, complex) and not isinstance(a, np.generic):
+            return False
+    return True
