@@ -31,6 +31,7 @@ ORDER += ["bench_rnn"]
 ORDER.append("bench_ddp")  # 2-rank DistributedDataParallel step (mpirun + torch gloo workers)
 ORDER.insert(ORDER.index("bench_training") + 1, "bench_gpt")  # GPT (nanoGPT) training step
 ORDER.append("bench_conv")  # MNIST CNN conv stack forward + backward vs PyTorch
+ORDER.append("bench_compile")  # gpuarr.compile: captured MLP step, fused GELU and Adam
 
 
 def main(argv=None) -> int:

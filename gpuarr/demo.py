@@ -13,17 +13,24 @@ With ``--distributed`` the same training runs data-parallel, one process per ran
 averages the gradients, and only rank 0 logs to TensorBoard, writes the checkpoint, shows the
 progress bar and prints the result. ``--batch-size`` is then per process (as in torch).
 
+With ``--compile`` the training step (forward, loss, backward, optimizer step) is wrapped in
+``gpuarr.compile``, and before training the demo times that step eager and compiled on one
+batch, on throwaway copies of the model, and prints both times.
+
 Example:
     $ python -m gpuarr.demo --epochs 20 --device auto
     $ tensorboard --logdir runs/digits
     $ mpirun -n 2 python -m gpuarr.demo --distributed
+    $ python -m gpuarr.demo --compile
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import importlib.util
 import os
+import statistics
 import sys
 import time
 from collections.abc import Sequence
@@ -42,6 +49,7 @@ from gpuarr.utils.data.distributed import DistributedSampler
 __all__ = ["main", "build_model", "load_digits_tensors"]
 
 CHECKPOINT = "checkpoint.safetensors"
+STEP_WARMUP, STEP_TIMED = 5, 20  # --compile: steps before timing, steps timed (median)
 
 
 def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -67,6 +75,9 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
                    help="train data-parallel, one process per rank: launch with "
                         "`mpirun -n N python -m gpuarr.demo --distributed` (--batch-size is "
                         "per process; rank 0 logs, checkpoints and prints)")
+    p.add_argument("--compile", action="store_true",
+                   help="wrap the training step in gpuarr.compile, and print the step's time "
+                        "eager and compiled")
     args = p.parse_args(argv)
     if args.epochs < 1:
         p.error("--epochs must be at least 1")
@@ -159,6 +170,61 @@ def _init_distributed(dev: gpuarr.device) -> tuple[Any, bool, gpuarr.device]:
     return dist, own, dev
 
 
+def _make_step(net: nn.Module, loss_fn, opt):
+    """One training step on a batch, tensor work only (no ``.item()``: a compiled step stays
+    one capture). Returns the detached loss and logits."""
+    def train_step(xb: gpuarr.Tensor, yb: gpuarr.Tensor):
+        logits = net(xb)
+        loss = loss_fn(logits, yb)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return loss.detach(), logits.detach()
+
+    return train_step
+
+
+def _step_times(model: nn.Module, loss_fn, lr: float, xb: gpuarr.Tensor, yb: gpuarr.Tensor,
+                warmup: int = STEP_WARMUP, steps: int = STEP_TIMED) -> dict[str, float]:
+    """Median seconds of the training step, eager and wrapped in ``gpuarr.compile``, on one
+    batch, each on its own copy of ``model`` with a fresh optimizer (the model being trained
+    is left alone). ``warmup`` calls come first (a compiled step traces on its first calls)."""
+    cuda = xb.device.type == "cuda"
+    times = {}
+    for name in ("eager", "compiled"):
+        scratch = copy.deepcopy(model)
+        step = _make_step(scratch, loss_fn, Adam(scratch.parameters(), lr=lr))
+        if name == "compiled":
+            step = gpuarr.compile(step)
+        for _ in range(warmup):
+            step(xb, yb)
+        samples = []
+        for _ in range(steps):
+            if cuda:
+                gpuarr.cuda.synchronize()
+            t0 = time.perf_counter()
+            step(xb, yb)
+            if cuda:
+                gpuarr.cuda.synchronize()
+            samples.append(time.perf_counter() - t0)
+        times[name] = statistics.median(samples)
+    return times
+
+
+def _compile_summary(step) -> str:
+    """What ``gpuarr.compile`` did with the training step, from its ``stats()`` when it has
+    them (a function handed back unchanged has none)."""
+    stats = getattr(step, "stats", None)
+    if stats is None:
+        return "gpuarr.compile returned the step unchanged: it ran eagerly"
+    s = stats()
+    text = "gpuarr.compile: " + ", ".join(f"{s[k]} {k.replace('_', ' ')}" for k in
+                                          ("traces", "replays", "eager_calls",
+                                           "cache_entries") if k in s)
+    reason = getattr(step, "eager_reason", None)
+    return text + (f"; ran eagerly because {reason}" if reason else "")
+
+
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     """Run the demo with command-line style arguments.
 
@@ -168,7 +234,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     Returns:
         ``{'test_accuracy', 'test_loss', 'epoch', 'checkpoint', 'logdir', 'seconds'}``; with
         ``--distributed`` also ``'rank'`` and ``'world_size'`` (every rank returns the same
-        accuracy: the replicas stay equal).
+        accuracy: the replicas stay equal); with ``--compile`` also ``'step_seconds'``
+        (``{'eager', 'compiled'}``, median seconds per training step on one batch).
     """
     from tqdm.auto import tqdm  # lazy: only when the demo runs, not for its helpers
 
@@ -214,6 +281,13 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True,
                             generator=loader_gen)
     steps_per_epoch = len(loader)
+    train_step = _make_step(net, loss_fn, opt)
+    step_seconds = None
+    if args.compile:
+        # timed on throwaway copies of the plain model, before training touches the weights
+        step_seconds = _step_times(model, loss_fn, args.lr, x_train[:args.batch_size],
+                                   y_train[:args.batch_size])
+        train_step = gpuarr.compile(train_step)
     writer = None
     if main_rank:
         writer = SummaryWriter(args.logdir,
@@ -233,14 +307,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             loader_gen.manual_seed(args.seed * 100_003 + epoch)
         bar.set_description(f"epoch {epoch + 1}/{args.epochs}")
         for i, (xb, yb) in enumerate(loader):
-            logits = net(xb)
-            loss = loss_fn(logits, yb)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
+            loss, logits = train_step(xb, yb)
             step = epoch * steps_per_epoch + i
             loss_v = loss.item()
-            acc = float((logits.detach().cpu().numpy().argmax(1) == yb.cpu().numpy()).mean())
+            acc = float((logits.cpu().numpy().argmax(1) == yb.cpu().numpy()).mean())
             if writer is not None:  # rank 0 logs its own batches' loss and accuracy
                 writer.add_scalar("train/loss", loss_v, step)
                 writer.add_scalar("train/accuracy", acc, step)
@@ -275,6 +345,13 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         print(f"final test accuracy: {test_acc:.4f} ({len(y_test)} held-out digits, "
               f"{args.epochs} epoch{'s' if args.epochs > 1 else ''} on {where}, "
               f"{seconds:.1f} s)")
+        if step_seconds is not None:
+            eager_s, comp_s = step_seconds["eager"], step_seconds["compiled"]
+            print(f"training step (batch {args.batch_size}, median of {STEP_TIMED} after "
+                  f"{STEP_WARMUP} warm-up steps): eager {eager_s * 1e3:.3f} ms, "
+                  f"compiled {comp_s * 1e3:.3f} ms "
+                  f"(compiled runs at {eager_s / comp_s:.2f}x eager speed)")
+            print(_compile_summary(train_step))
         print(f"checkpoint: {ckpt_path}")
         print(f"view the run with: tensorboard --logdir {args.logdir}")
         sys.stdout.flush()
@@ -282,6 +359,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
            "checkpoint": ckpt_path, "logdir": args.logdir, "seconds": seconds}
     if args.distributed:
         out.update(rank=rank, world_size=world)
+    if step_seconds is not None:
+        out["step_seconds"] = step_seconds
     return out
 
 

@@ -25,7 +25,7 @@ NB_DIR = ROOT / "notebooks"
 NOTEBOOKS = sorted(NB_DIR.glob("*.ipynb"))
 EXPECTED = [
     "01_tensors", "02_broadcasting", "03_linear_algebra_and_gradients", "04_probability",
-    "05_tensorboard_logging", "06_training", "07_gpu",
+    "05_tensorboard_logging", "06_training", "07_gpu", "08_compile",
 ]
 CELL_TIMEOUT = 120  # seconds; each notebook takes a few seconds on a 2-core CPU
 
@@ -50,7 +50,7 @@ def _stream_text(nb) -> str:
     return "".join(o.get("text", "") for c in _code_cells(nb) for o in c.outputs)
 
 
-def test_the_seven_notebooks_are_there():
+def test_the_eight_notebooks_are_there():
     assert [p.stem for p in NOTEBOOKS] == EXPECTED
 
 
