@@ -101,9 +101,10 @@ class _Watch:
     def state(self) -> tuple:
         parts: list = [m.training for m in self.modules]
         for opt in self.optimizers:
+            skip = ("params", "lr") if getattr(opt, "_lr_read_per_call", False) else ("params",)
             for g in opt.param_groups:
-                parts.extend(v for k, v in g.items() if k != "params"
-                             and type(v) in _SCALARS or type(v) is tuple)
+                parts.extend(v for k, v in g.items() if k not in skip
+                             and (type(v) in _SCALARS or type(v) is tuple))
         for c in self.cells:
             if _has_contents(c) and type(c.cell_contents) in _SCALARS:
                 parts.append(c.cell_contents)

@@ -247,11 +247,11 @@ class _Emitter:
         t = type(tmpl)
         if t is Slot:
             return f"s{tmpl.index}"
-        if t is tuple:
+        if t is tuple and _has_slot(tmpl):
             return "(" + "".join(self.expr(e) + ", " for e in tmpl) + ")"
-        if t is list:
+        if t is list and _has_slot(tmpl):
             return "[" + ", ".join(self.expr(e) for e in tmpl) + "]"
-        if t is dict and all(type(k) is str for k in tmpl):
+        if t is dict and _has_slot(tmpl) and all(type(k) is str for k in tmpl):
             return "{" + ", ".join(f"{k!r}: {self.expr(v)}" for k, v in tmpl.items()) + "}"
         if tmpl is None or t is bool or t is int or t is str:
             return repr(tmpl)

@@ -277,14 +277,14 @@ class TArray:
 
 def _binop(op):
     def f(self, other):
-        return _record(op, (self, other), {})
+        return _record(op, (self, other), {}, type(self.v) in (int, float))
     f.__name__ = op.__name__
     return f
 
 
 def _rbinop(op):
     def f(self, other):
-        return _record(op, (other, self), {})
+        return _record(op, (other, self), {}, type(self.v) in (int, float))
     f.__name__ = "r" + op.__name__
     return f
 
@@ -299,7 +299,8 @@ for _name in ("lt", "le", "gt", "ge", "eq", "ne"):
     setattr(TArray, f"__{_name}__", _binop(getattr(operator, _name)))
 for _name in ("neg", "pos", "abs", "invert"):
     _op = getattr(operator, _name)
-    setattr(TArray, f"__{_name}__", (lambda op: lambda self: _record(op, (self,), {}))(_op))
+    setattr(TArray, f"__{_name}__", (lambda op: lambda self: _record(
+        op, (self,), {}, type(self.v) in (int, float)))(_op))
 TArray.__hash__ = lambda self: id(self)  # __eq__ above would otherwise unset it
 
 
@@ -325,6 +326,12 @@ def _template(tr: Tracer, x):
     t = type(x)
     if t is TArray:
         return Slot(x.s)
+    if (t is tuple or t is list or t is dict) and not _has_traced(x):
+        # a container of constants is passed as itself (a dict an op reads at replay, such
+        # as an optimizer's param group, keeps its identity)
+        if t is tuple and any(_is_backend_array(e) for e in x):
+            return tuple(_template(tr, e) for e in x)
+        return x
     if t is tuple or t is list:
         return t(_template(tr, e) for e in x)
     if t is dict:
@@ -381,9 +388,10 @@ def _known(x, acc: dict) -> None:
             _known(e, acc)
 
 
-def _record(fn, args: tuple, kwargs: dict):
+def _record(fn, args: tuple, kwargs: dict, number: bool = False):
     """Run ``fn`` on the real arrays of ``args``/``kwargs`` and append the call to the active
-    tracer's program; returns the result with TArrays for its arrays."""
+    tracer's program; returns the result with TArrays for its arrays (and for a Python number
+    result too, with ``number``: see ``gpuarr._core.capture.host_value``)."""
     tr = _current[0]
     rargs = _unwrap(args)
     rkw = _unwrap(kwargs) if kwargs else kwargs
@@ -398,7 +406,11 @@ def _record(fn, args: tuple, kwargs: dict):
     _known(args, known)
     if kwargs:
         _known(kwargs, known)
-    out, tmpl = _wrap(tr, r, known)
+    if number and type(r) in (int, float):
+        out = tr.new_value(r)
+        tmpl = Slot(out.s)
+    else:
+        out, tmpl = _wrap(tr, r, known)
     tr.instrs.append(Instr(fn, _template(tr, args), _template(tr, kwargs) if kwargs else {},
                            tmpl))
     return out
@@ -573,6 +585,7 @@ class Tracer:
             _capture._recorder[0] = self._raise_if
             self._backward_runs = _capture.backward_runs[0]
             _capture._host[0] = lambda fn, args: _record(fn, args, {})
+            _capture._host_value[0] = lambda fn, args: _record(fn, args, {}, True)
             self._patch()
             for i, t in enumerate(self._arg_tensors):
                 v = _get_data(t)
@@ -605,6 +618,7 @@ class Tracer:
         finally:
             _capture._recorder[0] = None
             _capture._host[0] = None
+            _capture._host_value[0] = None
             _current[0] = None
             _lock.release()
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-__all__ = ["tracing", "raise_if", "host_call"]
+__all__ = ["tracing", "raise_if", "host_call", "host_value"]
 
 # the active tracer's recorder of checks, set by gpuarr._compile while it traces
 _recorder: list = [None]
@@ -59,4 +59,20 @@ def host_call(fn: Callable, *args):
     by identity).
     """
     rec = _host[0]
+    return fn(*args) if rec is None else rec(fn, args)
+
+
+_host_value: list = [None]  # the active tracer's recorder of host values
+
+
+def host_value(fn: Callable, *args):
+    """``fn(*args)``, a Python number every call reads afresh (an optimizer's learning rate).
+
+    Eagerly this is just the call. While tracing, the call is recorded and the number it
+    returns is a program value, not a constant: a replay calls ``fn`` again and computes with
+    what it returns then, so a learning-rate schedule needs no retrace. Python arithmetic on
+    the value is recorded too; reading it into Python control flow (``if lr > 0``) makes the
+    function run eagerly. ``fn`` must be a module-level function.
+    """
+    rec = _host_value[0]
     return fn(*args) if rec is None else rec(fn, args)

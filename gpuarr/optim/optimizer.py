@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from .._core.capture import tracing
+from .._core.capture import host_value, tracing
 from .._creation import tensor
 from .._device import CPU
 from .._dtype import float64, get_default_dtype
@@ -558,6 +558,8 @@ class _PerParameter(Optimizer):
     """Base of the optimizers whose step updates each parameter on its own: ``step`` calls
     ``_update(group, p, lr)`` for every parameter of every group that has a gradient."""
 
+    _lr_read_per_call = True  # gpuarr.compile: lr is read at each replay, not a constant
+
     @_optimizer_step
     def step(self, closure: Callable | None = None):
         """Perform one optimization step on every parameter that has a gradient.
@@ -570,7 +572,8 @@ class _PerParameter(Optimizer):
         """
         loss = _closure_loss(closure)
         for group in self.param_groups:
-            lr = _lr_value(group["lr"])
+            # read through host_value: a compiled step reads the current lr at each replay
+            lr = host_value(_group_lr, group)
             for p in group["params"]:
                 if p.grad is not None:
                     self._update(group, p, lr)
@@ -593,6 +596,11 @@ class _PerParameter(Optimizer):
 
 
 # ---- helpers shared by the optimizers' update loops ----
+
+
+def _group_lr(group: dict) -> float:
+    """``group``'s current lr as a Python float."""
+    return _lr_value(group["lr"])
 
 
 def _lr_value(lr) -> float:
