@@ -25,11 +25,15 @@ CPU, the bugs that only show up when code runs on CuPy arrays:
 * ``cupy.linalg`` silent on singular input unless ``cupyx.errstate(linalg='raise')``; the dtype
   limits of ``ufunc.at``/``cupyx.scatter_add``; ``ElementwiseKernel`` argument checks and a
   small C-body -> NumPy translator (declarations, compound assignments, ternaries, math calls).
+* streams, stream capture and CUDA graphs (``_graph.py``): captured work is recorded, not run,
+  until ``Graph.launch``; host synchronisation and library calls during a capture raise as in
+  CuPy / CUDA.
 
 What it cannot prove: anything about CUDA numerics (it computes with NumPy on the CPU), speed,
-real memory behaviour (allocation failures, fragmentation, the pool's caching), asynchrony and
-streams, kernel compile errors (see ``tests/cuda_compile.py``), and CuPy's sort/unique/linalg
-algorithm differences. ``RawKernel``/``ReductionKernel``/``RawModule`` raise.
+real memory behaviour (allocation failures, fragmentation, the pool's caching), asynchrony
+(outside a capture everything runs at once), kernel compile errors (see
+``tests/cuda_compile.py``), and CuPy's sort/unique/linalg algorithm differences.
+``RawKernel``/``ReductionKernel``/``RawModule`` raise.
 """
 
 from __future__ import annotations
@@ -56,6 +60,9 @@ __version__ = "14.2.0"
 _IS_STANDIN = True
 _NDEV = int(_os.environ.get("CUPY_SIM_NDEV", "1"))
 _LOG = _os.environ.get("CUPY_SIM_LOG")  # file to append events (implicit transfers) to
+# True while some stream captures (any thread): the hooks below then ask ``_graph`` whether to
+# record the work instead of running it. The only cost on the normal path is this flag's test.
+_capturing = False
 
 
 def _event(kind, msg):
@@ -223,6 +230,8 @@ class _Device:
 
     def synchronize(self):
         _check_ordinal(self.id)
+        if _capturing:
+            _graph.device_synchronize(self.id)
 
     @property
     def compute_capability(self):
@@ -300,6 +309,8 @@ def _track(o, dev):
     n = o.nbytes
     if n == 0:
         return
+    if _capturing:
+        _graph.on_alloc(n, dev)
     n = (n + 511) // 512 * 512  # CuPy's allocation unit
     _owners[key] = _weakref.ref(o, _functools.partial(_release, key, dev, n))
     start = o.__array_interface__["data"][0]
@@ -318,6 +329,10 @@ def _sim_lookup_ptr(ptr, nbytes):
     memory of one live stand-in array, else None: how the NCCL stand-in, which gets raw device
     pointers as NCCL does, finds the arrays behind them."""
     import ctypes
+
+    if _capturing and _graph.current() is not None:
+        raise NotImplementedError("cupy stand-in: NCCL calls inside a stream capture are not "
+                                  "modelled (they would run at once instead of at launch)")
 
     def hit(key):
         info, ref = _owner_devs.get(key), _owners.get(key)
@@ -501,6 +516,8 @@ class ndarray:
         self._dev = d = _cur()
         self._base = None
         _track(a, d)
+        if _capturing:
+            _graph.fresh_alloc(self)
 
     # -- host conversion --------------------------------------------------------------------
     def __array__(self, dtype=None, copy=None):
@@ -508,6 +525,8 @@ class ndarray:
                         "Please use `.get()` to construct a NumPy array explicitly.")
 
     def get(self, stream=None, order="C", out=None, blocking=True):
+        if _capturing and self._a.size:
+            _graph.d2h(stream)
         if out is not None:
             if not isinstance(out, _np.ndarray):
                 raise TypeError("Only numpy.ndarray can be obtained fromcupy.ndarray")
@@ -535,17 +554,25 @@ class ndarray:
         if not (self._a.flags.c_contiguous or self._a.flags.f_contiguous):
             raise RuntimeError("Cannot set to non-contiguous array")
         _event("H2D", f"set {arr.shape}")
+        if _capturing and _graph.setitem(self._a, Ellipsis, arr, False, (), "memcpyHtoD", True):
+            return
         self._a[...] = arr
 
     def item(self):
         if self._a.size != 1:
             raise ValueError("can only convert an array of size 1 to a Python scalar")
+        if _capturing:
+            _graph.d2h()
         return self._a.item()
 
     def tolist(self):
+        if _capturing and self._a.size:
+            _graph.d2h()
         return self._a.tolist()
 
     def tobytes(self, order="C"):
+        if _capturing and self._a.size:
+            _graph.d2h()
         return self._a.tobytes(order)
 
     def tofile(self, fid, sep="", format="%s"):
@@ -581,6 +608,8 @@ class ndarray:
                           "check that an array is not empty.", DeprecationWarning, stacklevel=2)
             return False
         if n == 1:
+            if _capturing:
+                _graph.d2h()
             return _builtins.bool(self._a.reshape(()))
         raise ValueError("The truth value of an array with more than one element is "
                          "ambiguous. Use a.any() or a.all()")
@@ -596,9 +625,13 @@ class ndarray:
         return (self[i] for i in range(self._a.shape[0]))
 
     def __repr__(self):
+        if _capturing and self._a.size:
+            _graph.d2h()
         return repr(self._a)
 
     def __str__(self):
+        if _capturing and self._a.size:
+            _graph.d2h()
         return str(self._a)
 
     def __format__(self, spec):
@@ -653,6 +686,8 @@ class ndarray:
     def imag(self):
         if self._a.dtype.kind == "c":
             return _view(self._a.imag, self)
+        if _capturing:
+            return _G["zeros_like"](self)  # a memset kernel, recorded while capturing
         return _mk(_np.zeros_like(self._a))
 
     @property
@@ -690,6 +725,10 @@ class ndarray:
         for x in arrs:
             if x._dev != dev:
                 raise _peer_error(x._dev, dev)
+        if _capturing:
+            cap = _graph.current()
+            if cap is not None:
+                return cap.getitem(self, k, arrs, dev)
         r = self._a[k]
         if type(r) is not _np.ndarray or _owner(r) is _owner(self._a):
             r = _np.array(r)  # CuPy's advanced indexing always copies
@@ -704,6 +743,8 @@ class ndarray:
                 x = value._a
                 if (y.shape == x.shape and y.strides == x.strides and y.dtype == x.dtype
                         and y.flags.c_contiguous):
+                    if _capturing and _graph.setitem(y, Ellipsis, x, False, (), "memcpy"):
+                        return
                     y[...] = x  # a device-to-device memcpy: no kernel, works across devices
                     return
             if value._dev != dev:
@@ -723,6 +764,9 @@ class ndarray:
         for x in arrs:
             if x._dev != dev:
                 raise _peer_error(x._dev, dev)
+        if _capturing and _graph.setitem(self._a, k, v, adv, arrs, "setitem",
+                                         isinstance(value, _np.ndarray)):
+            return
         with _np.errstate(all="ignore"):
             self._a[k] = v
 
@@ -796,6 +840,11 @@ class ndarray:
         dev = _cur()
         if self._dev != dev and a.size:
             raise _peer_error(self._dev, dev)
+        if _capturing:
+            cap = _graph.current()
+            if cap is not None:
+                return cap.produce(lambda: a.astype(dtype, order=order, copy=True), "astype",
+                                   [a], dev)
         with _np.errstate(all="ignore"):  # CUDA casts never warn
             return _mk(a.astype(dtype, order=order, copy=True), dev)
 
@@ -809,15 +858,15 @@ class ndarray:
         # another device: a contiguous copy there, then a device-to-device memcpy
         x = self._a
         o = order.upper()
-        if o in ("C", "F"):
-            x = _np.array(x, order=o, copy=True)
-        elif o == "A":
-            x = _np.array(x, order="F" if x.flags.f_contiguous else "C", copy=True)
-        elif not (x.flags.c_contiguous or x.flags.f_contiguous):
+        if o not in ("C", "F", "A") and not (x.flags.c_contiguous or x.flags.f_contiguous):
             raise NotImplementedError("CuPy cannot copy non-contiguous array between devices.")
-        else:
-            x = _np.array(x, order="K", copy=True)
-        return _mk(x, dev)
+        o = ("F" if x.flags.f_contiguous else "C") if o == "A" else o if o in ("C", "F") else "K"
+        if _capturing:
+            cap = _graph.current()
+            if cap is not None:
+                return cap.produce(lambda: _np.array(x, order=o, copy=True), "memcpyPeer", [x],
+                                   dev)
+        return _mk(_np.array(x, order=o, copy=True), dev)
 
     def __copy__(self):
         return self.copy()
@@ -860,7 +909,10 @@ class ndarray:
         if not (isinstance(value, _SCALAR_TYPES) and value == 0 and self._a.flags.c_contiguous):
             if self._dev != dev:  # a fill kernel (a zero fill of contiguous memory is a memset)
                 raise _peer_error(self._dev, dev)
-        self._a.fill(value)
+        a = self._a
+        if _capturing and _graph.run(lambda: a.fill(value), "fill", [a, value]):
+            return
+        a.fill(value)
 
     def sort(self, axis=-1, kind=None):
         if kind is not None and kind != "stable":
@@ -931,7 +983,11 @@ class flatiter:
         for x in (a, value):
             if isinstance(x, ndarray) and x._dev != dev:
                 raise _peer_error(x._dev, dev)
-        a._a.flat[_unwrap_index(key)] = _unwrap(value, False)
+        k, v = _unwrap_index(key), _unwrap(value, False)
+        if _capturing and _graph.run(lambda: a._a.flat.__setitem__(k, v), "setitem",
+                                     [a._a, v]):
+            return
+        a._a.flat[k] = v
 
     def __len__(self):
         return self._arr.size
@@ -1069,6 +1125,11 @@ def _call(npf, args, kwargs, strict, mutates):
             break
     if off is not None and (mutates or (kwargs and kwargs.get("out") is not None)):
         raise _peer_error(off._dev, dev)  # before NumPy writes anything
+    if _capturing:
+        cap = _graph.current()
+        if cap is not None:
+            return cap.call(npf, a, k, acc, dev, off,
+                            mutates or bool(kwargs and kwargs.get("out") is not None))
     with _np.errstate(all="ignore"):
         r = npf(*a, **k)
     return _res(r, acc, dev, off)
@@ -1246,6 +1307,10 @@ class _UFunc:
             kwargs["where"] = w
         if not any_arr:
             ins = [_np.asarray(x) for x in ins]  # all scalars: CuPy returns a 0-d array
+        if _capturing:
+            cap = _graph.current()
+            if cap is not None:
+                return cap.ufunc(self, ins, kwargs, outs, dev)
         with _np.errstate(all="ignore"):
             r = self._np(*ins, **kwargs)
         if outs is not None:
@@ -1341,11 +1406,18 @@ def _scatter(a, slices, value, op):
         ok, msg = _SCATTER_DTYPES[op]
         if not issubclass(a.dtype.type, ok):
             raise TypeError(msg)
-    with _np.errstate(all="ignore"):
+
+    def scatter():
         if op == "update":
             a._a[k] = v
         else:
             _SCATTER_NP[op].at(a._a, k, v)
+
+    if _capturing and _graph.run(scatter, f"scatter_{op}", [a._a, v] + [x._a for x in arrs],
+                                 d2h_first=adv and not int_adv):
+        return
+    with _np.errstate(all="ignore"):
+        scatter()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1362,6 +1434,7 @@ _HOST_RESULT = {"iinfo", "finfo", "result_type", "promote_types", "can_cast", "s
                 "savez_compressed", "savetxt", "show_config", "who", "disp", "isdtype"}
 # inputs that only give a shape/dtype: no kernel reads them
 _NO_INPUT_KERNEL = {"empty_like", "zeros_like", "ones_like", "full_like"}
+_HOST_READS = {"array_repr", "array_str", "save", "savez", "savez_compressed", "savetxt"}
 _MUTATES = {"put", "place", "putmask", "fill_diagonal", "copyto", "put_along_axis"}
 def _kind_check(kind):
     if kind is not None and kind != "stable":
@@ -1409,12 +1482,20 @@ _ALIASES = {"sort": _np_sort, "argsort": _np_argsort,
 def _make_func(qual, npfunc, sigstr, name):
     chk = _Sig(qual, sigstr)
     if name in _HOST_RESULT:
+        reads = name in _HOST_READS
+
         def f(*args, **kwargs):
             chk(args, kwargs)
+            if _capturing and reads and _has_device_array(args):
+                _graph.d2h()
             return npfunc(*_unwrap(args, False), **_unwrap(kwargs, False))
     elif name in _NO_INPUT_KERNEL:
         def f(*args, **kwargs):
             chk(args, kwargs)
+            if _capturing:
+                cap = _graph.current()
+                if cap is not None:
+                    return cap.like(npfunc, name, _unwrap(args), _unwrap(kwargs), _cur())
             with _np.errstate(all="ignore"):
                 return _mk(npfunc(*_unwrap(args), **_unwrap(kwargs)))
     else:
@@ -1490,6 +1571,10 @@ def array(obj, dtype=None, copy=True, order="K", subok=False, ndmin=0, *, blocki
         raise ValueError(f"Unsupported dtype {a.dtype}")
     if a.dtype.byteorder == ">":
         a = a.astype(a.dtype.newbyteorder("<"))
+    if _capturing:
+        w = _graph.h2d(a, _cur())
+        if w is not None:
+            return w
     return _mk(a)
 
 
@@ -1585,7 +1670,9 @@ def copyto(dst, src, casting="same_kind", where=None):
             raise ValueError("non-scalar numpy.ndarray cannot be used for copyto")
         src = src.item()
     dev = _cur()
+    live = src  # what a captured copy reads at launch
     if isinstance(src, ndarray):
+        live = src._a
         if src._dev != dst._dev:  # CuPy switches to dst's device and copies src over
             src = _np.array(src._a, copy=True)
         else:
@@ -1595,8 +1682,12 @@ def copyto(dst, src, casting="same_kind", where=None):
             raise _peer_error(where._dev, dst._dev)
         where = where._a
     del dev
+    d, w = dst._a, True if where is None else where
+    if _capturing and _graph.run(lambda: _np.copyto(d, live, casting=casting, where=w),
+                                 "copyto", [d, live, w]):
+        return
     with _np.errstate(all="ignore"):
-        _np.copyto(dst._a, src, casting=casting, where=True if where is None else where)
+        _np.copyto(d, src, casting=casting, where=w)
 
 
 def get_array_module(*args):
@@ -1630,6 +1721,8 @@ def is_available():
 
 
 # ---- cupy.cuda -------------------------------------------------------------------------------
+from . import _graph  # noqa: E402  (streams, events, stream capture, graphs)
+
 cuda = _types.ModuleType("cupy.cuda")
 _runtime = _types.ModuleType("cupy.cuda.runtime")
 
@@ -1669,61 +1762,32 @@ def _peer_access(device, peer):
 
 for _k, _v in {
     "getDeviceCount": lambda: _NDEV, "getDevice": _cur, "setDevice": _set_device,
-    "deviceSynchronize": lambda: None, "is_hip": False, "runtimeGetVersion": lambda: 12090,
+    "deviceSynchronize": lambda: _graph.device_synchronize() if _capturing else None,
+    "is_hip": False, "runtimeGetVersion": lambda: 12090,
     "driverGetVersion": lambda: 12090, "CUDARuntimeError": _CUDARuntimeError,
     "getDeviceProperties": _get_device_properties, "deviceGetAttribute": _device_get_attribute,
     "memGetInfo": _mem_get_info, "deviceCanAccessPeer": _peer_access,
     "deviceEnablePeerAccess": _enable_peer, "streamLegacy": 1, "streamPerThread": 2,
     "cudaDevAttrMultiProcessorCount": 16, "check_status": _check_status,
+    "streamCaptureModeGlobal": _graph.MODE_GLOBAL,
+    "streamCaptureModeThreadLocal": _graph.MODE_THREAD_LOCAL,
+    "streamCaptureModeRelaxed": _graph.MODE_RELAXED, "streamCaptureStatusNone": 0,
+    "streamCaptureStatusActive": 1, "streamCaptureStatusInvalidated": 2,
+    "cudaGraphDebugDotFlagsVerbose": _graph.DEBUG_DOT_VERBOSE,
 }.items():
     setattr(_runtime, _k, _v)
 
 
-class _Event:
-    def __init__(self, block=False, disable_timing=False, interprocess=False):
-        self.done = True
-
-    def record(self, stream=None):
-        pass
-
-    def synchronize(self):
-        pass
-
-
-class _Stream:
-    """cupy.cuda.Stream: work is synchronous in the stand-in."""
-
-    null = None
-
-    def __init__(self, null=False, non_blocking=False, ptds=False, priority=None):
-        self.ptr = 0 if null else id(self)
-        self.device_id = _cur()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-    def synchronize(self):
-        pass
-
-    def use(self):
-        return self
-
-    def record(self, event=None):
-        return event or _Event()
-
-    def wait_event(self, event):
-        pass
-
-    @property
-    def done(self):
-        return True
-
-
-_Stream.null = _Stream(null=True)
-_ExternalStream = _Stream
+_stream_mod = _types.ModuleType("cupy.cuda.stream")
+_graph_mod = _types.ModuleType("cupy.cuda.graph")
+for _m in (_stream_mod, cuda):
+    _m.Stream = _graph.Stream
+    _m.ExternalStream = _graph.ExternalStream
+    _m.Event = _graph.Event
+    _m.get_current_stream = _graph.get_current_stream
+    _m.get_elapsed_time = _graph.get_elapsed_time
+for _m in (_graph_mod, cuda):
+    _m.Graph = _graph.Graph
 _device_mod = _types.ModuleType("cupy.cuda.device")
 _device_mod.Device = _Device
 _device_mod.get_device_id = _cur
@@ -1747,13 +1811,10 @@ cuda.device = _device_mod
 cuda.memory = _memory_mod
 cuda.compiler = _compiler_mod
 cuda.runtime = _runtime
-cuda.Stream = _Stream
-cuda.ExternalStream = _ExternalStream
-cuda.Event = _Event
+cuda.stream = _stream_mod
+cuda.graph = _graph_mod
 cuda.is_available = lambda: _NDEV > 0
 cuda.get_device_id = _cur
-cuda.get_current_stream = lambda device_id=-1: _Stream.null
-cuda.get_elapsed_time = lambda start, end: 0.0
 cuda.set_pinned_memory_allocator = lambda allocator=None: None
 cuda.get_local_runtime_version = lambda: 12090
 
@@ -1794,7 +1855,8 @@ if not _builtins.any(f is _NcclImport for f in _sys.meta_path):
     _sys.meta_path.append(_NcclImport)
 for _n, _m in (("cupy.cuda", cuda), ("cupy.cuda.runtime", _runtime),
                ("cupy.cuda.device", _device_mod), ("cupy.cuda.memory", _memory_mod),
-               ("cupy.cuda.compiler", _compiler_mod)):
+               ("cupy.cuda.compiler", _compiler_mod), ("cupy.cuda.stream", _stream_mod),
+               ("cupy.cuda.graph", _graph_mod)):
     _sys.modules[_n] = _m
 
 # ---- submodules populated from the meta dump
@@ -1843,6 +1905,8 @@ def _linalg_wrap(name, npf, sigstr):
 
     def f(*args, **kwargs):
         chk(args, kwargs)
+        if _capturing:
+            _graph.linalg_check(name, args, kwargs)
         try:
             return _call(npf, args, kwargs, True, False)
         except _np.linalg.LinAlgError:

@@ -186,6 +186,7 @@ class ElementwiseKernel:
                                                                    _np.generic)):
                 raise TypeError(f"Unsupported type {type(a)}")
         ins, outs = args[:self.nin], list(args[self.nin:])
+        fresh = not outs
         types_ = {}
         for (t, n, _), a in list(zip(self.out_params, outs)) + list(zip(self.in_params, ins)):
             if isinstance(a, _cp.ndarray):
@@ -234,17 +235,24 @@ class ElementwiseKernel:
                 ns[n] = (_np.dtype(t) if _is_dtype(t) else types_[t]).type(a)
         for (_t, n, _raw), a in zip(self.out_params, outs):
             ns[n] = a._a
+        cap = _cp._graph.current() if _cp._capturing else None
+        if cap is not None:  # a stream captures: the body runs when the graph is launched
+            cap.kernel(self, ns, outs, fresh)
+        else:
+            self._run(ns)
+        if self.no_return:
+            return None
+        if len(outs) == 1 and not self.return_tuple:
+            return outs[0]
+        return tuple(outs)
+
+    def _run(self, ns):
         with _np.errstate(all="ignore"):
             try:
                 exec(self._compile(), ns)
             except NameError as e:
                 raise NotImplementedError(f"cupy stand-in: {self.name}: {e} (a preamble "
                                           "function or an unsupported C construct?)") from None
-        if self.no_return:
-            return None
-        if len(outs) == 1 and not self.return_tuple:
-            return outs[0]
-        return tuple(outs)
 
 
 def _is_dtype(t):

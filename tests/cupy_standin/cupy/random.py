@@ -51,6 +51,10 @@ class _cuRANDGenerator(BitGenerator):
     restoring ``_state`` saves and restores the stream exactly."""
 
     def __init__(self, seed=None, *, size=-1):
+        if _cp._capturing and _cp._graph.current() is not None:
+            raise NotImplementedError(
+                "cupy stand-in: creating a cuRAND bit generator inside a stream capture is not "
+                "modelled (on a GPU its state stays unset until the graph is launched)")
         super().__init__(seed)
         self._seed = self._seed_seq.generate_state(1, _np.uint32)[0]
         if size == -1:  # CuPy 14: 2048 threads per multiprocessor of the current device
@@ -351,6 +355,15 @@ class Generator:
         return _mk(_np.asarray(r, dtype=_np.float64))
 
 
+# Generator draws are kernels reading and advancing the state in device memory: while a stream
+# captures they are recorded, and every launch of the graph continues the stream (_graph.draw).
+for _name, _meth in list(Generator.__dict__.items()):
+    if not _name.startswith("_") and callable(_meth):
+        setattr(Generator, _name, _cp._graph.capturable_draw(f"Generator.{_name}", _meth))
+_cuRANDGenerator.random_raw = _cp._graph.capturable_draw("random_raw",
+                                                          _cuRANDGenerator.random_raw)
+
+
 def default_rng(seed=None):
     if isinstance(seed, BitGenerator):
         return Generator(seed)
@@ -372,6 +385,8 @@ class RandomState:
         self._rs.seed(seed)
 
     def _run(self, name, args, kwargs):
+        if _cp._capturing:
+            _cp._graph.curand_check()  # the legacy API calls cuRAND's host API
         dtype = kwargs.pop("dtype", None) if name != "randint" else None
         acc = []
         a = _cp._unw(args, acc, True)
@@ -404,6 +419,8 @@ class RandomState:
     def shuffle(self, a):
         if not isinstance(a, _ndarray):
             raise TypeError("The array must be cupy.ndarray")
+        if _cp._capturing:
+            _cp._graph.curand_check()
         dev = _cp.cuda.get_device_id()
         if a._dev != dev:
             raise _cp._peer_error(a._dev, dev)
