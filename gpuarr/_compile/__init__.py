@@ -26,6 +26,8 @@ from typing import Any
 from .._core.grad_mode import _state
 from .._core.tensor import TensorBase
 from .buffers import reuse_buffers
+from .cuda_graph import GraphReplay, uses_cuda
+from .fuse import fuse_elementwise
 from .program import RETRACE, Program
 from .trace import Tracer
 
@@ -148,6 +150,9 @@ class CompiledFunction:
         opts = dict(options or {})
         self._limit = int(opts.pop("cache_size_limit", 8))
         self._fuse = bool(opts.pop("fuse", True))
+        # torch's "reduce-overhead" mode is the one with CUDA graphs
+        self._graphs = bool(opts.pop("cuda_graphs", mode in ("reduce-overhead",
+                                                              "max-autotune")))
         self._cache: dict = {}
         self._watch: _Watch | None = None
         self.eager_reason: str | None = None
@@ -203,7 +208,7 @@ class CompiledFunction:
             self._go_eager(prog.broken)
             return result
         if entry.last is not None and entry.last.same_as(prog):
-            entry.replay = prog.build(self._passes())
+            entry.replay = self._build(prog)
             entry.last = None
             return result
         entry.last = prog
@@ -213,9 +218,15 @@ class CompiledFunction:
                            "recorded different programs)")
         return result
 
-    def _passes(self) -> tuple:
-        """The rewrites a verified program goes through before it is built."""
-        return (reuse_buffers,) if self._fuse else ()
+    def _build(self, prog: Program):
+        """The replay of a verified program: generated code, or CUDA graphs."""
+        cuda = uses_cuda(prog.meta)
+        passes = () if not self._fuse else (fuse_elementwise,) if cuda else (reuse_buffers,)
+        instrs = prog.prepare(passes)
+        plain = prog.codegen(instrs)
+        if cuda and self._graphs:
+            return _GraphOrPlain(GraphReplay(prog, instrs, prog.meta), plain, self)
+        return plain
 
     def _go_eager(self, reason: str) -> None:
         self.eager_reason = reason
@@ -225,6 +236,32 @@ class CompiledFunction:
         if self._fullgraph:
             raise RuntimeError(msg + " (fullgraph=True forbids falling back to eager)")
         warnings.warn(msg, UserWarning, stacklevel=4)
+
+
+class _GraphOrPlain:
+    """A CUDA-graph replay that falls back to the plain replay (with one warning) when CuPy
+    refuses to capture it."""
+
+    __slots__ = ("graph", "plain", "owner")
+
+    def __init__(self, graph: GraphReplay, plain, owner: CompiledFunction) -> None:
+        self.graph = graph
+        self.plain = plain
+        self.owner = owner
+
+    def __call__(self, args):
+        if self.graph is not None:
+            try:
+                return self.graph(args)
+            except Exception as e:  # noqa: BLE001 - any capture failure: replay without graphs
+                if self.graph.plan is not None:
+                    raise  # a failure while replaying, not while capturing: the user's error
+                self.graph = None
+                name = getattr(self.owner._fn, "__qualname__", "function")
+                warnings.warn(f"gpuarr.compile: {name}: CUDA graph capture failed "
+                              f"({type(e).__name__}: {e}); replaying without graphs.",
+                              UserWarning, stacklevel=3)
+        return self.plain(args)
 
 
 class OptimizedModule:
@@ -268,10 +305,12 @@ def compile(model: Callable | None = None, *, fullgraph: bool = False,  # noqa: 
         fullgraph: raise instead of falling back to eager when a trace cannot be replayed.
         dynamic: accepted for torch compatibility; each new shape is traced.
         backend: accepted for torch compatibility (``"eager"`` disables compilation).
-        mode: ``"reduce-overhead"`` (or None/``"default"``/``"max-autotune"``): on CUDA,
-            the replay runs as one CUDA graph where it can.
+        mode: ``"reduce-overhead"`` or ``"max-autotune"``: on CUDA, replay through CUDA
+            graphs (outputs then live in static memory that the next replay overwrites, as
+            with torch's CUDA graphs); None/``"default"``: launch by launch.
         options: ``cache_size_limit`` (signatures kept per function, default 8), ``fuse``
-            (fuse elementwise chains, default True), ``cuda_graphs`` (default True).
+            (buffer reuse on the CPU, fused kernels on CUDA; default True), ``cuda_graphs``
+            (default: on in the reduce-overhead modes).
         disable: return ``model`` unchanged.
 
     Returns:

@@ -157,6 +157,10 @@ class Program:
                 run in order after dead-code removal; ``needed`` holds the slots that leave
                 the replay, ``meta`` each slot's trace-time ``(type, shape, dtype)``.
         """
+        return _codegen(self, self.prepare(passes))
+
+    def prepare(self, passes=()) -> list:
+        """The instructions a replay runs: dead code removed, then ``passes`` applied."""
         needed: set = set()
         for _, s in self.data_out:
             needed.add(s)
@@ -167,6 +171,10 @@ class Program:
         instrs = _dce(self.instrs, needed)
         for p in passes:
             instrs = p(instrs, needed, self.meta)
+        return instrs
+
+    def codegen(self, instrs: list):
+        """The generated replay function running ``instrs`` (from :meth:`prepare`)."""
         return _codegen(self, instrs)
 
 

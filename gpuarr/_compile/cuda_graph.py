@@ -1,0 +1,275 @@
+"""Replay through CUDA graphs (``mode="reduce-overhead"`` on CUDA).
+
+A CUDA graph replays a recorded sequence of kernel launches with one launch from the host. CuPy
+records one by stream capture (``Stream.begin_capture`` ... ``end_capture``). Three things
+keep a whole training step out of one graph, and shape this module:
+
+- **CuPy refuses cuBLAS and cuSOLVER calls during capture** (``NotImplementedError: calling
+  cuBLAS API during stream capture is currently unsupported``), so every matrix product
+  (``matmul``, ``dot``, ``einsum``...) and ``linalg`` call runs outside the graphs. The replay is
+  a few graphs, each holding the kernels between two such calls, and those calls in between,
+  launched on the same stream.
+- **Host work cannot be captured**: value checks (they read the device), host computations
+  (Adam's bias correction from its step count on the CPU) and whatever consumes them run
+  outside the graphs too. Host numbers that only follow Python state (a learning rate read by
+  ``host_value``) are captured as kernel arguments: each replay first recomputes them and
+  captures again when one changed (an LR schedule costs one capture per new value).
+- **A graph reads and writes fixed addresses.** Every array of the replay is *static*: the
+  arrays allocated while capturing stay alive with the graph and are reused by every replay;
+  inputs are copied into static copies when they are not those same arrays; products computed
+  outside the graphs are written into their static arrays. What a replay returns and binds
+  (gradients, the loss) lives in those static arrays and is overwritten by the next replay, as
+  with torch's CUDA graphs.
+"""
+
+from __future__ import annotations
+
+import operator
+import sys
+
+from .._core.tensor import _make
+from .program import RETRACE, Program
+from .trace import _DATA, Instr, Slot, _Check, _GenCall
+
+__all__ = ["GraphReplay", "uses_cuda"]
+
+# CuPy routines that call cuBLAS/cuSOLVER (refused during capture)
+_LIBRARY = {"matmul", "dot", "vdot", "inner", "outer", "tensordot", "einsum", "kron"}
+_get = _DATA.__get__
+_set = _DATA.__set__
+
+
+def _is_cupy(m) -> bool:
+    return m is not None and m[0].__name__ == "ndarray" and m[0].__module__.startswith("cupy")
+
+
+def uses_cuda(meta: dict) -> bool:
+    """Whether a program computes on CuPy arrays."""
+    return any(_is_cupy(m) for m in meta.values())
+
+
+def _slots(tmpl, acc: list) -> None:
+    t = type(tmpl)
+    if t is Slot:
+        acc.append(tmpl.index)
+    elif t is tuple or t is list:
+        for e in tmpl:
+            _slots(e, acc)
+    elif t is dict:
+        for e in tmpl.values():
+            _slots(e, acc)
+
+
+def _fill(tmpl, env: dict):
+    t = type(tmpl)
+    if t is Slot:
+        return env[tmpl.index]
+    if t is tuple or t is list:
+        return t(_fill(e, env) for e in tmpl)
+    if t is dict:
+        return {k: _fill(v, env) for k, v in tmpl.items()}
+    return tmpl
+
+
+def _assign(tmpl, value, env: dict, static: bool) -> None:
+    """Store ``value`` (a call's result) into the slots of ``tmpl``; with ``static``, arrays
+    go into the slot's existing static array (so graphs reading it see the new values)."""
+    t = type(tmpl)
+    if t is Slot:
+        old = env.get(tmpl.index)
+        if static and old is not None and old is not value and (
+                type(old).__module__.startswith("cupy")):
+            old[...] = value
+        else:
+            env[tmpl.index] = value
+    elif (t is tuple or t is list) and value is not None:
+        for e, v in zip(tmpl, value):
+            _assign(e, v, env, static)
+
+
+class GraphReplay:
+    """The replay of one verified program through CUDA graphs (see the module docstring).
+
+    Called like a generated replay: ``replay(arg_tensors)`` returns the result, or
+    :data:`~gpuarr._compile.program.RETRACE` when a guard fails.
+    """
+
+    def __init__(self, prog: Program, instrs: list, meta: dict) -> None:
+        self.prog = prog
+        self.instrs = instrs
+        self.meta = meta
+        self.cp = sys.modules["cupy"]
+        host = {s for s, m in meta.items() if not _is_cupy(m)}
+        # host values that follow Python state only (a learning rate and what is computed
+        # from it): recomputed before each replay, and captured as kernel arguments
+        self.stable: list = []
+        stable_slots: set = set()
+        for i, ins in enumerate(instrs):
+            used: list = []
+            _slots(ins.args, used)
+            _slots(ins.kwargs, used)
+            outs: list = []
+            _slots(ins.outs, outs)
+            if (outs and type(ins.fn) is not _Check and all(s in host for s in outs)
+                    and all(s in stable_slots for s in used)
+                    and not any(s in {x for x, _ in prog.inputs} for s in outs)):
+                self.stable.append(i)
+                stable_slots.update(outs)
+        self.stable_slots = stable_slots
+        volatile = host - stable_slots
+        self.outside = [self._outside(ins, volatile) for ins in instrs]
+        self.plan: list | None = None
+        self.env: dict = {}
+        self.captured_values: dict = {}
+        self.generators: list = []  # (gpuarr Generator, its backend generator at capture)
+        self.stream = None
+        self.captures = 0
+
+    def _outside(self, ins: Instr, volatile: set) -> bool:
+        """Whether ``ins`` runs outside the graphs (see the module docstring)."""
+        fn = ins.fn
+        if type(fn) is _Check or fn is operator.matmul:
+            return True
+        name = getattr(fn, "__name__", None) or getattr(fn, "name", "")
+        if name in _LIBRARY or "linalg" in (getattr(fn, "__module__", None) or ""):
+            return True
+        used: list = []
+        _slots(ins.args, used)
+        _slots(ins.kwargs, used)
+        _slots(ins.outs, used)
+        return any(s in volatile for s in used)
+
+    # ---- one replay ----
+    def __call__(self, args):
+        prog = self.prog
+        for p, has in prog.grad_guards:
+            if (p.__dict__.get("grad") is None) == has:
+                return RETRACE
+        current = []
+        for (slot, src), (shape, dtype) in zip(prog.inputs, prog.in_meta):
+            kind, obj = src
+            if kind == "arg":
+                a = _get(args[obj])
+            elif kind == "tensor":
+                a = _get(obj)
+            else:
+                a = _get(obj.__dict__["grad"])
+            if a.shape != shape or a.dtype != dtype:
+                return RETRACE
+            current.append((slot, a))
+        if self.plan is not None and not self._unchanged():
+            self.plan = None  # a learning rate or a generator changed: capture again
+        if self.plan is None:
+            self._capture(current)
+        env = self.env
+        with self.stream:
+            for slot, a in current:
+                st = env[slot]
+                if a is not st:
+                    if _is_cupy(self.meta.get(slot)):
+                        st[...] = a
+                    else:
+                        env[slot] = a
+            for part in self.plan:
+                if type(part) is Instr:
+                    _assign(part.outs, part.fn(*_fill(part.args, env),
+                                               **_fill(part.kwargs, env)), env, True)
+                else:
+                    part.launch(self.stream)
+        return self._finish(env, args)
+
+    def _unchanged(self) -> bool:
+        """Whether the host values and generators captured into the graphs are still
+        current."""
+        env = dict(self.env)
+        for i in self.stable:
+            ins = self.instrs[i]
+            _assign(ins.outs, ins.fn(*_fill(ins.args, env), **_fill(ins.kwargs, env)), env,
+                    False)
+        if any(env[s] != v for s, v in self.captured_values.items()):
+            return False
+        return all(call.prop.__get__(call.gen) is bg for call, bg in self.generators)
+
+    def _finish(self, env: dict, args):
+        prog = self.prog
+        for t, s in prog.data_out:
+            _set(args[t] if type(t) is int else t, env[s])
+        for p, s, dev in prog.grad_out:
+            p.__dict__["grad"] = None if s is None else _make(env[s], dev)
+        return _result(prog.result, env)
+
+    # ---- capture ----
+    def _capture(self, current: list) -> None:
+        """Make the static arrays and the graphs. Calls outside the graphs do not run here
+        (they may change state: the replay that follows runs them); their array results get
+        static arrays of the recorded shape."""
+        cp = self.cp
+        self.captures += 1
+        self.stream = cp.cuda.Stream(non_blocking=False)
+        arg_slots = {s for s, src in self.prog.inputs if src[0] == "arg"}
+        env: dict = {}
+        for slot, a in current:
+            env[slot] = a.copy() if slot in arg_slots and _is_cupy(self.meta.get(slot)) else a
+        plan: list = []
+        pending: list = []
+        self.generators = []
+        with self.stream:
+            for ins, outside in zip(self.instrs, self.outside):
+                if not outside:
+                    pending.append(ins)
+                    continue
+                if pending:
+                    plan.append(self._graph(pending, env))
+                    pending = []
+                plan.append(self._eager_form(ins))
+                outs: list = []
+                _slots(ins.outs, outs)
+                for s in outs:
+                    m = self.meta.get(s)
+                    if s not in env and _is_cupy(m):
+                        env[s] = cp.empty(m[1], dtype=m[2])
+            if pending:
+                plan.append(self._graph(pending, env))
+        self.env = env
+        self.plan = plan
+        self.captured_values = {s: env[s] for s in self.stable_slots if s in env}
+
+    def _eager_form(self, ins: Instr) -> Instr:
+        """A matrix product outside the graphs writes straight into its static array."""
+        fn = ins.fn
+        name = getattr(fn, "__name__", None) or getattr(fn, "name", "")
+        if (fn is operator.matmul or name == "matmul") and type(ins.outs) is Slot and (
+                not ins.kwargs):
+            return Instr(self.cp.matmul, ins.args, {"out": ins.outs}, ins.outs, ins.site)
+        return ins
+
+    def _graph(self, instrs: list, env: dict):
+        """Capture ``instrs`` into one graph; their results (allocated now) become static."""
+        stream = self.stream
+        for ins in instrs:
+            if type(ins.fn) is _GenCall:
+                self.generators.append((ins.fn, ins.fn.prop.__get__(ins.fn.gen)))
+        stream.begin_capture()
+        try:
+            for ins in instrs:
+                _assign(ins.outs, ins.fn(*_fill(ins.args, env), **_fill(ins.kwargs, env)),
+                        env, False)
+        except BaseException:
+            try:
+                stream.end_capture()
+            except Exception:  # noqa: BLE001 - the capture is broken already; report the first
+                pass
+            raise
+        return stream.end_capture()
+
+
+def _result(r, env: dict):
+    kind = r[0]
+    if kind == "new":
+        return _make(env[r[1]], r[2])
+    if kind == "same":
+        return r[1]
+    if kind == "dict":
+        return {k: _result(v, env) for k, v in r[1].items()}
+    items = [_result(v, env) for v in r[1]]
+    return items if kind == "list" else tuple(items)
