@@ -1,8 +1,9 @@
 """Compile gpuarr's CUDA kernels with NVRTC, on machines without a GPU.
 
 For every ``ElementwiseSpec`` in ``gpuarr.backends.cupy_kernels.ELEMENTWISE`` this rebuilds the
-CUDA source that CuPy 14.2's ``ElementwiseKernel`` generates (CuPy's headers, the ``typedef``
-of each type placeholder, ``CArray``/``CIndexer`` parameters, the ``CUPY_FOR`` loop; see
+CUDA source that CuPy 14.2's ``ElementwiseKernel`` generates (CuPy's headers, the headers of
+float16 parameters, the ``typedef`` of each type placeholder, ``CArray``/``CIndexer``
+parameters, the ``CUPY_FOR`` loop; see
 ``cupy/_core/_kernel.pyx``: ``_get_elementwise_kernel_code`` and
 ``_get_simple_elementwise_kernel_code``) for each dtype of the spec and four array layouts
 (0-d and 1-d contiguous, 2-d and 3-d non-contiguous; CuPy reduces contiguous n-d arrays to 1-d),
@@ -22,6 +23,8 @@ Usage::
     python tests/cuda_compile.py -v         # also print the CUDA source of failures
     python tests/cuda_compile.py --json --specs gpuarr.backends.cupy_kernels:ELEMENTWISE \\
         --specs /tmp/more_specs.py:SPECS    # machine-readable results for several spec sets
+    python tests/cuda_compile.py --specs tests/test_compile_fuse_cuda.py:nvrtc_specs
+                                            # a function returning specs (fused kernels)
 
 Exit status: 0 all compiled, 1 a compile failed, 3 the real CuPy or NVRTC is not available.
 """
@@ -48,6 +51,9 @@ CTYPES = {"float64": "double", "float32": "float", "float16": "float16",
           "int64": "long long", "int32": "int", "int16": "short", "int8": "signed char",
           "uint64": "unsigned long long", "uint32": "unsigned int", "uint16": "unsigned short",
           "uint8": "unsigned char", "bool": "bool"}
+# the headers a C type needs, which CuPy 14.2 puts before the typedefs (the type_decls of
+# cupy._core._scalar.get_typename / format_type_decls)
+TYPE_DECLS = {"float16": '#include "cupy/float16.cuh"'}
 # cupy._core.core._cupy_header_list of CuPy 14.2 (the real list is used when CuPy is loaded)
 CUPY_HEADERS = ("cupy/complex.cuh", "cupy/carray.cuh", "cupy/atomics.cuh",
                 "cupy/math_constants.h")
@@ -129,12 +135,14 @@ def kernel_source(spec, dtype: str, ndim: int, contiguous: bool,
     ins, outs = parse_params(spec.in_params), parse_params(spec.out_params)
     array_inputs = set(getattr(spec, "array_inputs", ()) or ())
     ctype = CTYPES[dtype]
-    placeholders = {}
+    placeholders, type_decls = {}, set()
 
     def c_of(t):
         if len(t) == 1:  # a placeholder such as T
             placeholders[t] = ctype
-            return ctype
+            t = dtype
+        if t in TYPE_DECLS:
+            type_decls.add(TYPE_DECLS[t])
         return CTYPES[t]
 
     params, refs = [], []
@@ -150,6 +158,8 @@ def kernel_source(spec, dtype: str, ndim: int, contiguous: bool,
             params.append(f"{'const ' if const else ''}{c} {n}")
     params.append(f"CIndexer<{ndim}, 1> _ind")
     typedefs = "".join(f"typedef {c} {t};\n" for t, c in sorted(placeholders.items()))
+    if type_decls:
+        typedefs = "\n".join(sorted(type_decls)) + "\n\n" + typedefs
     operation = "\n".join(refs + [spec.operation])
     header = "".join(f"#include <{h}>\n" for h in headers)
     return header + f"""
@@ -192,7 +202,8 @@ def compile_cubin(compiler, src: str, name: str, options: tuple, arch: str) -> b
 
 
 def load_specs(ref: str):
-    """Specs from 'package.module:ATTR' or '/path/file.py:ATTR'."""
+    """Specs from 'package.module:ATTR' or '/path/file.py:ATTR'; ATTR is a sequence of specs,
+    or a function returning one (for specs generated at run time, such as fused kernels)."""
     target, _, attr = ref.rpartition(":")
     if not target:
         target, attr = ref, "ELEMENTWISE"
@@ -205,7 +216,8 @@ def load_specs(ref: str):
         if ROOT not in sys.path:
             sys.path.insert(0, ROOT)
         mod = importlib.import_module(target)
-    return tuple(getattr(mod, attr))
+    specs = getattr(mod, attr)
+    return tuple(specs() if callable(specs) else specs)
 
 
 def check(specs, cupy_parts, archs=ARCHS, layouts=LAYOUTS, emit=None, verbose=False):

@@ -4,7 +4,10 @@ small C -> NumPy translator.
 The translator handles straight-line bodies: declarations (``T d = a * b;``, ``const float
 x = 1.0f, y;``), assignments and compound assignments (``=``, ``+=``, ``-=``, ``*=``, ``/=``),
 ternaries (``c ? a : b``, nested in the false branch), ``&&``/``||``/``!``, functional casts
-(``T(x)``) and the usual math calls (``sqrt``, ``exp``, ``fmax``, ...). Each statement runs
+(``T(x)``), the usual math calls (``sqrt``, ``exp``, ``fmax``, ``erf``, ...), the
+round-to-nearest arithmetic intrinsics (``__fadd_rn``, ``__dmul_rn``, ...) and the infinities and
+NaNs of ``cupy/math_constants.h`` (``CUDART_INF_F``, ...). A declaration stores a copy of its
+value converted as C converts (integers wrap, ``bool`` tests ``!= 0``). Each statement runs
 vectorised over the whole broadcast shape, which equals CUDA's per-element execution for bodies
 without loops, branches (``if``) or cross-element reads (``raw`` parameters, ``i``). Anything
 else raises NotImplementedError. It proves nothing about compiling the C: see
@@ -31,8 +34,17 @@ _CFUNCS = {
     "pow": "_np.power", "powf": "_np.power", "floor": "_np.floor", "ceil": "_np.ceil",
     "round": "_np.round", "rint": "_np.rint", "trunc": "_np.trunc", "copysign": "_np.copysign",
     "signbit": "_np.signbit", "fma": "_fma", "hypot": "_np.hypot", "cbrt": "_np.cbrt",
+    "sinh": "_np.sinh", "cosh": "_np.cosh", "atan": "_np.arctan", "asin": "_np.arcsin",
+    "acos": "_np.arccos", "asinh": "_np.arcsinh", "acosh": "_np.arccosh",
+    "atanh": "_np.arctanh", "erf": "_erf",
+    # round-to-nearest arithmetic intrinsics (operands converted to float / double)
+    "__fadd_rn": "_fadd_rn", "__fsub_rn": "_fsub_rn", "__fmul_rn": "_fmul_rn",
+    "__fdiv_rn": "_fdiv_rn", "__dadd_rn": "_dadd_rn", "__dsub_rn": "_dsub_rn",
+    "__dmul_rn": "_dmul_rn", "__ddiv_rn": "_ddiv_rn",
 }
 _C_TYPES = {"float": _np.float32, "double": _np.float64, "int": _np.int32, "bool": _np.bool_,
+            "signed char": _np.int8, "unsigned char": _np.uint8, "short": _np.int16,
+            "unsigned short": _np.uint16, "unsigned long long": _np.uint64,
             "long long": _np.int64, "long": _np.int64, "unsigned int": _np.uint32,
             "size_t": _np.uint64, "ptrdiff_t": _np.int64, "float16": _np.float16,
             "half": _np.float16, "complex<float>": _np.complex64,
@@ -45,6 +57,39 @@ def _rsqrt(x):
 
 def _fma(a, b, c):
     return a * b + c
+
+
+def _erf(x):
+    """C ``erf``: float for float (and float16) arguments, double otherwise."""
+    x = _np.asarray(x)
+    dt = _np.float32 if x.dtype in (_np.float16, _np.float32) else _np.float64
+    try:
+        from scipy.special import erf
+    except ImportError:
+        import math
+
+        erf = _np.vectorize(math.erf, otypes=[_np.float64])
+    return _np.asarray(erf(x.astype(dt)), dtype=dt)
+
+
+def _rn(ufunc, dtype):
+    def op(a, b):
+        return ufunc(_np.asarray(a, dtype), _np.asarray(b, dtype))
+    return op
+
+
+_INTRINSICS = {f"_{p}{n}_rn": _rn(u, dt) for p, dt in (("f", _np.float32), ("d", _np.float64))
+               for n, u in (("add", _np.add), ("sub", _np.subtract), ("mul", _np.multiply),
+                            ("div", _np.true_divide))}
+# cupy/math_constants.h (one of CuPy's headers)
+_CONSTANTS = {"CUDART_INF_F": _np.float32(_np.inf), "CUDART_NAN_F": _np.float32(_np.nan),
+              "CUDART_INF": _np.float64(_np.inf), "CUDART_NAN": _np.float64(_np.nan)}
+
+
+def _decl(value, dtype):
+    """The value a C declaration ``T d = value;`` stores: a copy, converted as C converts
+    (integers wrap modulo 2**bits, floats to bool test != 0)."""
+    return _np.array(value).astype(dtype)
 
 
 def _split_top(s, ch):
@@ -121,10 +166,12 @@ def translate(body, outs, typenames):
                     raise NotImplementedError(f"cupy stand-in: declaration not supported: {st!r}")
                 name, init = nm.group(1), nm.group(2)
                 rhs = "0" if init is None else _expr(init)
+                # a declaration copies: a later write to an output the value came from
+                # (an in-place kernel) must not change it
                 if typ == "auto":
-                    lines.append(f"{name} = _np.asarray({rhs})")
+                    lines.append(f"{name} = _np.array({rhs})")
                 else:
-                    lines.append(f"{name} = _np.asarray({rhs}, dtype=_types[{typ!r}])")
+                    lines.append(f"{name} = _decl({rhs}, _types[{typ!r}])")
             continue
         m = re.match(r"^(\w+)\s*([-+*/%]?=)(?!=)\s*(.*)$", st, re.S)
         if not m:
@@ -217,7 +264,8 @@ class ElementwiseKernel:
                 raise TypeError("Output arguments type must be cupy.ndarray")
             if o.shape != shape:
                 raise ValueError("Out shape is mismatched")
-        ns = {"_np": _np, "_rsqrt": _rsqrt, "_fma": _fma}
+        ns = {"_np": _np, "_rsqrt": _rsqrt, "_fma": _fma, "_erf": _erf, "_decl": _decl,
+              **_INTRINSICS, **_CONSTANTS}
         tmap = {k: _np.dtype(v) for k, v in _C_TYPES.items()}  # C types in declarations
         for (t, _, _) in self.in_params + self.out_params:
             if _is_dtype(t):
