@@ -23,7 +23,7 @@ Usage::
     python tests/cuda_compile.py -v         # also print the CUDA source of failures
     python tests/cuda_compile.py --json --specs gpuarr.backends.cupy_kernels:ELEMENTWISE \\
         --specs /tmp/more_specs.py:SPECS    # machine-readable results for several spec sets
-    python tests/cuda_compile.py --specs tests/test_compile_fuse_cuda.py:nvrtc_specs
+    python tests/cuda_compile.py --specs tests/test_compile.fuse_cuda.py:nvrtc_specs
                                             # a function returning specs (fused kernels)
 
 Exit status: 0 all compiled, 1 a compile failed, 3 the real CuPy or NVRTC is not available.

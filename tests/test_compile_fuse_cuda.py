@@ -1,4 +1,4 @@
-"""Fused CUDA elementwise kernels (``gpuarr._compile_fuse_cuda``): one CuPy ElementwiseKernel
+"""Fused CUDA elementwise kernels (``gpuarr._compile.fuse_cuda``): one CuPy ElementwiseKernel
 for a chain of ufunc calls.
 
 - every generated kernel of :func:`nvrtc_specs` (GELU, Adam, ReLU with a dropout mask, mixed
@@ -27,7 +27,7 @@ import numpy as np
 import pytest
 
 import gpuarr
-from gpuarr._compile_fuse_cuda import (
+from gpuarr._compile.fuse_cuda import (
     SUPPORTED,
     FusedKernel,
     FusedOp,

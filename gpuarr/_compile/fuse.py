@@ -137,8 +137,11 @@ def _flush(instrs: list, names: list, run: list, used_after: list, meta: dict) -
     if not outs:  # nothing of the run is used: dead code the earlier pass kept (impure)
         return [instrs[i] for i in run]
     ops = tuple(ops)
-    kernel = fuse_cuda.make_fused_kernel(
-        ops, tuple(np.dtype(meta[s][2]) for s in inputs), tuple(produced[s] for s in outs))
+    try:
+        kernel = fuse_cuda.make_fused_kernel(
+            ops, tuple(np.dtype(meta[s][2]) for s in inputs), tuple(produced[s] for s in outs))
+    except ValueError:  # dtypes the generator does not reproduce exactly: leave the run as is
+        return [instrs[i] for i in run]
     return [Instr(FusedCall(kernel, ops), tuple(Slot(s) for s in inputs), {},
                   tuple(Slot(s) for s in outs), instrs[run[0]].site)]
 

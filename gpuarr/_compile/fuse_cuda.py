@@ -37,8 +37,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gpuarr.backends import cuda_backend  # imports CuPy only when first called
-from gpuarr.backends.cupy_kernels import ElementwiseSpec
+from ..backends import cuda_backend  # imports CuPy only when first called
+from ..backends.cupy_kernels import ElementwiseSpec
 
 __all__ = ["FusedOp", "FusedKernel", "SUPPORTED", "supported", "make_fused_kernel",
            "clear_cache"]
