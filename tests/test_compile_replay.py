@@ -1,0 +1,225 @@
+"""How ``gpuarr.compile`` replays: CUDA graphs, fused kernels, buffers, recorded checks.
+
+``tests/test_compile.py`` checks what a user sees (compiled == eager, retraces, fallbacks);
+these tests look one level down, at the replay the compiler built: that the CUDA-graph mode
+really replays through graphs (and recaptures when a learning rate changes), that elementwise
+chains on CUDA really became fused kernels, that CPU buffers are reused without changing a
+bit, that value checks recorded in a trace still raise at replay, and that the compiler's
+fallbacks (capture failure, ``fullgraph=True``) behave as documented.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from compile_models import (
+    assert_same,
+    assert_same_params,
+    batches,
+    make_train_step,
+    mlp,
+    run_steps,
+    snap,
+    twin_models,
+)
+
+import gpuarr
+import gpuarr.nn.functional as F
+from gpuarr._compile import cuda_graph
+
+
+def _replay(compiled):
+    """The replay object of a compiled function's only cache entry."""
+    (entry,) = compiled._cache.values()
+    assert entry.replay is not None, "no verified program"
+    return entry.replay
+
+
+def _train(device, mode, steps=12, opt="sgd", schedule=True):
+    """Twin MLPs trained eagerly and compiled (``mode``) on the same batches, with a StepLR
+    schedule; returns both loss lists, the models and the compiled step."""
+    model_c, model_e = twin_models(mlp, device)
+
+    def setup(model):
+        o = (gpuarr.optim.SGD(model.parameters(), lr=0.1, momentum=0.9) if opt == "sgd"
+             else gpuarr.optim.AdamW(model.parameters(), lr=1e-2))
+        sched = gpuarr.optim.lr_scheduler.StepLR(o, step_size=4, gamma=0.5)
+        return make_train_step(model, o), sched
+
+    step_c, sched_c = setup(model_c)
+    step_c = gpuarr.compile(step_c, mode=mode)
+    step_e, sched_e = setup(model_e)
+    data = batches(steps, (16,), device, seed=3)
+    losses = []
+    for step, sched in ((step_e, sched_e), (step_c, sched_c)):
+        out = []
+        for x, y in data:
+            out.append(snap(step(x, y)))
+            if schedule:
+                sched.step()
+        losses.append(out)
+    return losses[1], losses[0], model_c, model_e, step_c
+
+
+@pytest.mark.parametrize("opt", ["sgd", "adamw"])
+def test_reduce_overhead_mode_matches_eager(opt, device):
+    """mode="reduce-overhead": on CUDA the replay runs through CUDA graphs (the kernels
+    between cuBLAS calls), captured again when the LR schedule changes the learning rate; on
+    the CPU it is the plain replay. Either way losses and parameters equal eager's."""
+    lc, le, model_c, model_e, step = _train(device, "reduce-overhead", opt=opt)
+    for k, (a, b) in enumerate(zip(lc, le)):
+        assert_same(a, b, device, what=f"loss of step {k + 1}")
+    assert_same_params(model_c, model_e, device)
+    st = step.stats()
+    assert st["eager_calls"] == 0 and st["replays"] >= 9, st
+    replay = _replay(step)
+    if device == "cpu":
+        assert hasattr(replay, "source")  # generated code, no graphs on the CPU
+        return
+    graph = replay.graph
+    assert graph is not None, "graph capture fell back"
+    graphs = [p for p in graph.plan if not isinstance(p, cuda_graph.Instr)]
+    assert graphs, "no CUDA graph in the plan"
+    # lr 0.1 for steps 1-4 (replays from step 4), then three halvings: a capture for each
+    # learning rate the replays met
+    assert graph.captures == 3, graph.captures
+
+
+def test_matrix_products_run_outside_the_graphs(device):
+    """CuPy refuses cuBLAS during stream capture: every matmul of the plan is an instruction
+    run between graph launches, written into its static array."""
+    if device == "cpu":
+        pytest.skip("CUDA graphs exist on CUDA only; the CPU half is the plain replay")
+    *_, step = _train(device, "reduce-overhead", steps=6, schedule=False)
+    plan = _replay(step).graph.plan
+    eager = [p for p in plan if isinstance(p, cuda_graph.Instr)]
+    assert eager and all(getattr(p.fn, "__name__", "") == "matmul" or "check" in
+                         getattr(p.fn, "__name__", "") for p in eager), eager
+    assert all("out" in p.kwargs for p in eager if getattr(p.fn, "__name__", "") == "matmul")
+
+
+def test_graph_capture_failure_falls_back_with_one_warning(device, monkeypatch):
+    """When CuPy refuses a capture, the function replays without graphs, says so once, and
+    still equals eager."""
+    if device == "cpu":
+        pytest.skip("CUDA graphs exist on CUDA only")
+
+    def refuse(self, instrs, env):
+        raise NotImplementedError("refused for the test")
+
+    monkeypatch.setattr(cuda_graph.GraphReplay, "_graph", refuse)
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
+        lc, le, model_c, model_e, step = _train(device, "reduce-overhead", steps=8,
+                                                schedule=False)
+    msgs = [str(w.message) for w in rec if "CUDA graph capture failed" in str(w.message)]
+    assert len(msgs) == 1, msgs
+    for a, b in zip(lc, le):
+        assert_same(a, b, device)
+    assert_same_params(model_c, model_e, device)
+
+
+def gelu_chain(x):
+    """GELU written as its tanh formula: eight elementwise ops."""
+    return 0.5 * x * (1.0 + ((x + 0.044715 * x * x * x) * 0.7978845608).tanh())
+
+
+def test_elementwise_chain_is_one_fused_kernel_on_cuda(device):
+    """On CUDA the GELU chain replays as one generated kernel (one line of the replay); on the
+    CPU as NumPy calls; both equal eager (exactly on the CPU)."""
+    x = gpuarr.tensor(np.random.default_rng(0).standard_normal((64, 33)).astype(np.float32),
+                      device=device)
+    f = gpuarr.compile(gelu_chain)
+    for _ in range(3):
+        got = f(x)
+    assert_same(snap(got), snap(gelu_chain(x)), device)
+    src = _replay(f).source
+    fused = [line for line in src.splitlines() if "fused" in line or " = f" in line]
+    if device == "cpu":
+        assert not any("fused" in line for line in src.splitlines())
+    else:
+        fn_names = {getattr(v, "__name__", "") for k, v in _replay(f).__globals__.items()
+                    if k.startswith("f")}
+        assert any(n.startswith("fused[") for n in fn_names), fn_names
+        assert len([ln for ln in fused if "= f" in ln]) <= 2, src  # the kernel (+ nothing)
+
+
+def wide_mlp():
+    """An MLP whose activations (batch x 256 floats) are big enough for buffer reuse."""
+    return gpuarr.nn.Sequential(gpuarr.nn.Linear(16, 256), gpuarr.nn.ReLU(),
+                                gpuarr.nn.Linear(256, 5))
+
+
+def test_cpu_buffers_are_reused_and_results_stay_exact():
+    """On the CPU, intermediate ufunc results are written into buffers kept between replays,
+    and the results stay bit-identical to eager's for 10 steps."""
+    model_c, model_e = twin_models(wide_mlp, "cpu")
+    steps = []
+    for model in (model_c, model_e):
+        opt = gpuarr.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        steps.append(make_train_step(model, opt))
+    step = gpuarr.compile(steps[0])
+    data = batches(10, (16,), "cpu", batch=32, seed=4)
+    for a, b in zip(run_steps(step, data), run_steps(steps[1], data)):
+        np.testing.assert_array_equal(a, b)
+    assert_same_params(model_c, model_e, "cpu")
+    src = _replay(step).source
+    assert "out=k" in src, "no ufunc writes into a kept buffer"
+    assert "static_buffer" in {getattr(v, "__name__", "") for v in
+                               _replay(step).__globals__.values()}
+
+
+def test_value_checks_recorded_in_the_trace_raise_at_replay(device):
+    """cross_entropy checks its targets; the check is part of the recorded program, so a
+    replay with an out-of-range target raises eager's IndexError (and a valid one does not)."""
+    model_c, _ = twin_models(mlp, device)
+    opt = gpuarr.optim.SGD(model_c.parameters(), lr=0.1)
+    step = gpuarr.compile(make_train_step(model_c, opt))
+    data = batches(4, (16,), device, seed=5)
+    run_steps(step, data)
+    assert step.stats()["replays"] >= 1
+    x, y = data[0]
+    bad = gpuarr.full(y.shape, 99, dtype=gpuarr.int64, device=device)
+    with pytest.raises(IndexError, match="Target 99 is out of bounds"):
+        step(x, bad)
+    assert snap(step(x, y)).shape == ()
+
+
+def test_fullgraph_raises_instead_of_falling_back(device):
+    """fullgraph=True turns the eager fallback into an error naming the line."""
+    w = gpuarr.ones(3, device=device)
+
+    def f(x):
+        return x * w if (x.sum() > 0).item() else x - w
+
+    g = gpuarr.compile(f, fullgraph=True)
+    with pytest.raises(RuntimeError, match=r"fullgraph=True.*|\.item\(\) at test_compile_replay"):
+        g(gpuarr.ones(3, device=device))
+
+
+def test_adam_bias_correction_follows_the_step_count(device):
+    """Adam's bias correction depends on the step count; the replay reads the count at each
+    call, so 15 compiled Adam steps equal eager's (exactly on the CPU)."""
+    lc, le, model_c, model_e, step = _train(device, None, steps=15, opt="adamw",
+                                            schedule=False)
+    for k, (a, b) in enumerate(zip(lc, le)):
+        assert_same(a, b, device, what=f"loss of step {k + 1}")
+    assert_same_params(model_c, model_e, device)
+    assert step.stats()["replays"] == 12
+
+
+def test_replay_does_not_build_tensors_or_graph_nodes(device, monkeypatch):
+    """A replay runs backend calls only: no Function.apply, no graph Node."""
+    *_, step = _train(device, None, steps=5, schedule=False)
+    x, y = batches(1, (16,), device, seed=9)[0]
+    from gpuarr._core import function
+
+    def boom(*a, **k):
+        raise AssertionError("a replay ran an op through Function.apply")
+
+    monkeypatch.setattr(function.Function, "apply", classmethod(boom))
+    monkeypatch.setattr(function, "record_one_output", boom)
+    loss = step(x, y)
+    assert loss.shape == () and F is not None
