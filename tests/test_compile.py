@@ -8,7 +8,8 @@ The specification these tests check (it mirrors ``torch.compile``):
   "cache_entries") and ``eager_reason`` (None or a str); ``options={"cache_size_limit": N}``
   bounds the cached programs (default 8).
 - A call whose signature (tensor arguments' shapes/dtypes/devices/requires_grad, grad mode,
-  Modules' training flags, optimizer hyperparameters, closed-over Python scalars) has no
+  Modules' training flags, optimizer hyperparameters other than the learning rate, which
+  replays read afresh, closed-over Python scalars) has no
   verified program runs eagerly while recording (a trace). Two consecutive traces of the same
   signature that record the same program verify it; later calls replay it. A stable step
   traces on calls 1 and 2 and replays from call 3; a step whose program changes between calls

@@ -41,6 +41,8 @@ def _is_pure(ins: Instr) -> bool:
         return False
     if fn in _PURE_OPS or type(fn) is ConstArray or type(fn) is operator.attrgetter:
         return True
+    if getattr(fn, "__name__", "") in ("static_buffer",) or type(fn).__name__ == "FusedCall":
+        return True  # the passes' own steps: a kept buffer, a fused kernel (no out=)
     if isinstance(fn, np.ufunc):
         return True
     name = getattr(fn, "__name__", "")
@@ -171,7 +173,7 @@ class Program:
         instrs = _dce(self.instrs, needed)
         for p in passes:
             instrs = p(instrs, needed, self.meta)
-        return instrs
+        return _dce(instrs, needed) if passes else instrs  # what the passes left unused
 
     def codegen(self, instrs: list):
         """The generated replay function running ``instrs`` (from :meth:`prepare`)."""

@@ -142,19 +142,21 @@ class TArray:
     directly. ``__class__`` reports the real array's class, so ``isinstance(a, np.ndarray)``
     checks in the ops keep their meaning."""
 
-    __slots__ = ("v", "s", "__weakref__")
+    __slots__ = ("v", "s", "tr", "__weakref__")
     __array_priority__ = 1e9
 
-    def __init__(self, v, s: int) -> None:
+    def __init__(self, v, s: int, tr: Tracer) -> None:
         self.v = v
         self.s = s
+        self.tr = tr  # a TArray another trace left in a cache is a constant to this one
 
     @property
     def __class__(self):  # noqa: F811 - report the real array's class (see docstring)
         return type(self.v)
 
     # ---- static metadata ----
-    shape = property(lambda self: self.v.shape)
+    shape = property(lambda self: self.v.shape,
+                     lambda self, value: _record(_assign_shape, (self, value), {}))
     dtype = property(lambda self: self.v.dtype)
     ndim = property(lambda self: self.v.ndim)
     size = property(lambda self: self.v.size)
@@ -275,6 +277,11 @@ class TArray:
         _record(operator.setitem, (self, key, value), {})
 
 
+def _assign_shape(a, shape) -> None:
+    """``a.shape = shape`` (a view op's way to refuse copying), as a recordable call."""
+    a.shape = shape
+
+
 def _binop(op):
     def f(self, other):
         return _record(op, (self, other), {}, type(self.v) in (int, float))
@@ -325,7 +332,7 @@ def _template(tr: Tracer, x):
     """``x`` with TArrays replaced by Slots; real arrays met here become constants."""
     t = type(x)
     if t is TArray:
-        return Slot(x.s)
+        return Slot(x.s if x.tr is tr else tr.const(x.v).s)
     if (t is tuple or t is list or t is dict) and not _has_traced(x):
         # a container of constants is passed as itself (a dict an op reads at replay, such
         # as an optimizer's param group, keeps its identity)
@@ -379,7 +386,8 @@ def _has_traced(x) -> bool:
 def _known(x, acc: dict) -> None:
     t = type(x)
     if t is TArray:
-        acc[id(x.v)] = x
+        if x.tr is _current[0]:
+            acc[id(x.v)] = x
     elif t is tuple or t is list:
         for e in x:
             _known(e, acc)
@@ -497,7 +505,7 @@ class Tracer:
 
     # ---- slots ----
     def new_value(self, real) -> TArray:
-        p = TArray(real, self.n)
+        p = TArray(real, self.n, self)
         self.n += 1
         self.values.append(p)
         return p
@@ -534,7 +542,9 @@ class Tracer:
     def _read_data(self, t):
         v = _get_data(t)
         if type(v) is TArray:
-            return v
+            if v.tr is self:
+                return v
+            v = v.v  # left by an earlier trace: its array
         p = self.new_value(v)
         holder = self._grad_path.get(id(t))
         self.inputs.append((p.s, ("grad", holder) if holder is not None else ("tensor", t)))

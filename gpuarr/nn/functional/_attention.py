@@ -21,6 +21,7 @@ import numpy as np
 
 from ... import _dtype as D
 from ..._autocast import state as _amp
+from ..._core.capture import tracing
 from ..._creation import zeros
 from ..._random import default_generator
 from ..._tensor import Size, Tensor, _make
@@ -64,7 +65,7 @@ def _causal_bias(xp, device, L: int, S: int, dt):
     if b is None:
         allowed = xp.arange(S)[None, :] <= xp.arange(L)[:, None]
         b = xp.where(allowed, xp.zeros((), dtype=dt), xp.full((), -np.inf, dtype=dt))
-        if L * S <= (1 << 22):
+        if L * S <= (1 << 22) and not tracing():  # a traced array is the trace's own
             if len(_CAUSAL_CACHE) >= 8:
                 _CAUSAL_CACHE.clear()
             _CAUSAL_CACHE[key] = b
