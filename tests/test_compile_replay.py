@@ -235,9 +235,11 @@ def test_cached_arrays_do_not_leak_between_traces(device):
         return F.scaled_dot_product_attention(q, q, q, is_causal=True) * 2.0
 
     f = gpuarr.compile(attend)
-    for length in (6, 6, 6, 9, 9, 9, 6):
+    for length in (6,) * 5 + (9,) * 5 + (6,):
         q = gpuarr.tensor(rng.standard_normal((2, 3, length, 4)).astype(np.float32),
                           device=device)
         with gpuarr.no_grad():
             assert_same(snap(f(q)), snap(attend(q)), device, what=f"length {length}")
-    assert f.stats()["replays"] >= 3 and f.eager_reason is None
+    # (a length's first traces may differ: the eager reference call fills the cache between
+    # them, and the next trace reads the mask from there)
+    assert f.stats()["replays"] >= 5 and f.eager_reason is None, f.stats()
