@@ -243,3 +243,28 @@ def test_cached_arrays_do_not_leak_between_traces(device):
     # (a length's first traces may differ: the eager reference call fills the cache between
     # them, and the next trace reads the mask from there)
     assert f.stats()["replays"] >= 5 and f.eager_reason is None, f.stats()
+
+
+def test_compiled_function_called_inside_a_trace_is_inlined(device):
+    """A compiled model called inside a compiled step is part of the step's program (no
+    nested trace, no deadlock); the step replays and equals eager."""
+    model_c, model_e = twin_models(mlp, device)
+    inner = gpuarr.compile(model_c)
+    opt_c = gpuarr.optim.SGD(model_c.parameters(), lr=0.1)
+    opt_e = gpuarr.optim.SGD(model_e.parameters(), lr=0.1)
+
+    def make(fwd, opt):
+        def step(x, y):
+            opt.zero_grad()
+            loss = F.cross_entropy(fwd(x), y)
+            loss.backward()
+            opt.step()
+            return loss
+        return step
+
+    step = gpuarr.compile(make(inner, opt_c))
+    data = batches(6, (16,), device, seed=11)
+    for a, b in zip(run_steps(step, data), run_steps(make(model_e, opt_e), data)):
+        assert_same(a, b, device)
+    assert_same_params(model_c, model_e, device)
+    assert step.stats()["replays"] >= 3 and inner.stats()["traces"] == 0

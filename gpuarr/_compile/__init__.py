@@ -29,7 +29,7 @@ from .buffers import reuse_buffers
 from .cuda_graph import GraphReplay, uses_cuda
 from .fuse import fuse_elementwise
 from .program import RETRACE, Program
-from .trace import Tracer
+from .trace import Tracer, active
 
 __all__ = ["compile", "CompiledFunction", "OptimizedModule"]
 
@@ -169,6 +169,8 @@ class CompiledFunction:
         return functools.partial(self, obj)
 
     def __call__(self, *args, **kwargs):
+        if active() is not None:  # called inside another compiled function's trace:
+            return self._fn(*args, **kwargs)  # its work is part of that program
         if self.eager_reason is not None:
             self._n["eager_calls"] += 1
             return self._fn(*args, **kwargs)
@@ -258,6 +260,10 @@ class _GraphOrPlain:
                     raise  # a failure while replaying, not while capturing: the user's error
                 self.graph = None
                 name = getattr(self.owner._fn, "__qualname__", "function")
+                if self.owner._fullgraph:
+                    raise RuntimeError(
+                        f"gpuarr.compile: {name}: CUDA graph capture failed ({type(e).__name__}:"
+                        f" {e}); fullgraph=True forbids replaying without graphs") from e
                 warnings.warn(f"gpuarr.compile: {name}: CUDA graph capture failed "
                               f"({type(e).__name__}: {e}); replaying without graphs.",
                               UserWarning, stacklevel=3)

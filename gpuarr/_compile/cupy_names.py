@@ -3,6 +3,7 @@ reaches them only through wrappers put on CuPy's namespaces for the trace's dura
 
 from __future__ import annotations
 
+import importlib
 import sys
 import types
 
@@ -41,7 +42,10 @@ def targets() -> tuple:
     for modname in _MODULES:
         mod = sys.modules.get(modname)
         if mod is None:
-            continue
+            try:  # CuPy's special functions load on first use: load them before the trace
+                mod = importlib.import_module(modname)  # patches the namespaces it records
+            except ImportError:
+                continue
         rec, brk = _names(mod)
         out.append((mod, rec, brk))
     return tuple(out)
