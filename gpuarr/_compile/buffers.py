@@ -17,7 +17,7 @@ import operator
 
 import numpy as np
 
-from .trace import ConstArray, Instr, Slot
+from .trace import ConstArray, Instr, Slot, slots_of
 
 __all__ = ["reuse_buffers"]
 
@@ -43,18 +43,6 @@ def _fresh(ins: Instr) -> bool:
     return isinstance(fn, np.ufunc) or fn in _OP_UFUNC or type(fn) is ConstArray
 
 
-def _slots_of(tmpl, acc: set) -> None:
-    t = type(tmpl)
-    if t is Slot:
-        acc.add(tmpl.index)
-    elif t is tuple or t is list:
-        for e in tmpl:
-            _slots_of(e, acc)
-    elif t is dict:
-        for e in tmpl.values():
-            _slots_of(e, acc)
-
-
 def reuse_buffers(instrs: list, needed: set, meta: dict) -> list:
     """``instrs`` with ``out=`` buffers for the fresh NumPy results that stay inside.
 
@@ -66,10 +54,10 @@ def reuse_buffers(instrs: list, needed: set, meta: dict) -> list:
     escaping = set(needed)
     for ins in reversed(instrs):  # what may share memory with an escaping value escapes too
         outs: set = set()
-        _slots_of(ins.outs, outs)
+        slots_of(ins.outs, outs)
         if outs & escaping and not _fresh(ins):
-            _slots_of(ins.args, escaping)
-            _slots_of(ins.kwargs, escaping)
+            slots_of(ins.args, escaping)
+            slots_of(ins.kwargs, escaping)
     out = []
     for ins in instrs:
         s = ins.outs

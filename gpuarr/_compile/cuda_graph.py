@@ -29,7 +29,7 @@ import sys
 
 from .._core.tensor import _make
 from .program import RETRACE, Program
-from .trace import _DATA, Instr, Slot, _Check, _GenCall
+from .trace import _DATA, Instr, Slot, _Check, _GenCall, is_cupy_meta, slots_of
 
 __all__ = ["GraphReplay", "uses_cuda"]
 
@@ -39,25 +39,9 @@ _get = _DATA.__get__
 _set = _DATA.__set__
 
 
-def _is_cupy(m) -> bool:
-    return m is not None and m[0].__name__ == "ndarray" and m[0].__module__.startswith("cupy")
-
-
 def uses_cuda(meta: dict) -> bool:
     """Whether a program computes on CuPy arrays."""
-    return any(_is_cupy(m) for m in meta.values())
-
-
-def _slots(tmpl, acc: list) -> None:
-    t = type(tmpl)
-    if t is Slot:
-        acc.append(tmpl.index)
-    elif t is tuple or t is list:
-        for e in tmpl:
-            _slots(e, acc)
-    elif t is dict:
-        for e in tmpl.values():
-            _slots(e, acc)
+    return any(is_cupy_meta(m) for m in meta.values())
 
 
 def _fill(tmpl, env: dict):
@@ -99,17 +83,17 @@ class GraphReplay:
         self.instrs = instrs
         self.meta = meta
         self.cp = sys.modules["cupy"]
-        host = {s for s, m in meta.items() if not _is_cupy(m)}
+        host = {s for s, m in meta.items() if not is_cupy_meta(m)}
         # host values that follow Python state only (a learning rate and what is computed
         # from it): recomputed before each replay, and captured as kernel arguments
         self.stable: list = []
         stable_slots: set = set()
         for i, ins in enumerate(instrs):
-            used: list = []
-            _slots(ins.args, used)
-            _slots(ins.kwargs, used)
-            outs: list = []
-            _slots(ins.outs, outs)
+            used: set = set()
+            slots_of(ins.args, used)
+            slots_of(ins.kwargs, used)
+            outs: set = set()
+            slots_of(ins.outs, outs)
             if (outs and type(ins.fn) is not _Check and all(s in host for s in outs)
                     and all(s in stable_slots for s in used)
                     and not any(s in {x for x, _ in prog.inputs} for s in outs)):
@@ -133,10 +117,10 @@ class GraphReplay:
         name = getattr(fn, "__name__", None) or getattr(fn, "name", "")
         if name in _LIBRARY or "linalg" in (getattr(fn, "__module__", None) or ""):
             return True
-        used: list = []
-        _slots(ins.args, used)
-        _slots(ins.kwargs, used)
-        _slots(ins.outs, used)
+        used: set = set()
+        slots_of(ins.args, used)
+        slots_of(ins.kwargs, used)
+        slots_of(ins.outs, used)
         return any(s in volatile for s in used)
 
     # ---- one replay ----
@@ -166,7 +150,7 @@ class GraphReplay:
             for slot, a in current:
                 st = env[slot]
                 if a is not st:
-                    if _is_cupy(self.meta.get(slot)):
+                    if is_cupy_meta(self.meta.get(slot)):
                         st[...] = a
                     else:
                         env[slot] = a
@@ -209,7 +193,7 @@ class GraphReplay:
         arg_slots = {s for s, src in self.prog.inputs if src[0] == "arg"}
         env: dict = {}
         for slot, a in current:
-            env[slot] = a.copy() if slot in arg_slots and _is_cupy(self.meta.get(slot)) else a
+            env[slot] = a.copy() if slot in arg_slots and is_cupy_meta(self.meta.get(slot)) else a
         plan: list = []
         pending: list = []
         self.generators = []
@@ -222,11 +206,11 @@ class GraphReplay:
                     plan.append(self._graph(pending, env))
                     pending = []
                 plan.append(self._eager_form(ins))
-                outs: list = []
-                _slots(ins.outs, outs)
+                outs: set = set()
+                slots_of(ins.outs, outs)
                 for s in outs:
                     m = self.meta.get(s)
-                    if s not in env and _is_cupy(m):
+                    if s not in env and is_cupy_meta(m):
                         env[s] = cp.empty(m[1], dtype=m[2])
             if pending:
                 plan.append(self._graph(pending, env))

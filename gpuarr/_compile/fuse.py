@@ -19,7 +19,7 @@ import sys
 import numpy as np
 
 from . import fuse_cuda
-from .trace import Instr, Slot
+from .trace import Instr, Slot, is_cupy_meta, slots_of
 
 __all__ = ["fuse_elementwise"]
 
@@ -34,13 +34,9 @@ _OP_NAMES = {
 _NUMBERS = (int, float, bool)
 
 
-def _is_cupy_array(m) -> bool:
-    return m is not None and m[0].__name__ == "ndarray" and m[0].__module__.startswith("cupy")
-
-
 def _name(ins: Instr, meta: dict, cp) -> str | None:
     """The ufunc name of an elementwise call the kernels can fuse, or None."""
-    if ins.kwargs or type(ins.outs) is not Slot or not _is_cupy_array(meta.get(ins.outs.index)):
+    if ins.kwargs or type(ins.outs) is not Slot or not is_cupy_meta(meta.get(ins.outs.index)):
         return None
     fn = ins.fn
     if isinstance(fn, cp.ufunc):
@@ -55,7 +51,7 @@ def _name(ins: Instr, meta: dict, cp) -> str | None:
         return None
     for a in ins.args:
         if type(a) is Slot:
-            if not _is_cupy_array(meta.get(a.index)):
+            if not is_cupy_meta(meta.get(a.index)):
                 return None
         elif type(a) not in _NUMBERS and not isinstance(a, np.generic):
             return None
@@ -89,8 +85,8 @@ def fuse_elementwise(instrs: list, needed: set, meta: dict) -> list:
     acc = set(needed)
     for i in range(len(instrs) - 1, -1, -1):
         used_after[i] = frozenset(acc)
-        _slots(instrs[i].args, acc)
-        _slots(instrs[i].kwargs, acc)
+        slots_of(instrs[i].args, acc)
+        slots_of(instrs[i].kwargs, acc)
     out: list = []
     run: list = []  # indices of the current run
     shape = None
@@ -144,15 +140,3 @@ def _flush(instrs: list, names: list, run: list, used_after: list, meta: dict) -
         return [instrs[i] for i in run]
     return [Instr(FusedCall(kernel, ops), tuple(Slot(s) for s in inputs), {},
                   tuple(Slot(s) for s in outs), instrs[run[0]].site)]
-
-
-def _slots(tmpl, acc: set) -> None:
-    t = type(tmpl)
-    if t is Slot:
-        acc.add(tmpl.index)
-    elif t is tuple or t is list:
-        for e in tmpl:
-            _slots(e, acc)
-    elif t is dict:
-        for e in tmpl.values():
-            _slots(e, acc)

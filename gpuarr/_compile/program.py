@@ -19,7 +19,7 @@ import operator
 import numpy as np
 
 from .._core.tensor import TensorBase, _make
-from .trace import _DATA, ConstArray, Instr, Slot, TArray, Tracer, same
+from .trace import _DATA, ConstArray, Instr, Slot, TArray, Tracer, same, slots_of
 
 __all__ = ["Program", "RETRACE"]
 
@@ -47,18 +47,6 @@ def _is_pure(ins: Instr) -> bool:
         return True
     name = getattr(fn, "__name__", "")
     return name in _PURE_METHODS and getattr(fn, "__objclass__", None) is not None
-
-
-def _slots(tmpl, acc: set) -> None:
-    t = type(tmpl)
-    if t is Slot:
-        acc.add(tmpl.index)
-    elif t is tuple or t is list:
-        for e in tmpl:
-            _slots(e, acc)
-    elif t is dict:
-        for e in tmpl.values():
-            _slots(e, acc)
 
 
 class Program:
@@ -169,7 +157,7 @@ class Program:
         for _, s, _ in self.grad_out:
             if s is not None:
                 needed.add(s)
-        _result_slots(self.result, needed)
+        _resultslots_of(self.result, needed)
         instrs = _dce(self.instrs, needed)
         for p in passes:
             instrs = p(instrs, needed, self.meta)
@@ -209,15 +197,15 @@ def _same_result(a, b) -> bool:
     return len(a[1]) == len(b[1]) and all(_same_result(x, y) for x, y in zip(a[1], b[1]))
 
 
-def _result_slots(r, acc: set) -> None:
+def _resultslots_of(r, acc: set) -> None:
     if r[0] == "new":
         acc.add(r[1])
     elif r[0] == "dict":
         for v in r[1].values():
-            _result_slots(v, acc)
+            _resultslots_of(v, acc)
     elif r[0] in ("tuple", "list"):
         for v in r[1]:
-            _result_slots(v, acc)
+            _resultslots_of(v, acc)
 
 
 def _dce(instrs: list, needed: set) -> list:
@@ -226,11 +214,11 @@ def _dce(instrs: list, needed: set) -> list:
     keep = []
     for ins in reversed(instrs):
         outs: set = set()
-        _slots(ins.outs, outs)
+        slots_of(ins.outs, outs)
         if _is_pure(ins) and not (outs & live):
             continue
-        _slots(ins.args, live)
-        _slots(ins.kwargs, live)
+        slots_of(ins.args, live)
+        slots_of(ins.kwargs, live)
         keep.append(ins)
     keep.reverse()
     return keep
@@ -291,7 +279,7 @@ class _Emitter:
 
 def _has_slot(tmpl) -> bool:
     acc: set = set()
-    _slots(tmpl, acc)
+    slots_of(tmpl, acc)
     return bool(acc)
 
 

@@ -37,7 +37,7 @@ from .._core.tensor import TensorBase
 from .._random import Generator
 from ..backends.cupy_backend import CupyBackend
 
-__all__ = ["TArray", "Tracer", "Slot", "Instr", "active"]
+__all__ = ["TArray", "Tracer", "Slot", "Instr", "active", "slots_of", "is_cupy_meta"]
 
 _PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _SKIP_DIRS = (_PKG_DIR, os.path.dirname(np.__file__))
@@ -370,6 +370,26 @@ def _wrap(tr: Tracer, r, known: dict):
         pairs = [_wrap(tr, e, known) for e in r]
         return t(*[p for p, _ in pairs]), tuple(s for _, s in pairs)
     return r, r
+
+
+def slots_of(tmpl, acc: set) -> set:
+    """Add the slot numbers a template (an instruction's args, kwargs or outs) mentions to
+    ``acc``; returns ``acc``."""
+    t = type(tmpl)
+    if t is Slot:
+        acc.add(tmpl.index)
+    elif t is tuple or t is list:
+        for e in tmpl:
+            slots_of(e, acc)
+    elif t is dict:
+        for e in tmpl.values():
+            slots_of(e, acc)
+    return acc
+
+
+def is_cupy_meta(m) -> bool:
+    """Whether a slot's trace-time ``(type, shape, dtype)`` is a CuPy array's."""
+    return m is not None and m[0].__name__ == "ndarray" and m[0].__module__.startswith("cupy")
 
 
 def _has_traced(x) -> bool:
