@@ -36,7 +36,7 @@ import warnings
 
 import numpy as np
 from _timing import fmt_time, table
-from bench_training import _init, _interleaved, _single_threaded
+from bench_training import _init, _interleaved, _single_threaded, torch_mlp
 
 import gpuarr
 import gpuarr.optim
@@ -162,17 +162,7 @@ def _gpuarr_mlp(params, device):
 
 
 def _torch_mlp(torch, params, device):
-    layers: list = []
-    n = len(params) // 2
-    for k in range(n):
-        out_f, in_f = params[2 * k].shape
-        layers.append(torch.nn.Linear(in_f, out_f))
-        if k < n - 1:
-            layers.append(torch.nn.ReLU())
-    model = torch.nn.Sequential(*layers).to(device)
-    with torch.no_grad():
-        for p, a in zip(model.parameters(), params):
-            p.copy_(torch.from_numpy(a))
+    model = torch_mlp(torch, params, device)
     opt = torch.optim.SGD(model.parameters(), lr=LR)
 
     def step(x, y):

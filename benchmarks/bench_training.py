@@ -121,7 +121,8 @@ def _gpuarr_step_fn(params, x, y, device):
     return step
 
 
-def _torch_step_fn(torch, params, x, y, device):
+def torch_mlp(torch, params, device):
+    """The PyTorch MLP (Linear/ReLU stack) holding the NumPy ``params`` (weight, bias, ...)."""
     layers: list = []
     n = len(params) // 2
     for k in range(n):
@@ -133,6 +134,11 @@ def _torch_step_fn(torch, params, x, y, device):
     with torch.no_grad():
         for p, a in zip(model.parameters(), params):
             p.copy_(torch.from_numpy(a))
+    return model
+
+
+def _torch_step_fn(torch, params, x, y, device):
+    model = torch_mlp(torch, params, device)
     opt = torch.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
     loss_fn = torch.nn.CrossEntropyLoss()
     xb = torch.from_numpy(x).to(device)
