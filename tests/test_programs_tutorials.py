@@ -197,8 +197,9 @@ def test_nanogpt(device, tmp_path, torch_output):
 
 
 def test_nanogpt_compiled(device, tmp_path, torch_output):
-    """With --compile=True, gpuarr's torch.compile (eager, with a warning) gives the eager
-    numbers: compared with PyTorch's eager run."""
+    """With --compile=True, gpuarr's torch.compile (the model's forward: in training it needs
+    autograd afterwards, so it runs eagerly with a warning; under no_grad, in estimate_loss
+    and generation, it replays) gives the eager numbers: compared with PyTorch's eager run."""
     want = torch_output("nanogpt", "--device=cpu", "--dtype=float32")
     got = gpuarr_output("nanogpt", tmp_path, f"--device={device}", "--dtype=float32",
                         "--compile=True")
