@@ -268,3 +268,32 @@ def test_compiled_function_called_inside_a_trace_is_inlined(device):
         assert_same(a, b, device)
     assert_same_params(model_c, model_e, device)
     assert step.stats()["replays"] >= 3 and inner.stats()["traces"] == 0
+
+
+def test_other_threads_are_not_recorded():
+    """A trace records its own thread only: a thread that makes tensors, reads their arrays
+    and calls NumPy meanwhile (as a SummaryWriter's or a DataLoader's does) sees plain arrays,
+    and the compiled step still equals eager."""
+    import threading
+
+    stop = threading.Event()
+    seen: list = []
+    shared = gpuarr.ones(4)
+
+    def worker():
+        while not stop.is_set():
+            t = gpuarr.ones(3) * 2 + shared[:3]
+            seen.append((type(t._data), float(np.asarray(t._data).sum()),
+                         type(shared._data)))
+
+    th = threading.Thread(target=worker)
+    th.start()
+    try:
+        lc, le, model_c, model_e, step = _train("cpu", None, steps=8, schedule=False)
+    finally:
+        stop.set()
+        th.join()
+    for a, b in zip(lc, le):
+        np.testing.assert_array_equal(a, b)
+    assert seen and all(k is np.ndarray and v == 9.0 and ks is np.ndarray
+                        for k, v, ks in seen), seen[:3]

@@ -47,8 +47,22 @@ _DATA = TensorBase.__dict__["_data"]
 _get_data = _DATA.__get__
 _set_data = _DATA.__set__
 
-_lock = threading.Lock()
-_current: list = [None]  # the active Tracer (one at a time, process-wide)
+class _PerThread(threading.local):
+    """``[0]``: the Tracer recording on this thread (None elsewhere), so that NumPy calls and
+    tensor reads of other threads (a DataLoader's, a SummaryWriter's) are never recorded."""
+
+    def __init__(self) -> None:
+        self.value = None
+
+    def __getitem__(self, _: int):
+        return self.value
+
+    def __setitem__(self, _: int, value) -> None:
+        self.value = value
+
+
+_lock = threading.Lock()  # one trace at a time, process-wide (the patches are process-wide)
+_current = _PerThread()
 
 
 def active() -> Tracer | None:
@@ -561,6 +575,8 @@ class Tracer:
     # ---- the _data / grad properties ----
     def _read_data(self, t):
         v = _get_data(t)
+        if _current[0] is not self:  # another thread, or inside a recorded call: the array
+            return v.v if type(v) is TArray else v
         if type(v) is TArray:
             if v.tr is self:
                 return v
@@ -573,6 +589,9 @@ class Tracer:
         return p
 
     def _write_data(self, t, value) -> None:
+        if _current[0] is not self:
+            _set_data(t, value)
+            return
         try:
             old = _get_data(t)
         except AttributeError:
@@ -594,7 +613,7 @@ class Tracer:
 
     def _read_grad(self, t):
         g = t.__dict__.get("grad")
-        if id(t) not in self._created_ids:
+        if _current[0] is self and id(t) not in self._created_ids:
             key = id(t)
             if key not in self.grad_first and key not in self.grad_written:
                 self.grad_first[key] = (t, None if g is None else "tensor")
@@ -603,7 +622,7 @@ class Tracer:
         return g
 
     def _write_grad(self, t, g) -> None:
-        if id(t) not in self._created_ids:
+        if _current[0] is self and id(t) not in self._created_ids:
             self.grad_written[id(t)] = t
         t.__dict__["grad"] = g
 
@@ -661,8 +680,8 @@ class Tracer:
         self._setattr(TensorBase, "_data", property(tr._read_data, tr._write_data))
         self._setattr(TensorBase, "grad", property(tr._read_grad, tr._write_grad))
         orig_gen = Generator.__dict__["_backend_gen"]
-        self._setattr(Generator, "_backend_gen",
-                      property(lambda g: _GenProxy(g, orig_gen)))
+        self._setattr(Generator, "_backend_gen", property(
+            lambda g: _GenProxy(g, orig_gen) if _current[0] is tr else orig_gen.__get__(g)))
         for name in _NP_CREATE:
             self._setattr(np, name, _Recorded(getattr(np, name)))
         # not dispatched to __array_function__ (it reads __array_interface__)
