@@ -29,6 +29,7 @@ from .buffers import reuse_buffers
 from .cuda_graph import GraphReplay, uses_cuda
 from .fuse import fuse_elementwise
 from .program import RETRACE, Program
+from .simplify import simplify
 from .trace import Tracer, active
 
 __all__ = ["compile", "CompiledFunction", "OptimizedModule"]
@@ -223,7 +224,8 @@ class CompiledFunction:
     def _build(self, prog: Program):
         """The replay of a verified program: generated code, or CUDA graphs."""
         cuda = uses_cuda(prog.meta)
-        passes = () if not self._fuse else (fuse_elementwise,) if cuda else (reuse_buffers,)
+        passes = ((simplify,) + ((fuse_elementwise,) if cuda else (reuse_buffers,))
+                  if self._fuse else ())
         instrs = prog.prepare(passes)
         plain = prog.codegen(instrs)
         if cuda and self._graphs:
