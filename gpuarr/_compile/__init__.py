@@ -25,6 +25,7 @@ from typing import Any
 
 from .._core.grad_mode import _state
 from .._core.tensor import TensorBase
+from .autograd_replay import AutogradReplay
 from .buffers import reuse_buffers
 from .cuda_graph import GraphReplay, uses_cuda
 from .fuse import fuse_elementwise
@@ -100,9 +101,12 @@ class _Watch:
                 self.optimizers.append(o)
             elif hasattr(o, "training") and callable(getattr(o, "modules", None)):
                 self.modules.extend(m for m in o.modules() if id(m) not in seen)
+        self.params = [p for m in self.modules for p in m._parameters.values()
+                       if p is not None] if self.modules else []
 
     def state(self) -> tuple:
         parts: list = [m.training for m in self.modules]
+        parts.extend(p._rg for p in self.params)  # freezing a layer changes the backward
         for opt in self.optimizers:
             skip = ("params", "lr") if getattr(opt, "_lr_read_per_call", False) else ("params",)
             for g in opt.param_groups:
@@ -205,7 +209,10 @@ class CompiledFunction:
     def _trace(self, entry: _Entry, args: tuple, kwargs: dict, tensors: list):
         with Tracer(tensors, _cupy_targets()) as tr:
             result = self._fn(*args, **kwargs)
-            prog = Program(tr, result, len(tensors))
+            backward = None
+            if _state.enabled and not tr.ran_backward and tr.broken is None:
+                backward = tr.record_backward(result)  # the caller will run backward
+            prog = Program(tr, result, len(tensors), backward)
         self._n["traces"] += 1
         if prog.broken is not None:
             self._go_eager(prog.broken)
@@ -226,6 +233,9 @@ class CompiledFunction:
         cuda = uses_cuda(prog.meta)
         passes = ((simplify,) + ((fuse_elementwise,) if cuda else (reuse_buffers,))
                   if self._fuse else ())
+        if prog.backward is not None:
+            fwd, bwd, saved = prog.prepare_split(passes)
+            return AutogradReplay(*prog.codegen_split(fwd, bwd, saved), prog.backward)
         instrs = prog.prepare(passes)
         plain = prog.codegen(instrs)
         if cuda and self._graphs:

@@ -19,7 +19,7 @@ import operator
 import numpy as np
 
 from .._core.tensor import TensorBase, _make
-from .trace import _DATA, ConstArray, Instr, Slot, TArray, Tracer, same, slots_of
+from .trace import _DATA, Backward, ConstArray, Instr, Slot, TArray, Tracer, same, slots_of
 
 __all__ = ["Program", "RETRACE"]
 
@@ -64,8 +64,10 @@ class Program:
         n_args: how many tensor arguments the call had.
     """
 
-    def __init__(self, tr: Tracer, result, n_args: int) -> None:
+    def __init__(self, tr: Tracer, result, n_args: int, backward: Backward | None = None
+                 ) -> None:
         self.instrs = tr.instrs
+        self.backward = backward
         self.inputs = tr.inputs
         self.n_args = n_args
         self.in_meta = [(tr.values[s].v.shape, tr.values[s].v.dtype) for s, _ in tr.inputs]
@@ -136,6 +138,9 @@ class Program:
         if [(id(p), k) for p, k in self.grad_guards] != [(id(p), k) for p, k in
                                                          other.grad_guards]:
             return False
+        if (self.backward is None) != (other.backward is None) or (
+                self.backward is not None and not self.backward.same_as(other.backward)):
+            return False
         return _same_result(self.result, other.result)
 
     # ---- building the replay ----
@@ -157,7 +162,7 @@ class Program:
         for _, s, _ in self.grad_out:
             if s is not None:
                 needed.add(s)
-        _resultslots_of(self.result, needed)
+        _result_slots(self.result, needed)
         instrs = _dce(self.instrs, needed)
         for p in passes:
             instrs = p(instrs, needed, self.meta)
@@ -166,6 +171,55 @@ class Program:
     def codegen(self, instrs: list):
         """The generated replay function running ``instrs`` (from :meth:`prepare`)."""
         return _codegen(self, instrs)
+
+    def prepare_split(self, passes=()) -> tuple:
+        """For a program with a :attr:`backward`: ``(forward instrs, backward instrs,
+        saved)``, each part with dead code removed and ``passes`` applied; ``saved`` are the
+        forward's slots the backward reads."""
+        bw = self.backward
+        fwd, bwd = self.instrs[:bw.start], self.instrs[bw.start:]
+        b_needed = {s for s in bw.grad_out if s is not None}
+        bwd = _dce(bwd, b_needed)
+        for p in passes:
+            bwd = p(bwd, b_needed, self.meta)
+        defined: set = set()
+        used: set = set()
+        for ins in bwd:
+            for s in slots_of(ins.args, set()) | slots_of(ins.kwargs, set()):
+                if s not in defined:
+                    used.add(s)
+            slots_of(ins.outs, defined)
+        saved = sorted(used - set(bw.grad_in))
+        f_needed = set(saved) | set(bw.outs) | b_needed
+        for _, s in self.data_out:
+            f_needed.add(s)
+        _result_slots(self.result, f_needed)
+        fwd = _dce(fwd, f_needed)
+        for p in passes:
+            fwd = p(fwd, f_needed, self.meta)
+        if passes:
+            fwd, bwd = _dce(fwd, f_needed), _dce(bwd, b_needed)
+        return fwd, bwd, saved
+
+    def codegen_split(self, fwd: list, bwd: list, saved: list) -> tuple:
+        """The generated forward replay, which returns ``(result, saved arrays, arrays of the
+        outputs that need autograd)``, and backward replay ``(saved, output grads) -> grads
+        of the wrt tensors``."""
+        bw = self.backward
+        tail = (f"({''.join(f's{i}, ' for i in saved)}), "
+                f"({''.join(f's{i}, ' for i in bw.outs)})")
+        f = _codegen(self, fwd, tail)
+        em = _Emitter()
+        lines = em.lines
+        lines.append("def replay_backward(saved, grads):")
+        if saved:
+            lines.append(f"    ({''.join(f's{i}, ' for i in saved)}) = saved")
+        lines.append(f"    ({''.join(f's{i}, ' for i in bw.grad_in)}) = grads")
+        for ins in bwd:
+            em.assign(ins.outs, em.call(ins))
+        outs = "".join(("None" if s is None else f"s{s}") + ", " for s in bw.grad_out)
+        lines.append(f"    return ({outs})")
+        return f, _exec(em, "replay_backward")
 
 
 def _key(t):
@@ -197,15 +251,15 @@ def _same_result(a, b) -> bool:
     return len(a[1]) == len(b[1]) and all(_same_result(x, y) for x, y in zip(a[1], b[1]))
 
 
-def _resultslots_of(r, acc: set) -> None:
+def _result_slots(r, acc: set) -> None:
     if r[0] == "new":
         acc.add(r[1])
     elif r[0] == "dict":
         for v in r[1].values():
-            _resultslots_of(v, acc)
+            _result_slots(v, acc)
     elif r[0] in ("tuple", "list"):
         for v in r[1]:
-            _resultslots_of(v, acc)
+            _result_slots(v, acc)
 
 
 def _dce(instrs: list, needed: set) -> list:
@@ -283,7 +337,7 @@ def _has_slot(tmpl) -> bool:
     return bool(acc)
 
 
-def _codegen(prog: Program, instrs: list):
+def _codegen(prog: Program, instrs: list, tail: str | None = None):
     em = _Emitter()
     lines = em.lines
     lines.append("def replay(args):")
@@ -310,12 +364,17 @@ def _codegen(prog: Program, instrs: list):
     for p, s, dev in prog.grad_out:
         val = "None" if s is None else f"_mk(s{s}, {em.name(dev)})"
         lines.append(f"    {em.name(p, 't')}.__dict__['grad'] = {val}")
-    lines.append(f"    return {_result_expr(em, prog.result)}")
-    src = "\n".join(lines) + "\n"
+    res = _result_expr(em, prog.result)
+    lines.append(f"    return {res}" if tail is None else f"    return ({res}, {tail})")
+    return _exec(em, "replay")
+
+
+def _exec(em: _Emitter, name: str):
+    """The function ``name`` defined by ``em``'s lines (its ``source`` kept on it)."""
+    src = "\n".join(em.lines) + "\n"
     code = compile(src, "<gpuarr.compile replay>", "exec")
-    ns = em.ns
-    exec(code, ns)  # noqa: S102 - generated from the recorded program, no user text
-    fn = ns["replay"]
+    exec(code, em.ns)  # noqa: S102 - generated from the recorded program, no user text
+    fn = em.ns[name]
     fn.source = src
     return fn
 

@@ -33,8 +33,9 @@ import numpy as np
 import numpy.ma  # noqa: F401 - imported before any trace patches NumPy (it wraps np.*)
 
 from .._core import capture as _capture
-from .._core.tensor import TensorBase
+from .._core.tensor import TensorBase, _make
 from .._random import Generator
+from ..autograd._backward import grad as autograd_grad
 from ..backends.cupy_backend import CupyBackend
 
 __all__ = ["TArray", "Tracer", "Slot", "Instr", "active", "slots_of", "is_cupy_meta"]
@@ -508,6 +509,45 @@ _NP_CREATE = ("empty", "zeros", "ones", "full", "arange", "linspace", "eye", "id
               "copyto", "concatenate", "stack")
 
 
+class Backward:
+    """The backward part of a traced forward (see :meth:`Tracer.record_backward`).
+
+    Attributes:
+        start: index of its first instruction (the forward's are before it).
+        outs: slots of the forward's outputs that need autograd, in order.
+        grad_in: slots of their gradients (the backward's inputs).
+        wrt: ``("arg", i)`` or ``("tensor", t)`` per tensor the gradients flow to.
+        grad_out: slot (or None: no gradient) of each ``wrt`` tensor's gradient.
+        devices: each ``wrt`` tensor's device.
+    """
+
+    def __init__(self, start: int, outs: list, grad_in: list, wrt: list, grad_out: list,
+                 devices: list) -> None:
+        self.start = start
+        self.outs = outs
+        self.grad_in = grad_in
+        self.wrt = wrt
+        self.grad_out = grad_out
+        self.devices = devices
+
+    def same_as(self, other: Backward) -> bool:
+        return (self.start == other.start and self.outs == other.outs
+                and self.grad_in == other.grad_in and self.grad_out == other.grad_out
+                and len(self.wrt) == len(other.wrt)
+                and all(a[0] == b[0] and a[1] is b[1] for a, b in zip(self.wrt, other.wrt)))
+
+
+def _tensors(x) -> list:
+    """The tensors of a returned value (through tuples, lists and dicts)."""
+    if isinstance(x, TensorBase):
+        return [x]
+    if type(x) in (tuple, list):
+        return [t for e in x for t in _tensors(e)]
+    if type(x) is dict:
+        return [t for e in x.values() for t in _tensors(e)]
+    return []
+
+
 class Tracer:
     """Records one call. Use as a context manager around the eager call.
 
@@ -571,6 +611,50 @@ class Tracer:
             _record(check, (cond,) + tuple(arrays), {})
         else:
             check(cond, *arrays)
+
+    def record_backward(self, result) -> Backward | None:
+        """Record the backward program of ``result``'s tensors that need autograd (a traced
+        forward whose caller will call ``backward``): runs ``autograd.grad`` from them, with
+        placeholder output gradients that are program inputs, to every tensor that requires
+        grad among the arguments and the tensors the forward read. The graph is retained, so
+        the caller's own backward after this traced call still works. None when nothing in
+        ``result`` needs autograd."""
+        outs = [t for t in _tensors(result) if t._gfn is not None and id(t) in
+                self._created_ids]
+        if not outs:
+            return None
+        wrt: list = []
+        sources: list = []
+        for i, t in enumerate(self._arg_tensors):
+            if t._rg:
+                wrt.append(t)
+                sources.append(("arg", i))
+        args = {id(t) for t in self._arg_tensors}
+        for t, _ in self.touched:
+            if t._rg and id(t) not in args:
+                wrt.append(t)
+                sources.append(("tensor", t))
+        grad_in = []
+        gts = []
+        for o in outs:
+            ones = o._data.v.copy()
+            ones.fill(1)
+            ph = self.new_value(ones)
+            grad_in.append(ph.s)
+            gts.append(_make(ph, o._device))
+        start = len(self.instrs)
+        grads = autograd_grad(outs, wrt, grad_outputs=gts, retain_graph=True,
+                              allow_unused=True)
+        grad_out = []
+        for g in grads:
+            if g is None:
+                grad_out.append(None)
+                continue
+            d = _get_data(g)
+            grad_out.append(d.s if type(d) is TArray and d.tr is self else self.const(
+                d.v if type(d) is TArray else d).s)
+        return Backward(start, [_get_data(o).s for o in outs], grad_in, sources, grad_out,
+                        [t._device for t in wrt])
 
     # ---- the _data / grad properties ----
     def _read_data(self, t):
