@@ -300,3 +300,44 @@ def test_other_threads_are_not_recorded():
         np.testing.assert_array_equal(a, b)
     assert seen and all(k is np.ndarray and v == 9.0 and ks is np.ndarray
                         for k, v, ks in seen), seen[:3]
+
+
+OPTIMIZERS = {
+    "Adam": lambda p: gpuarr.optim.Adam(p, lr=1e-2),
+    "AdamW-amsgrad": lambda p: gpuarr.optim.AdamW(p, lr=1e-2, amsgrad=True),
+    "RMSprop": lambda p: gpuarr.optim.RMSprop(p, lr=1e-2, momentum=0.5),
+    "Adagrad": lambda p: gpuarr.optim.Adagrad(p, lr=1e-2),
+    "Adamax": lambda p: gpuarr.optim.Adamax(p, lr=1e-2),
+    "Adadelta": lambda p: gpuarr.optim.Adadelta(p),
+    "Rprop": lambda p: gpuarr.optim.Rprop(p, lr=1e-2),
+    "SGD-nesterov": lambda p: gpuarr.optim.SGD(p, lr=1e-2, momentum=0.9, nesterov=True),
+    # these branch on (or read) their state in Python: they must run eagerly, never wrongly
+    "RAdam": lambda p: gpuarr.optim.RAdam(p, lr=1e-2),
+    "NAdam": lambda p: gpuarr.optim.NAdam(p, lr=1e-2),
+    "ASGD": lambda p: gpuarr.optim.ASGD(p, lr=1e-2),
+}
+EAGER_ONLY = {"RAdam", "NAdam", "ASGD"}
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_every_optimizer_compiles_or_falls_back_correctly(name, device):
+    """Each optimizer's compiled step equals eager over 12 steps: the step count is read by
+    every replay (bias corrections follow it). RAdam (a Python branch on a number computed
+    from the step count), NAdam and ASGD (``.item()`` on their state) run eagerly instead,
+    with the warning."""
+    model_c, model_e = twin_models(mlp, device)
+    steps = [make_train_step(m, OPTIMIZERS[name](m.parameters())) for m in (model_c, model_e)]
+    step = gpuarr.compile(steps[0])
+    data = batches(12, (16,), device, seed=12)
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
+        losses_c = run_steps(step, data)
+    for k, (a, b) in enumerate(zip(losses_c, run_steps(steps[1], data))):
+        assert_same(a, b, device, what=f"{name}, step {k + 1}")
+    assert_same_params(model_c, model_e, device)
+    msgs = [str(w.message) for w in rec if "gpuarr.compile" in str(w.message)]
+    if name in EAGER_ONLY:
+        assert step.eager_reason is not None and len(msgs) == 1, (step.stats(), msgs)
+    else:
+        assert step.eager_reason is None and msgs == [], (step.eager_reason, msgs)
+        assert step.stats()["replays"] == 9, step.stats()

@@ -95,6 +95,7 @@ class GraphReplay:
             outs: set = set()
             slots_of(ins.outs, outs)
             if (outs and type(ins.fn) is not _Check and all(s in host for s in outs)
+                    and not getattr(ins.fn, "volatile", False)
                     and all(s in stable_slots for s in used)
                     and not any(s in {x for x, _ in prog.inputs} for s in outs)):
                 self.stable.append(i)

@@ -214,7 +214,9 @@ class TArray:
         return self.v.get(*a, **k)
 
     def __bool__(self) -> bool:
-        self._brk("bool() of a tensor")
+        self._brk("bool() of a tensor" if type(self.v) not in (bool, int, float) else
+                  "a Python branch on a number that changes between calls (an optimizer's "
+                  "step count, say)")
         return bool(self.v)
 
     def __float__(self) -> float:
@@ -299,14 +301,14 @@ def _assign_shape(a, shape) -> None:
 
 def _binop(op):
     def f(self, other):
-        return _record(op, (self, other), {}, type(self.v) in (int, float))
+        return _record(op, (self, other), {}, type(self.v) in (int, float, bool))
     f.__name__ = op.__name__
     return f
 
 
 def _rbinop(op):
     def f(self, other):
-        return _record(op, (other, self), {}, type(self.v) in (int, float))
+        return _record(op, (other, self), {}, type(self.v) in (int, float, bool))
     f.__name__ = "r" + op.__name__
     return f
 
@@ -322,7 +324,7 @@ for _name in ("lt", "le", "gt", "ge", "eq", "ne"):
 for _name in ("neg", "pos", "abs", "invert"):
     _op = getattr(operator, _name)
     setattr(TArray, f"__{_name}__", (lambda op: lambda self: _record(
-        op, (self,), {}, type(self.v) in (int, float)))(_op))
+        op, (self,), {}, type(self.v) in (int, float, bool)))(_op))
 TArray.__hash__ = lambda self: id(self)  # __eq__ above would otherwise unset it
 
 
@@ -449,7 +451,7 @@ def _record(fn, args: tuple, kwargs: dict, number: bool = False):
     _known(args, known)
     if kwargs:
         _known(kwargs, known)
-    if number and type(r) in (int, float):
+    if number and type(r) in (int, float, bool):  # a bool too: branching on it is a read
         out = tr.new_value(r)
         tmpl = Slot(out.s)
     else:
@@ -717,7 +719,6 @@ class Tracer:
         try:
             _capture._recorder[0] = self._raise_if
             self._backward_runs = _capture.backward_runs[0]
-            _capture._host[0] = lambda fn, args: _record(fn, args, {})
             _capture._host_value[0] = lambda fn, args: _record(fn, args, {}, True)
             self._patch()
             for i, t in enumerate(self._arg_tensors):
@@ -750,7 +751,6 @@ class Tracer:
                     _set_data(t, v.v)
         finally:
             _capture._recorder[0] = None
-            _capture._host[0] = None
             _capture._host_value[0] = None
             _current[0] = None
             _lock.release()

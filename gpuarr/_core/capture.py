@@ -1,20 +1,23 @@
 """What ops need to know about ``gpuarr.compile``'s tracing, without importing it.
 
-Two things differ for an op while a call is being traced (recorded for replay):
+Three things differ for an op while a call is being traced (recorded for replay):
 
 - a check of the *values* of its inputs (a target out of range, an index out of bounds) must
   stay in the recorded program, so that a replay raises as eager does: ops write such checks
   as :func:`raise_if`;
 - a shortcut chosen from the values (skip the NaN handling when there is no NaN) would be
   baked into the program for every later call: ops ask :func:`tracing` and take the path that
-  is right for all values.
+  is right for all values;
+- a Python number read from state that changes between calls (an optimizer's learning rate
+  and step count) must be read again by each replay: code reads it through
+  :func:`host_value`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-__all__ = ["tracing", "raise_if", "host_call", "host_value"]
+__all__ = ["tracing", "raise_if", "host_value"]
 
 # the active tracer's recorder of checks, set by gpuarr._compile while it traces
 _recorder: list = [None]
@@ -44,22 +47,6 @@ def raise_if(cond, make_error: Callable[..., Exception], *arrays) -> None:
         rec(cond, make_error, arrays)
     elif bool(cond):
         raise make_error(*arrays)
-
-
-_host: list = [None]  # the active tracer's recorder of host calls
-
-
-def host_call(fn: Callable, *args):
-    """``fn(*args)``, recorded as one step of a traced program.
-
-    For the few places that compute on the host from a tensor's value in a way every call
-    needs (an optimizer's bias correction from its step count): while tracing, the call is
-    recorded and replays recompute it from their own arrays. Its array (or NumPy scalar)
-    results are program values. ``fn`` must be a module-level function (two traces compare it
-    by identity).
-    """
-    rec = _host[0]
-    return fn(*args) if rec is None else rec(fn, args)
 
 
 _host_value: list = [None]  # the active tracer's recorder of host values

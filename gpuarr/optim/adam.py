@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .._core.capture import host_call, tracing
 from .optimizer import (
     _advance_step,
     _check_differentiable,
@@ -101,16 +100,10 @@ class Adam(_PerParameter):
         beta1, beta2 = (float(b) for b in group["betas"])
         eps, wd, maximize = group["eps"], group["weight_decay"], group["maximize"]
         decoupled = group["decoupled_weight_decay"]
-        if tracing():  # gpuarr.compile: the step count stays an array, read at each replay
-            arr = st["step"]._data
-            arr += 1
-            step_size, bias2_sqrt = host_call(_bias_factors, arr, lr, beta1, beta2,
-                                              p._data.dtype)
-        else:
-            step = _advance_step(st)
-            bias1 = 1 - beta1**step
-            bias2_sqrt = (1 - beta2**step) ** 0.5
-            step_size = lr / bias1
+        step = _advance_step(st)
+        bias1 = 1 - beta1**step
+        bias2_sqrt = (1 - beta2**step) ** 0.5
+        step_size = lr / bias1
         m, v = st["exp_avg"]._data, st["exp_avg_sq"]._data
         vmax = st["max_exp_avg_sq"]._data if amsgrad else None
         bk = p._device._backend()
@@ -127,16 +120,6 @@ class Adam(_PerParameter):
                 _adam_kernel(xp, *arrays, t1, t2, lr, beta1, beta2, eps, wd, maximize,
                              decoupled, step_size, bias2_sqrt)
         p._bump_version()
-
-
-def _bias_factors(step_arr, lr: float, beta1: float, beta2: float, dtype) -> tuple:
-    """Adam's ``lr / bias1`` and ``sqrt(bias2)`` for step count ``step_arr`` (0-d host
-    array), computed in Python floats as the eager step does, then as ``dtype`` scalars
-    (what a Python float becomes when it meets a ``dtype`` array)."""
-    step = float(step_arr)
-    bias1 = 1 - beta1**step
-    bias2_sqrt = (1 - beta2**step) ** 0.5
-    return dtype.type(lr / bias1), dtype.type(bias2_sqrt)
 
 
 def _adam_kernel(xp, w, g, m, v, vmax, t1, t2, lr: float, beta1: float, beta2: float,

@@ -662,12 +662,25 @@ def _advance_step(st: dict) -> float:
     """Add one to ``st['step']`` in place and return the new count."""
     step = st["step"]
     arr = step._data
+    if tracing():  # gpuarr.compile: the count is read afresh by every replay
+        if step._device is not CPU:
+            step._device._xp()
+        arr += 1
+        return host_value(_step_count, step)
     if step._device is CPU:
         arr += 1  # 0-d array: in place on the host
         return float(arr)
     step._device._xp()
     arr += 1
     return float(step.item())
+
+
+def _step_count(step: Tensor) -> float:
+    """The value of a step-count tensor, as a Python float."""
+    return float(step._data) if step._device is CPU else float(step.item())
+
+
+_step_count.volatile = True  # changes every call: CUDA graphs must not capture it
 
 
 def _check_lr(lr) -> None:
