@@ -341,3 +341,35 @@ def test_every_optimizer_compiles_or_falls_back_correctly(name, device):
     else:
         assert step.eager_reason is None and msgs == [], (step.eager_reason, msgs)
         assert step.stats()["replays"] == 9, step.stats()
+
+
+batch_x = None  # rebound by test_rebound_global_and_closure_tensors_are_read_at_replay
+
+
+def test_rebound_global_and_closure_tensors_are_read_at_replay(device):
+    """A function that reads its batch from a global or a closure variable, rebound to a new
+    tensor before every call (notebook style), replays on the new tensor: the program reads
+    whatever the variable holds, not the tensor the trace saw."""
+    global batch_x
+    w = gpuarr.tensor(np.arange(12, dtype=np.float32).reshape(4, 3), device=device)
+
+    def from_global():
+        return (batch_x @ w).tanh().sum(0)
+
+    compiled = gpuarr.compile(from_global)
+    rng = np.random.default_rng(3)
+    for _ in range(6):
+        batch_x = gpuarr.tensor(rng.standard_normal((5, 4)).astype(np.float32), device=device)
+        assert_same(snap(compiled()), snap(from_global()), device)
+    assert compiled.stats()["replays"] == 4, compiled.stats()
+
+    y = gpuarr.zeros(3, device=device)
+
+    def from_closure():
+        return y * 2 + 1
+
+    compiled = gpuarr.compile(from_closure)
+    for k in range(5):
+        y = gpuarr.full((3,), float(k), device=device)
+        assert_same(snap(compiled()), snap(from_closure()), device)
+    assert compiled.stats()["replays"] == 3, compiled.stats()

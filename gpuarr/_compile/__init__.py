@@ -104,6 +104,18 @@ class _Watch:
         self.params = [p for m in self.modules for p in m._parameters.values()
                        if p is not None] if self.modules else []
 
+    def free_tensors(self) -> dict:
+        """id(tensor) -> where the function reads it: ``(cell,)`` or ``(globals, name)``."""
+        out: dict = {}
+        for c in self.cells:
+            if _has_contents(c) and isinstance(c.cell_contents, TensorBase):
+                out[id(c.cell_contents)] = (c,)
+        for g, n in self.globals:
+            v = g.get(n)
+            if isinstance(v, TensorBase):
+                out[id(v)] = (g, n)
+        return out
+
     def state(self) -> tuple:
         parts: list = [m.training for m in self.modules]
         parts.extend(p._rg for p in self.params)  # freezing a layer changes the backward
@@ -207,7 +219,7 @@ class CompiledFunction:
         return self._trace(entry, args, kwargs, tensors)
 
     def _trace(self, entry: _Entry, args: tuple, kwargs: dict, tensors: list):
-        with Tracer(tensors, _cupy_targets()) as tr:
+        with Tracer(tensors, _cupy_targets(), self._watch.free_tensors()) as tr:
             result = self._fn(*args, **kwargs)
             backward = None
             if _state.enabled and not tr.ran_backward and tr.broken is None:

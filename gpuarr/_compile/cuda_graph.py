@@ -137,6 +137,8 @@ class GraphReplay:
                 a = _get(args[obj])
             elif kind == "tensor":
                 a = _get(obj)
+            elif kind == "free":
+                a = _get(obj[0].cell_contents if len(obj) == 1 else obj[0][obj[1]])
             else:
                 a = _get(obj.__dict__["grad"])
             if a.shape != shape or a.dtype != dtype:

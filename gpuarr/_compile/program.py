@@ -73,7 +73,7 @@ class Program:
         self.in_meta = [(tr.values[s].v.shape, tr.values[s].v.dtype) for s, _ in tr.inputs]
         self.grad_guards = [(p, kind is not None) for p, kind in tr.grad_first.values()]
         self.data_out: list = []  # (tensor or argument index, slot)
-        input_slot = {id(src[1]): s for s, src in tr.inputs if src[0] == "tensor"}
+        input_slot = tr.input_of
         arg_index = {id(t): i for i, t in enumerate(tr._arg_tensors)}
         arg_slot = {src[1]: s for s, src in tr.inputs if src[0] == "arg"}
         for t, _ in tr.touched:
@@ -123,7 +123,8 @@ class Program:
         if len(self.instrs) != len(other.instrs) or len(self.inputs) != len(other.inputs):
             return False
         for (s1, a), (s2, b) in zip(self.inputs, other.inputs):
-            if s1 != s2 or a[0] != b[0] or a[1] is not b[1]:
+            if s1 != s2 or a[0] != b[0] or not (
+                    a[1] is b[1] or a[0] == "free" and all(x is y for x, y in zip(a[1], b[1]))):
                 return False
         for a, b in zip(self.instrs, other.instrs):
             if not (_same_fn(a.fn, b.fn) and same(a.args, b.args) and same(a.kwargs, b.kwargs)
@@ -352,6 +353,10 @@ def _codegen(prog: Program, instrs: list, tail: str | None = None):
             continue  # argument shapes are in the call's signature
         if kind == "tensor":
             lines.append(f"    s{slot} = _gd({em.name(obj, 't')})")
+        elif kind == "free":
+            ref = (f"{em.name(obj[0])}.cell_contents" if len(obj) == 1 else
+                   f"{em.name(obj[0])}[{obj[1]!r}]")
+            lines.append(f"    s{slot} = _gd({ref})")
         else:
             lines.append(f"    s{slot} = _gd({em.name(obj, 't')}.__dict__['grad'])")
         lines.append(f"    if s{slot}.shape != {shape!r} or s{slot}.dtype != "

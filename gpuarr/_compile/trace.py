@@ -557,12 +557,17 @@ class Tracer:
         instrs: the program, in order.
         n: the number of slots used.
         inputs: ``(slot, source)`` per program input; a source is ``("arg", i)`` (the
-            ``i``-th tensor argument) or ``("tensor", t)`` / ``("grad", p)`` (a tensor that
-            existed before the call, or the gradient held by parameter ``p`` at call time).
+            ``i``-th tensor argument), ``("free", (cell,))`` / ``("free", (globals, name))``
+            (the tensor a closure variable or global holds), or ``("tensor", t)`` /
+            ``("grad", p)`` (a tensor that existed before the call, or the gradient held by
+            parameter ``p`` at call time).
         broken: why the call cannot be replayed, with the user's line; None while it can.
     """
 
-    def __init__(self, arg_tensors: list, cupy_modules: tuple = ()) -> None:
+    def __init__(self, arg_tensors: list, cupy_modules: tuple = (), free: dict | None = None
+                 ) -> None:
+        self.free = free or {}  # id(tensor) -> (cell,) or (globals, name) the function reads
+        self.input_of: dict = {}  # id(tensor that existed before the call) -> its input slot
         self.instrs: list = []
         self.n = 0
         self.inputs: list = []
@@ -669,7 +674,15 @@ class Tracer:
             v = v.v  # left by an earlier trace: its array
         p = self.new_value(v)
         holder = self._grad_path.get(id(t))
-        self.inputs.append((p.s, ("grad", holder) if holder is not None else ("tensor", t)))
+        where = self.free.get(id(t))
+        if holder is not None:
+            src = ("grad", holder)
+        elif where is not None:  # a closure variable or global: replays read what it holds
+            src = ("free", where)
+        else:
+            src = ("tensor", t)
+        self.inputs.append((p.s, src))
+        self.input_of[id(t)] = p.s
         self._touch(t, v)
         _set_data(t, p)
         return p
