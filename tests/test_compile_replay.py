@@ -373,3 +373,19 @@ def test_rebound_global_and_closure_tensors_are_read_at_replay(device):
         y = gpuarr.full((3,), float(k), device=device)
         assert_same(snap(compiled()), snap(from_closure()), device)
     assert compiled.stats()["replays"] == 3, compiled.stats()
+
+
+def test_changing_a_module_setting_retraces(device):
+    """A Dropout's p is part of the signature: changing it between calls retraces instead of
+    replaying the old probability (outputs equal eager with the same seed)."""
+    model = gpuarr.nn.Sequential(gpuarr.nn.Linear(16, 16), gpuarr.nn.Dropout(0.1)).to(device)
+    f = gpuarr.compile(model)
+    x = batches(1, (16,), device, seed=2)[0][0]
+    for p in (0.1, 0.1, 0.1, 0.5, 0.5, 0.5):
+        model[1].p = p
+        with gpuarr.no_grad():
+            gpuarr.manual_seed(5)
+            got = snap(f(x))
+            gpuarr.manual_seed(5)
+            assert_same(got, snap(model(x)), device, what=f"p={p}")
+    assert f.stats()["cache_entries"] == 2 and f.stats()["replays"] == 2, f.stats()

@@ -103,6 +103,10 @@ class _Watch:
                 self.modules.extend(m for m in o.modules() if id(m) not in seen)
         self.params = [p for m in self.modules for p in m._parameters.values()
                        if p is not None] if self.modules else []
+        # the modules' own Python settings (Dropout's p, a flag), read when tracing
+        self.settings = [(m.__dict__, tuple(k for k, v in m.__dict__.items()
+                                            if type(v) in _SCALARS and k != "training"))
+                         for m in self.modules]
 
     def free_tensors(self) -> dict:
         """id(tensor) -> where the function reads it: ``(cell,)`` or ``(globals, name)``."""
@@ -119,6 +123,8 @@ class _Watch:
     def state(self) -> tuple:
         parts: list = [m.training for m in self.modules]
         parts.extend(p._rg for p in self.params)  # freezing a layer changes the backward
+        for d, keys in self.settings:
+            parts.extend(d.get(k) for k in keys)
         for opt in self.optimizers:
             skip = ("params", "lr") if getattr(opt, "_lr_read_per_call", False) else ("params",)
             for g in opt.param_groups:
