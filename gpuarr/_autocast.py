@@ -32,6 +32,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from . import _dtype as D
+from ._core.capture import tracing
 from ._core.tensor import TensorBase
 
 if TYPE_CHECKING:  # annotations name the public class; code tests TensorBase
@@ -168,8 +169,10 @@ class _State:
         if isinstance(x, TensorBase):
             if not _eligible(x, dev) or x.dtype is to:
                 return x
+            # (not while gpuarr.compile traces: a cached cast would be a stale input to the
+            # replays, as torch disables this cache for CUDA graph capture)
             if (self.cache_enabled and x._rg and x._gfn is None and x._base is None
-                    and to is self.dtype[dev] and x.dtype is D.float32):
+                    and to is self.dtype[dev] and x.dtype is D.float32 and not tracing()):
                 hit = self._cache.get(id(x))
                 if hit is not None and hit[0]() is x:
                     return hit[1]

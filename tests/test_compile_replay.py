@@ -389,3 +389,43 @@ def test_changing_a_module_setting_retraces(device):
             gpuarr.manual_seed(5)
             assert_same(got, snap(model(x)), device, what=f"p={p}")
     assert f.stats()["cache_entries"] == 2 and f.stats()["replays"] == 2, f.stats()
+
+
+def test_autocast_and_default_dtype_are_part_of_the_signature():
+    """Entering autocast (bfloat16 on the CPU) or changing the default dtype between calls
+    retraces instead of replaying the other program; under autocast the replays cast the
+    current weights (the trace does not use autocast's cast cache) and equal eager."""
+    x = gpuarr.ones(4, 8)
+    w = gpuarr.nn.Parameter(gpuarr.full((8, 3), 0.5))
+
+    def f(x):
+        return (x @ w).sum() + gpuarr.ones(2).sum()
+
+    g = gpuarr.compile(f)
+    for _ in range(3):
+        assert g(x).dtype == gpuarr.float32
+    for k in range(4):
+        with gpuarr.no_grad():
+            w.add_(0.25)  # the weights change between calls
+        with gpuarr.autocast("cpu", dtype=gpuarr.bfloat16):
+            got = g(x)
+        with gpuarr.autocast("cpu", dtype=gpuarr.bfloat16):
+            want = f(x)
+        assert got.dtype == want.dtype
+        assert_same(snap(got.float()), snap(want.float()), "cpu", what=f"call {k}")
+    assert g.stats()["cache_entries"] == 2, g.stats()
+
+    def h():
+        return gpuarr.tensor([1.5, 2.5]) * 2
+
+    hc = gpuarr.compile(h)
+    for _ in range(3):
+        assert hc().dtype == gpuarr.float32
+    prev = gpuarr.get_default_dtype()
+    try:
+        gpuarr.set_default_dtype(gpuarr.float64)
+        for _ in range(3):
+            assert hc().dtype == h().dtype == gpuarr.float64
+    finally:
+        gpuarr.set_default_dtype(prev)
+    assert hc.stats()["cache_entries"] == 2, hc.stats()

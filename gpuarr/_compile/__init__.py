@@ -23,7 +23,9 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
+from .._autocast import state as _amp
 from .._core.grad_mode import _state
+from .._dtype import get_default_dtype
 from .._core.tensor import TensorBase
 from .autograd_replay import AutogradReplay
 from .buffers import reuse_buffers
@@ -200,7 +202,8 @@ class CompiledFunction:
         if self._watch is None:
             self._watch = _Watch(self._fn, args)
         tensors: list = []
-        sig: list = [_state.enabled]
+        sig: list = [_state.enabled, get_default_dtype(), _amp.on and (
+            tuple(_amp.enabled.items()), tuple(_amp.dtype.items()))]
         _flatten(args, tensors, sig)
         if kwargs:
             _flatten(kwargs, tensors, sig)

@@ -467,8 +467,9 @@ class _Recorded:
     """A module function that records its calls (creation and conversion functions, and
     CuPy's namespace): ``f(*args)`` runs and records ``orig``."""
 
-    def __init__(self, orig) -> None:
+    def __init__(self, orig, traced_only: bool = False) -> None:
         self.orig = orig
+        self.traced_only = traced_only  # record only calls given a traced array
         self.__name__ = getattr(orig, "__name__", "f")
         self.__doc__ = getattr(orig, "__doc__", None)  # read by modules imported mid-trace
         self.__wrapped__ = orig
@@ -477,7 +478,8 @@ class _Recorded:
         # recorded when given a traced array, or when gpuarr itself makes an array; other
         # callers (NumPy's and CuPy's own insides, the CuPy stand-in) get the function as is
         if _current[0] is None or not (_has_traced(args) or _has_traced(kwargs) or (
-                sys._getframe(1).f_globals.get("__name__", "").startswith("gpuarr."))):
+                not self.traced_only
+                and sys._getframe(1).f_globals.get("__name__", "").startswith("gpuarr."))):
             return self.orig(*args, **kwargs)
         return _record(self.orig, args, kwargs)
 
@@ -504,11 +506,14 @@ class _Breaks:
         return self.orig(*_unwrap(args), **_unwrap(kwargs))
 
 
-# NumPy functions that make arrays without taking one (so no protocol reaches a TArray) or
-# convert their argument (asarray would otherwise call __array__)
-_NP_CREATE = ("empty", "zeros", "ones", "full", "arange", "linspace", "eye", "identity", "tri",
-              "asarray", "array", "asanyarray", "ascontiguousarray", "frombuffer", "indices",
-              "copyto", "concatenate", "stack")
+# NumPy functions that make arrays without taking one (so no protocol reaches a TArray): a
+# call from gpuarr is recorded, so that a buffer the op fills later is fresh at each replay
+_NP_MAKE = ("empty", "zeros", "ones", "full", "arange", "linspace", "eye", "identity", "tri",
+            "indices")
+# conversions: recorded when given a traced array (asarray would otherwise call __array__);
+# Python data they convert (``gpuarr.tensor([1., 2.])``) is a constant of the program
+_NP_CONVERT = ("asarray", "array", "asanyarray", "ascontiguousarray", "frombuffer", "copyto",
+               "concatenate", "stack")
 
 
 class Backward:
@@ -779,8 +784,10 @@ class Tracer:
         orig_gen = Generator.__dict__["_backend_gen"]
         self._setattr(Generator, "_backend_gen", property(
             lambda g: _GenProxy(g, orig_gen) if _current[0] is tr else orig_gen.__get__(g)))
-        for name in _NP_CREATE:
+        for name in _NP_MAKE:
             self._setattr(np, name, _Recorded(getattr(np, name)))
+        for name in _NP_CONVERT:
+            self._setattr(np, name, _Recorded(getattr(np, name), traced_only=True))
         # not dispatched to __array_function__ (it reads __array_interface__)
         st = np.lib.stride_tricks
         self._setattr(st, "as_strided", _Recorded(st.as_strided))
