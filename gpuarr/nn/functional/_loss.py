@@ -218,10 +218,17 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
         if weight is not None:
             t = target._data
             wd = weight._data.astype(logp._data.dtype)
-            den = float((xp.take(wd, xp.where(vd, t, 0)) * vd).sum())
+            den_arr = (xp.take(wd, xp.where(vd, t, 0)) * vd).sum()
         else:
-            den = float(vd.sum())
-        ret = smooth.sum() / den if den != 0 else smooth.sum() * float("nan")
+            den_arr = vd.sum()
+        if tracing():  # gpuarr.compile: the same quotient without reading den into Python
+            # (a zero den divides as NaN: the result and gradient eager gets from sum * nan)
+            den_t = _make(xp.where(den_arr != 0, den_arr, np.nan).astype(logp._data.dtype),
+                          input._device)  # in the loss's dtype, as a Python float would be
+            ret = smooth.sum() / den_t
+        else:
+            den = float(den_arr)
+            ret = smooth.sum() / den if den != 0 else smooth.sum() * float("nan")
     elif reduction == "sum":
         ret = smooth.sum()
     else:
