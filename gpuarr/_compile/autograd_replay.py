@@ -68,7 +68,7 @@ def _device_of(result, array):
     for t in _flat(result):
         if t._data is array:
             return t._device
-    raise AssertionError("a replayed output is not in the result")  # noqa: TRY003
+    raise AssertionError("a replayed output is not in the result")
 
 
 def _flat(x) -> list:
