@@ -36,7 +36,7 @@ import warnings
 
 import numpy as np
 from _timing import fmt_time, table
-from bench_training import _init, _interleaved, _single_threaded, torch_mlp
+from bench_training import _init, _interleaved, _single_threaded, gpuarr_mlp, torch_mlp
 
 import gpuarr
 import gpuarr.optim
@@ -137,18 +137,7 @@ def _versus(a, b, op: str | None = None, target: float | None = None) -> str:
 
 
 def _gpuarr_mlp(params, device):
-    from gpuarr import nn
-
-    sizes = [params[0].shape[1]] + [params[i].shape[0] for i in range(0, len(params), 2)]
-    layers: list = []
-    for k in range(len(sizes) - 1):
-        layers.append(nn.Linear(sizes[k], sizes[k + 1]))
-        if k < len(sizes) - 2:
-            layers.append(nn.ReLU())
-    model = nn.Sequential(*layers).to(device)
-    with gpuarr.no_grad():
-        for p, a in zip(model.parameters(), params):
-            p.copy_(gpuarr.tensor(a, device=device))
+    model = gpuarr_mlp(params, device)
     opt = gpuarr.optim.SGD(model.parameters(), lr=LR)
 
     def step(x, y):

@@ -92,7 +92,8 @@ class _RawMLP:
 # ---- gpuarr and torch ----
 
 
-def _gpuarr_step_fn(params, x, y, device):
+def gpuarr_mlp(params, device):
+    """The gpuarr MLP (Linear/ReLU stack) holding the NumPy ``params`` (weight, bias, ...)."""
     from gpuarr import nn
 
     sizes = [params[0].shape[1]] + [params[i].shape[0] for i in range(0, len(params), 2)]
@@ -105,6 +106,13 @@ def _gpuarr_step_fn(params, x, y, device):
     with gpuarr.no_grad():
         for p, a in zip(model.parameters(), params):
             p.copy_(gpuarr.tensor(a, device=device))
+    return model
+
+
+def _gpuarr_step_fn(params, x, y, device):
+    from gpuarr import nn
+
+    model = gpuarr_mlp(params, device)
     opt = gpuarr.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
     loss_fn = nn.CrossEntropyLoss()
     xb = gpuarr.tensor(x, device=device)

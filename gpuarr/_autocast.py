@@ -36,7 +36,7 @@ from ._core.capture import tracing
 from ._core.tensor import TensorBase
 
 if TYPE_CHECKING:  # annotations name the public class; code tests TensorBase
-    from _tensor import Tensor
+    from ._tensor import Tensor
 
 __all__ = ["state", "POLICIES", "DEFAULT_DTYPES"]
 

@@ -7,6 +7,8 @@ initial weights, train one eagerly and one through ``gpuarr.compile``, and compa
 
 from __future__ import annotations
 
+import contextlib
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -170,3 +172,19 @@ def make_train_step(model: nn.Module, opt, loss_fn=None) -> Callable:
 def run_steps(step: Callable, data) -> list:
     """Call ``step(x, y)`` on each batch, snapshotting each returned loss at once."""
     return [snap(step(x, y)) for x, y in data]
+
+
+@contextlib.contextmanager
+def recorded_warnings():
+    """Record every warning raised inside the block, duplicates included (filter "always"),
+    so that "exactly one warning over several calls" is the compiler's doing, not the
+    warnings registry's."""
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
+        yield rec
+
+
+def compile_warnings(rec) -> list[str]:
+    """The messages of the UserWarnings in ``rec`` that come from gpuarr.compile."""
+    return [str(w.message) for w in rec
+            if issubclass(w.category, UserWarning) and "gpuarr.compile" in str(w.message)]

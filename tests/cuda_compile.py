@@ -88,6 +88,17 @@ def drop_standin(paths):
     return [p for p in paths if not is_standin_dir(p)]
 
 
+def subprocess_env() -> dict:
+    """The environment for running this script from a test: the checkout first on
+    PYTHONPATH, the stand-in and the simulated device count removed (the script needs the
+    real CuPy)."""
+    env = dict(os.environ)
+    parts = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+    env["PYTHONPATH"] = os.pathsep.join([ROOT] + drop_standin(parts))
+    env.pop("CUPY_SIM_NDEV", None)
+    return env
+
+
 def load_real_cupy():
     """(cupy, cupy._core.core, cupy.cuda.compiler, nvrtc version) of the real CuPy."""
     sys.path[:] = drop_standin(sys.path)

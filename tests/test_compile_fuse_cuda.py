@@ -231,20 +231,12 @@ def nvrtc_specs():
 # ---- NVRTC --------------------------------------------------------------------------------------
 
 
-def _env():
-    env = dict(os.environ)
-    parts = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT)] + cc.drop_standin(parts))
-    env.pop("CUPY_SIM_NDEV", None)
-    return env
-
-
 @pytest.fixture(scope="module")
 def compiled():
     """One subprocess with the real CuPy: every spec of nvrtc_specs() compiled, as JSON."""
     proc = subprocess.run(
         [sys.executable, str(SCRIPT), "--json", "--specs", f"{THIS}:nvrtc_specs"],
-        cwd=str(ROOT), env=_env(), capture_output=True, text=True, timeout=900)
+        cwd=str(ROOT), env=cc.subprocess_env(), capture_output=True, text=True, timeout=900)
     try:
         doc = json.loads(proc.stdout.strip().splitlines()[-1])
     except (IndexError, json.JSONDecodeError):

@@ -32,14 +32,6 @@ SPECS = (
 '''
 
 
-def _env():
-    env = dict(os.environ)
-    parts = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT)] + cc.drop_standin(parts))
-    env.pop("CUPY_SIM_NDEV", None)
-    return env
-
-
 @pytest.fixture(scope="module")
 def compiled(tmp_path_factory):
     """One subprocess: gpuarr's kernels and the deliberately broken ones, as JSON."""
@@ -48,7 +40,7 @@ def compiled(tmp_path_factory):
     proc = subprocess.run(
         [sys.executable, str(SCRIPT), "--json", "--specs", cc.DEFAULT_SPECS,
          "--specs", f"{broken}:SPECS"],
-        cwd=str(ROOT), env=_env(), capture_output=True, text=True, timeout=600)
+        cwd=str(ROOT), env=cc.subprocess_env(), capture_output=True, text=True, timeout=600)
     try:
         doc = json.loads(proc.stdout.strip().splitlines()[-1])
     except (IndexError, json.JSONDecodeError):
@@ -121,7 +113,7 @@ def test_without_cupy_the_check_skips_or_fails(tmp_path, monkeypatch):
     GPUARR_REQUIRE_NVRTC=1."""
     (tmp_path / "cupy").mkdir()
     (tmp_path / "cupy" / "__init__.py").write_text("raise ImportError('no CuPy here')\n")
-    env = _env()
+    env = cc.subprocess_env()
     env["PYTHONPATH"] = os.pathsep.join([str(tmp_path), env["PYTHONPATH"]])
     proc = subprocess.run([sys.executable, str(SCRIPT), "--json"], cwd=str(ROOT), env=env,
                           capture_output=True, text=True, timeout=120)

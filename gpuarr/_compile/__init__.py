@@ -100,7 +100,9 @@ class _Watch:
                 continue
             seen.add(id(o))
             if hasattr(o, "param_groups") and hasattr(o, "state"):
-                self.optimizers.append(o)
+                # (optimizer, the group keys its program does not bake in)
+                self.optimizers.append((o, ("params", "lr") if getattr(
+                    o, "_lr_read_per_call", False) else ("params",)))
             elif hasattr(o, "training") and callable(getattr(o, "modules", None)):
                 self.modules.extend(m for m in o.modules() if id(m) not in seen)
         self.params = [p for m in self.modules for p in m._parameters.values()
@@ -127,8 +129,7 @@ class _Watch:
         parts.extend(p._rg for p in self.params)  # freezing a layer changes the backward
         for d, keys in self.settings:
             parts.extend(d.get(k) for k in keys)
-        for opt in self.optimizers:
-            skip = ("params", "lr") if getattr(opt, "_lr_read_per_call", False) else ("params",)
+        for opt, skip in self.optimizers:
             for g in opt.param_groups:
                 parts.extend(v for k, v in g.items() if k not in skip
                              and (type(v) in _SCALARS or type(v) is tuple))
@@ -233,7 +234,7 @@ class CompiledFunction:
             backward = None
             if _state.enabled and not tr.ran_backward and tr.broken is None:
                 backward = tr.record_backward(result)  # the caller will run backward
-            prog = Program(tr, result, len(tensors), backward)
+            prog = Program(tr, result, backward)
         self._n["traces"] += 1
         if prog.broken is not None:
             self._go_eager(prog.broken)
@@ -260,7 +261,7 @@ class CompiledFunction:
         instrs = prog.prepare(passes)
         plain = prog.codegen(instrs)
         if cuda and self._graphs:
-            return _GraphOrPlain(GraphReplay(prog, instrs, prog.meta), plain, self)
+            return _GraphOrPlain(GraphReplay(prog, instrs), plain, self)
         return plain
 
     def _go_eager(self, reason: str) -> None:

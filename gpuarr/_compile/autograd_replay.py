@@ -56,29 +56,11 @@ class AutogradReplay:
         result, saved, arrays = r
         bw = self.bw
         wrt = [args[o] if kind == "arg" else o for kind, o in bw.wrt]
-        devices = [_device_of(result, a) for a in arrays]
-        outs = _Replayed.apply(self.backward, saved, arrays, devices, bw.devices, *wrt)
+        outs = _Replayed.apply(self.backward, saved, arrays, bw.out_devices, bw.devices, *wrt)
         if not isinstance(outs, tuple):
             outs = (outs,)
         swap = {id(a): o for a, o in zip(arrays, outs)}
         return _substitute(result, swap)
-
-
-def _device_of(result, array):
-    for t in _flat(result):
-        if t._data is array:
-            return t._device
-    raise AssertionError("a replayed output is not in the result")
-
-
-def _flat(x) -> list:
-    if isinstance(x, TensorBase):
-        return [x]
-    if type(x) in (tuple, list):
-        return [t for e in x for t in _flat(e)]
-    if type(x) is dict:
-        return [t for e in x.values() for t in _flat(e)]
-    return []
 
 
 def _substitute(x, swap: dict):

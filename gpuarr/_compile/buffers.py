@@ -13,6 +13,7 @@ gradient or is returned: those keep fresh arrays, as eager gives them.
 
 from __future__ import annotations
 
+import math
 import operator
 
 import numpy as np
@@ -74,7 +75,7 @@ def reuse_buffers(instrs: list, needed: set, meta: dict) -> list:
         m = meta.get(s.index) if type(s) is Slot else None
         if (ufunc is None or ufunc.nout != 1 or "out" in ins.kwargs or m is None
                 or s.index in escaping or m[0] is not np.ndarray
-                or len(m[1]) == 0 or np.dtype(m[2]).itemsize * _prod(m[1]) < _MIN_BYTES
+                or len(m[1]) == 0 or np.dtype(m[2]).itemsize * math.prod(m[1]) < _MIN_BYTES
                 or not _numpy_operands(ins.args, meta)):
             out.append(ins)
             continue
@@ -94,13 +95,6 @@ class _Static:
 
     def __call__(self):
         return self.buf
-
-
-def _prod(shape: tuple) -> int:
-    n = 1
-    for d in shape:
-        n *= d
-    return n
 
 
 def _numpy_operands(args: tuple, meta: dict) -> bool:

@@ -78,16 +78,17 @@ class GraphReplay:
     :data:`~gpuarr._compile.program.RETRACE` when a guard fails.
     """
 
-    def __init__(self, prog: Program, instrs: list, meta: dict) -> None:
+    def __init__(self, prog: Program, instrs: list) -> None:
         self.prog = prog
         self.instrs = instrs
-        self.meta = meta
+        self.meta = meta = prog.meta
         self.cp = sys.modules["cupy"]
         host = {s for s, m in meta.items() if not is_cupy_meta(m)}
         # host values that follow Python state only (a learning rate and what is computed
         # from it): recomputed before each replay, and captured as kernel arguments
         self.stable: list = []
         stable_slots: set = set()
+        input_slots = {s for s, _ in prog.inputs}
         for i, ins in enumerate(instrs):
             used: set = set()
             slots_of(ins.args, used)
@@ -97,12 +98,16 @@ class GraphReplay:
             if (outs and type(ins.fn) is not _Check and all(s in host for s in outs)
                     and not getattr(ins.fn, "volatile", False)
                     and all(s in stable_slots for s in used)
-                    and not any(s in {x for x, _ in prog.inputs} for s in outs)):
+                    and not outs & input_slots):
                 self.stable.append(i)
                 stable_slots.update(outs)
         self.stable_slots = stable_slots
         volatile = host - stable_slots
         self.outside = [self._outside(ins, volatile) for ins in instrs]
+        self.cupy_inputs = {s for s in input_slots if is_cupy_meta(meta.get(s))}
+        # the slots the host-value recomputation reads (copied per check, not the whole env)
+        self.stable_reads = {s for i in self.stable
+                             for s in slots_of(instrs[i].args, slots_of(instrs[i].kwargs, set()))}
         self.plan: list | None = None
         self.env: dict = {}
         self.captured_values: dict = {}
@@ -153,7 +158,7 @@ class GraphReplay:
             for slot, a in current:
                 st = env[slot]
                 if a is not st:
-                    if is_cupy_meta(self.meta.get(slot)):
+                    if slot in self.cupy_inputs:
                         st[...] = a
                     else:
                         env[slot] = a
@@ -168,7 +173,7 @@ class GraphReplay:
     def _unchanged(self) -> bool:
         """Whether the host values and generators captured into the graphs are still
         current."""
-        env = dict(self.env)
+        env = {s: self.env[s] for s in self.stable_reads if s in self.env}
         for i in self.stable:
             ins = self.instrs[i]
             _assign(ins.outs, ins.fn(*_fill(ins.args, env), **_fill(ins.kwargs, env)), env,

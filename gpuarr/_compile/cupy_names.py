@@ -36,8 +36,8 @@ def _names(mod) -> tuple[list, list]:
 
 
 def targets() -> tuple:
-    """``(module, names to record, names that break)`` for each CuPy namespace loaded, plus
-    the fused-kernel lookup of gpuarr's CuPy backend (its kernels are CuPy objects too)."""
+    """``(module, names to record, names that break)`` for each CuPy namespace (loaded here
+    if need be)."""
     out = []
     for modname in _MODULES:
         mod = sys.modules.get(modname)

@@ -175,27 +175,25 @@ class FusedKernel:
         return self._kernel
 
     def __call__(self, *inputs, out=None):
-        if len(inputs) != len(self.in_dtypes):
-            raise TypeError(f"{self.spec.name} takes {len(self.in_dtypes)} inputs, "
-                            f"got {len(inputs)}")
-        for k, (a, dt) in enumerate(zip(inputs, self.in_dtypes)):
-            if a.dtype != dt:
-                raise TypeError(f"{self.spec.name}: input {k} has dtype {a.dtype}, the kernel "
-                                f"was made for {dt}")
+        self._check(inputs, self.in_dtypes, "input {}", "takes {} inputs, got")
         kernel = self._kernel or self._build()
         if out is None:
             res = kernel(*inputs)
         else:
             out = tuple(out)
-            if len(out) != len(self.outputs):
-                raise TypeError(f"{self.spec.name} has {len(self.outputs)} outputs, "
-                                f"out= gives {len(out)}")
-            for m, (o, dt) in enumerate(zip(out, self.out_dtypes)):
-                if o.dtype != dt:
-                    raise TypeError(f"{self.spec.name}: out[{m}] has dtype {o.dtype}, the "
-                                    f"output is {dt}")
+            self._check(out, self.out_dtypes, "out[{}]", "has {} outputs, out= gives")
             res = kernel(*inputs, *out)
         return res if isinstance(res, tuple) else (res,)
+
+    def _check(self, arrays: tuple, dtypes: tuple, name: str, count: str) -> None:
+        """Refuse a wrong count or dtype (the kernel would cast silently). ``name`` and
+        ``count`` are message templates: the array's index, the expected count."""
+        if len(arrays) != len(dtypes):
+            raise TypeError(f"{self.spec.name} {count.format(len(dtypes))} {len(arrays)}")
+        for k, (a, dt) in enumerate(zip(arrays, dtypes)):
+            if a.dtype != dt:
+                raise TypeError(f"{self.spec.name}: {name.format(k)} has dtype {a.dtype}, "
+                                f"the kernel was made for {dt}")
 
     def __repr__(self) -> str:
         return (f"FusedKernel({self.spec.name}, {len(self.ops)} ops, "

@@ -5,7 +5,8 @@ A :class:`Program` is what one traced call leaves: the array calls in order
 tensor, a tensor that lives across calls, a parameter's gradient), and what the call left
 behind: arrays bound to long-lived tensors, new gradients, the returned value.
 
-:meth:`Program.build` turns it into one generated Python function, so a replay is a straight
+:meth:`Program.prepare` and :meth:`Program.codegen` turn it into one generated Python
+function, so a replay is a straight
 run of NumPy/CuPy calls on local variables: no Tensors, no graph nodes, no dispatch. The
 function first checks the guards (input shapes and dtypes, which parameters have a gradient)
 and returns :data:`RETRACE` without touching anything when one fails.
@@ -19,6 +20,8 @@ import operator
 import numpy as np
 
 from .._core.tensor import TensorBase, _make
+from .buffers import _Static
+from .fuse import FusedCall
 from .trace import _DATA, Backward, ConstArray, Instr, Slot, TArray, Tracer, same, slots_of
 
 __all__ = ["Program", "RETRACE"]
@@ -41,7 +44,7 @@ def _is_pure(ins: Instr) -> bool:
         return False
     if fn in _PURE_OPS or type(fn) is ConstArray or type(fn) is operator.attrgetter:
         return True
-    if getattr(fn, "__name__", "") in ("static_buffer",) or type(fn).__name__ == "FusedCall":
+    if type(fn) is _Static or type(fn) is FusedCall:
         return True  # the passes' own steps: a kept buffer, a fused kernel (no out=)
     if isinstance(fn, np.ufunc):
         return True
@@ -61,15 +64,12 @@ class Program:
         grad_out: ``(param, slot or None, device)``: gradients the call left (None: cleared).
         result: the returned value's template: ``("new", slot, device)`` for a tensor made
             by the call, ``("same", obj)`` for anything else, tuples/lists/dicts of those.
-        n_args: how many tensor arguments the call had.
     """
 
-    def __init__(self, tr: Tracer, result, n_args: int, backward: Backward | None = None
-                 ) -> None:
+    def __init__(self, tr: Tracer, result, backward: Backward | None = None) -> None:
         self.instrs = tr.instrs
         self.backward = backward
         self.inputs = tr.inputs
-        self.n_args = n_args
         self.in_meta = [(tr.values[s].v.shape, tr.values[s].v.dtype) for s, _ in tr.inputs]
         self.grad_guards = [(p, kind is not None) for p, kind in tr.grad_first.values()]
         self.data_out: list = []  # (tensor or argument index, slot)
@@ -145,18 +145,15 @@ class Program:
         return _same_result(self.result, other.result)
 
     # ---- building the replay ----
-    def build(self, passes=()):
-        """The replay function: ``replay(arg_tensors) -> result`` or :data:`RETRACE`.
+    def prepare(self, passes=()) -> list:
+        """The instructions a replay runs (for :meth:`codegen`): dead code removed, then
+        ``passes`` applied.
 
         Args:
             passes: ``f(instrs, needed, meta) -> instrs`` rewrites (buffer reuse, fusion),
-                run in order after dead-code removal; ``needed`` holds the slots that leave
-                the replay, ``meta`` each slot's trace-time ``(type, shape, dtype)``.
+                run in order; ``needed`` holds the slots that leave the replay, ``meta`` each
+                slot's trace-time ``(type, shape, dtype)``.
         """
-        return _codegen(self, self.prepare(passes))
-
-    def prepare(self, passes=()) -> list:
-        """The instructions a replay runs: dead code removed, then ``passes`` applied."""
         needed: set = set()
         for _, s in self.data_out:
             needed.add(s)

@@ -18,7 +18,7 @@ __all__ = ["simplify"]
 
 
 def _expand_dims(ins: Instr, meta: dict) -> Instr | None:
-    a, axis = (ins.args + (ins.kwargs.get("axis"),))[:2]
+    a = ins.args[0] if ins.args else None
     m = meta.get(a.index) if type(a) is Slot else None
     out = meta.get(ins.outs.index) if type(ins.outs) is Slot else None
     if m is None or out is None or m[0] is not np.ndarray or len(ins.args) != 2:

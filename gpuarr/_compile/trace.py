@@ -325,7 +325,6 @@ for _name in ("neg", "pos", "abs", "invert"):
     _op = getattr(operator, _name)
     setattr(TArray, f"__{_name}__", (lambda op: lambda self: _record(
         op, (self,), {}, type(self.v) in (int, float, bool)))(_op))
-TArray.__hash__ = lambda self: id(self)  # __eq__ above would otherwise unset it
 
 
 # ---- templates: structures of TArrays <-> structures of Slots ----
@@ -526,16 +525,18 @@ class Backward:
         wrt: ``("arg", i)`` or ``("tensor", t)`` per tensor the gradients flow to.
         grad_out: slot (or None: no gradient) of each ``wrt`` tensor's gradient.
         devices: each ``wrt`` tensor's device.
+        out_devices: each output's device.
     """
 
     def __init__(self, start: int, outs: list, grad_in: list, wrt: list, grad_out: list,
-                 devices: list) -> None:
+                 devices: list, out_devices: list) -> None:
         self.start = start
         self.outs = outs
         self.grad_in = grad_in
         self.wrt = wrt
         self.grad_out = grad_out
         self.devices = devices
+        self.out_devices = out_devices
 
     def same_as(self, other: Backward) -> bool:
         return (self.start == other.start and self.outs == other.outs
@@ -560,7 +561,6 @@ class Tracer:
 
     Attributes:
         instrs: the program, in order.
-        n: the number of slots used.
         inputs: ``(slot, source)`` per program input; a source is ``("arg", i)`` (the
             ``i``-th tensor argument), ``("free", (cell,))`` / ``("free", (globals, name))``
             (the tensor a closure variable or global holds), or ``("tensor", t)`` /
@@ -574,7 +574,6 @@ class Tracer:
         self.free = free or {}  # id(tensor) -> (cell,) or (globals, name) the function reads
         self.input_of: dict = {}  # id(tensor that existed before the call) -> its input slot
         self.instrs: list = []
-        self.n = 0
         self.inputs: list = []
         self.broken: str | None = None
         self.values: list = []  # slot -> the TArray (keeps the real arrays alive)
@@ -591,8 +590,7 @@ class Tracer:
 
     # ---- slots ----
     def new_value(self, real) -> TArray:
-        p = TArray(real, self.n, self)
-        self.n += 1
+        p = TArray(real, len(self.values), self)
         self.values.append(p)
         return p
 
@@ -666,7 +664,7 @@ class Tracer:
             grad_out.append(d.s if type(d) is TArray and d.tr is self else self.const(
                 d.v if type(d) is TArray else d).s)
         return Backward(start, [_get_data(o).s for o in outs], grad_in, sources, grad_out,
-                        [t._device for t in wrt])
+                        [t._device for t in wrt], [o._device for o in outs])
 
     # ---- the _data / grad properties ----
     def _read_data(self, t):

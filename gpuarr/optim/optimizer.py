@@ -661,18 +661,11 @@ def _set_scalar(t: Tensor, value: float) -> None:
 def _advance_step(st: dict) -> float:
     """Add one to ``st['step']`` in place and return the new count."""
     step = st["step"]
-    arr = step._data
-    if tracing():  # gpuarr.compile: the count is read afresh by every replay
-        if step._device is not CPU:
-            step._device._xp()
-        arr += 1
-        return host_value(_step_count, step)
-    if step._device is CPU:
-        arr += 1  # 0-d array: in place on the host
-        return float(arr)
-    step._device._xp()
-    arr += 1
-    return float(step.item())
+    if step._device is not CPU:
+        step._device._xp()
+    step._data += 1  # 0-d array, in place
+    # read through host_value: a compiled step's replays read the count afresh
+    return host_value(_step_count, step)
 
 
 def _step_count(step: Tensor) -> float:
