@@ -40,6 +40,7 @@ from bench_training import _init, _interleaved, _single_threaded, gpuarr_mlp, to
 
 import gpuarr
 import gpuarr.optim
+from gpuarr._compile.trace import Instr
 
 LR = 0.01
 CPU_SIZES = [784, 256, 256, 10]
@@ -92,6 +93,12 @@ def _compile_state(step) -> str:
     reason = getattr(step, "eager_reason", None)
     if reason:
         text += f"; eager because: {reason}"
+    for entry in getattr(step, "_cache", {}).values():
+        graph = getattr(entry.replay, "graph", None)
+        if graph is not None and graph.plan is not None:
+            n = sum(not isinstance(p, Instr) for p in graph.plan)
+            text += (f"; a replay is {n} CUDA graph launch{'es' * (n != 1)} and "
+                     f"{len(graph.plan) - n} call(s) between them")
     return text
 
 

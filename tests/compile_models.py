@@ -31,14 +31,17 @@ def snap(t) -> np.ndarray:
 
 
 def assert_same(actual, expected, device: str, what: str = "") -> None:
-    """Compiled against eager: bit-identical on the CPU (same ops in the same order), within
-    rtol 1e-6 / atol 1e-7 on CUDA (fused kernels may round differently)."""
+    """Compiled against eager: bit-identical on the CPU (same ops in the same order); on CUDA
+    within 1e-6 of eager relative to each element and to the array's largest magnitude (fused
+    kernels, and the GEMM kernel of the CUDA-graph modes, round differently from the eager
+    kernels and cuBLAS: a sum that cancels keeps their absolute, not relative, agreement)."""
     a = actual if isinstance(actual, np.ndarray) else snap(actual)
     e = expected if isinstance(expected, np.ndarray) else snap(expected)
     if device == "cpu":
         np.testing.assert_array_equal(a, e, err_msg=what)
     else:
-        np.testing.assert_allclose(a, e, rtol=1e-6, atol=1e-7, err_msg=what)
+        scale = float(np.abs(e).max()) if e.size and np.isfinite(e).all() else 0.0
+        np.testing.assert_allclose(a, e, rtol=1e-6, atol=max(1e-7, 1e-6 * scale), err_msg=what)
 
 
 def assert_same_params(compiled_model: nn.Module, eager_model: nn.Module, device: str) -> None:

@@ -25,6 +25,8 @@ Usage::
         --specs /tmp/more_specs.py:SPECS    # machine-readable results for several spec sets
     python tests/cuda_compile.py --specs tests/test_compile.fuse_cuda.py:nvrtc_specs
                                             # a function returning specs (fused kernels)
+    python tests/cuda_compile.py --raw gpuarr._compile.graph_gemm:RAW_KERNELS
+                                            # RawKernel sources: (name, source) pairs
 
 Exit status: 0 all compiled, 1 a compile failed, 3 the real CuPy or NVRTC is not available.
 """
@@ -262,6 +264,27 @@ def check(specs, cupy_parts, archs=ARCHS, layouts=LAYOUTS, emit=None, verbose=Fa
     return results
 
 
+def check_raw(kernels, cupy_parts, archs=ARCHS, emit=None):
+    """Compile every ``(name, source)`` of ``kernels`` (RawKernel sources) for every arch, with
+    the options CuPy's RawKernel uses (CuPy's include folders); a list of result dicts."""
+    _, core, compiler, _ = cupy_parts
+    options = compile_options(core)
+    results = []
+    for name, src in kernels:
+        for arch in archs:
+            r = {"kernel": name, "dtype": None, "ndim": None, "contiguous": None, "arch": arch,
+                 "ok": True, "bytes": 0, "error": ""}
+            try:
+                r["bytes"] = len(compile_cubin(compiler, src, name, options, arch))
+            except CompileError as e:
+                r["ok"], r["error"] = False, str(e)
+            results.append(r)
+            if emit:
+                emit(f"OK   {name:24s} raw {arch} cubin={r['bytes']}B" if r["ok"] else
+                     f"FAIL {name:24s} raw {arch}\n" + _indent(r["error"]))
+    return results
+
+
 def _indent(text: str) -> str:
     return "\n".join("     " + line for line in text.strip().splitlines())
 
@@ -270,10 +293,13 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--specs", action="append",
                     help=f"spec set 'module:ATTR' or 'file.py:ATTR' (default {DEFAULT_SPECS})")
+    ap.add_argument("--raw", action="append", default=[],
+                    help="RawKernel sources 'module:ATTR' or 'file.py:ATTR': (name, source) "
+                         "pairs")
     ap.add_argument("--json", action="store_true", help="print one JSON document")
     ap.add_argument("-v", "--verbose", action="store_true", help="print sources of failures")
     args = ap.parse_args(argv)
-    refs = args.specs or [DEFAULT_SPECS]
+    refs = args.specs or ([] if args.raw else [DEFAULT_SPECS])
     try:
         parts = load_real_cupy()
     except Unavailable as e:
@@ -289,6 +315,11 @@ def main(argv=None) -> int:
         if emit:
             emit(f"== {ref} (CuPy {cupy.__version__}, NVRTC {version[0]}.{version[1]})")
         results = check(load_specs(ref), parts, emit=emit, verbose=args.verbose)
+        sets.append({"specs": ref, "results": results})
+    for ref in args.raw:
+        if emit:
+            emit(f"== {ref} (RawKernel sources)")
+        results = check_raw(load_specs(ref), parts, emit=emit)
         sets.append({"specs": ref, "results": results})
     failed = sum(not r["ok"] for s in sets for r in s["results"])
     total = sum(len(s["results"]) for s in sets)

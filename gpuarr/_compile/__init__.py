@@ -179,6 +179,7 @@ class CompiledFunction:
         # torch's "reduce-overhead" mode is the one with CUDA graphs
         self._graphs = bool(opts.pop("cuda_graphs", mode in ("reduce-overhead",
                                                               "max-autotune")))
+        self._graph_matmul = bool(opts.pop("graph_matmul", True))
         self._cache: dict = {}
         self._watch: _Watch | None = None
         self.eager_reason: str | None = None
@@ -261,7 +262,7 @@ class CompiledFunction:
         instrs = prog.prepare(passes)
         plain = prog.codegen(instrs)
         if cuda and self._graphs:
-            return _GraphOrPlain(GraphReplay(prog, instrs), plain, self)
+            return _GraphOrPlain(GraphReplay(prog, instrs, self._graph_matmul), plain, self)
         return plain
 
     def _go_eager(self, reason: str) -> None:
@@ -350,7 +351,9 @@ def compile(model: Callable | None = None, *, fullgraph: bool = False,  # noqa: 
             with torch's CUDA graphs); None/``"default"``: launch by launch.
         options: ``cache_size_limit`` (signatures kept per function, default 8), ``fuse``
             (buffer reuse on the CPU, fused kernels on CUDA; default True), ``cuda_graphs``
-            (default: on in the reduce-overhead modes).
+            (default: on in the reduce-overhead modes), ``graph_matmul`` (default True: in
+            CUDA graphs, float matrix products use gpuarr's GEMM kernel so that a step is one
+            graph; False keeps cuBLAS, which CuPy cannot capture, between graph launches).
         disable: return ``model`` unchanged.
 
     Returns:

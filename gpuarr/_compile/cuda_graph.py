@@ -1,15 +1,18 @@
 """Replay through CUDA graphs (``mode="reduce-overhead"`` on CUDA).
 
 A CUDA graph replays a recorded sequence of kernel launches with one launch from the host. CuPy
-records one by stream capture (``Stream.begin_capture`` ... ``end_capture``). Three things
-keep a whole training step out of one graph, and shape this module:
+records one by stream capture (``Stream.begin_capture`` ... ``end_capture``). Four things
+decide how much of a training step one graph holds, and shape this module:
 
 - **CuPy refuses cuBLAS and cuSOLVER calls during capture** (``NotImplementedError: calling
-  cuBLAS API during stream capture is currently unsupported``), so every matrix product
-  (``matmul``, ``dot``, ``einsum``...) and ``linalg`` call runs outside the graphs. The replay is
-  a few graphs, each holding the kernels between two such calls, and those calls in between,
-  launched on the same stream.
-- **Host work cannot be captured**: value checks (they read the device), host computations
+  cuBLAS API during stream capture is currently unsupported``). The float matrix products that
+  ``graph_gemm`` covers are computed inside the graphs by gpuarr's own GEMM kernel (unless
+  ``options={"graph_matmul": False}``); every other library call (``dot``, ``einsum``, float16
+  products, ``linalg``) runs between graphs, on the same stream, into its static array.
+- **Value checks read the device.** :func:`hoist_checks` moves each check that reads only the
+  program's inputs to the front with the pure calls it needs: a small graph, the check, then
+  one graph for the rest of the step.
+- **Host work cannot be captured**: the other value checks, host computations
   (Adam's bias correction from its step count on the CPU) and whatever consumes them run
   outside the graphs too. Host numbers that only follow Python state (a learning rate read by
   ``host_value``) are captured as kernel arguments: each replay first recomputes them and
@@ -28,7 +31,8 @@ import operator
 import sys
 
 from .._core.tensor import _make
-from .program import RETRACE, Program
+from .graph_gemm import GraphMatmul, accepts
+from .program import PURE_METHODS, RETRACE, Program, is_pure
 from .trace import _DATA, Instr, Slot, _Check, _GenCall, is_cupy_meta, slots_of
 
 __all__ = ["GraphReplay", "uses_cuda"]
@@ -71,6 +75,80 @@ def _assign(tmpl, value, env: dict, static: bool) -> None:
             _assign(e, v, env, static)
 
 
+def _reads(ins: Instr) -> set:
+    used: set = set()
+    slots_of(ins.args, used)
+    slots_of(ins.kwargs, used)
+    return used
+
+
+def _harmless(ins: Instr) -> bool:
+    """Whether ``ins`` only computes a result: no ``out=``, no in-place change, no state."""
+    if "out" in ins.kwargs or type(ins.fn) in (_Check, _GenCall):
+        return False
+    if is_pure(ins):
+        return True
+    fn = ins.fn
+    name = getattr(fn, "__name__", "")
+    if type(fn).__name__ == "ufunc" or name in PURE_METHODS:  # CuPy's ufuncs and methods
+        return True
+    return False
+
+
+def hoist_checks(instrs: list, inputs: set) -> list:
+    """``instrs`` with each value check that reads only the program's inputs moved to the
+    front, together with the pure calls it needs (a target-range check of ``cross_entropy``
+    reads only the targets). A check reads the device, so it cannot sit inside a graph:
+    moved first, it leaves the rest of the step to one graph. A check stays where it is when
+    anything before it could change what it reads."""
+    order = list(range(len(instrs)))
+    producer: dict = {}  # slot -> index of the call that last wrote it
+    hoisted: list = []
+    taken: set = set()
+    for c, ins in enumerate(instrs):
+        if type(ins.fn) is _Check:
+            group, stack, ok = set(), [c], True
+            while stack and ok:
+                i = stack.pop()
+                for s in _reads(instrs[i]):
+                    j = producer.get(s)
+                    if j is None:
+                        ok = s in inputs
+                    elif j not in group and j not in taken:
+                        if not _harmless(instrs[j]):
+                            ok = False
+                        group.add(j)
+                        stack.append(j)
+                    if not ok:
+                        break
+            if ok:
+                read = set().union(*(_reads(instrs[i]) for i in group | {c}))
+                # nothing else before the check may touch what the group reads
+                for j in range(c):
+                    if j in group or j in taken:
+                        continue
+                    if _reads(instrs[j]) & read and not _harmless(instrs[j]):
+                        ok = False
+                        break
+                    outs: set = set()
+                    slots_of(instrs[j].outs, outs)
+                    if outs & read:
+                        ok = False
+                        break
+            if ok:
+                members = sorted(group) + [c]
+                hoisted.extend(members)
+                taken.update(members)
+        outs = set()
+        slots_of(ins.outs, outs)
+        for s in outs:
+            producer[s] = c
+    if not hoisted:
+        return instrs
+    rest = [i for i in order if i not in taken]
+    return [instrs[i] for i in hoisted + rest]
+
+
 class GraphReplay:
     """The replay of one verified program through CUDA graphs (see the module docstring).
 
@@ -78,10 +156,15 @@ class GraphReplay:
     :data:`~gpuarr._compile.program.RETRACE` when a guard fails.
     """
 
-    def __init__(self, prog: Program, instrs: list) -> None:
+    def __init__(self, prog: Program, instrs: list, graph_matmul: bool = True) -> None:
         self.prog = prog
-        self.instrs = instrs
         self.meta = meta = prog.meta
+        instrs = hoist_checks(instrs, {s for s, _ in prog.inputs})
+        if graph_matmul:  # matrix products by gpuarr's kernel, inside the graphs
+            gemm = GraphMatmul()
+            instrs = [Instr(gemm, ins.args, ins.kwargs, ins.outs, ins.site)
+                      if accepts(ins, meta) else ins for ins in instrs]
+        self.instrs = instrs
         self.cp = sys.modules["cupy"]
         host = {s for s, m in meta.items() if not is_cupy_meta(m)}
         # host values that follow Python state only (a learning rate and what is computed

@@ -34,11 +34,11 @@ _PURE_OPS = {operator.getitem, operator.add, operator.sub, operator.mul, operato
              operator.pos, operator.abs, operator.invert, operator.lt, operator.le,
              operator.gt, operator.ge, operator.eq, operator.ne, operator.and_, operator.or_,
              operator.xor}
-_PURE_METHODS = {"reshape", "astype", "copy", "transpose", "sum", "mean", "max", "min",
+PURE_METHODS = {"reshape", "astype", "copy", "transpose", "sum", "mean", "max", "min",
                  "ravel", "swapaxes", "squeeze", "view", "conj", "any", "all", "prod"}
 
 
-def _is_pure(ins: Instr) -> bool:
+def is_pure(ins: Instr) -> bool:
     fn = ins.fn
     if "out" in ins.kwargs:
         return False
@@ -49,7 +49,7 @@ def _is_pure(ins: Instr) -> bool:
     if isinstance(fn, np.ufunc):
         return True
     name = getattr(fn, "__name__", "")
-    return name in _PURE_METHODS and getattr(fn, "__objclass__", None) is not None
+    return name in PURE_METHODS and getattr(fn, "__objclass__", None) is not None
 
 
 class Program:
@@ -267,7 +267,7 @@ def _dce(instrs: list, needed: set) -> list:
     for ins in reversed(instrs):
         outs: set = set()
         slots_of(ins.outs, outs)
-        if _is_pure(ins) and not (outs & live):
+        if is_pure(ins) and not (outs & live):
             continue
         slots_of(ins.args, live)
         slots_of(ins.kwargs, live)

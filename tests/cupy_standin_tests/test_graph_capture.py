@@ -647,3 +647,62 @@ def test_errors_surface_at_the_call_and_data_dependent_shapes_at_launch(s):
     n.fill(4)
     with pytest.raises(RuntimeError, match="its output shape depends on the data"):
         g.launch()
+
+
+# ---- RawKernel: the CUDA source, compiled for the CPU and run thread by thread ---------------
+
+SAXPY = r"""
+extern "C" __global__ void saxpy(const float* x, float* y, float a, long long n) {
+    long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < n) y[i] = a * x[i] + y[i];
+}
+"""
+
+
+def test_rawkernel_runs_its_source_over_the_grid():
+    k = cupy.RawKernel(SAXPY, "saxpy")
+    x = cupy.arange(10, dtype=np.float32)
+    y = cupy.ones(10, dtype=np.float32)
+    k((3,), (4,), (x, y, np.float32(2), np.int64(10)))  # 12 threads, 2 past the end
+    np.testing.assert_array_equal(y.get(), 2 * np.arange(10, dtype=np.float32) + 1)
+    y[...] = 0
+    k((2,), (4,), (x[2:], y[1:6], np.float32(1), 5))  # a slice passes its own address
+    assert y.get().tolist() == [0, 2, 3, 4, 5, 6, 0, 0, 0, 0]  # and a Python int is int64
+
+
+def test_rawkernel_checks_arguments_strictly():
+    k = cupy.RawKernel(SAXPY, "saxpy")
+    x = cupy.zeros(4, dtype=np.float32)
+    with pytest.raises(TypeError, match="Unsupported type"):
+        k((1,), (4,), (np.zeros(4, np.float32), x, np.float32(1), np.int64(4)))
+    with pytest.raises(TypeError, match="parameter a is float"):
+        k((1,), (4,), (x, x, 1.0, np.int64(4)))  # a Python float is a double
+    with pytest.raises(TypeError, match="parameter n is long long"):
+        k((1,), (4,), (x, x, np.float32(1), np.int32(4)))
+    with pytest.raises(TypeError, match="takes 4 arguments"):
+        k((1,), (4,), (x, x, np.float32(1)))
+    with pytest.raises(ValueError, match="grid"):
+        k((0,), (4,), (x, x, np.float32(1), np.int64(4)))
+    with pytest.raises(RuntimeError, match="named symbol not found"):
+        cupy.RawKernel(SAXPY, "nope")((1,), (1,), ())
+    shared = SAXPY.replace("long long i", "__shared__ float t[4]; long long i")
+    with pytest.raises(NotImplementedError, match="__shared__"):
+        cupy.RawKernel(shared, "saxpy")((1,), (4,), (x, x, np.float32(1), np.int64(4)))
+    with pytest.raises(cupy.cuda.compiler.CompileException):
+        cupy.RawKernel(SAXPY.replace("y[i] =", "y[i] = undefined_name +"), "saxpy")(
+            (1,), (4,), (x, x, np.float32(1), np.int64(4)))
+
+
+def test_rawkernel_launch_is_captured_and_runs_at_each_graph_launch(s):
+    k = cupy.RawKernel(SAXPY, "saxpy")
+    x = cupy.full(8, 2, dtype=np.float32)
+    y = cupy.zeros(8, dtype=np.float32)
+    with s:
+        s.begin_capture()
+        k((2,), (4,), (x, y, np.float32(3), np.int64(8)))
+        g = s.end_capture()
+    assert float(y.sum()) == 0.0  # recorded, not run
+    g.launch(s)
+    g.launch(s)
+    s.synchronize()
+    assert y.get().tolist() == [12.0] * 8

@@ -33,7 +33,8 @@ What it cannot prove: anything about CUDA numerics (it computes with NumPy on th
 real memory behaviour (allocation failures, fragmentation, the pool's caching), asynchrony
 (outside a capture everything runs at once), kernel compile errors (see
 ``tests/cuda_compile.py``), and CuPy's sort/unique/linalg algorithm differences.
-``RawKernel``/``ReductionKernel``/``RawModule`` raise.
+``RawKernel`` runs its CUDA source compiled for the CPU, thread by thread (``_rawkernel.py``:
+no shared memory, barriers or atomics); ``ReductionKernel``/``RawModule`` raise.
 """
 
 from __future__ import annotations
@@ -1936,17 +1937,17 @@ from . import random  # noqa: E402
 from ._elementwise import ElementwiseKernel  # noqa: E402
 
 
-class RawKernel:
+from ._rawkernel import RawKernel  # noqa: E402
+
+
+class ReductionKernel:
     def __init__(self, *args, **kwargs):
-        raise NotImplementedError("cupy stand-in: RawKernel cannot run on the CPU")
+        raise NotImplementedError("cupy stand-in: ReductionKernel cannot run on the CPU")
 
 
-class ReductionKernel(RawKernel):
-    pass
-
-
-class RawModule(RawKernel):
-    pass
+class RawModule(ReductionKernel):
+    def __init__(self, *args, **kwargs):
+        raise NotImplementedError("cupy stand-in: RawModule cannot run on the CPU")
 
 
 # ---- ndarray methods CuPy has and NumPy implements: CuPy's signature, NumPy's body ----------

@@ -1,0 +1,242 @@
+"""Matrix products inside CUDA graphs (``gpuarr._compile.graph_gemm``) and one-graph steps.
+
+- the GEMM kernel's source compiles with the real NVRTC for sm_90 and sm_80 (one subprocess
+  running ``tests/cuda_compile.py --raw``; skipped when the real CuPy/NVRTC is missing, failed
+  then under GPUARR_REQUIRE_NVRTC=1);
+- its numbers (``cuda`` in the test names: on the stand-in, which compiles the same source for
+  the CPU and runs it thread by thread; on a GPU, on the GPU) against float64 products: 2-D and
+  batched, transposed and strided views, batch broadcasting, empty axes, ``out=``; bad
+  operands raise;
+- which recorded calls it takes over (``accepts``);
+- in ``mode="reduce-overhead"`` a training step without value checks replays as exactly one
+  graph launch, and a step with ``cross_entropy`` as a small graph for the target check, the
+  check, and one graph for the rest; a bad target still raises before anything changes;
+  ``options={"graph_matmul": False}`` keeps cuBLAS between graphs.
+"""
+
+from __future__ import annotations
+
+import json
+import operator
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import cuda_compile as cc
+import numpy as np
+import pytest
+from compile_models import (
+    assert_same,
+    assert_same_params,
+    batches,
+    make_train_step,
+    mlp,
+    snap,
+    twin_models,
+)
+
+import gpuarr
+from gpuarr._compile import cuda_graph
+from gpuarr._compile.graph_gemm import KERNEL_NAMES, MAX_MACS, GraphMatmul, accepts
+from gpuarr._compile.trace import Instr, Slot
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def cp():
+    if not gpuarr.cuda.is_available():
+        pytest.skip("CUDA is not available (put tests/cupy_standin on PYTHONPATH to run these "
+                    "on the CuPy stand-in)")
+    from gpuarr.backends import cuda_backend
+
+    return cuda_backend().xp
+
+
+# ---- NVRTC ----------------------------------------------------------------------------------
+
+
+def test_graph_gemm_kernel_compiles_with_nvrtc_for_sm90_and_sm80():
+    proc = subprocess.run(
+        [sys.executable, str(Path(cc.__file__).resolve()), "--json", "--raw",
+         "gpuarr._compile.graph_gemm:RAW_KERNELS"],
+        cwd=str(ROOT), env=cc.subprocess_env(), capture_output=True, text=True, timeout=600)
+    try:
+        doc = json.loads(proc.stdout.strip().splitlines()[-1])
+    except (IndexError, json.JSONDecodeError):
+        pytest.fail(f"tests/cuda_compile.py crashed (exit {proc.returncode}):\n"
+                    f"{proc.stdout}\n{proc.stderr}")
+    if doc.get("unavailable"):
+        why = f"real CuPy/NVRTC unavailable: {doc['unavailable']}"
+        if os.environ.get("GPUARR_REQUIRE_NVRTC") == "1":
+            pytest.fail(f"GPUARR_REQUIRE_NVRTC=1 but {why}", pytrace=False)
+        pytest.skip(why)
+    (s,) = doc["sets"]
+    got = {(r["kernel"], r["arch"]) for r in s["results"]}
+    assert got == {(n, a) for n in KERNEL_NAMES.values() for a in cc.ARCHS}
+    bad = [f"{r['kernel']} {r['arch']}:\n{r['error']}" for r in s["results"] if not r["ok"]]
+    assert not bad, "NVRTC rejected the GEMM kernel:\n" + "\n".join(bad)
+
+
+# ---- the kernel's numbers -------------------------------------------------------------------
+
+
+def _exact(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.matmul(a.astype(np.float64), b.astype(np.float64))
+
+
+def _check(got, a, b, dt):
+    """Within one rounding (in ``dt``) of the product, plus the double accumulation's error
+    bound: the kernel accumulates in double and rounds once."""
+    ex = _exact(a, b)
+    got = got.get() if hasattr(got, "get") else got
+    assert got.dtype == dt and got.shape == ex.shape
+    k = a.shape[-1]
+    scale = np.matmul(np.abs(a).astype(np.float64), np.abs(b).astype(np.float64))
+    bound = np.finfo(dt).eps * np.abs(ex) + 2 * k * np.finfo(np.float64).eps * scale
+    assert np.all(np.abs(got - ex) <= bound), np.max(np.abs(got - ex) - bound)
+
+
+CASES = [
+    ((16, 784), (784, 256)),      # an MLP's first layer at batch 16
+    ((7, 1), (1, 9)),             # K = 1
+    ((5, 0), (0, 3)),             # K = 0: zeros
+    ((0, 4), (4, 3)),             # M = 0
+    ((3, 4, 5), (3, 5, 2)),       # batched
+    ((3, 4, 5), (1, 5, 2)),       # b broadcast along the batch
+    ((1, 4, 5), (3, 5, 17)),      # a broadcast along the batch
+]
+
+
+@pytest.mark.parametrize("dt", [np.float32, np.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("sa,sb", CASES, ids=[f"{a}@{b}" for a, b in CASES])
+def test_cuda_graph_gemm_matches_float64(cp, dt, sa, sb):
+    rng = np.random.default_rng(len(sa) * 10 + sa[-1])
+    a = rng.standard_normal(sa).astype(dt)
+    b = rng.standard_normal(sb).astype(dt)
+    _check(GraphMatmul()(cp.asarray(a), cp.asarray(b)), a, b, np.dtype(dt))
+
+
+@pytest.mark.parametrize("dt", [np.float32, np.float64], ids=["f32", "f64"])
+def test_cuda_graph_gemm_strided_views_and_out(cp, dt):
+    """Transposed operands (the backward's ``x.T @ g``), a column slice, and ``out=`` a
+    transposed view: every stride goes through."""
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((30, 20)).astype(dt)
+    g = rng.standard_normal((30, 12)).astype(dt)
+    mm = GraphMatmul()
+    cx, cg = cp.asarray(x), cp.asarray(g)
+    out = cp.zeros((12, 20), dtype=dt)
+    r = mm(cx.T, cg[:, ::2], out=out.T[:, ::2])
+    assert r is not None
+    _check(out.T[:, ::2], x.T, g[:, ::2], np.dtype(dt))
+    assert float(abs(out.T[:, 1::2]).max()) == 0.0  # untouched
+    c3 = cp.asarray(rng.standard_normal((4, 6, 5)).astype(dt))
+    d3 = cp.asarray(rng.standard_normal((4, 5, 3)).astype(dt))
+    _check(mm(c3.transpose(0, 2, 1).transpose(0, 2, 1), d3), c3.get(), d3.get(), np.dtype(dt))
+
+
+def test_cuda_graph_gemm_rejects_what_it_does_not_cover(cp):
+    mm = GraphMatmul()
+    a32 = cp.ones((3, 4), dtype=np.float32)
+    with pytest.raises(TypeError, match="unsupported operands"):
+        mm(a32, cp.ones((4, 2), dtype=np.float64))
+    with pytest.raises(TypeError, match="unsupported operands"):
+        mm(a32, cp.ones((5, 2), dtype=np.float32))  # inner sizes differ
+    with pytest.raises(TypeError, match="unsupported operands"):
+        mm(cp.ones((3, 4), dtype=np.int64), cp.ones((4, 2), dtype=np.int64))
+    with pytest.raises(ValueError, match="out has"):
+        mm(a32, cp.ones((4, 2), dtype=np.float32), out=cp.empty((2, 3), dtype=np.float32))
+
+
+def test_cuda_accepts_float_products_of_rank_2_and_3(cp):
+    nd = type(cp.empty(1))
+
+    def meta(*entries):
+        return {i: (nd, shape, np.dtype(dt)) for i, (shape, dt) in enumerate(entries)}
+
+    mm = cp.matmul
+    m = meta(((4, 3), "float32"), ((3, 2), "float32"), ((4, 2), "float32"),
+             ((4, 3), "float16"), ((2, 4, 3), "float64"), ((2, 3, 2), "float64"),
+             ((2, 2, 4, 3), "float32"), ((3, 2), "float64"))
+    s = [Slot(i) for i in range(8)]
+    assert accepts(Instr(mm, (s[0], s[1]), {}, Slot(9)), m)
+    assert accepts(Instr(operator.matmul, (s[0], s[1]), {}, Slot(9)), m)
+    assert accepts(Instr(mm, (s[0], s[1]), {"out": s[2]}, s[2]), m)
+    assert accepts(Instr(mm, (s[4], s[5]), {}, Slot(9)), m)
+    assert not accepts(Instr(mm, (s[3], s[3]), {}, Slot(9)), m)  # float16: cuBLAS
+    assert not accepts(Instr(mm, (s[0], s[7]), {}, Slot(9)), m)  # mixed dtypes
+    assert not accepts(Instr(mm, (s[6], s[6]), {}, Slot(9)), m)  # rank 4
+    assert not accepts(Instr(mm, (s[0], s[1]), {"out": s[0]}, s[0]), m)  # wrong out shape
+    assert not accepts(Instr(cp.dot, (s[0], s[1]), {}, Slot(9)), m)
+    big = meta(((1024, 784), "float32"), ((784, 1024), "float32"))  # 822M multiply-adds
+    assert 1024 * 784 * 1024 > MAX_MACS
+    assert not accepts(Instr(mm, (s[0], s[1]), {}, Slot(9)), big)  # cuBLAS, between graphs
+    host = {0: (np.ndarray, (4, 3), np.dtype("float32")),
+            1: (np.ndarray, (3, 2), np.dtype("float32"))}
+    assert not accepts(Instr(np.matmul, (s[0], s[1]), {}, Slot(9)), host)
+
+
+# ---- whole steps ----------------------------------------------------------------------------
+
+
+def _mse_step(model, opt):
+    """A step that reads nothing back: MSE against the label, as a float, in every column."""
+
+    def loss_fn(out, y):
+        return gpuarr.nn.functional.mse_loss(out, y.to(out.dtype).unsqueeze(1).expand_as(out))
+
+    return make_train_step(model, opt, loss_fn)
+
+
+def _train(device, loss="ce", steps=8, options=None):
+    model_c, model_e = twin_models(mlp, device)
+    make = _mse_step if loss == "mse" else make_train_step
+    step_c = gpuarr.compile(make(model_c, gpuarr.optim.SGD(model_c.parameters(), lr=0.1,
+                                                           momentum=0.9)),
+                            mode="reduce-overhead", options=options)
+    step_e = make(model_e, gpuarr.optim.SGD(model_e.parameters(), lr=0.1, momentum=0.9))
+    data = batches(steps, (16,), device, seed=4)
+    for x, y in data:
+        assert_same(snap(step_c(x, y)), snap(step_e(x, y)), device)
+    assert_same_params(model_c, model_e, device)
+    assert step_c.stats()["replays"] >= steps - 3
+    return step_c, model_c, data
+
+
+def _plan(step):
+    (entry,) = step._cache.values()
+    return entry.replay.graph.plan
+
+
+def test_cuda_step_without_checks_is_one_graph(cp):
+    step, *_ = _train("cuda", loss="mse")
+    plan = _plan(step)
+    assert len(plan) == 1 and not isinstance(plan[0], cuda_graph.Instr), plan
+
+
+def test_cuda_cross_entropy_check_runs_first_then_one_graph(cp):
+    """The target-range check reads only the targets, so it moves to the front: a small graph
+    computes it, the host reads it, and one graph runs the rest of the step. A bad target
+    raises before that graph: the parameters stay as they were."""
+    step, model, data = _train("cuda")
+    plan = _plan(step)
+    kinds = ["call" if isinstance(p, cuda_graph.Instr) else "graph" for p in plan]
+    assert kinds == ["graph", "call", "graph"], plan
+    assert "check" in type(plan[1].fn).__name__.lower()
+    before = {k: snap(v) for k, v in model.state_dict().items()}
+    x, y = data[0]
+    bad = y.clone()
+    bad[3] = 99
+    with pytest.raises(IndexError, match="out of bounds"):
+        step(x, bad)
+    for k, v in model.state_dict().items():
+        np.testing.assert_array_equal(snap(v), before[k], err_msg=k)
+
+
+def test_cuda_graph_matmul_off_keeps_cublas_between_graphs(cp):
+    step, *_ = _train("cuda", loss="mse", options={"graph_matmul": False})
+    plan = _plan(step)
+    calls = [p for p in plan if isinstance(p, cuda_graph.Instr)]
+    assert len(calls) == 8 and all(getattr(p.fn, "__name__", "") == "matmul" for p in calls)
