@@ -10,8 +10,9 @@
 - which recorded calls it takes over (``accepts``);
 - in ``mode="reduce-overhead"`` a training step without value checks replays as exactly one
   graph launch, and a step with ``cross_entropy`` as a small graph for the target check, the
-  check, and one graph for the rest; a bad target still raises before anything changes;
-  ``options={"graph_matmul": False}`` keeps cuBLAS between graphs.
+  check, and one graph for the rest (SGD, and AdamW with ``capturable=True``); a bad target
+  still raises before anything changes; ``options={"graph_matmul": False}`` keeps cuBLAS
+  between graphs.
 """
 
 from __future__ import annotations
@@ -190,13 +191,16 @@ def _mse_step(model, opt):
     return make_train_step(model, opt, loss_fn)
 
 
-def _train(device, loss="ce", steps=8, options=None):
+def _sgd(params):
+    return gpuarr.optim.SGD(params, lr=0.1, momentum=0.9)
+
+
+def _train(device, loss="ce", steps=8, options=None, opt=_sgd):
     model_c, model_e = twin_models(mlp, device)
     make = _mse_step if loss == "mse" else make_train_step
-    step_c = gpuarr.compile(make(model_c, gpuarr.optim.SGD(model_c.parameters(), lr=0.1,
-                                                           momentum=0.9)),
+    step_c = gpuarr.compile(make(model_c, opt(model_c.parameters())),
                             mode="reduce-overhead", options=options)
-    step_e = make(model_e, gpuarr.optim.SGD(model_e.parameters(), lr=0.1, momentum=0.9))
+    step_e = make(model_e, opt(model_e.parameters()))
     data = batches(steps, (16,), device, seed=4)
     for x, y in data:
         assert_same(snap(step_c(x, y)), snap(step_e(x, y)), device)
@@ -240,3 +244,20 @@ def test_cuda_graph_matmul_off_keeps_cublas_between_graphs(cp):
     plan = _plan(step)
     calls = [p for p in plan if isinstance(p, cuda_graph.Instr)]
     assert len(calls) == 8 and all(getattr(p.fn, "__name__", "") == "matmul" for p in calls)
+
+
+@pytest.mark.parametrize("capturable", [False, True])
+def test_adamw_step_graphs(device, capturable):
+    """AdamW's bias corrections come from its step count. Read on the host (the default) they
+    split the CUDA graphs at every parameter; with ``capturable=True`` they are computed on the
+    device and the step is one graph after the target check, as SGD's. Compiled equals eager
+    on both devices either way (exactly on the CPU)."""
+    step, *_ = _train(device, opt=lambda ps: gpuarr.optim.AdamW(ps, lr=1e-2,
+                                                                 capturable=capturable))
+    if device == "cpu":
+        return
+    kinds = ["call" if isinstance(p, cuda_graph.Instr) else "graph" for p in _plan(step)]
+    if capturable:
+        assert kinds == ["graph", "call", "graph"], kinds
+    else:
+        assert kinds.count("graph") > 3, kinds

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from .._device import CPU
 from .optimizer import (
     _advance_step,
     _check_differentiable,
@@ -39,7 +40,11 @@ class Adam(_PerParameter):
         amsgrad: use the maximum of past second moments (AMSGrad).
         maximize: maximize the objective instead of minimizing it.
         foreach: accepted for torch compatibility; gpuarr always updates tensor by tensor.
-        capturable: keep ``step`` on the parameter's device, as torch does for CUDA graphs.
+        capturable: keep ``step`` on the parameter's device and compute the bias corrections
+            there, as torch does for CUDA graphs: a step then reads nothing back to the host
+            (on CUDA eager, no synchronisation per parameter), so ``gpuarr.compile`` with
+            ``mode="reduce-overhead"`` captures the whole update in its graph. The numbers are
+            the same as without it.
         differentiable: only False is supported (updates are not recorded by autograd).
         fused: accepted for torch compatibility (``'fused' in inspect.signature(...)`` finds
             it); the update is the same (on CUDA gpuarr fuses it whenever it can) and
@@ -100,10 +105,14 @@ class Adam(_PerParameter):
         beta1, beta2 = (float(b) for b in group["betas"])
         eps, wd, maximize = group["eps"], group["weight_decay"], group["maximize"]
         decoupled = group["decoupled_weight_decay"]
-        step = _advance_step(st)
-        bias1 = 1 - beta1**step
-        bias2_sqrt = (1 - beta2**step) ** 0.5
-        step_size = lr / bias1
+        if group["capturable"]:
+            bias2_sqrt, step_size = _bias_on_device(st["step"], beta1, beta2, lr,
+                                                    p._data.dtype)
+        else:
+            step = _advance_step(st)
+            bias1 = 1 - beta1**step
+            bias2_sqrt = (1 - beta2**step) ** 0.5
+            step_size = lr / bias1
         m, v = st["exp_avg"]._data, st["exp_avg_sq"]._data
         vmax = st["max_exp_avg_sq"]._data if amsgrad else None
         bk = p._device._backend()
@@ -120,6 +129,21 @@ class Adam(_PerParameter):
                 _adam_kernel(xp, *arrays, t1, t2, lr, beta1, beta2, eps, wd, maximize,
                              decoupled, step_size, bias2_sqrt)
         p._bump_version()
+
+
+def _bias_on_device(step, beta1: float, beta2: float, lr: float, dtype) -> tuple:
+    """``capturable=True``: advance the step count where it lives and compute
+    ``sqrt(1 - beta2**t)`` and ``lr / (1 - beta1**t)`` there, as 0-d arrays of the parameter's
+    dtype (NumPy scalars on the CPU). Computed in float64 and rounded once, as the host path's
+    Python floats are when a kernel takes them, so both paths give the same update."""
+    if step._device is not CPU:
+        step._device._xp()
+    a = step._data
+    a += 1  # 0-d, in place
+    t = a.astype("float64")
+    bias1 = 1.0 - beta1**t
+    bias2_sqrt = (1.0 - beta2**t) ** 0.5
+    return bias2_sqrt.astype(dtype), (lr / bias1).astype(dtype)
 
 
 def _adam_kernel(xp, w, g, m, v, vmax, t1, t2, lr: float, beta1: float, beta2: float,

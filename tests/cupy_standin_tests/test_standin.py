@@ -383,7 +383,7 @@ def test_elementwise_kernel_checks_arguments_as_cupy():
         k(a, np.ones(3, dtype=np.float32))
     assert k(a, 2.0).get().tolist() == [3.0, 3.0, 3.0]
     with pytest.raises(NotImplementedError):
-        cupy.RawKernel("extern \"C\" __global__ void f() {}", "f")
+        cupy.RawModule(code="extern \"C\" __global__ void f() {}")
     with pytest.raises(NotImplementedError, match="statement not supported"):
         cupy.ElementwiseKernel("T x", "T y", "if (x > 0) { y = x; }", "branchy")(a, a)
 
