@@ -15,7 +15,7 @@ import warnings
 import numpy as np
 
 from ..._autocast import state as _amp
-from ..._core.capture import raise_if, tracing
+from ..._core.capture import raise_if
 from ..._tensor import Size, Tensor, _make
 from ...autograd.function import Function
 from ...autograd.grad_mode import is_grad_enabled
@@ -69,11 +69,9 @@ class NLLLoss(Function):
             den = wt.sum(dtype=logp.dtype)
             with np.errstate(invalid="ignore", divide="ignore"):
                 out = losses.sum(dtype=logp.dtype) / den  # nan when every target is ignored
-                # ... but the gradient is 0 there, as torch's
-                if tracing():  # no value read: a replay must be right for every target
-                    scale = xp.where(den != 0, wt / den, wt * 0)
-                else:
-                    scale = wt / den if float(den) != 0 else wt * 0
+                # ... but the gradient is 0 there, as torch's. Chosen on the device: reading
+                # den to the host would wait for the GPU (and bake one branch into a trace)
+                scale = xp.where(den != 0, wt / den, wt * 0)
         ctx.coef = (
             _class_onehot(xp, safe, c, cax) * -xp.expand_dims(scale, cax)
         ).astype(logp.dtype, copy=False)
@@ -221,14 +219,11 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
             den_arr = (xp.take(wd, xp.where(vd, t, 0)) * vd).sum()
         else:
             den_arr = vd.sum()
-        if tracing():  # gpuarr.compile: the same quotient without reading den into Python
-            # (a zero den divides as NaN: the result and gradient eager gets from sum * nan)
-            den_t = _make(xp.where(den_arr != 0, den_arr, np.nan).astype(logp._data.dtype),
-                          input._device)  # in the loss's dtype, as a Python float would be
-            ret = smooth.sum() / den_t
-        else:
-            den = float(den_arr)
-            ret = smooth.sum() / den if den != 0 else smooth.sum() * float("nan")
+        # the quotient on the device, without reading den to the host (which would wait for
+        # the GPU); a zero den divides as NaN, as torch's mean over no target
+        den_t = _make(xp.where(den_arr != 0, den_arr, np.nan).astype(logp._data.dtype),
+                      input._device)  # in the loss's dtype, as a Python float would be
+        ret = smooth.sum() / den_t
     elif reduction == "sum":
         ret = smooth.sum()
     else:

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from ..._core.capture import raise_if, tracing
+from ..._core.capture import raise_if
 from ..._creation import tensor
 from ..._tensor import Tensor, _make
 
@@ -52,14 +52,11 @@ def get_total_norm(tensors: Iterable[Tensor], norm_type: float = 2.0,
     # as torch: the norm of the per-tensor norms, each in its tensor's precision (float16 in
     # float32), with one device-to-host transfer for all of them
     norms = xp.stack([_vector_norm(xp, t._data, norm_type) for t in ts])
-    if tracing():  # gpuarr.compile: the same numbers without reading them into Python
-        total = _vector_norm(xp, norms, norm_type)
-        if error_if_nonfinite:
-            raise_if(~xp.isfinite(total), _nonfinite_error, norm_type)
-        return _make(total.astype(ts[0]._data.dtype), dev)
-    total = float(_vector_norm(xp, norms, norm_type))
-    if error_if_nonfinite and not math.isfinite(total):
-        raise _nonfinite_error(norm_type)
+    # the total stays on the device (as torch's): nothing waits for the GPU unless
+    # error_if_nonfinite asks to look at it
+    total = _vector_norm(xp, norms, norm_type)
+    if error_if_nonfinite:
+        raise_if(~xp.isfinite(total), _nonfinite_error, norm_type)
     return _make(xp.asarray(total, dtype=ts[0]._data.dtype), dev)
 
 
@@ -75,17 +72,14 @@ def clip_grads_with_norm_(parameters, max_norm: float, total_norm: Tensor,
                           foreach=None) -> None:
     """Scale gradients in place by ``min(1, max_norm / (total_norm + 1e-6))``."""
     grads = [p.grad for p in _as_list(parameters) if p.grad is not None]
-    if tracing() and grads:  # gpuarr.compile: min(1, max_norm / (norm + 1e-6)) on arrays
-        xp = grads[0]._device._xp()
-        c = float(max_norm) / (total_norm._data.astype(np.float64) + 1e-6)
-        c = xp.fmin(1.0, c)  # fmin: 1 for a NaN quotient, as Python's min(1.0, nan)
-        for g in grads:
-            g._data *= c.astype(g._data.dtype)
-            g._bump_version()
+    if not grads:
         return
-    coef = min(1.0, float(max_norm) / (float(total_norm) + 1e-6))
+    # min(1, max_norm / (norm + 1e-6)) in float64 on the device: no host read, no GPU wait
+    xp = grads[0]._device._xp()
+    c = float(max_norm) / (xp.asarray(total_norm._data).astype(np.float64) + 1e-6)
+    c = xp.fmin(1.0, c)  # fmin: 1 for a NaN quotient, as Python's min(1.0, nan)
     for g in grads:
-        g._data *= g._data.dtype.type(coef)
+        g._data *= c.astype(g._data.dtype)
         g._bump_version()
 
 
