@@ -261,3 +261,16 @@ def test_adamw_step_graphs(device, capturable):
         assert kinds == ["graph", "call", "graph"], kinds
     else:
         assert kinds.count("graph") > 3, kinds
+
+
+def test_rmsprop_step_is_one_graph_after_the_check(device):
+    """RMSprop counts its steps but never reads the count: nothing reaches the host, so the
+    step is one graph after the target check (and compiled equals eager)."""
+    step, *_ = _train(device, opt=lambda ps: gpuarr.optim.RMSprop(ps, lr=1e-3, momentum=0.5))
+    if device == "cuda":
+        (entry,) = step._cache.values()
+        meta = entry.replay.graph.meta
+        # the step counters' host increments run after the graphs: no device call between
+        kinds = ["graph" if not isinstance(p, cuda_graph.Instr) else
+                 "host" if cuda_graph._on_host(p, meta) else "call" for p in _plan(step)]
+        assert kinds == ["graph", "call", "graph"] + ["host"] * 6, kinds

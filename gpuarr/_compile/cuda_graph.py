@@ -12,7 +12,9 @@ decide how much of a training step one graph holds, and shape this module:
 - **Value checks read the device.** :func:`hoist_checks` moves each check that reads only the
   program's inputs to the front with the pure calls it needs: a small graph, the check, then
   one graph for the rest of the step.
-- **Host work cannot be captured**: the other value checks, host computations
+- **Host work cannot be captured**: host-only calls that nothing after them needs (a step
+  counter no update reads) move after the graphs (:func:`defer_host_work`); the other value
+  checks, host computations
   (Adam's bias correction from its step count on the CPU) and whatever consumes them run
   outside the graphs too. Host numbers that only follow Python state (a learning rate read by
   ``host_value``) are captured as kernel arguments: each replay first recomputes them and
@@ -29,6 +31,8 @@ from __future__ import annotations
 
 import operator
 import sys
+
+import numpy as np
 
 from .._core.tensor import _make
 from .graph_gemm import GraphMatmul, accepts
@@ -149,6 +153,60 @@ def hoist_checks(instrs: list, inputs: set) -> list:
     return [instrs[i] for i in hoisted + rest]
 
 
+def _on_host(ins: Instr, meta: dict) -> bool:
+    """Whether ``ins`` computes on the host only: no device slot, no device constant."""
+    if type(ins.fn) in (_Check, _GenCall):
+        return False
+    slots: set = set()
+    slots_of(ins.args, slots)
+    slots_of(ins.kwargs, slots)
+    slots_of(ins.outs, slots)
+    if any(is_cupy_meta(meta.get(s)) for s in slots):
+        return False
+    consts = list(ins.args) + list(ins.kwargs.values())
+    return not any(type(c).__module__.startswith("cupy") for c in consts)
+
+
+_PLAIN = (Slot, int, float, complex, str, bytes, type(None), np.dtype, np.generic, np.ndarray)
+
+
+def _reads_python_state(ins: Instr) -> bool:
+    """Whether ``ins`` takes a Python object (a tensor, a param group) whose state it may read
+    beyond its slots: a host value such as ``_step_count(step)`` reads the step tensor's
+    array, which an earlier call may have changed in place."""
+    def opaque(c) -> bool:
+        if type(c) is tuple or type(c) is list:
+            return any(opaque(e) for e in c)
+        return not isinstance(c, _PLAIN) and not type(c).__module__.startswith("cupy")
+
+    return any(opaque(c) for c in ins.args) or any(opaque(c) for c in ins.kwargs.values())
+
+
+def defer_host_work(instrs: list, meta: dict) -> list:
+    """``instrs`` with host-only calls that nothing after them needs moved to the end (a step
+    counter that the update never reads: RMSprop's, Adadelta's, Rprop's). Left in place they
+    would cut the graphs in two for nothing. A call that reads Python state (a host value)
+    keeps everything before it in place: it may read what they change."""
+    touched: set = set()  # slots that a call kept in place after this one reads or writes
+    kept: list = []
+    deferred: list = []
+    blocked = False
+    for ins in reversed(instrs):
+        slots: set = set()
+        slots_of(ins.args, slots)
+        slots_of(ins.kwargs, slots)
+        slots_of(ins.outs, slots)
+        if not blocked and _on_host(ins, meta) and not slots & touched:
+            deferred.append(ins)
+        else:
+            kept.append(ins)
+            touched |= slots
+            blocked = blocked or _reads_python_state(ins)
+    if not deferred:
+        return instrs
+    return kept[::-1] + deferred[::-1]
+
+
 class GraphReplay:
     """The replay of one verified program through CUDA graphs (see the module docstring).
 
@@ -159,7 +217,7 @@ class GraphReplay:
     def __init__(self, prog: Program, instrs: list, graph_matmul: bool = True) -> None:
         self.prog = prog
         self.meta = meta = prog.meta
-        instrs = hoist_checks(instrs, {s for s, _ in prog.inputs})
+        instrs = defer_host_work(hoist_checks(instrs, {s for s, _ in prog.inputs}), meta)
         if graph_matmul:  # matrix products by gpuarr's kernel, inside the graphs
             gemm = GraphMatmul()
             instrs = [Instr(gemm, ins.args, ins.kwargs, ins.outs, ins.site)

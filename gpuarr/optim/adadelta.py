@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from .optimizer import (
-    _advance_step,
     _check_differentiable,
     _check_lr,
     _check_nonnegative,
     _chunks,
+    _count_step,
     _direction,
     _group_defaults,
     _new_step,
@@ -76,7 +76,7 @@ class Adadelta(_PerParameter):
             st["step"] = _new_step(p if group["capturable"] else None)
             st["square_avg"] = _zeros_state(p)
             st["acc_delta"] = _zeros_state(p)
-        _advance_step(st)
+        _count_step(st)
         xp = p._device._xp()
         arrays = [p._data, p.grad._data, st["square_avg"]._data, st["acc_delta"]._data]
         for pieces, tmps in _chunks(xp, arrays, 3):

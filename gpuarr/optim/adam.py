@@ -8,6 +8,7 @@ from .._device import CPU
 from .optimizer import (
     _advance_step,
     _check_differentiable,
+    _check_fused,
     _chunks,
     _direction,
     _group_defaults,
@@ -79,15 +80,7 @@ class Adam(_PerParameter):
         super().__init__(params, defaults)
         _check_differentiable(differentiable)
         if fused:
-            if foreach:
-                raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
-            for group in self.param_groups:
-                for p in group["params"]:
-                    if not p.is_floating_point():
-                        raise RuntimeError(
-                            "`fused=True` requires all the params to be floating point "
-                            "Tensors of supported devices: ['mps', 'cuda', 'xpu', 'hpu', "
-                            f"'cpu', 'privateuseone'] but {p.dtype} and {p.device.type}")
+            _check_fused(self, foreach)
 
     def __setstate__(self, state: dict) -> None:
         super().__setstate__(state)

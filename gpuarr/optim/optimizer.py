@@ -658,14 +658,20 @@ def _set_scalar(t: Tensor, value: float) -> None:
     t._data.fill(value)
 
 
-def _advance_step(st: dict) -> float:
-    """Add one to ``st['step']`` in place and return the new count."""
+def _count_step(st: dict) -> None:
+    """Add one to ``st['step']`` in place, for updates that do not use the count: nothing is
+    read back (no wait for a GPU, and nothing that splits a compiled step's CUDA graph)."""
     step = st["step"]
     if step._device is not CPU:
         step._device._xp()
     step._data += 1  # 0-d array, in place
+
+
+def _advance_step(st: dict) -> float:
+    """Add one to ``st['step']`` in place and return the new count."""
+    _count_step(st)
     # read through host_value: a compiled step's replays read the count afresh
-    return host_value(_step_count, step)
+    return host_value(_step_count, st["step"])
 
 
 def _step_count(step: Tensor) -> float:
@@ -703,6 +709,20 @@ def _group_defaults(opt, **defaults) -> None:
     for group in opt.param_groups:
         for key, value in defaults.items():
             group.setdefault(key, value)
+
+
+def _check_fused(opt, foreach) -> None:
+    """torch's checks of ``fused=True``: not with ``foreach``, and floating-point parameters
+    only (the update is the same fused or not: on CUDA gpuarr fuses it whenever it can)."""
+    if foreach:
+        raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
+    for group in opt.param_groups:
+        for p in group["params"]:
+            if not p.is_floating_point():
+                raise RuntimeError(
+                    "`fused=True` requires all the params to be floating point "
+                    "Tensors of supported devices: ['mps', 'cuda', 'xpu', 'hpu', "
+                    f"'cpu', 'privateuseone'] but {p.dtype} and {p.device.type}")
 
 
 def _check_differentiable(differentiable: bool) -> None:

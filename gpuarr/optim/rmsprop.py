@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .optimizer import _advance_step, _chunks, _direction, _lerp_, _PerParameter
+from .optimizer import (
+    _check_differentiable,
+    _chunks,
+    _count_step,
+    _direction,
+    _group_defaults,
+    _lerp_,
+    _PerParameter,
+)
 
 __all__ = ["RMSprop"]
 
@@ -34,7 +42,10 @@ class RMSprop(_PerParameter):
         centered: normalize by the estimated variance of the gradient instead of its
             uncentered second moment.
         maximize: maximize the objective instead of minimizing it.
+        capturable: keep ``step`` on the parameter's device, as torch does for CUDA graphs
+            (the update does not read it, so nothing waits for the device either way).
         foreach: accepted for torch compatibility; gpuarr always updates tensor by tensor.
+        differentiable: only False is supported (updates are not recorded by autograd).
 
     Example:
         >>> opt = gpuarr.optim.RMSprop(model.parameters(), lr=1e-3, momentum=0.9)
@@ -42,8 +53,9 @@ class RMSprop(_PerParameter):
 
     def __init__(self, params: Iterable, lr: float = 1e-2, alpha: float = 0.99,
                  eps: float = 1e-8, weight_decay: float = 0, momentum: float = 0,
-                 centered: bool = False, foreach: bool | None = None,
-                 maximize: bool = False) -> None:
+                 centered: bool = False, capturable: bool = False,
+                 foreach: bool | None = None, maximize: bool = False,
+                 differentiable: bool = False) -> None:
         if not 0.0 <= lr:
             raise ValueError(f"Invalid learning rate: {lr}")
         if not 0.0 <= eps:
@@ -55,9 +67,11 @@ class RMSprop(_PerParameter):
         if not 0.0 <= alpha:
             raise ValueError(f"Invalid alpha value: {alpha}")
         defaults = {"lr": lr, "momentum": momentum, "alpha": alpha, "eps": eps,
-                    "centered": centered, "weight_decay": weight_decay, "foreach": foreach,
-                    "maximize": maximize}
+                    "centered": centered, "weight_decay": weight_decay,
+                    "capturable": capturable, "foreach": foreach, "maximize": maximize,
+                    "differentiable": differentiable}
         super().__init__(params, defaults)
+        _check_differentiable(differentiable)
 
     def __setstate__(self, state: dict) -> None:
         super().__setstate__(state)
@@ -65,12 +79,15 @@ class RMSprop(_PerParameter):
             group.setdefault("momentum", 0)
             group.setdefault("centered", False)
             group.setdefault("maximize", False)
+        _group_defaults(self, capturable=False, differentiable=False)
 
     def _update(self, group: dict, p, lr: float) -> None:
         momentum, centered = group["momentum"], group["centered"]
         st = self._lazy_state(p, square_avg=True, momentum_buffer=momentum > 0,
                               grad_avg=centered)
-        _advance_step(st)
+        if group["capturable"] and st["step"]._device is not p._device:
+            st["step"] = st["step"].to(device=p._device)  # torch keeps it there
+        _count_step(st)
         xp = p._device._xp()
         arrays = [p._data, p.grad._data, st["square_avg"]._data,
                   st["grad_avg"]._data if centered else None,

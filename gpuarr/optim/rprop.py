@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from .optimizer import (
-    _advance_step,
     _check_differentiable,
     _check_lr,
     _chunks,
+    _count_step,
     _full_state,
     _group_defaults,
     _new_step,
@@ -78,7 +78,7 @@ class Rprop(_PerParameter):
             st["step"] = _new_step(p if group["capturable"] else None)
             st["prev"] = _zeros_state(p)
             st["step_size"] = _full_state(p, lr)
-        _advance_step(st)
+        _count_step(st)
         etaminus, etaplus = group["etas"]
         lo, hi = group["step_sizes"]
         xp = p._device._xp()

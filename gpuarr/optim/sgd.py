@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .optimizer import _chunks, _direction, _PerParameter, _zeros_state
+from .optimizer import (
+    _check_differentiable,
+    _check_fused,
+    _chunks,
+    _direction,
+    _group_defaults,
+    _PerParameter,
+    _zeros_state,
+)
 
 __all__ = ["SGD"]
 
@@ -28,6 +36,9 @@ class SGD(_PerParameter):
         nesterov: use Nesterov momentum (needs momentum > 0 and dampening 0).
         maximize: maximize the objective instead of minimizing it.
         foreach: accepted for torch compatibility; gpuarr always updates tensor by tensor.
+        differentiable: only False is supported (updates are not recorded by autograd).
+        fused: accepted for torch compatibility, with torch's checks; the update is the same
+            (on CUDA gpuarr fuses it whenever it can).
 
     Example:
         >>> opt = gpuarr.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
@@ -36,7 +47,8 @@ class SGD(_PerParameter):
 
     def __init__(self, params: Iterable, lr: float = 1e-3, momentum: float = 0,
                  dampening: float = 0, weight_decay: float = 0, nesterov: bool = False, *,
-                 maximize: bool = False, foreach: bool | None = None) -> None:
+                 maximize: bool = False, foreach: bool | None = None,
+                 differentiable: bool = False, fused: bool | None = None) -> None:
         if lr < 0.0:
             raise ValueError(f"Invalid learning rate: {lr}")
         if momentum < 0.0:
@@ -47,14 +59,18 @@ class SGD(_PerParameter):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
         defaults = {"lr": lr, "momentum": momentum, "dampening": dampening,
                     "weight_decay": weight_decay, "nesterov": nesterov, "maximize": maximize,
-                    "foreach": foreach}
+                    "foreach": foreach, "differentiable": differentiable, "fused": fused}
         super().__init__(params, defaults)
+        _check_differentiable(differentiable)
+        if fused:
+            _check_fused(self, foreach)
 
     def __setstate__(self, state: dict) -> None:
         super().__setstate__(state)
         for group in self.param_groups:
             group.setdefault("nesterov", False)
             group.setdefault("maximize", False)
+        _group_defaults(self, differentiable=False, fused=None)
 
     def _update(self, group: dict, p, lr: float) -> None:
         momentum, dampening = group["momentum"], group["dampening"]

@@ -121,7 +121,8 @@ def test_param_groups_match_torch(name, device):
         _check(gp, tp, np.float32, f"step {k}")
 
 
-@pytest.mark.parametrize("name", NAMES + ["LBFGS"])
+@pytest.mark.parametrize("name", sorted(set(NAMES) | {"LBFGS", "SGD", "RMSprop", "Adam",
+                                                        "AdamW", "Adagrad"}))
 def test_signature_and_defaults_match_torch(name):
     gsig = inspect.signature(getattr(optim, name))
     tsig = inspect.signature(getattr(torch.optim, name))
@@ -550,3 +551,35 @@ def test_deepcopy_keeps_state_and_instrumentation():
     twin.register_step_post_hook(lambda o, a, k: seen.append(1))
     twin.step()
     assert seen == [1] and not opt._optimizer_step_post_hooks
+
+
+def test_sgd_and_rmsprop_take_torchs_fused_capturable_differentiable_flags(device):
+    """SGD's ``fused`` and RMSprop's ``capturable`` change nothing in the numbers and land in
+    the param groups as torch's do; ``differentiable=True`` and ``fused`` with ``foreach`` are
+    refused as torch refuses them."""
+    for name, flag in (("SGD", {"fused": True}), ("RMSprop", {"capturable": True})):
+        runs = []
+        for extra in ({}, flag):
+            gp, tp = _make_pair([(3, 2), (4,)], np.float32, device)
+            kw = dict(lr=0.01, momentum=0.5)
+            gopt = getattr(optim, name)(gp, **kw, **extra)
+            topt = getattr(torch.optim, name)(tp, **kw)
+            assert list(gopt.param_groups[0]) == list(topt.param_groups[0])
+            rng = np.random.default_rng(6)
+            for _ in range(3):
+                for p in gp:
+                    p.grad = gpuarr.tensor(rng.standard_normal(p.shape).astype(np.float32),
+                                           device=device)
+                gopt.step()
+            runs.append([_np(p) for p in gp])
+        for a, b in zip(*runs):
+            np.testing.assert_array_equal(a, b)
+    p = [gpuarr.ones(2, requires_grad=True)]
+    with pytest.raises(RuntimeError, match="`fused` and `foreach` cannot be `True` together."):
+        optim.SGD(p, lr=0.1, fused=True, foreach=True)
+    with pytest.raises(NotImplementedError, match="differentiable=True is not supported"):
+        optim.SGD(p, lr=0.1, differentiable=True)
+    with pytest.raises(NotImplementedError, match="differentiable=True is not supported"):
+        optim.RMSprop(p, differentiable=True)
+    with pytest.raises(RuntimeError, match="requires all the params to be floating point"):
+        optim.SGD([gpuarr.ones(2, dtype=gpuarr.int64)], lr=0.1, fused=True)
