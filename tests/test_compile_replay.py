@@ -301,19 +301,21 @@ OPTIMIZERS = {
     "Adadelta": lambda p: gpuarr.optim.Adadelta(p),
     "Rprop": lambda p: gpuarr.optim.Rprop(p, lr=1e-2),
     "SGD-nesterov": lambda p: gpuarr.optim.SGD(p, lr=1e-2, momentum=0.9, nesterov=True),
-    # these branch on (or read) their state in Python: they must run eagerly, never wrongly
+    # RAdam switches to the rectified update at step 6 (a branch on the step count); NAdam
+    # reads its momentum product each step: both follow their state at every replay
     "RAdam": lambda p: gpuarr.optim.RAdam(p, lr=1e-2),
     "NAdam": lambda p: gpuarr.optim.NAdam(p, lr=1e-2),
+    # reads its state in Python and branches on it: it must run eagerly, never wrongly
     "ASGD": lambda p: gpuarr.optim.ASGD(p, lr=1e-2),
 }
-EAGER_ONLY = {"RAdam", "NAdam", "ASGD"}
+EAGER_ONLY = {"ASGD"}
 
 
 @pytest.mark.parametrize("name", sorted(OPTIMIZERS))
 def test_every_optimizer_compiles_or_falls_back_correctly(name, device):
     """Each optimizer's compiled step equals eager over 12 steps: the step count is read by
-    every replay (bias corrections follow it). RAdam (a Python branch on a number computed
-    from the step count), NAdam and ASGD (``.item()`` on their state) run eagerly instead,
+    every replay (bias corrections and RAdam's rectification follow it, across RAdam's switch
+    at step 6). ASGD (``.item()`` on its state, then a branch on it) runs eagerly instead,
     with the warning."""
     model_c, model_e = twin_models(mlp, device)
     steps = [make_train_step(m, OPTIMIZERS[name](m.parameters())) for m in (model_c, model_e)]

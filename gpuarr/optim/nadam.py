@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from .._core.capture import host_value
+from .._tensor import Tensor
 from .optimizer import (
     _advance_step,
     _check_betas,
@@ -103,7 +105,8 @@ class NAdam(_PerParameter):
         mp_t = st["mu_product"]  # mu_product *= mu, in its own dtype (float32 unless loaded)
         mp_t._device._xp()
         mp_t._data *= mu
-        mu_product = _scalar_value(mp_t)
+        # read through host_value: each replay of a compiled step reads the product afresh
+        mu_product = host_value(_mu_product, mp_t)
         c_grad = -lr * (1.0 - mu) / (1.0 - mu_product)
         c_avg = (-lr * mu_next) / (1.0 - mu_product * mu_next)
         decay = 1 - lr * wd if (wd != 0 and group["decoupled_weight_decay"]) else None
@@ -114,6 +117,14 @@ class NAdam(_PerParameter):
                           0 if decay is not None else wd, decay, group["maximize"], bias2,
                           c_grad, c_avg)
         p._bump_version()
+
+
+def _mu_product(t: Tensor) -> float:
+    """NAdam's running product of momentum factors, as a Python float."""
+    return _scalar_value(t)
+
+
+_mu_product.volatile = True  # changes every step: CUDA graphs must not capture it
 
 
 def _nadam_kernel(xp, w, g, m, v, t1, t2, t3, beta1: float, beta2: float, eps: float,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from .._core.capture import host_value, tracing
+from .._tensor import Tensor
 from .optimizer import (
     _advance_step,
     _check_betas,
@@ -17,6 +19,7 @@ from .optimizer import (
     _new_step,
     _PerParameter,
     _scalar_states_to_tensors,
+    _step_count,
     _zeros_state,
 )
 
@@ -91,26 +94,59 @@ class RAdam(_PerParameter):
         wd = group["weight_decay"]
         bias1 = 1 - beta1**step
         bias2 = 1 - beta2**step
-        rho_inf = 2 / (1 - beta2) - 1
-        rho_t = rho_inf - 2 * step * (beta2**step) / bias2
-        rect = None
-        if rho_t > 5.0:
-            rect = ((rho_t - 4) * (rho_t - 2) * rho_inf
-                    / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5
+        rect, use = None, None
+        if tracing():
+            # gpuarr.compile: branching on rho_t would fix the branch into the program, so
+            # each replay reads the rectification afresh and the update computes both ways:
+            # the adaptive factor raised to 1.0 (rectified) or 0.0 (a factor of exactly 1)
+            rect = host_value(_rect_or_one, st["step"], beta2)
+            use = host_value(_rectified, st["step"], beta2)
+        else:
+            rho_t, rho_inf = _rho(step, beta2)
+            if rho_t > 5.0:
+                rect = _rect(rho_t, rho_inf)
         decay = 1 - lr * wd if (wd != 0 and group["decoupled_weight_decay"]) else None
         xp = p._device._xp()
         arrays = [p._data, p.grad._data, st["exp_avg"]._data, st["exp_avg_sq"]._data]
         for pieces, tmps in _chunks(xp, arrays, 3):
             _radam_kernel(xp, *pieces, *tmps, lr, beta1, beta2, group["eps"],
                           0 if decay is not None else wd, decay, group["maximize"], bias1,
-                          bias2, rect)
+                          bias2, rect, use)
         p._bump_version()
+
+
+def _rho(step: float, beta2: float) -> tuple[float, float]:
+    """``(rho_t, rho_inf)``: the length of the SMA at step ``step`` and its limit."""
+    rho_inf = 2 / (1 - beta2) - 1
+    return rho_inf - 2 * step * (beta2**step) / (1 - beta2**step), rho_inf
+
+
+def _rect(rho_t: float, rho_inf: float) -> float:
+    """The variance rectification term (defined for rho_t > 4; used for rho_t > 5)."""
+    return ((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5
+
+
+def _rectified(step: Tensor, beta2: float) -> float:
+    """1.0 when the update at this step count is rectified (rho_t > 5), else 0.0."""
+    return 1.0 if _rho(_step_count(step), beta2)[0] > 5.0 else 0.0
+
+
+def _rect_or_one(step: Tensor, beta2: float) -> float:
+    """The rectification term at this step count, or 1.0 when the update is not rectified."""
+    rho_t, rho_inf = _rho(_step_count(step), beta2)
+    return _rect(rho_t, rho_inf) if rho_t > 5.0 else 1.0
+
+
+_rectified.volatile = _rect_or_one.volatile = True  # they follow the step count
 
 
 def _radam_kernel(xp, w, g, m, v, t1, t2, t3, lr: float, beta1: float, beta2: float,
                   eps: float, wd: float, decay: float | None, maximize: bool, bias1: float,
-                  bias2: float, rect: float | None) -> None:
-    """The RAdam update of one piece, in place on ``w``, ``m`` and ``v`` (torch's order)."""
+                  bias2: float, rect: float | None, use: float | None = None) -> None:
+    """The RAdam update of one piece, in place on ``w``, ``m`` and ``v`` (torch's order).
+    ``rect``: the rectification term, None for the un-rectified update; with ``use`` (1.0 or
+    0.0, from a compiled step) the rectified update is computed and its adaptive factor
+    raised to ``use``: the same numbers either way, without a branch."""
     if decay is not None:
         w *= decay
     g = _direction(xp, w, g, wd, maximize, t1, t2)
@@ -127,6 +163,8 @@ def _radam_kernel(xp, w, g, m, v, t1, t2, t3, lr: float, beta1: float, beta2: fl
         t2 += eps
         xp.reciprocal(t2, out=t2)
         t2 *= bias2**0.5
+        if use is not None:
+            xp.power(t2, use, out=t2)  # x ** 1.0 == x and x ** 0.0 == 1.0, exactly
         t3 *= t2
         t3 *= rect
     w -= t3
