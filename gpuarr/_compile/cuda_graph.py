@@ -207,6 +207,15 @@ def defer_host_work(instrs: list, meta: dict) -> list:
     return kept[::-1] + deferred[::-1]
 
 
+def _same_value(a, b) -> bool:
+    """Whether host value ``a`` equals the captured ``b``: numbers (NaN equals NaN) or host
+    arrays (same dtype, shape and elements)."""
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return (type(a) is type(b) and a.dtype == b.dtype and a.shape == b.shape
+                and np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
+    return a == b or (a != a and b != b)
+
+
 class GraphReplay:
     """The replay of one verified program through CUDA graphs (see the module docstring).
 
@@ -319,7 +328,7 @@ class GraphReplay:
             ins = self.instrs[i]
             _assign(ins.outs, ins.fn(*_fill(ins.args, env), **_fill(ins.kwargs, env)), env,
                     False)
-        if any(env[s] != v for s, v in self.captured_values.items()):
+        if any(not _same_value(env[s], v) for s, v in self.captured_values.items()):
             return False
         return all(call.prop.__get__(call.gen) is bg for call, bg in self.generators)
 

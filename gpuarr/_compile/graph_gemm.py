@@ -13,13 +13,15 @@ cuBLAS's or closer, and differ from cuBLAS's at float32 rounding (relative ~1e-7
 ``options={"graph_matmul": False}`` keeps cuBLAS (between graph launches) for results equal
 to eager's bit for bit.
 
-Covered: float32 and float64 ``matmul`` of two 2-D arrays, or two 3-D arrays whose batch
-sizes are equal or 1, any strides, with or without ``out=``, up to :data:`MAX_MACS`
-multiply-adds. Anything else (other dtypes, other ranks, ``dot``/``einsum``...) keeps cuBLAS
-outside the graphs. The kernel is simple (no shared-memory tiling), which is what a product
-bound by launch overhead needs and what a large one does not: above ``MAX_MACS`` cuBLAS's
-speed is worth a graph boundary. That limit is an estimate (a launch from Python costs about
-what this kernel needs for 16M multiply-adds at ~2 TFLOP/s); it has not been measured on a GPU.
+Covered: float32 and float64 ``matmul`` of operands of 2 to 4 dimensions whose batch axes
+broadcast to at most two (a convolution's ``(1, C, K) @ (N, 1, K, HW)``, attention's
+``(N, H, T, D) @ (N, H, D, T)``), any strides, with or without ``out=``, up to
+:data:`MAX_MACS` multiply-adds. Anything else (other dtypes, other ranks, ``dot``,
+``einsum``...) keeps cuBLAS outside the graphs. The kernel is simple (no shared-memory
+tiling): right for a product that launch overhead dominates, not for a large one, where
+cuBLAS's speed is worth a graph boundary. ``MAX_MACS`` is an estimate of where that turns
+(a launch from Python costs about what this kernel needs for 16M multiply-adds at ~2
+TFLOP/s); it has not been measured on a GPU.
 """
 
 from __future__ import annotations
@@ -39,22 +41,23 @@ _TILE = 16  # threads per block along each of the output's two axes
 
 _TEMPLATE = r"""
 extern "C" __global__ void {name}(const {T}* A, const {T}* B, {T}* C,
-        long long M, long long N, long long K,
-        long long sab, long long sam, long long sak,
-        long long sbb, long long sbk, long long sbn,
-        long long scb, long long scm, long long scn) {{
-    // one thread per output element C[b, m, n]; strides are in elements
+        long long M, long long N, long long K, long long B1,
+        long long sa0, long long sa1, long long sam, long long sak,
+        long long sb0, long long sb1, long long sbk, long long sbn,
+        long long sc0, long long sc1, long long scm, long long scn) {{
+    // one thread per output element C[b0, b1, m, n]; blockIdx.z runs over the batch
+    // (b0, b1) with b1 < B1; strides are in elements, 0 along a broadcast batch axis
     long long n = (long long)blockIdx.x * blockDim.x + threadIdx.x;
     long long m = (long long)blockIdx.y * blockDim.y + threadIdx.y;
-    long long b = blockIdx.z;
+    long long b0 = blockIdx.z / B1, b1 = blockIdx.z % B1;
     if (m >= M || n >= N) return;
-    const {T}* a = A + b * sab + m * sam;
-    const {T}* bp = B + b * sbb + n * sbn;
+    const {T}* a = A + b0 * sa0 + b1 * sa1 + m * sam;
+    const {T}* b = B + b0 * sb0 + b1 * sb1 + n * sbn;
     double acc = 0;  // double for float32 too: one rounding, at the store
     for (long long k = 0; k < K; ++k) {{
-        acc = fma((double)a[k * sak], (double)bp[k * sbk], acc);
+        acc = fma((double)a[k * sak], (double)b[k * sbk], acc);
     }}
-    C[b * scb + m * scm + n * scn] = ({T})acc;
+    C[b0 * sc0 + b1 * sc1 + m * scm + n * scn] = ({T})acc;
 }}
 """
 
@@ -68,13 +71,36 @@ _MAX_BATCH = 65535  # a grid's z dimension
 MAX_MACS = 1 << 24  # the largest product (batch * M * N * K) computed inside a graph
 
 
-def _shape_ok(sa: tuple, sb: tuple) -> bool:
-    if len(sa) != len(sb) or len(sa) not in (2, 3) or sa[-1] != sb[-2]:
-        return False
-    if len(sa) == 3:
-        ba, bb = sa[0], sb[0]
-        return (ba == bb or ba == 1 or bb == 1) and max(ba, bb) <= _MAX_BATCH
-    return True
+def _batch(sa: tuple, sb: tuple) -> tuple | None:
+    """The broadcast batch shape of ``matmul(a, b)`` for the shapes the kernel covers (both
+    operands at least 2-D, at most two batch axes in all), else None."""
+    if not 2 <= len(sa) <= 4 or not 2 <= len(sb) <= 4 or sa[-1] != sb[-2]:
+        return None
+    try:
+        batch = np.broadcast_shapes(sa[:-2], sb[:-2])
+    except ValueError:
+        return None
+    return batch if math.prod(batch) <= _MAX_BATCH else None
+
+
+def _out_shape(sa: tuple, sb: tuple) -> tuple:
+    return tuple(_batch(sa, sb)) + (sa[-2], sb[-1])
+
+
+def _batch_strides(x, batch: tuple) -> tuple:
+    """``x``'s strides (in elements) along the two batch axes of ``batch`` padded to two
+    axes on the left, 0 where ``x`` broadcasts."""
+    nb = len(batch)
+    own = x.shape[:-2]
+    item = x.dtype.itemsize
+    out = []
+    for axis in range(nb - 2, nb):  # the last two batch axes (padded ones first)
+        j = axis - (nb - len(own))  # the same axis of x, counted in x's batch axes
+        if axis < 0 or j < 0 or own[j] == 1:
+            out.append(0)
+        else:
+            out.append(x.strides[j] // item)
+    return tuple(out)
 
 
 def _meta_of(x, meta: dict):
@@ -97,7 +123,7 @@ def accepts(ins: Instr, meta: dict) -> bool:
     ma, mb = (_meta_of(x, meta) for x in ins.args)
     if ma is None or mb is None or ma[1] != mb[1] or ma[1] not in KERNEL_NAMES:
         return False
-    if not _shape_ok(ma[0], mb[0]) or math.prod(_out_shape(ma[0], mb[0])) * ma[0][-1] > MAX_MACS:
+    if _batch(ma[0], mb[0]) is None or math.prod(_out_shape(ma[0], mb[0])) * ma[0][-1] > MAX_MACS:
         return False
     out = ins.kwargs.get("out")
     if out is not None:
@@ -107,12 +133,6 @@ def accepts(ins: Instr, meta: dict) -> bool:
         if mo is None or mo[1] != ma[1] or mo[0] != _out_shape(ma[0], mb[0]):
             return False
     return True
-
-
-def _out_shape(sa: tuple, sb: tuple) -> tuple:
-    if len(sa) == 2:
-        return (sa[0], sb[1])
-    return (max(sa[0], sb[0]), sa[1], sb[2])
 
 
 class GraphMatmul:
@@ -136,7 +156,7 @@ class GraphMatmul:
         return k
 
     def __call__(self, a, b, out=None):
-        if a.dtype != b.dtype or a.dtype not in KERNEL_NAMES or not _shape_ok(a.shape, b.shape):
+        if a.dtype != b.dtype or a.dtype not in KERNEL_NAMES or _batch(a.shape, b.shape) is None:
             raise TypeError(f"graph matmul: unsupported operands {a.dtype}{a.shape} @ "
                             f"{b.dtype}{b.shape}")
         shape = _out_shape(a.shape, b.shape)
@@ -145,25 +165,20 @@ class GraphMatmul:
         elif out.shape != shape or out.dtype != a.dtype:
             raise ValueError(f"graph matmul: out has {out.dtype}{out.shape}, expected "
                              f"{a.dtype}{shape}")
-        item = a.dtype.itemsize
-        if a.ndim == 2:
-            batch, sab, sbb, scb = 1, 0, 0, 0
-            (sam, sak), (sbk, sbn), (scm, scn) = a.strides, b.strides, out.strides
-        else:
-            batch = shape[0]
-            # a batch of size 1 broadcasts: stride 0 along the batch
-            sab = a.strides[0] if a.shape[0] != 1 else 0
-            sbb = b.strides[0] if b.shape[0] != 1 else 0
-            scb = out.strides[0]
-            (sam, sak), (sbk, sbn), (scm, scn) = a.strides[1:], b.strides[1:], out.strides[1:]
+        batch = shape[:-2]
         m, n, k = shape[-2], shape[-1], a.shape[-1]
-        if m == 0 or n == 0 or batch == 0:
+        if out.size == 0:
             return out
+        item = a.dtype.itemsize
+        b1 = batch[-1] if batch else 1
         i64 = np.int64
-        grid = ((n + _TILE - 1) // _TILE, (m + _TILE - 1) // _TILE, batch)
-        args = (a, b, out, i64(m), i64(n), i64(k),
-                i64(sab // item), i64(sam // item), i64(sak // item),
-                i64(sbb // item), i64(sbk // item), i64(sbn // item),
-                i64(scb // item), i64(scm // item), i64(scn // item))
+        grid = ((n + _TILE - 1) // _TILE, (m + _TILE - 1) // _TILE, math.prod(batch))
+        args = (a, b, out, i64(m), i64(n), i64(k), i64(b1),
+                *map(i64, _batch_strides(a, batch)), i64(a.strides[-2] // item),
+                i64(a.strides[-1] // item),
+                *map(i64, _batch_strides(b, batch)), i64(b.strides[-2] // item),
+                i64(b.strides[-1] // item),
+                *map(i64, _batch_strides(out, batch)), i64(out.strides[-2] // item),
+                i64(out.strides[-1] // item))
         self._kernel(a.dtype)(grid, (_TILE, _TILE, 1), args)
         return out
