@@ -21,6 +21,18 @@ def device(request) -> str:
     return request.param
 
 
+@pytest.fixture
+def cp():
+    """The CuPy module gpuarr computes with on 'cuda' (the real one on a GPU, the stand-in with
+    tests/cupy_standin on PYTHONPATH); skips the test where CUDA is not available."""
+    if not gpuarr.cuda.is_available():
+        pytest.skip("CUDA is not available (put tests/cupy_standin on PYTHONPATH to run these "
+                    "on the CuPy stand-in)")
+    from gpuarr.backends import cuda_backend
+
+    return cuda_backend().xp
+
+
 @pytest.fixture(autouse=True)
 def _seed():
     gpuarr.manual_seed(0)

@@ -15,18 +15,14 @@ for a chain of ufunc calls.
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import cuda_compile as cc
 import numpy as np
 import pytest
+from nvrtc_results import compile_sets
 
-import gpuarr
 from gpuarr._compile.fuse_cuda import (
     SUPPORTED,
     FusedKernel,
@@ -36,8 +32,6 @@ from gpuarr._compile.fuse_cuda import (
     supported,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
-SCRIPT = Path(cc.__file__).resolve()
 THIS = Path(__file__).resolve()
 
 F16, F32, F64, BOOL = (np.dtype(t) for t in ("float16", "float32", "float64", "bool"))
@@ -234,21 +228,8 @@ def nvrtc_specs():
 @pytest.fixture(scope="module")
 def compiled():
     """One subprocess with the real CuPy: every spec of nvrtc_specs() compiled, as JSON."""
-    proc = subprocess.run(
-        [sys.executable, str(SCRIPT), "--json", "--specs", f"{THIS}:nvrtc_specs"],
-        cwd=str(ROOT), env=cc.subprocess_env(), capture_output=True, text=True, timeout=900)
-    try:
-        doc = json.loads(proc.stdout.strip().splitlines()[-1])
-    except (IndexError, json.JSONDecodeError):
-        pytest.fail(f"tests/cuda_compile.py crashed (exit {proc.returncode}):\n"
-                    f"{proc.stdout}\n{proc.stderr}")
-    if doc.get("unavailable"):
-        why = f"real CuPy/NVRTC unavailable: {doc['unavailable']}"
-        if os.environ.get("GPUARR_REQUIRE_NVRTC") == "1":
-            pytest.fail(f"GPUARR_REQUIRE_NVRTC=1 but {why}", pytrace=False)
-        pytest.skip(why)
-    (s,) = doc["sets"]
-    return s["results"]
+    (results,) = compile_sets("--specs", f"{THIS}:nvrtc_specs").values()
+    return results
 
 
 def test_fused_kernels_compile_with_nvrtc_for_sm90_and_sm80(compiled):
@@ -403,16 +384,6 @@ def test_cache_tells_constants_apart_by_type_and_sign():
 
 
 # ---- numerics (stand-in, or a GPU) --------------------------------------------------------------
-
-
-@pytest.fixture
-def cp():
-    if not gpuarr.cuda.is_available():
-        pytest.skip("CUDA is not available (put tests/cupy_standin on PYTHONPATH to run these "
-                    "on the CuPy stand-in)")
-    from gpuarr.backends import cuda_backend
-
-    return cuda_backend().xp
 
 
 def sample(dt, shape, rng, special=True):

@@ -17,12 +17,7 @@
 
 from __future__ import annotations
 
-import json
 import operator
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import cuda_compile as cc
 import numpy as np
@@ -37,47 +32,22 @@ from compile_models import (
     snap,
     twin_models,
 )
+from nvrtc_results import compile_sets
 
 import gpuarr
 from gpuarr._compile import cuda_graph
 from gpuarr._compile.graph_gemm import KERNEL_NAMES, MAX_MACS, GraphMatmul, accepts
 from gpuarr._compile.trace import Instr, Slot
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture
-def cp():
-    if not gpuarr.cuda.is_available():
-        pytest.skip("CUDA is not available (put tests/cupy_standin on PYTHONPATH to run these "
-                    "on the CuPy stand-in)")
-    from gpuarr.backends import cuda_backend
-
-    return cuda_backend().xp
-
-
 # ---- NVRTC ----------------------------------------------------------------------------------
 
 
 def test_graph_gemm_kernel_compiles_with_nvrtc_for_sm90_and_sm80():
-    proc = subprocess.run(
-        [sys.executable, str(Path(cc.__file__).resolve()), "--json", "--raw",
-         "gpuarr._compile.graph_gemm:RAW_KERNELS"],
-        cwd=str(ROOT), env=cc.subprocess_env(), capture_output=True, text=True, timeout=600)
-    try:
-        doc = json.loads(proc.stdout.strip().splitlines()[-1])
-    except (IndexError, json.JSONDecodeError):
-        pytest.fail(f"tests/cuda_compile.py crashed (exit {proc.returncode}):\n"
-                    f"{proc.stdout}\n{proc.stderr}")
-    if doc.get("unavailable"):
-        why = f"real CuPy/NVRTC unavailable: {doc['unavailable']}"
-        if os.environ.get("GPUARR_REQUIRE_NVRTC") == "1":
-            pytest.fail(f"GPUARR_REQUIRE_NVRTC=1 but {why}", pytrace=False)
-        pytest.skip(why)
-    (s,) = doc["sets"]
-    got = {(r["kernel"], r["arch"]) for r in s["results"]}
+    (results,) = compile_sets("--raw", "gpuarr._compile.graph_gemm:RAW_KERNELS",
+                              timeout=600).values()
+    got = {(r["kernel"], r["arch"]) for r in results}
     assert got == {(n, a) for n in KERNEL_NAMES.values() for a in cc.ARCHS}
-    bad = [f"{r['kernel']} {r['arch']}:\n{r['error']}" for r in s["results"] if not r["ok"]]
+    bad = [f"{r['kernel']} {r['arch']}:\n{r['error']}" for r in results if not r["ok"]]
     assert not bad, "NVRTC rejected the GEMM kernel:\n" + "\n".join(bad)
 
 

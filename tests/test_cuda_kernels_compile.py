@@ -17,6 +17,7 @@ from pathlib import Path
 
 import cuda_compile as cc
 import pytest
+from nvrtc_results import compile_sets, skip_or_fail_when_unavailable
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = Path(cc.__file__).resolve()
@@ -37,25 +38,7 @@ def compiled(tmp_path_factory):
     """One subprocess: gpuarr's kernels and the deliberately broken ones, as JSON."""
     broken = tmp_path_factory.mktemp("specs") / "broken_specs.py"
     broken.write_text(textwrap.dedent(BROKEN_SPECS))
-    proc = subprocess.run(
-        [sys.executable, str(SCRIPT), "--json", "--specs", cc.DEFAULT_SPECS,
-         "--specs", f"{broken}:SPECS"],
-        cwd=str(ROOT), env=cc.subprocess_env(), capture_output=True, text=True, timeout=600)
-    try:
-        doc = json.loads(proc.stdout.strip().splitlines()[-1])
-    except (IndexError, json.JSONDecodeError):
-        pytest.fail(f"tests/cuda_compile.py crashed (exit {proc.returncode}):\n"
-                    f"{proc.stdout}\n{proc.stderr}")
-    _skip_or_fail_when_unavailable(doc)
-    return {s["specs"]: s["results"] for s in doc["sets"]}
-
-
-def _skip_or_fail_when_unavailable(doc):
-    if doc.get("unavailable"):
-        why = f"real CuPy/NVRTC unavailable: {doc['unavailable']}"
-        if os.environ.get("GPUARR_REQUIRE_NVRTC") == "1":
-            pytest.fail(f"GPUARR_REQUIRE_NVRTC=1 but {why}", pytrace=False)
-        pytest.skip(why)
+    return compile_sets("--specs", cc.DEFAULT_SPECS, "--specs", f"{broken}:SPECS", timeout=600)
 
 
 def test_gpuarr_kernels_compile_for_sm90_and_sm80(compiled):
@@ -122,7 +105,7 @@ def test_without_cupy_the_check_skips_or_fails(tmp_path, monkeypatch):
     assert "no CuPy here" in doc["unavailable"]
     monkeypatch.delenv("GPUARR_REQUIRE_NVRTC", raising=False)
     with pytest.raises(pytest.skip.Exception, match="unavailable"):
-        _skip_or_fail_when_unavailable(doc)
+        skip_or_fail_when_unavailable(doc)
     monkeypatch.setenv("GPUARR_REQUIRE_NVRTC", "1")
     with pytest.raises(pytest.fail.Exception, match="GPUARR_REQUIRE_NVRTC=1"):
-        _skip_or_fail_when_unavailable(doc)
+        skip_or_fail_when_unavailable(doc)
