@@ -242,6 +242,15 @@ def test_adamw_step_graphs(device, capturable):
         assert kinds.count("graph") > 3, kinds
 
 
+def test_capturable_adamax_step_is_one_graph_after_the_check(device):
+    """Adamax with ``capturable=True`` computes its bias correction on the device: one graph
+    after the target check (compiled equals eager, exactly on the CPU)."""
+    step, *_ = _train(device, opt=lambda ps: gpuarr.optim.Adamax(ps, lr=1e-2, capturable=True))
+    if device == "cuda":
+        kinds = ["call" if isinstance(p, cuda_graph.Instr) else "graph" for p in _plan(step)]
+        assert kinds == ["graph", "call", "graph"], kinds
+
+
 def test_rmsprop_step_is_one_graph_after_the_check(device):
     """RMSprop counts its steps but never reads the count: nothing reaches the host, so the
     step is one graph after the target check (and compiled equals eager)."""

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .._device import CPU
 from .optimizer import (
     _advance_step,
+    _advance_step_on_device,
     _check_differentiable,
     _check_fused,
     _chunks,
@@ -99,8 +99,7 @@ class Adam(_PerParameter):
         eps, wd, maximize = group["eps"], group["weight_decay"], group["maximize"]
         decoupled = group["decoupled_weight_decay"]
         if group["capturable"]:
-            bias2_sqrt, step_size = _bias_on_device(st["step"], beta1, beta2, lr,
-                                                    p._data.dtype)
+            bias2_sqrt, step_size = _bias_on_device(st, beta1, beta2, lr, p._data.dtype)
         else:
             step = _advance_step(st)
             bias1 = 1 - beta1**step
@@ -124,16 +123,11 @@ class Adam(_PerParameter):
         p._bump_version()
 
 
-def _bias_on_device(step, beta1: float, beta2: float, lr: float, dtype) -> tuple:
-    """``capturable=True``: advance the step count where it lives and compute
-    ``sqrt(1 - beta2**t)`` and ``lr / (1 - beta1**t)`` there, as 0-d arrays of the parameter's
-    dtype (NumPy scalars on the CPU). Computed in float64 and rounded once, as the host path's
-    Python floats are when a kernel takes them, so both paths give the same update."""
-    if step._device is not CPU:
-        step._device._xp()
-    a = step._data
-    a += 1  # 0-d, in place
-    t = a.astype("float64")
+def _bias_on_device(st: dict, beta1: float, beta2: float, lr: float, dtype) -> tuple:
+    """``capturable=True``: ``sqrt(1 - beta2**t)`` and ``lr / (1 - beta1**t)`` computed where
+    the step count lives, as 0-d arrays of the parameter's dtype (NumPy scalars on the CPU),
+    with the same numbers as the host path."""
+    t = _advance_step_on_device(st)
     bias1 = 1.0 - beta1**t
     bias2_sqrt = (1.0 - beta2**t) ** 0.5
     return bias2_sqrt.astype(dtype), (lr / bias1).astype(dtype)

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from .optimizer import (
     _advance_step,
+    _advance_step_on_device,
     _check_betas,
     _check_differentiable,
     _check_lr,
@@ -44,7 +45,9 @@ class Adamax(_PerParameter):
         foreach: accepted for torch compatibility; gpuarr always updates tensor by tensor.
         maximize: maximize the objective instead of minimizing it.
         differentiable: only False is supported (updates are not recorded by autograd).
-        capturable: keep ``step`` on the parameter's device, as torch does for graph capture.
+        capturable: keep ``step`` on the parameter's device and compute the bias correction
+            there, as torch does for graph capture: nothing is read back to the host, so a
+            compiled CUDA-graph step holds the whole update (same numbers either way).
 
     Example:
         >>> opt = gpuarr.optim.Adamax(model.parameters(), lr=2e-3)
@@ -77,9 +80,11 @@ class Adamax(_PerParameter):
             st["step"] = _new_step(p if group["capturable"] else None)
             st["exp_avg"] = _zeros_state(p)
             st["exp_inf"] = _zeros_state(p)
-        step = _advance_step(st)
         beta1, beta2 = (float(b) for b in group["betas"])
-        clr = lr / (1 - beta1**step)
+        if group["capturable"]:  # the step count stays on the device: nothing read back
+            clr = (lr / (1.0 - beta1 ** _advance_step_on_device(st))).astype(p._data.dtype)
+        else:
+            clr = lr / (1 - beta1**_advance_step(st))
         xp = p._device._xp()
         arrays = [p._data, p.grad._data, st["exp_avg"]._data, st["exp_inf"]._data]
         for pieces, (t1, t2) in _chunks(xp, arrays):

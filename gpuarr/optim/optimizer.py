@@ -667,6 +667,15 @@ def _count_step(st: dict) -> None:
     step._data += 1  # 0-d array, in place
 
 
+def _advance_step_on_device(st: dict):
+    """``capturable=True``: add one to ``st['step']`` where it lives and return the count as
+    a float64 0-d array there (a NumPy scalar on the CPU), never read into Python: factors
+    computed from it in float64 and rounded once to the parameter's dtype equal the ones the
+    host path's Python floats give a kernel."""
+    _count_step(st)
+    return st["step"]._data.astype("float64")
+
+
 def _advance_step(st: dict) -> float:
     """Add one to ``st['step']`` in place and return the new count."""
     _count_step(st)
