@@ -175,17 +175,39 @@ def _sgd(params):
 
 
 def _train(device, loss="ce", steps=8, options=None, opt=_sgd):
-    model_c, model_e = twin_models(mlp, device)
-    make = _mse_step if loss == "mse" else make_train_step
-    step_c = gpuarr.compile(make(model_c, opt(model_c.parameters())),
-                            mode="reduce-overhead", options=options)
-    step_e = make(model_e, opt(model_e.parameters()))
-    data = batches(steps, (16,), device, seed=4)
-    for x, y in data:
-        assert_same(snap(step_c(x, y)), snap(step_e(x, y)), device)
-    assert_same_params(model_c, model_e, device)
-    assert step_c.stats()["replays"] >= steps - 3
-    return step_c, model_c, data
+    """The MLP trained ``steps`` steps compiled (reduce-overhead) and eagerly; returns the
+    compiled step, its model and the batches.
+
+    Compiled equals eager (``assert_same``: exactly on the CPU). An adaptive optimizer (Adam,
+    NAdam...) divides by the root of each gradient element's running square, so where a
+    gradient element is near zero it turns the GEMM kernel's rounding (not cuBLAS's) into
+    visible parameter differences: for those, the parameters are compared on a second run
+    with ``graph_matmul`` off, and the graph-GEMM run's losses to 1e-5."""
+    adaptive = not isinstance(opt(mlp().parameters()), (gpuarr.optim.SGD,
+                                                        gpuarr.optim.RMSprop))
+    kernel = device == "cuda" and (options or {}).get("graph_matmul", True)
+    runs = [options, {**(options or {}), "graph_matmul": False}] if adaptive and kernel \
+        else [options]
+    for k, opts in enumerate(runs):
+        model_c, model_e = twin_models(mlp, device)
+        make = _mse_step if loss == "mse" else make_train_step
+        step_c = gpuarr.compile(make(model_c, opt(model_c.parameters())),
+                                mode="reduce-overhead", options=opts)
+        step_e = make(model_e, opt(model_e.parameters()))
+        data = batches(steps, (16,), device, seed=4)
+        loose = len(runs) == 2 and k == 0
+        for x, y in data:
+            a, b = snap(step_c(x, y)), snap(step_e(x, y))
+            if loose:
+                np.testing.assert_allclose(a, b, rtol=1e-5)
+            else:
+                assert_same(a, b, device)
+        if not loose:
+            assert_same_params(model_c, model_e, device)
+        assert step_c.stats()["replays"] >= steps - 3
+        if k == 0:
+            first = (step_c, model_c, data)
+    return first
 
 
 def _plan(step):
@@ -242,10 +264,13 @@ def test_adamw_step_graphs(device, capturable):
         assert kinds.count("graph") > 3, kinds
 
 
-def test_capturable_adamax_step_is_one_graph_after_the_check(device):
-    """Adamax with ``capturable=True`` computes its bias correction on the device: one graph
-    after the target check (compiled equals eager, exactly on the CPU)."""
-    step, *_ = _train(device, opt=lambda ps: gpuarr.optim.Adamax(ps, lr=1e-2, capturable=True))
+@pytest.mark.parametrize("name", ["Adamax", "NAdam", "RAdam"])
+def test_capturable_step_is_one_graph_after_the_check(device, name):
+    """Adamax, NAdam and RAdam with ``capturable=True`` compute their step-dependent factors
+    on the device (RAdam's switch at step 6 included): one graph after the target check, and
+    compiled equals eager (exactly on the CPU)."""
+    step, *_ = _train(device, steps=10, opt=lambda ps: getattr(gpuarr.optim, name)(
+        ps, lr=1e-2, capturable=True))
     if device == "cuda":
         kinds = ["call" if isinstance(p, cuda_graph.Instr) else "graph" for p in _plan(step)]
         assert kinds == ["graph", "call", "graph"], kinds

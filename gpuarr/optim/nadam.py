@@ -8,6 +8,7 @@ from .._core.capture import host_value
 from .._tensor import Tensor
 from .optimizer import (
     _advance_step,
+    _advance_step_on_device,
     _check_betas,
     _check_differentiable,
     _check_lr,
@@ -52,8 +53,9 @@ class NAdam(_PerParameter):
             term to the gradient.
         foreach: accepted for torch compatibility; gpuarr always updates tensor by tensor.
         maximize: maximize the objective instead of minimizing it.
-        capturable: keep ``step`` and ``mu_product`` on the parameter's device, as torch does
-            for graph capture.
+        capturable: keep ``step`` and ``mu_product`` on the parameter's device and compute
+            the step's factors there, as torch does for graph capture: nothing is read back to
+            the host, so a compiled CUDA-graph step holds the whole update (same numbers).
         differentiable: only False is supported (updates are not recorded by autograd).
 
     Example:
@@ -96,19 +98,32 @@ class NAdam(_PerParameter):
             st["mu_product"] = _scalar_state(1.0, where)
             st["exp_avg"] = _zeros_state(p)
             st["exp_avg_sq"] = _zeros_state(p)
-        step = _advance_step(st)
         beta1, beta2 = (float(b) for b in group["betas"])
         wd, psi = group["weight_decay"], group["momentum_decay"]
-        bias2 = 1 - beta2**step
-        mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * psi)))
-        mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((step + 1) * psi)))
         mp_t = st["mu_product"]  # mu_product *= mu, in its own dtype (float32 unless loaded)
         mp_t._device._xp()
-        mp_t._data *= mu
-        # read through host_value: each replay of a compiled step reads the product afresh
-        mu_product = host_value(_mu_product, mp_t)
-        c_grad = -lr * (1.0 - mu) / (1.0 - mu_product)
-        c_avg = (-lr * mu_next) / (1.0 - mu_product * mu_next)
+        if group["capturable"]:
+            # the step count and the product stay on the device; the factors are 0-d arrays
+            # computed in float64 and rounded once, as the host path's Python floats are
+            t = _advance_step_on_device(st)
+            dt = p._data.dtype
+            mu = beta1 * (1.0 - 0.5 * (0.96 ** (t * psi)))
+            mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((t + 1) * psi)))
+            mp_t._data *= mu.astype(mp_t._data.dtype)
+            mu_product = mp_t._data.astype("float64")
+            bias2 = (1.0 - beta2**t).astype(dt)
+            c_grad = (-lr * (1.0 - mu) / (1.0 - mu_product)).astype(dt)
+            c_avg = ((-lr * mu_next) / (1.0 - mu_product * mu_next)).astype(dt)
+        else:
+            step = _advance_step(st)
+            bias2 = 1 - beta2**step
+            mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * psi)))
+            mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((step + 1) * psi)))
+            mp_t._data *= mu
+            # read through host_value: each replay of a compiled step reads it afresh
+            mu_product = host_value(_mu_product, mp_t)
+            c_grad = -lr * (1.0 - mu) / (1.0 - mu_product)
+            c_avg = (-lr * mu_next) / (1.0 - mu_product * mu_next)
         decay = 1 - lr * wd if (wd != 0 and group["decoupled_weight_decay"]) else None
         xp = p._device._xp()
         arrays = [p._data, p.grad._data, st["exp_avg"]._data, st["exp_avg_sq"]._data]

@@ -8,6 +8,7 @@ from .._core.capture import host_value, tracing
 from .._tensor import Tensor
 from .optimizer import (
     _advance_step,
+    _advance_step_on_device,
     _check_betas,
     _check_differentiable,
     _check_lr,
@@ -53,7 +54,9 @@ class RAdam(_PerParameter):
             term to the gradient.
         foreach: accepted for torch compatibility; gpuarr always updates tensor by tensor.
         maximize: maximize the objective instead of minimizing it.
-        capturable: keep ``step`` on the parameter's device, as torch does for graph capture.
+        capturable: keep ``step`` on the parameter's device and compute the bias corrections
+            and the rectification there, as torch does for graph capture: nothing is read back
+            to the host, so a compiled CUDA-graph step holds the whole update (same numbers).
         differentiable: only False is supported (updates are not recorded by autograd).
 
     Example:
@@ -89,29 +92,45 @@ class RAdam(_PerParameter):
             st["step"] = _new_step(p if group["capturable"] else None)
             st["exp_avg"] = _zeros_state(p)
             st["exp_avg_sq"] = _zeros_state(p)
-        step = _advance_step(st)
         beta1, beta2 = (float(b) for b in group["betas"])
         wd = group["weight_decay"]
-        bias1 = 1 - beta1**step
-        bias2 = 1 - beta2**step
-        rect, use = None, None
-        if tracing():
-            # gpuarr.compile: branching on rho_t would fix the branch into the program, so
-            # each replay reads the rectification afresh and the update computes both ways:
-            # the adaptive factor raised to 1.0 (rectified) or 0.0 (a factor of exactly 1)
-            rect = host_value(_rect_or_one, st["step"], beta2)
-            use = host_value(_rectified, st["step"], beta2)
+        if group["capturable"]:
+            # the step count stays on the device and nothing is read back: the factors are
+            # 0-d arrays, and the update computes both ways (the adaptive factor raised to
+            # 1.0 or 0.0) instead of branching on rho_t
+            t = _advance_step_on_device(st)
+            dt = p._data.dtype
+            xp = p._device._xp()
+            rho_t, rho_inf = _rho(t, beta2)
+            # the term at max(rho_t, 5): the same where it is used, and never the square root
+            # of a negative number where it is not (rho_t < 4)
+            rect = xp.where(rho_t > 5.0, _rect(xp.maximum(rho_t, 5.0), rho_inf), 1.0)
+            use = (rho_t > 5.0).astype(dt)
+            bias1 = (1.0 - beta1**t).astype(dt)
+            bias2_sqrt = ((1.0 - beta2**t) ** 0.5).astype(dt)
+            rect = rect.astype(dt)
         else:
-            rho_t, rho_inf = _rho(step, beta2)
-            if rho_t > 5.0:
-                rect = _rect(rho_t, rho_inf)
+            step = _advance_step(st)
+            bias1 = 1 - beta1**step
+            bias2_sqrt = (1 - beta2**step) ** 0.5
+            rect, use = None, None
+            if tracing():
+                # gpuarr.compile: branching on rho_t would fix the branch into the program,
+                # so each replay reads the rectification afresh and the update computes both
+                # ways: the adaptive factor raised to 1.0 (rectified) or 0.0 (a factor of 1)
+                rect = host_value(_rect_or_one, st["step"], beta2)
+                use = host_value(_rectified, st["step"], beta2)
+            else:
+                rho_t, rho_inf = _rho(step, beta2)
+                if rho_t > 5.0:
+                    rect = _rect(rho_t, rho_inf)
         decay = 1 - lr * wd if (wd != 0 and group["decoupled_weight_decay"]) else None
         xp = p._device._xp()
         arrays = [p._data, p.grad._data, st["exp_avg"]._data, st["exp_avg_sq"]._data]
         for pieces, tmps in _chunks(xp, arrays, 3):
             _radam_kernel(xp, *pieces, *tmps, lr, beta1, beta2, group["eps"],
                           0 if decay is not None else wd, decay, group["maximize"], bias1,
-                          bias2, rect, use)
+                          bias2_sqrt, rect, use)
         p._bump_version()
 
 
@@ -142,7 +161,7 @@ _rectified.volatile = _rect_or_one.volatile = True  # they follow the step count
 
 def _radam_kernel(xp, w, g, m, v, t1, t2, t3, lr: float, beta1: float, beta2: float,
                   eps: float, wd: float, decay: float | None, maximize: bool, bias1: float,
-                  bias2: float, rect: float | None, use: float | None = None) -> None:
+                  bias2_sqrt: float, rect: float | None, use: float | None = None) -> None:
     """The RAdam update of one piece, in place on ``w``, ``m`` and ``v`` (torch's order).
     ``rect``: the rectification term, None for the un-rectified update; with ``use`` (1.0 or
     0.0, from a compiled step) the rectified update is computed and its adaptive factor
@@ -158,11 +177,11 @@ def _radam_kernel(xp, w, g, m, v, t1, t2, t3, lr: float, beta1: float, beta2: fl
     xp.divide(m, bias1, out=t3)  # bias_corrected_exp_avg = exp_avg / bias_correction1
     t3 *= lr
     if rect is not None:
-        # adaptive lr = bias2**0.5 / (sqrt(v) + eps), as torch evaluates it: reciprocal * c
+        # adaptive lr = sqrt(bias2) / (sqrt(v) + eps), as torch evaluates it: reciprocal * c
         xp.sqrt(v, out=t2)
         t2 += eps
         xp.reciprocal(t2, out=t2)
-        t2 *= bias2**0.5
+        t2 *= bias2_sqrt
         if use is not None:
             xp.power(t2, use, out=t2)  # x ** 1.0 == x and x ** 0.0 == 1.0, exactly
         t3 *= t2
