@@ -174,17 +174,15 @@ def _sgd(params):
     return gpuarr.optim.SGD(params, lr=0.1, momentum=0.9)
 
 
-def _train(device, loss="ce", steps=8, options=None, opt=_sgd):
+def _train(device, loss="ce", steps=8, options=None, opt=_sgd, adaptive=False):
     """The MLP trained ``steps`` steps compiled (reduce-overhead) and eagerly; returns the
     compiled step, its model and the batches.
 
     Compiled equals eager (``assert_same``: exactly on the CPU). An adaptive optimizer (Adam,
     NAdam...) divides by the root of each gradient element's running square, so where a
     gradient element is near zero it turns the GEMM kernel's rounding (not cuBLAS's) into
-    visible parameter differences: for those, the parameters are compared on a second run
-    with ``graph_matmul`` off, and the graph-GEMM run's losses to 1e-5."""
-    adaptive = not isinstance(opt(mlp().parameters()), (gpuarr.optim.SGD,
-                                                        gpuarr.optim.RMSprop))
+    visible parameter differences: for those (``adaptive``), the parameters are compared on
+    a second run with ``graph_matmul`` off, and the graph-GEMM run's losses to 1e-5."""
     kernel = device == "cuda" and (options or {}).get("graph_matmul", True)
     runs = [options, {**(options or {}), "graph_matmul": False}] if adaptive and kernel \
         else [options]
@@ -253,8 +251,8 @@ def test_adamw_step_graphs(device, capturable):
     split the CUDA graphs at every parameter; with ``capturable=True`` they are computed on the
     device and the step is one graph after the target check, as SGD's. Compiled equals eager
     on both devices either way (exactly on the CPU)."""
-    step, *_ = _train(device, opt=lambda ps: gpuarr.optim.AdamW(ps, lr=1e-2,
-                                                                 capturable=capturable))
+    step, *_ = _train(device, adaptive=True, opt=lambda ps: gpuarr.optim.AdamW(
+        ps, lr=1e-2, capturable=capturable))
     if device == "cpu":
         return
     kinds = ["call" if isinstance(p, cuda_graph.Instr) else "graph" for p in _plan(step)]
@@ -269,8 +267,8 @@ def test_capturable_step_is_one_graph_after_the_check(device, name):
     """Adamax, NAdam and RAdam with ``capturable=True`` compute their step-dependent factors
     on the device (RAdam's switch at step 6 included): one graph after the target check, and
     compiled equals eager (exactly on the CPU)."""
-    step, *_ = _train(device, steps=10, opt=lambda ps: getattr(gpuarr.optim, name)(
-        ps, lr=1e-2, capturable=True))
+    step, *_ = _train(device, steps=10, adaptive=True, opt=lambda ps: getattr(
+        gpuarr.optim, name)(ps, lr=1e-2, capturable=True))
     if device == "cuda":
         kinds = ["call" if isinstance(p, cuda_graph.Instr) else "graph" for p in _plan(step)]
         assert kinds == ["graph", "call", "graph"], kinds

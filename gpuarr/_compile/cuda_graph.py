@@ -80,10 +80,13 @@ def _assign(tmpl, value, env: dict, static: bool) -> None:
 
 
 def _reads(ins: Instr) -> set:
-    used: set = set()
-    slots_of(ins.args, used)
-    slots_of(ins.kwargs, used)
-    return used
+    """The slots ``ins`` takes as arguments."""
+    return slots_of(ins.kwargs, slots_of(ins.args, set()))
+
+
+def _touches(ins: Instr) -> set:
+    """The slots ``ins`` reads or writes."""
+    return slots_of(ins.outs, _reads(ins))
 
 
 def _harmless(ins: Instr) -> bool:
@@ -105,7 +108,6 @@ def hoist_checks(instrs: list, inputs: set) -> list:
     reads only the targets). A check reads the device, so it cannot sit inside a graph:
     moved first, it leaves the rest of the step to one graph. A check stays where it is when
     anything before it could change what it reads."""
-    order = list(range(len(instrs)))
     producer: dict = {}  # slot -> index of the call that last wrote it
     hoisted: list = []
     taken: set = set()
@@ -131,37 +133,26 @@ def hoist_checks(instrs: list, inputs: set) -> list:
                 for j in range(c):
                     if j in group or j in taken:
                         continue
-                    if _reads(instrs[j]) & read and not _harmless(instrs[j]):
-                        ok = False
-                        break
-                    outs: set = set()
-                    slots_of(instrs[j].outs, outs)
-                    if outs & read:
+                    if _reads(instrs[j]) & read and not _harmless(instrs[j]) or (
+                            slots_of(instrs[j].outs, set()) & read):
                         ok = False
                         break
             if ok:
                 members = sorted(group) + [c]
                 hoisted.extend(members)
                 taken.update(members)
-        outs = set()
-        slots_of(ins.outs, outs)
-        for s in outs:
+        for s in slots_of(ins.outs, set()):
             producer[s] = c
     if not hoisted:
         return instrs
-    rest = [i for i in order if i not in taken]
-    return [instrs[i] for i in hoisted + rest]
+    return [instrs[i] for i in hoisted] + [ins for i, ins in enumerate(instrs) if i not in taken]
 
 
 def _on_host(ins: Instr, meta: dict) -> bool:
     """Whether ``ins`` computes on the host only: no device slot, no device constant."""
     if type(ins.fn) in (_Check, _GenCall):
         return False
-    slots: set = set()
-    slots_of(ins.args, slots)
-    slots_of(ins.kwargs, slots)
-    slots_of(ins.outs, slots)
-    if any(is_cupy_meta(meta.get(s)) for s in slots):
+    if any(is_cupy_meta(meta.get(s)) for s in _touches(ins)):
         return False
     consts = list(ins.args) + list(ins.kwargs.values())
     return not any(type(c).__module__.startswith("cupy") for c in consts)
@@ -192,10 +183,7 @@ def defer_host_work(instrs: list, meta: dict) -> list:
     deferred: list = []
     blocked = False
     for ins in reversed(instrs):
-        slots: set = set()
-        slots_of(ins.args, slots)
-        slots_of(ins.kwargs, slots)
-        slots_of(ins.outs, slots)
+        slots = _touches(ins)
         if not blocked and _on_host(ins, meta) and not slots & touched:
             deferred.append(ins)
         else:
@@ -240,11 +228,8 @@ class GraphReplay:
         stable_slots: set = set()
         input_slots = {s for s, _ in prog.inputs}
         for i, ins in enumerate(instrs):
-            used: set = set()
-            slots_of(ins.args, used)
-            slots_of(ins.kwargs, used)
-            outs: set = set()
-            slots_of(ins.outs, outs)
+            used = _reads(ins)
+            outs = slots_of(ins.outs, set())
             if (outs and type(ins.fn) is not _Check and all(s in host for s in outs)
                     and not getattr(ins.fn, "volatile", False)
                     and all(s in stable_slots for s in used)
@@ -256,8 +241,7 @@ class GraphReplay:
         self.outside = [self._outside(ins, volatile) for ins in instrs]
         self.cupy_inputs = {s for s in input_slots if is_cupy_meta(meta.get(s))}
         # the slots the host-value recomputation reads (copied per check, not the whole env)
-        self.stable_reads = {s for i in self.stable
-                             for s in slots_of(instrs[i].args, slots_of(instrs[i].kwargs, set()))}
+        self.stable_reads = {s for i in self.stable for s in _reads(instrs[i])}
         self.plan: list | None = None
         self.env: dict = {}
         self.captured_values: dict = {}
@@ -273,11 +257,7 @@ class GraphReplay:
         name = getattr(fn, "__name__", None) or getattr(fn, "name", "")
         if name in _LIBRARY or "linalg" in (getattr(fn, "__module__", None) or ""):
             return True
-        used: set = set()
-        slots_of(ins.args, used)
-        slots_of(ins.kwargs, used)
-        slots_of(ins.outs, used)
-        return any(s in volatile for s in used)
+        return not volatile.isdisjoint(_touches(ins))
 
     # ---- one replay ----
     def __call__(self, args):

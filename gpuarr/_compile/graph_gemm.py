@@ -123,14 +123,17 @@ def accepts(ins: Instr, meta: dict) -> bool:
     ma, mb = (_meta_of(x, meta) for x in ins.args)
     if ma is None or mb is None or ma[1] != mb[1] or ma[1] not in KERNEL_NAMES:
         return False
-    if _batch(ma[0], mb[0]) is None or math.prod(_out_shape(ma[0], mb[0])) * ma[0][-1] > MAX_MACS:
+    if _batch(ma[0], mb[0]) is None:
+        return False
+    shape = _out_shape(ma[0], mb[0])
+    if math.prod(shape) * ma[0][-1] > MAX_MACS:
         return False
     out = ins.kwargs.get("out")
     if out is not None:
-        if any(out is x or out == x for x in ins.args if type(x) is type(out)):
+        if any(x is out or (type(x) is Slot and x == out) for x in ins.args):
             return False  # the kernel reads its operands while it writes: never in place
         mo = _meta_of(out, meta)
-        if mo is None or mo[1] != ma[1] or mo[0] != _out_shape(ma[0], mb[0]):
+        if mo is None or mo[1] != ma[1] or mo[0] != shape:
             return False
     return True
 

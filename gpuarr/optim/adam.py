@@ -92,9 +92,8 @@ class Adam(_PerParameter):
 
     def _update(self, group: dict, p, lr: float) -> None:
         amsgrad = group["amsgrad"]
-        st = self._lazy_state(p, exp_avg=True, exp_avg_sq=True, max_exp_avg_sq=amsgrad)
-        if (group["fused"] or group["capturable"]) and st["step"]._device is not p._device:
-            st["step"] = st["step"].to(device=p._device)  # torch keeps it there
+        st = self._lazy_state(p, group["fused"] or group["capturable"], exp_avg=True,
+                              exp_avg_sq=True, max_exp_avg_sq=amsgrad)
         beta1, beta2 = (float(b) for b in group["betas"])
         eps, wd, maximize = group["eps"], group["weight_decay"], group["maximize"]
         decoupled = group["decoupled_weight_decay"]

@@ -583,15 +583,19 @@ class _PerParameter(Optimizer):
         """Update ``p`` (and its state) in place with ``group``'s options and learning rate."""
         raise NotImplementedError
 
-    def _lazy_state(self, p: Tensor, **buffers: bool) -> dict:
+    def _lazy_state(self, p: Tensor, step_on_device: bool = False, **buffers: bool) -> dict:
         """``self.state[p]``; on first use, a zero 'step' counter and a zero tensor like ``p``
-        for each name in ``buffers`` whose flag is true (in that order)."""
+        for each name in ``buffers`` whose flag is true (in that order). ``step_on_device``
+        (``capturable``/``fused``): the counter lives on ``p``'s device, where torch keeps it,
+        and one loaded on the CPU moves there."""
         st = self.state[p]
         if len(st) == 0:
-            st["step"] = _new_step()
+            st["step"] = _new_step(p if step_on_device else None)
             for name, wanted in buffers.items():
                 if wanted:
                     st[name] = _zeros_state(p)
+        elif step_on_device and st["step"]._device is not p._device:
+            st["step"] = st["step"].to(device=p._device)
         return st
 
 

@@ -104,8 +104,9 @@ class RAdam(_PerParameter):
             rho_t, rho_inf = _rho(t, beta2)
             # the term at max(rho_t, 5): the same where it is used, and never the square root
             # of a negative number where it is not (rho_t < 4)
-            rect = xp.where(rho_t > 5.0, _rect(xp.maximum(rho_t, 5.0), rho_inf), 1.0)
-            use = (rho_t > 5.0).astype(dt)
+            rectified = rho_t > 5.0
+            rect = xp.where(rectified, _rect(xp.maximum(rho_t, 5.0), rho_inf), 1.0)
+            use = rectified.astype(dt)
             bias1 = (1.0 - beta1**t).astype(dt)
             bias2_sqrt = ((1.0 - beta2**t) ** 0.5).astype(dt)
             rect = rect.astype(dt)

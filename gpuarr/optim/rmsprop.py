@@ -83,10 +83,8 @@ class RMSprop(_PerParameter):
 
     def _update(self, group: dict, p, lr: float) -> None:
         momentum, centered = group["momentum"], group["centered"]
-        st = self._lazy_state(p, square_avg=True, momentum_buffer=momentum > 0,
-                              grad_avg=centered)
-        if group["capturable"] and st["step"]._device is not p._device:
-            st["step"] = st["step"].to(device=p._device)  # torch keeps it there
+        st = self._lazy_state(p, group["capturable"], square_avg=True,
+                              momentum_buffer=momentum > 0, grad_avg=centered)
         _count_step(st)
         xp = p._device._xp()
         arrays = [p._data, p.grad._data, st["square_avg"]._data,

@@ -66,6 +66,18 @@ def _set_grads(gp, tp, rng, dtype, skip=()):
         t.grad = torch.tensor(arr)
 
 
+def _steps_on_random_grads(opt, gp, steps: int, seed: int) -> list:
+    """``steps`` optimizer steps, each on fresh float32 normal gradients drawn from ``seed``;
+    the parameters after them, on the host."""
+    rng = np.random.default_rng(seed)
+    for _ in range(steps):
+        for p in gp:
+            p.grad = gpuarr.tensor(rng.standard_normal(p.shape).astype(np.float32),
+                                   device=p.device)
+        opt.step()
+    return [_np(p) for p in gp]
+
+
 def _np(t):
     return t.detach().cpu().numpy()
 
@@ -211,17 +223,12 @@ def test_foreach_capturable_and_differentiable_flags(name, device):
     for extra in flags:
         gp, _ = _make_pair([(3, 2), (4,)], np.float32, device)
         opt = getattr(optim, name)(gp, lr=0.01, **extra)
-        rng = np.random.default_rng(4)
-        for _ in range(4):
-            for p in gp:
-                p.grad = gpuarr.tensor(rng.standard_normal(p.shape).astype(np.float32),
-                                       device=device)
-            opt.step()
+        after = _steps_on_random_grads(opt, gp, 4, seed=4)
         if extra.get("capturable") or name == "ASGD":
             assert opt.state[gp[0]]["step"].device == gp[0].device
         else:
             assert str(opt.state[gp[0]]["step"].device) == "cpu"
-        runs.append([_np(p) for p in gp])
+        runs.append(after)
     for other in runs[1:]:
         for a, b in zip(runs[0], other):
             np.testing.assert_array_equal(a, b)
@@ -565,13 +572,7 @@ def test_sgd_and_rmsprop_take_torchs_fused_capturable_differentiable_flags(devic
             gopt = getattr(optim, name)(gp, **kw, **extra)
             topt = getattr(torch.optim, name)(tp, **kw)
             assert list(gopt.param_groups[0]) == list(topt.param_groups[0])
-            rng = np.random.default_rng(6)
-            for _ in range(3):
-                for p in gp:
-                    p.grad = gpuarr.tensor(rng.standard_normal(p.shape).astype(np.float32),
-                                           device=device)
-                gopt.step()
-            runs.append([_np(p) for p in gp])
+            runs.append(_steps_on_random_grads(gopt, gp, 3, seed=6))
         for a, b in zip(*runs):
             np.testing.assert_array_equal(a, b)
     p = [gpuarr.ones(2, requires_grad=True)]
@@ -599,14 +600,8 @@ def test_capturable_updates_compute_on_the_device_with_the_same_numbers(name, kw
     for capturable in (False, True):
         gp, _ = _make_pair([(3, 2), (4,)], np.float32, device)
         opt = getattr(optim, name)(gp, lr=0.01, capturable=capturable, **kw)
-        rng = np.random.default_rng(7)
-        for _ in range(12):
-            for p in gp:
-                p.grad = gpuarr.tensor(rng.standard_normal(p.shape).astype(np.float32),
-                                       device=device)
-            opt.step()
+        runs.append(_steps_on_random_grads(opt, gp, 12, seed=7))
         if capturable:
             assert opt.state[gp[0]]["step"].device == gp[0].device
-        runs.append([_np(p) for p in gp])
     for a, b in zip(*runs):
         np.testing.assert_array_equal(a, b)

@@ -50,7 +50,7 @@ def get_total_norm(tensors: Iterable[Tensor], norm_type: float = 2.0,
                 f"{dev} and {t._device}!")
     xp = dev._xp()
     # as torch: the norm of the per-tensor norms, each in its tensor's precision (float16 in
-    # float32), with one device-to-host transfer for all of them
+    # float32)
     norms = xp.stack([_vector_norm(xp, t._data, norm_type) for t in ts])
     # the total stays on the device (as torch's): nothing waits for the GPU unless
     # error_if_nonfinite asks to look at it
@@ -76,6 +76,7 @@ def clip_grads_with_norm_(parameters, max_norm: float, total_norm: Tensor,
         return
     # min(1, max_norm / (norm + 1e-6)) in float64 on the device: no host read, no GPU wait
     xp = grads[0]._device._xp()
+    # asarray: a total_norm given on another device than the gradients' (torch accepts it)
     c = float(max_norm) / (xp.asarray(total_norm._data).astype(np.float64) + 1e-6)
     c = xp.fmin(1.0, c)  # fmin: 1 for a NaN quotient, as Python's min(1.0, nan)
     for g in grads:
