@@ -143,11 +143,12 @@ def wide_mlp():
 def test_cpu_buffers_are_reused_and_results_stay_exact():
     """On the CPU, intermediate ufunc results are written into buffers kept between replays
     and NumPy's Python wrappers are rewritten as the call they make; the results stay
-    bit-identical to eager's for 10 steps."""
+    bit-identical to eager's for 10 steps. (Nesterov momentum: its update needs scratch
+    arrays, which become buffers kept between replays.)"""
     model_c, model_e = twin_models(wide_mlp, "cpu")
     steps = []
     for model in (model_c, model_e):
-        opt = gpuarr.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        opt = gpuarr.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, nesterov=True)
         steps.append(make_train_step(model, opt))
     step = gpuarr.compile(steps[0])
     data = batches(10, (16,), "cpu", batch=32, seed=4)

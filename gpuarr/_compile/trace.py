@@ -36,6 +36,7 @@ from .._core import capture as _capture
 from .._core.tensor import TensorBase, _make
 from .._random import Generator
 from ..autograd._backward import grad as autograd_grad
+from ..backends import numpy_backend
 from ..backends.cupy_backend import CupyBackend
 
 __all__ = ["TArray", "Tracer", "Slot", "Instr", "active", "slots_of", "is_cupy_meta"]
@@ -789,6 +790,9 @@ class Tracer:
         # not dispatched to __array_function__ (it reads __array_interface__)
         st = np.lib.stride_tricks
         self._setattr(st, "as_strided", _Recorded(st.as_strided))
+        # the CPU backend's BLAS update: one call, which a replay repeats as is
+        self._setattr(numpy_backend, "blas_axpy",
+                      _Recorded(numpy_backend.blas_axpy, traced_only=True))
         if self._cupy_modules:
             for mod, names, breaks in self._cupy_modules:
                 for name in names:

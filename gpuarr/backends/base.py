@@ -234,6 +234,13 @@ class Backend:
         (CuPy's solvers are silent by default)."""
         raise NotImplementedError
 
+    # ---- in-place updates ----
+    def axpy(self, a: float, x, y, tmp=None) -> None:
+        """``y += a * x`` in place (``x`` broadcastable to ``y``): torch's
+        ``y.add_(x, alpha=a)``. ``tmp``: scratch shaped like ``y`` for the product, or None.
+        The CPU backend fuses it into one pass (BLAS axpy: one rounding per element)."""
+        y += self.xp.multiply(x, a, out=tmp)
+
     # ---- fused optimizer updates (optional: see ``fused_optimizers``) ----
     def can_fuse(self, param, grad) -> bool:
         """Whether a fused optimizer kernel can update ``param`` with ``grad``."""

@@ -20,6 +20,46 @@ def _scipy_special():
     return sps
 
 
+_AXPY: dict = {}  # dtype char -> SciPy's BLAS ?axpy (None: no BLAS for that dtype)
+
+
+def _axpy_for(dtype: np.dtype):
+    """SciPy's BLAS ``?axpy`` for ``dtype`` (float32/64, complex64/128), loaded on first use;
+    None for other dtypes or without SciPy."""
+    ch = dtype.char
+    if ch not in _AXPY:
+        f = None
+        if ch in "fdFD":
+            try:
+                from scipy.linalg import blas
+            except ImportError:
+                pass
+            else:
+                f = getattr(blas, {"f": "s", "d": "d", "F": "c", "D": "z"}[ch] + "axpy")
+        _AXPY[ch] = f
+    return _AXPY[ch]
+
+
+def blas_axpy(a: float, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """``y += a * x`` in place, one pass; returns ``y``.
+
+    With BLAS (contiguous ``x`` and ``y`` of one float or complex dtype) each element is one
+    fused multiply-add, ``fma(a, x, y)``, as torch's vectorised ``y.add_(x, alpha=a)`` computes
+    it on the CPU; otherwise NumPy's product then sum (two roundings). A compiled step records
+    this as one call, so its replay rounds as eager does.
+    """
+    f = _axpy_for(y.dtype) if x.dtype == y.dtype and x.shape == y.shape else None
+    if (f is None or not (x.flags.c_contiguous and y.flags.c_contiguous)
+            or not y.flags.writeable or y.size == 0):
+        y += np.multiply(x, a)
+        return y
+    yf = y.reshape(-1)
+    r = f(x.reshape(-1), yf, y.size, a)
+    if r is not yf:  # f2py copied (an unaligned array): write the result back
+        yf[...] = r
+    return y
+
+
 class NumpyBackend(Backend):
     """CPU backend on NumPy.
 
@@ -110,6 +150,9 @@ class NumpyBackend(Backend):
 
     def mask_key(self, mask) -> tuple:
         return (mask,)  # NumPy indexes faster with the mask itself
+
+    def axpy(self, a, x, y, tmp=None) -> None:
+        blas_axpy(a, x, y)
 
     # ---- sorting ----
     def argsort_stable(self, arr, axis=-1):

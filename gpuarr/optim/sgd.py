@@ -89,16 +89,23 @@ class SGD(_PerParameter):
             bk.fused_sgd_step(p._data, p.grad._data, buf, lr=lr, wd=wd,
                               sign=-1.0 if maximize else 1.0, momentum=momentum,
                               damp1=1.0 - dampening, first=first, nesterov=nesterov)
+        elif buf is None and wd == 0 and not maximize:
+            p._device._xp()  # run on the parameter's device
+            bk.axpy(-lr, p.grad._data, p._data)  # plain SGD: no scratch, one pass on the CPU
         else:
             xp = p._device._xp()
-            for (w, g, b), (t1, t2) in _chunks(xp, [p._data, p.grad._data, buf]):
-                _sgd_kernel(xp, w, g, b, t1, t2, first, lr, momentum, dampening, wd, nesterov,
-                            maximize)
+            # scratch only where a direction or damped term is computed (momentum alone
+            # updates the buffer and the parameter in place)
+            scratch = 2 if wd != 0 or maximize or nesterov or dampening != 0 else 0
+            for (w, g, b), tmps in _chunks(xp, [p._data, p.grad._data, buf], scratch):
+                t1, t2 = tmps or (None, None)
+                _sgd_kernel(xp, bk, w, g, b, t1, t2, first, lr, momentum, dampening, wd,
+                            nesterov, maximize)
         p._bump_version()
 
 
-def _sgd_kernel(xp, w, g, buf, t1, t2, first, lr: float, momentum: float, dampening: float,
-                wd: float, nesterov: bool, maximize: bool) -> None:
+def _sgd_kernel(xp, bk, w, g, buf, t1, t2, first, lr: float, momentum: float,
+                dampening: float, wd: float, nesterov: bool, maximize: bool) -> None:
     """The SGD update of one piece: ``w`` (parameter), ``g`` (gradient), ``buf`` (momentum
     buffer or None) are updated in place; ``t1``/``t2`` are scratch arrays."""
     d = _direction(xp, w, g, wd, maximize, t1, t2)
@@ -116,4 +123,4 @@ def _sgd_kernel(xp, w, g, buf, t1, t2, first, lr: float, momentum: float, dampen
             d = xp.add(d, t2, out=t1)
         else:
             d = buf
-    w += xp.multiply(d, -lr, out=t1)
+    bk.axpy(-lr, d, w, t1)

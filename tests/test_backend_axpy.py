@@ -1,0 +1,89 @@
+"""``Backend.axpy`` (``y += a * x`` in place), which SGD's update runs.
+
+On the CPU it is BLAS ``?axpy``: one pass and one rounding per element (a fused multiply-add,
+as torch's vectorised ``add_(x, alpha=a)``), with NumPy's product-then-sum for what BLAS does
+not take. Every case checks the update happened in place and within rounding of the exact
+value; the CPU's BLAS case checks the single rounding exactly.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import gpuarr
+from gpuarr.backends.numpy_backend import blas_axpy
+
+
+def _arrays(device: str, n: int, dtype, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(n).astype(dtype)
+    y = rng.standard_normal(n).astype(dtype)
+    bk = gpuarr.device(device)._backend()
+    return bk, x, y, bk.asarray(x.copy()), bk.asarray(y.copy())
+
+
+def _host(bk, a) -> np.ndarray:
+    return np.asarray(bk.to_host(a))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n", [0, 1, 7, 33, 4099])
+def test_axpy_in_place_and_within_rounding_of_torch(device, dtype, n):
+    bk, x, y, xd, yd = _arrays(device, n, dtype)
+    a = -0.0123
+    bk.axpy(a, xd, yd)
+    got = _host(bk, yd)  # yd itself: the update is in place
+    ax = np.longdouble(dtype(a)) * x.astype(np.longdouble)
+    exact = y.astype(np.longdouble) + ax
+    want = torch.from_numpy(y.copy()).add_(torch.from_numpy(x), alpha=a).numpy()
+    # one rounding of the sum, and one of the product where it is rounded separately
+    bound = (np.spacing(np.abs(exact).astype(dtype)) + np.spacing(np.abs(ax).astype(dtype)))
+    assert np.all(np.abs(got - exact) <= bound)
+    assert np.all(np.abs(got.astype(np.longdouble) - want) <= 2 * bound)  # torch agrees
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_cpu_blas_rounds_once(dtype):
+    """Contiguous float arrays go through BLAS: each element is fma(a, x, y), one rounding
+    (the float64 sum of the exact product, rounded to the dtype), where NumPy's product and
+    sum round twice."""
+    pytest.importorskip("scipy.linalg")
+    _, x, y, _, _ = _arrays("cpu", 20_000, dtype, seed=1)
+    a = dtype(-0.01)
+    got = y.copy()
+    assert blas_axpy(a, x, got) is got
+    if dtype is np.float32:  # float64 holds the float32 product exactly: its sum rounds once
+        fma = (y.astype(np.float64) + np.float64(a) * x.astype(np.float64)).astype(dtype)
+        np.testing.assert_array_equal(got, fma)
+    assert not np.array_equal(got, y + x * a)  # two roundings differ somewhere
+
+
+@pytest.mark.parametrize("case", ["transposed", "float16", "broadcast", "2-D"])
+def test_cpu_fallbacks_update_in_place(case):
+    rng = np.random.default_rng(2)
+    y = rng.standard_normal((6, 5)).astype(np.float32)
+    x = rng.standard_normal((6, 5)).astype(np.float32)
+    if case == "transposed":  # a non-contiguous target: NumPy's product and sum, in place
+        y, x = y.T, x.T
+    elif case == "float16":  # no BLAS axpy for half
+        y, x = y.astype(np.float16), x.astype(np.float16)
+    elif case == "broadcast":
+        x = x[:1]
+    before = y.copy()
+    r = blas_axpy(0.5, x, y)
+    assert r is y
+    np.testing.assert_allclose(y, before + 0.5 * x, rtol=1e-3 if case == "float16" else 1e-6)
+
+
+def test_sgd_update_is_the_backends_axpy(device):
+    """Plain SGD's step is one axpy per parameter: after it, the parameter equals
+    ``Backend.axpy(-lr, grad, param)`` on copies, bit for bit."""
+    p = gpuarr.nn.Parameter(gpuarr.randn(300, 7, device=device))
+    p.grad = gpuarr.randn(300, 7, device=device)
+    bk = p._device._backend()
+    want = p.detach().clone()
+    bk.axpy(-0.1, p.grad._data, want._data)
+    gpuarr.optim.SGD([p], lr=0.1).step()
+    np.testing.assert_array_equal(p.detach().cpu().numpy(), want.cpu().numpy())
