@@ -488,3 +488,21 @@ def test_step_with_clipping_and_label_smoothing_matches_eager(name, device):
         assert_same(a, b, device, what=f"{name}, step {k + 1}")
     assert_same_params(model_c, model_e, device)
     assert fn.eager_reason is None and fn.stats()["replays"] == 5, fn.stats()
+
+
+def test_dead_calls_are_dropped_on_both_devices(device):
+    """A result nothing uses is not computed at replay: NumPy's and CuPy's ufuncs and array
+    methods count as side-effect free alike."""
+    def f(x):
+        gpuarr.exp(x).sum()  # computed eagerly, used by nothing
+        return x + 1
+
+    compiled = gpuarr.compile(f, options={"fuse": False})  # the calls as recorded
+    x = gpuarr.randn(8, device=device)
+    for _ in range(3):
+        out = compiled(x)
+    np.testing.assert_array_equal(out.cpu().numpy(), (x + 1).cpu().numpy())
+    replay = _replay(compiled)
+    called = {getattr(replay.__globals__[n], "__name__", "")
+              for n in re.findall(r"\b(f\d+)\(", replay.source)}
+    assert not called & {"exp", "sum"}, called

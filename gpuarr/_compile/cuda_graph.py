@@ -36,7 +36,7 @@ import numpy as np
 
 from .._core.tensor import _make
 from .graph_gemm import GraphMatmul, accepts
-from .program import PURE_METHODS, RETRACE, Program, is_pure
+from .program import RETRACE, Program, is_pure
 from .trace import _DATA, Instr, Slot, _Check, _GenCall, is_cupy_meta, slots_of
 
 __all__ = ["GraphReplay", "uses_cuda"]
@@ -89,19 +89,6 @@ def _touches(ins: Instr) -> set:
     return slots_of(ins.outs, _reads(ins))
 
 
-def _harmless(ins: Instr) -> bool:
-    """Whether ``ins`` only computes a result: no ``out=``, no in-place change, no state."""
-    if "out" in ins.kwargs or type(ins.fn) in (_Check, _GenCall):
-        return False
-    if is_pure(ins):
-        return True
-    fn = ins.fn
-    name = getattr(fn, "__name__", "")
-    if type(fn).__name__ == "ufunc" or name in PURE_METHODS:  # CuPy's ufuncs and methods
-        return True
-    return False
-
-
 def hoist_checks(instrs: list, inputs: set) -> list:
     """``instrs`` with each value check that reads only the program's inputs moved to the
     front, together with the pure calls it needs (a target-range check of ``cross_entropy``
@@ -121,7 +108,7 @@ def hoist_checks(instrs: list, inputs: set) -> list:
                     if j is None:
                         ok = s in inputs
                     elif j not in group and j not in taken:
-                        if not _harmless(instrs[j]):
+                        if not is_pure(instrs[j]):
                             ok = False
                         group.add(j)
                         stack.append(j)
@@ -133,7 +120,7 @@ def hoist_checks(instrs: list, inputs: set) -> list:
                 for j in range(c):
                     if j in group or j in taken:
                         continue
-                    if _reads(instrs[j]) & read and not _harmless(instrs[j]) or (
+                    if _reads(instrs[j]) & read and not is_pure(instrs[j]) or (
                             slots_of(instrs[j].outs, set()) & read):
                         ok = False
                         break

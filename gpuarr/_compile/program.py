@@ -34,6 +34,7 @@ _PURE_OPS = {operator.getitem, operator.add, operator.sub, operator.mul, operato
              operator.pos, operator.abs, operator.invert, operator.lt, operator.le,
              operator.gt, operator.ge, operator.eq, operator.ne, operator.and_, operator.or_,
              operator.xor}
+_CONVERSIONS = {"asarray", "asanyarray", "ascontiguousarray"}  # recorded given a traced array
 PURE_METHODS = {"reshape", "astype", "copy", "transpose", "sum", "mean", "max", "min",
                  "ravel", "swapaxes", "squeeze", "view", "conj", "any", "all", "prod"}
 
@@ -46,9 +47,13 @@ def is_pure(ins: Instr) -> bool:
         return True
     if type(fn) is _Static or type(fn) is FusedCall:
         return True  # the passes' own steps: a kept buffer, a fused kernel (no out=)
-    if isinstance(fn, np.ufunc):
-        return True
+    if isinstance(fn, np.ufunc) or (type(fn).__name__ == "ufunc"
+                                    and type(fn).__module__.startswith("cupy")):
+        return True  # NumPy's ufuncs and CuPy's (their own type)
     name = getattr(fn, "__name__", "")
+    if name in _CONVERSIONS and getattr(fn, "__module__", "").split(".")[0] in ("numpy", "cupy"):
+        return True  # an array as an array: the same array, a view or a copy
+    # an array method (NumPy's and CuPy's are method descriptors of their ndarray class)
     return name in PURE_METHODS and getattr(fn, "__objclass__", None) is not None
 
 

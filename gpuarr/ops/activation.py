@@ -106,7 +106,8 @@ class Softmax(Function):
             y = xf - xf.max(axis=dim, keepdims=True)
             xp.exp(y, out=y)
             y /= y.sum(axis=dim, keepdims=True)
-            y = y.astype(x.dtype, copy=False)
+            if y.dtype != x.dtype:  # bfloat16 (no call otherwise: a compiled step replays it)
+                y = y.astype(x.dtype)
         ctx.save_for_backward(y)
         ctx.dim = dim
         return y
@@ -136,7 +137,8 @@ class LogSoftmax(Function):
             y = xf - xf.max(axis=dim, keepdims=True)
             with np.errstate(divide="ignore", invalid="ignore"):
                 y -= xp.log(xp.exp(y).sum(axis=dim, keepdims=True))
-            y = y.astype(x.dtype, copy=False)
+            if y.dtype != x.dtype:  # bfloat16 (no call otherwise: a compiled step replays it)
+                y = y.astype(x.dtype)
         ctx.save_for_backward(y)
         ctx.dim = dim
         return y

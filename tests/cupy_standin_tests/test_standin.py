@@ -160,6 +160,16 @@ def test_sorts_are_stable_as_cupys():
         cupy.sort(a, kind="quicksort")
 
 
+@in_process
+def test_methods_and_ufuncs_have_cupys_kinds():
+    """As in CuPy: ndarray methods name their class in ``__objclass__`` (CuPy's are method
+    descriptors) and ufuncs are CuPy's own ``ufunc`` type, not NumPy's."""
+    for name in ("sum", "reshape", "astype", "copy", "transpose"):
+        assert getattr(cupy.ndarray, name).__objclass__ is cupy.ndarray, name
+    assert type(cupy.add).__name__ == "ufunc" and not isinstance(cupy.add, np.ufunc)
+    assert type(cupy.add).__module__.startswith("cupy")
+
+
 # ---- devices --------------------------------------------------------------------------------
 
 

@@ -189,3 +189,33 @@ def test_loss_argument_handling():
         nn.CrossEntropyLoss(ignore_index=1)(gpuarr.randn(3, 4), gpuarr.rand(3, 4))
     ce = nn.CrossEntropyLoss(weight=gpuarr.ones(4))
     assert "weight" in dict(ce.named_buffers())
+
+
+_TARGET_CASES = [
+    ([0, 1, 3, 2], -100), ([0, -1, 2, 2], -100), ([0, -100, 2, 1], -100), ([0, 5, 2, 1], 5),
+    ([0, 1, 2, 1], 1), ([-7, 1, 2, 1], -7), ([2, 1, 0, 9], 1), ([[0, 4], [1, 2]], -100)]
+
+
+@pytest.mark.parametrize("target, ignore_index, tdtype", [
+    (t, i, dt) for t, i in _TARGET_CASES for dt in ("int64", "uint8")
+    if dt == "int64" or (min(np.ravel(t)) >= 0 and i >= 0)])  # bytes hold no negatives
+def test_target_range_check_against_torch(device, target, ignore_index, tdtype):
+    """Targets outside [0, C) raise torch's IndexError unless they equal ignore_index (which
+    may itself lie inside or outside the classes); byte targets are checked the same way."""
+    t_np = np.array(target, dtype=tdtype)
+    x = rnd(*t_np.shape[:1], 3, *t_np.shape[1:], seed=3).astype(np.float32)
+    gx = gpuarr.tensor(x, device=device, requires_grad=True)
+    tx = torch.tensor(x, requires_grad=True)
+    try:
+        want = torch.nn.functional.cross_entropy(tx, torch.tensor(t_np), ignore_index=ignore_index)
+    except IndexError as e:
+        with pytest.raises(IndexError, match=str(e).replace(".", r"\.")):
+            gpuarr.nn.functional.cross_entropy(gx, gpuarr.tensor(t_np, device=device),
+                                               ignore_index=ignore_index)
+        return
+    got = gpuarr.nn.functional.cross_entropy(gx, gpuarr.tensor(t_np, device=device),
+                                             ignore_index=ignore_index)
+    np.testing.assert_allclose(to_np(got), want.detach().numpy(), rtol=1e-6)
+    got.backward()
+    want.backward()
+    np.testing.assert_allclose(to_np(gx.grad), tx.grad.numpy(), rtol=1e-6, atol=1e-7)

@@ -48,11 +48,13 @@ class NLLLoss(Function):
     _next_args = (0,)  # torch's node lists only the log-probabilities (not target, weight)
 
     @staticmethod
-    def forward(ctx, logp, tgt, w, ignore_index, reduction):
+    def forward(ctx, logp, tgt, w, ignore_index, reduction, valid=None):
+        """``valid``: ``tgt != ignore_index`` when the caller has it (the target check)."""
         xp = ctx.xp
         cax = 1 if logp.ndim >= 2 else 0
         c = logp.shape[cax]
-        valid = tgt != ignore_index
+        if valid is None:
+            valid = tgt != ignore_index
         safe = xp.where(valid, tgt, 0)
         picked = xp.take_along_axis(logp, xp.expand_dims(safe, cax), axis=cax)
         picked = picked.reshape(tgt.shape)
@@ -69,12 +71,12 @@ class NLLLoss(Function):
             den = wt.sum(dtype=logp.dtype)
             with np.errstate(invalid="ignore", divide="ignore"):
                 out = losses.sum(dtype=logp.dtype) / den  # nan when every target is ignored
-                # ... but the gradient is 0 there, as torch's. Chosen on the device: reading
-                # den to the host would wait for the GPU (and bake one branch into a trace)
-                scale = xp.where(den != 0, wt / den, wt * 0)
-        ctx.coef = (
-            _class_onehot(xp, safe, c, cax) * -xp.expand_dims(scale, cax)
-        ).astype(logp.dtype, copy=False)
+                # ... but the gradient is 0 there, as torch's: wt / inf (0, or nan for an
+                # infinite weight, as wt * 0). Chosen on the device: reading den to the host
+                # would wait for the GPU (and bake one branch into a trace)
+                scale = wt / xp.where(den != 0, den, logp.dtype.type(np.inf))
+        coef = _class_onehot(xp, safe, c, cax) * -xp.expand_dims(scale, cax)
+        ctx.coef = coef if coef.dtype == logp.dtype else coef.astype(logp.dtype)
         ctx.cax, ctx.reduction = cax, reduction
         return xp.asarray(out, dtype=logp.dtype)
 
@@ -86,8 +88,8 @@ class NLLLoss(Function):
         else:
             gd = g
         if not is_grad_enabled():
-            return _make(coef * gd._data, g._device), None, None, None, None
-        return gd * _make(coef, g._device), None, None, None, None
+            return _make(coef * gd._data, g._device), None, None, None, None, None
+        return gd * _make(coef, g._device), None, None, None, None, None
 
 
 def _check_nll_args(input: Tensor, target: Tensor, weight: Tensor | None):
@@ -118,12 +120,18 @@ def _check_nll_args(input: Tensor, target: Tensor, weight: Tensor | None):
     return c
 
 
-def _check_targets(target: Tensor, c: int, ignore_index: int) -> None:
+def _check_targets(target: Tensor, c: int, ignore_index: int):
+    """Raise IndexError for a target outside ``[0, c)`` that is not ``ignore_index``; returns
+    the mask ``target != ignore_index`` (None for an empty target)."""
     t = target._data
     if t.size == 0:
-        return
-    bad = (t != ignore_index) & ((t < 0) | (t >= c))
+        return None
+    valid = t != ignore_index
+    # as unsigned, a negative target is huge: one comparison finds both ends of the range
+    u = t if t.dtype.kind == "u" else t.view(np.uint64)
+    bad = (u >= c) & valid
     raise_if(bad.any(), _target_error, t, bad)
+    return valid
 
 
 def _target_error(t, bad) -> IndexError:
@@ -153,13 +161,13 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
     check_tensor(target, "target", "nll_loss")
     reduction = legacy_reduction(size_average, reduce, reduction)
     c = _check_nll_args(input, target, weight)
-    _check_targets(target, c, ignore_index)
+    valid = _check_targets(target, c, ignore_index)
     w = weight
     if w is not None and w._data.dtype != input._data.dtype:
         w = w.to(input.dtype)
     if w is not None and w._rg:
         w = w.detach()
-    return NLLLoss.apply(input, target, w, ignore_index, reduction)
+    return NLLLoss.apply(input, target, w, ignore_index, reduction, valid)
 
 
 # --------------------------------------------------------------------------------------------

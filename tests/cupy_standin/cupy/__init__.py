@@ -1973,6 +1973,12 @@ for _name, _sig in _META["ndarray"].items():
     if _npm is not None and callable(_npm):
         setattr(ndarray, _name, _make_method(_name, _npm, _sig))
 
+# CuPy's ndarray methods are method descriptors that name their class in ``__objclass__`` (as
+# NumPy's do; gpuarr.compile relies on it to know a method call): the stand-in's are functions
+for _name, _v in list(ndarray.__dict__.items()):
+    if isinstance(_v, _types.FunctionType):
+        _v.__objclass__ = ndarray
+
 # ---- every public name of this module must exist in the real CuPy ---------------------------
 _EXTRA = sorted(n for n in globals() if not n.startswith("_") and n not in _META["cupy"])
 if _EXTRA:
