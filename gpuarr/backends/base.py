@@ -234,6 +234,11 @@ class Backend:
         (CuPy's solvers are silent by default)."""
         raise NotImplementedError
 
+    # ---- elementwise ----
+    def relu(self, x):
+        """``max(x, 0)`` elementwise, NaN kept: a new array."""
+        return self.xp.maximum(x, x.dtype.type(0))
+
     # ---- in-place updates ----
     def axpy(self, a: float, x, y, tmp=None) -> None:
         """``y += a * x`` in place (``x`` broadcastable to ``y``): torch's

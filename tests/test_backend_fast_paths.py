@@ -1,9 +1,11 @@
-"""``Backend.axpy`` (``y += a * x`` in place), which SGD's update runs.
+"""The backends' own ways to run common updates: ``Backend.axpy`` (``y += a * x`` in place,
+SGD's update) and ``Backend.relu``.
 
-On the CPU it is BLAS ``?axpy``: one pass and one rounding per element (a fused multiply-add,
+On the CPU axpy is BLAS ``?axpy``: one pass and one rounding per element (a fused multiply-add,
 as torch's vectorised ``add_(x, alpha=a)``), with NumPy's product-then-sum for what BLAS does
 not take. Every case checks the update happened in place and within rounding of the exact
-value; the CPU's BLAS case checks the single rounding exactly.
+value; the CPU's BLAS case checks the single rounding exactly. ReLU on the CPU takes NumPy's
+vectorised two-array maximum (against zeros): the tests check it gives the scalar form's bits.
 """
 
 from __future__ import annotations
@@ -87,3 +89,38 @@ def test_sgd_update_is_the_backends_axpy(device):
     bk.axpy(-0.1, p.grad._data, want._data)
     gpuarr.optim.SGD([p], lr=0.1).step()
     np.testing.assert_array_equal(p.detach().cpu().numpy(), want.cpu().numpy())
+
+
+def _special(dtype) -> np.ndarray:
+    """Random values and the edge cases of a maximum: signed zeros, NaNs of both signs, infs,
+    subnormals."""
+    neg_nan = np.array([-np.nan], dtype)
+    edge = np.array([-0.0, 0.0, np.nan, np.inf, -np.inf, 1e-40, -1e-40, 3.0, -3.0], dtype)
+    rand = np.random.default_rng(3).standard_normal(1001).astype(dtype)
+    return np.concatenate([edge, neg_nan, rand, edge])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16, np.int64])
+def test_relu_gives_the_bits_of_maximum_with_zero(device, dtype):
+    x = _special(np.float64 if dtype is np.int64 else dtype)
+    if dtype is np.int64:  # integers: the same values, NaN as 0 and infinities as +-7
+        x = np.nan_to_num(x * 5, posinf=7, neginf=-7).astype(dtype)
+    bk = gpuarr.device(device)._backend()
+    got = _host(bk, bk.relu(bk.asarray(x.reshape(2, -1))))
+    want = np.maximum(x, dtype(0)).reshape(2, -1)
+    view = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}[x.itemsize]
+    np.testing.assert_array_equal(got.view(view), want.view(view))
+
+
+def test_relu_ops_run_the_backends_relu(device):
+    """``F.relu`` forward (with and without grad) is the backend's relu; the gradient is 1
+    where the output is positive."""
+    x = gpuarr.tensor(_special(np.float32)[:20], device=device, requires_grad=True)
+    bk = x._device._backend()
+    want = _host(bk, bk.relu(x._data))
+    y = gpuarr.nn.functional.relu(x)
+    np.testing.assert_array_equal(y.detach().cpu().numpy(), want)
+    with gpuarr.no_grad():
+        np.testing.assert_array_equal(gpuarr.relu(x).cpu().numpy(), want)
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.cpu().numpy(), (want > 0).astype(np.float32))
