@@ -31,7 +31,7 @@ def _host(bk, a) -> np.ndarray:
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("n", [0, 1, 7, 33, 4099])
+@pytest.mark.parametrize("n", [0, 1, 7, 33, 4099, 25_001])  # 25,001: three BLAS pieces
 def test_axpy_in_place_and_within_rounding_of_torch(device, dtype, n):
     bk, x, y, xd, yd = _arrays(device, n, dtype)
     a = -0.0123
