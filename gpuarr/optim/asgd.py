@@ -4,20 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from .._core.capture import host_value, tracing
+from .._tensor import Tensor
 from .optimizer import (
-    _advance_step,
     _as_default_float,
     _check_differentiable,
     _check_lr,
     _check_nonnegative,
     _chunks,
+    _count_step,
     _direction,
     _group_defaults,
+    _group_lr,
     _PerParameter,
     _scalar_state,
     _scalar_states_to_tensors,
-    _scalar_value,
     _set_scalar,
+    _step_count,
     _zeros_state,
 )
 
@@ -81,31 +84,53 @@ class ASGD(_PerParameter):
             st["eta"] = _scalar_state(lr, p)  # float32, as torch keeps it
             st["mu"] = _scalar_state(1.0, p)
             st["ax"] = _zeros_state(p)
-        step = _advance_step(st)
-        eta = _scalar_value(st["eta"])
-        mu = _scalar_value(st["mu"])
-        lambd = group["lambd"]
+        _count_step(st)
+        # eta and mu through host_value: a compiled step's replays read them afresh
+        eta = host_value(_step_count, st["eta"])
+        mu = host_value(_step_count, st["mu"])
         xp = p._device._xp()
         arrays = [p._data, p.grad._data, st["ax"]._data]
         for pieces, (t1, t2) in _chunks(xp, arrays):
-            _asgd_kernel(xp, *pieces, t1, t2, eta, mu, lambd, group["weight_decay"],
-                         group["maximize"])
+            _asgd_kernel(xp, *pieces, t1, t2, eta, mu, group["lambd"], group["weight_decay"],
+                         group["maximize"], tracing())
         p._bump_version()
-        # torch computes the new values with torch.as_tensor (default float dtype) and
-        # copies them into eta and mu, whatever their dtype
-        _set_scalar(st["eta"], _as_default_float(lr / ((1 + lambd * lr * step)
-                                                       ** group["alpha"])))
-        _set_scalar(st["mu"], _as_default_float(1 / max(1, step - group["t0"])))
+        _set_scalar(st["eta"], host_value(_next_eta, group, st["step"]))
+        _set_scalar(st["mu"], host_value(_next_mu, group, st["step"]))
+
+
+# torch computes the next eta and mu with torch.as_tensor (default float dtype) and copies
+# them into the state, whatever its dtype
+
+
+def _next_eta(group: dict, step: Tensor) -> float:
+    """eta after step ``step``: ``lr / (1 + lambd * lr * step) ** alpha``."""
+    lr, t = _group_lr(group), _step_count(step)
+    return _as_default_float(lr / ((1 + group["lambd"] * lr * t) ** group["alpha"]))
+
+
+def _next_mu(group: dict, step: Tensor) -> float:
+    """mu after step ``step``: ``1 / max(1, step - t0)``."""
+    return _as_default_float(1 / max(1, _step_count(step) - group["t0"]))
+
+
+_next_eta.volatile = _next_mu.volatile = True  # they follow the step count
 
 
 def _asgd_kernel(xp, w, g, ax, t1, t2, eta: float, mu: float, lambd: float, wd: float,
-                 maximize: bool) -> None:
-    """The ASGD update of one piece, in place on ``w`` and ``ax``."""
+                 maximize: bool, traced: bool = False) -> None:
+    """The ASGD update of one piece, in place on ``w`` and ``ax``. ``traced``
+    (``gpuarr.compile``): choose between the two averaging rules on the array side, since
+    ``mu`` changes between replays; each rule computes as it does eagerly."""
     g = _direction(xp, w, g, wd, maximize, t1, t2)
     w *= 1 - lambd * eta  # decay term
     xp.multiply(g, -eta, out=t2)  # p.add_(grad, alpha=-eta)
     w += t2
-    if mu != 1:  # ax.add_(p.sub(ax).mul_(mu))
+    if traced:
+        xp.subtract(w, ax, out=t2)
+        t2 *= mu
+        t2 += ax
+        ax[...] = xp.where(xp.asarray(mu == 1), w, t2)
+    elif mu != 1:  # ax.add_(p.sub(ax).mul_(mu))
         xp.subtract(w, ax, out=t2)
         t2 *= mu
         ax += t2
