@@ -21,7 +21,7 @@ from pathlib import Path
 import cuda_compile as cc
 import numpy as np
 import pytest
-from nvrtc_results import compile_sets
+from real_cupy_scripts import compile_sets
 
 from gpuarr._compile.fuse_cuda import (
     SUPPORTED,

@@ -32,7 +32,7 @@ from compile_models import (
     snap,
     twin_models,
 )
-from nvrtc_results import compile_sets
+from real_cupy_scripts import compile_sets
 
 import gpuarr
 from gpuarr._compile import cuda_graph

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import cuda_compile as cc
 import pytest
-from nvrtc_results import compile_sets, skip_or_fail_when_unavailable
+from real_cupy_scripts import compile_sets, skip_or_fail_when_unavailable
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = Path(cc.__file__).resolve()

@@ -18,6 +18,7 @@ from pathlib import Path
 import cuda_compile
 import cupy_names as cn
 import pytest
+from real_cupy_scripts import run_json_script, skip_or_fail_when_unavailable
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = Path(cn.__file__).resolve()
@@ -37,35 +38,14 @@ def f(xp, a, m):
 '''
 
 
-def _env():
-    env = dict(os.environ)
-    parts = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT)] + cuda_compile.drop_standin(parts))
-    return env
-
-
-def _skip_or_fail_when_unavailable(doc):
-    if doc.get("unavailable"):
-        if os.environ.get("GPUARR_REQUIRE_CUPY") == "1":
-            pytest.fail(f"GPUARR_REQUIRE_CUPY=1 but {doc['unavailable']}", pytrace=False)
-        pytest.skip(doc["unavailable"])
-
-
 @pytest.fixture(scope="module")
 def checked(tmp_path_factory):
     """One subprocess: gpuarr/ and a folder of made-up uses, checked against the real CuPy."""
     made_up = tmp_path_factory.mktemp("madeup") / "pkg"
     made_up.mkdir()
     (made_up / "mod.py").write_text(textwrap.dedent(MADE_UP))
-    proc = subprocess.run(
-        [sys.executable, str(SCRIPT), "--json", str(ROOT / "gpuarr"), str(made_up)],
-        cwd=str(ROOT), env=_env(), capture_output=True, text=True, timeout=300)
-    try:
-        doc = json.loads(proc.stdout.strip().splitlines()[-1])
-    except (IndexError, json.JSONDecodeError):
-        pytest.fail(f"tests/cupy_names.py crashed (exit {proc.returncode}):\n"
-                    f"{proc.stdout}\n{proc.stderr}")
-    _skip_or_fail_when_unavailable(doc)
+    doc = run_json_script(SCRIPT, str(ROOT / "gpuarr"), str(made_up),
+                          require="GPUARR_REQUIRE_CUPY", timeout=300)
     gpuarr_res, made_up_res = doc["results"]
     return gpuarr_res, made_up_res
 
@@ -120,7 +100,7 @@ def test_numpy_backend_is_not_scanned():
 def test_without_cupy_the_check_skips_or_fails(tmp_path, monkeypatch):
     (tmp_path / "cupy").mkdir()
     (tmp_path / "cupy" / "__init__.py").write_text("raise ImportError('no CuPy here')\n")
-    env = _env()
+    env = cuda_compile.subprocess_env()
     env["PYTHONPATH"] = os.pathsep.join([str(tmp_path), env["PYTHONPATH"]])
     proc = subprocess.run([sys.executable, str(SCRIPT), "--json"], cwd=str(ROOT), env=env,
                           capture_output=True, text=True, timeout=120)
@@ -129,7 +109,7 @@ def test_without_cupy_the_check_skips_or_fails(tmp_path, monkeypatch):
     assert "no CuPy here" in doc["unavailable"]
     monkeypatch.delenv("GPUARR_REQUIRE_CUPY", raising=False)
     with pytest.raises(pytest.skip.Exception, match="no CuPy here"):
-        _skip_or_fail_when_unavailable(doc)
+        skip_or_fail_when_unavailable(doc, "GPUARR_REQUIRE_CUPY")
     monkeypatch.setenv("GPUARR_REQUIRE_CUPY", "1")
     with pytest.raises(pytest.fail.Exception, match="GPUARR_REQUIRE_CUPY=1"):
-        _skip_or_fail_when_unavailable(doc)
+        skip_or_fail_when_unavailable(doc, "GPUARR_REQUIRE_CUPY")
