@@ -688,7 +688,8 @@ def _advance_step(st: dict) -> float:
 
 
 def _step_count(step: Tensor) -> float:
-    """The value of a step-count tensor, as a Python float."""
+    """The value of a 0-d state tensor (a step count; ASGD's eta and mu), as a Python
+    float."""
     return float(step._data) if step._device is CPU else float(step.item())
 
 
