@@ -252,6 +252,24 @@ def test_embedding(device, dtype, padding_idx):
         assert not to_np(gm.weight.grad)[padding_idx].any()
 
 
+@pytest.mark.parametrize("idx", [[0, 5], [-1, 2], [4, 0], [[3, -6], [0, 1]]])
+@pytest.mark.parametrize("idtype", ["int64", "int32"])
+def test_embedding_index_range_against_torch(device, idx, idtype):
+    """Indices outside [0, num_embeddings) raise torch's IndexError, negative ones too, for
+    Long and Int indices; indices inside look up their rows."""
+    w = rnd(5, 3).astype(np.float32)
+    i_np = np.array(idx, dtype=idtype)
+    gi = gpuarr.tensor(i_np, device=device)
+    gw = gpuarr.tensor(w, device=device)
+    try:
+        want = torch.nn.functional.embedding(torch.tensor(i_np), torch.tensor(w)).numpy()
+    except IndexError as e:
+        with pytest.raises(IndexError, match=str(e)):
+            gpuarr.nn.functional.embedding(gi, gw)
+        return
+    np.testing.assert_array_equal(to_np(gpuarr.nn.functional.embedding(gi, gw)), want)
+
+
 def test_embedding_padding_row_starts_at_zero():
     emb = nn.Embedding(5, 3, padding_idx=1)
     np.testing.assert_array_equal(to_np(emb.weight)[1], np.zeros(3))

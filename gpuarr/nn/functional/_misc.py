@@ -215,7 +215,9 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
     num = weight.shape[0]
     idx = input._data
     if idx.size:
-        raise_if((idx.min() < 0) | (idx.max() >= num), _index_error)
+        # as unsigned a negative index is huge: one reduction finds both ends of the range
+        u = idx if idx.dtype.kind == "u" else idx.view(f"u{idx.dtype.itemsize}")
+        raise_if(u.max() >= num, _index_error)
     if padding_idx is not None:
         if padding_idx < 0:
             if padding_idx < -num:
