@@ -62,6 +62,24 @@ def test_cpu_blas_rounds_once(dtype):
     assert not np.array_equal(got, y + x * a)  # two roundings differ somewhere
 
 
+def test_cpu_blas_pieces_and_one_call_agree():
+    """SciPy's BLAS on one thread takes the update in one call, on more threads in pieces that
+    OpenBLAS keeps single-threaded: the same fused multiply-adds, bit for bit."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    pytest.importorskip("scipy.linalg")
+    from gpuarr.backends import numpy_backend as nb
+
+    _, x, y, _, _ = _arrays("cpu", 3 * nb._AXPY_PIECE + 17, np.float32, seed=4)
+    got = {}
+    for threads in (1, 2):
+        with threadpoolctl.threadpool_limits(threads):
+            if nb._scipy_blas_threads() == 0:
+                pytest.skip("SciPy's BLAS is not its own bundled OpenBLAS here")
+            assert nb._scipy_blas_threads() == threads
+            got[threads] = blas_axpy(-0.25, x, y.copy())
+    np.testing.assert_array_equal(got[1], got[2])
+
+
 @pytest.mark.parametrize("case", ["transposed", "float16", "broadcast", "2-D"])
 def test_cpu_fallbacks_update_in_place(case):
     rng = np.random.default_rng(2)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from pathlib import Path
 
 import numpy as np
 
@@ -22,6 +23,29 @@ def _scipy_special():
 
 _AXPY_PIECE = 10_000  # the most elements OpenBLAS's axpy runs on one thread
 _AXPY: dict = {}  # dtype char -> SciPy's BLAS ?axpy (None: no BLAS for that dtype)
+_SCIPY_BLAS: list = []  # [threadpoolctl's controller of SciPy's bundled BLAS, or None]
+
+
+def _scipy_blas_threads() -> int:
+    """How many threads SciPy's bundled BLAS runs now (threadpoolctl reads the library's
+    current setting); 0 when unknown: no threadpoolctl, or a BLAS that is not SciPy's own."""
+    if not _SCIPY_BLAS:
+        _SCIPY_BLAS.append(_find_scipy_blas())
+    lib = _SCIPY_BLAS[0]
+    return lib.num_threads if lib is not None else 0
+
+
+def _find_scipy_blas():
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:
+        return None
+    for lib in ThreadpoolController().lib_controllers:
+        where = Path(lib.filepath).parent  # scipy.libs/ (Linux, Windows), scipy/.dylibs/
+        if where.name == "scipy.libs" or (where.name == ".dylibs"
+                                          and where.parent.name == "scipy"):
+            return lib
+    return None
 
 
 def _axpy_for(dtype: np.dtype):
@@ -56,12 +80,15 @@ def blas_axpy(a: float, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         return y
     xf, yf = x.reshape(-1), y.reshape(-1)
     n = y.size
-    # pieces of at most _AXPY_PIECE elements, each a single-threaded BLAS call: OpenBLAS
-    # threads an axpy over 10,000 elements, and SciPy's OpenBLAS threads, spinning after it,
-    # starve NumPy's own BLAS threads in the matrix products that follow (a 1024x1024 step
-    # measured 3.6 ms with NumPy's two passes, 8.1 ms with one threaded axpy, 3.4 ms in pieces)
-    for off in range(0, n, _AXPY_PIECE):
-        r = f(xf, yf, min(_AXPY_PIECE, n - off), a, off, 1, off, 1)
+    # One call where SciPy's BLAS runs one thread. Otherwise pieces of at most _AXPY_PIECE
+    # elements, each a single-threaded call: OpenBLAS threads a longer axpy, and SciPy's
+    # OpenBLAS threads, spinning after it, starve NumPy's own BLAS threads in the matrix
+    # products that follow (a 1024x1024 step measured 3.6 ms with NumPy's two passes, 8.1 ms
+    # with one threaded axpy, 3.4 ms in pieces). One call is faster than pieces (22 us vs 37 us
+    # for 200k floats), so it is worth asking.
+    piece = n if n <= _AXPY_PIECE or _scipy_blas_threads() == 1 else _AXPY_PIECE
+    for off in range(0, n, piece):
+        r = f(xf, yf, min(piece, n - off), a, off, 1, off, 1)
         if r is not yf:  # f2py copied (an unaligned array): write the result back
             yf[...] = r
     return y
