@@ -219,3 +219,31 @@ def test_target_range_check_against_torch(device, target, ignore_index, tdtype):
     got.backward()
     want.backward()
     np.testing.assert_allclose(to_np(gx.grad), tx.grad.numpy(), rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("target, weight", [
+    ([0, 1, 2, 1], None), ([-100, -100, -100, -100], None), ([0, 1, 2, 1], [1.0, np.inf, 2.0]),
+    ([0, -100, 2, 1], [0.0, 0.0, 0.0]), ([0, -100, 2, 1], [1.0, 0.0, -1.0]),
+    ([-100] * 4, [1.0, 2.0, 3.0])])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_cross_entropy_degenerate_weights_against_torch(device, target, weight, reduction):
+    """Every target ignored, an infinite weight, zero weights (a zero total: torch's gradient
+    is nan at the targets not ignored, 0 at ignored ones), weights summing to zero: losses and
+    gradients as torch's, nan where torch's are."""
+    x = rnd(4, 3, seed=6).astype(np.float32)
+    t_np = np.array(target)
+    gx = gpuarr.tensor(x, device=device, requires_grad=True)
+    tx = torch.tensor(x, requires_grad=True)
+    kw_g, kw_t = {"reduction": reduction}, {"reduction": reduction}
+    if weight is not None:
+        kw_g["weight"] = gpuarr.tensor(np.array(weight, np.float32), device=device)
+        kw_t["weight"] = torch.tensor(weight, dtype=torch.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # 0/0 and inf - inf, as torch computes them
+        got = nn.functional.cross_entropy(gx, gpuarr.tensor(t_np, device=device), **kw_g)
+        want = torch.nn.functional.cross_entropy(tx, torch.tensor(t_np), **kw_t)
+        got.sum().backward()
+        want.sum().backward()
+    np.testing.assert_allclose(to_np(got), want.detach().numpy(), rtol=1e-6, equal_nan=True)
+    np.testing.assert_allclose(to_np(gx.grad), tx.grad.numpy(), rtol=1e-5, atol=1e-7,
+                               equal_nan=True)

@@ -35,13 +35,6 @@ __all__ = [
 # negative log-likelihood
 
 
-def _class_onehot(xp, tgt, c: int, class_axis: int):
-    """Boolean (target.shape with C inserted at class_axis) mask of the target classes."""
-    shape = [1] * (tgt.ndim + 1)
-    shape[class_axis] = c
-    return xp.expand_dims(tgt, class_axis) == xp.arange(c).reshape(shape)
-
-
 class NLLLoss(Function):
     _raw = True
     _node_name = "NllLossBackward0"
@@ -52,12 +45,11 @@ class NLLLoss(Function):
         """``valid``: ``tgt != ignore_index`` when the caller has it (the target check)."""
         xp = ctx.xp
         cax = 1 if logp.ndim >= 2 else 0
-        c = logp.shape[cax]
         if valid is None:
             valid = tgt != ignore_index
-        safe = xp.where(valid, tgt, 0)
-        picked = xp.take_along_axis(logp, xp.expand_dims(safe, cax), axis=cax)
-        picked = picked.reshape(tgt.shape)
+        safe = xp.where(valid, tgt, 0)  # each target's class (0 where ignored)
+        idx = xp.expand_dims(safe, cax)
+        picked = xp.take_along_axis(logp, idx, axis=cax).reshape(tgt.shape)
         if w is not None:
             wt = xp.take(w, safe) * valid
         else:
@@ -71,12 +63,14 @@ class NLLLoss(Function):
             den = wt.sum(dtype=logp.dtype)
             with np.errstate(invalid="ignore", divide="ignore"):
                 out = losses.sum(dtype=logp.dtype) / den  # nan when every target is ignored
-                # ... but the gradient is 0 there, as torch's: wt / inf (0, or nan for an
-                # infinite weight, as wt * 0). Chosen on the device: reading den to the host
-                # would wait for the GPU (and bake one branch into a trace)
-                scale = wt / xp.where(den != 0, den, logp.dtype.type(np.inf))
-        coef = _class_onehot(xp, safe, c, cax) * -xp.expand_dims(scale, cax)
-        ctx.coef = coef if coef.dtype == logp.dtype else coef.astype(logp.dtype)
+                # torch's gradient: -w[t] / total weight at each target not ignored (nan for
+                # a zero weight over a zero total), 0 at ignored ones. Chosen on the device:
+                # reading den to the host would wait for the GPU (and fix a branch in a trace)
+                scale = xp.where(valid, wt / den, logp.dtype.type(0))
+        # d(loss)/d(logp): -scale at each target's class, 0 elsewhere (torch's scatter)
+        coef = xp.zeros(logp.shape, logp.dtype)
+        xp.put_along_axis(coef, idx, -xp.expand_dims(scale, cax), axis=cax)
+        ctx.coef = coef
         ctx.cax, ctx.reduction = cax, reduction
         return xp.asarray(out, dtype=logp.dtype)
 
