@@ -80,8 +80,9 @@ def test_cpu_blas_pieces_and_one_call_agree():
     np.testing.assert_array_equal(got[1], got[2])
 
 
-@pytest.mark.parametrize("case", ["transposed", "float16", "broadcast", "2-D"])
+@pytest.mark.parametrize("case", ["transposed", "float16", "broadcast", "2-D", "overlap"])
 def test_cpu_fallbacks_update_in_place(case):
+    """What BLAS does not take (or, 2-D, takes through a flat view) is updated in place."""
     rng = np.random.default_rng(2)
     y = rng.standard_normal((6, 5)).astype(np.float32)
     x = rng.standard_normal((6, 5)).astype(np.float32)
@@ -91,10 +92,13 @@ def test_cpu_fallbacks_update_in_place(case):
         y, x = y.astype(np.float16), x.astype(np.float16)
     elif case == "broadcast":
         x = x[:1]
-    before = y.copy()
+    elif case == "overlap":  # x reads what y writes, one row along: NumPy's buffered update
+        base = np.concatenate([y, y[:1]])
+        y, x = base[1:], base[:-1]
+    want = y + 0.5 * x  # computed first: with an overlap, the update changes x too
     r = blas_axpy(0.5, x, y)
     assert r is y
-    np.testing.assert_allclose(y, before + 0.5 * x, rtol=1e-3 if case == "float16" else 1e-6)
+    np.testing.assert_allclose(y, want, rtol=1e-3 if case == "float16" else 1e-6)
 
 
 def test_sgd_update_is_the_backends_axpy(device):

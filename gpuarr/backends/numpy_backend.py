@@ -75,7 +75,8 @@ def blas_axpy(a: float, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """
     f = _axpy_for(y.dtype) if x.dtype == y.dtype and x.shape == y.shape else None
     if (f is None or not (x.flags.c_contiguous and y.flags.c_contiguous)
-            or not y.flags.writeable or y.size == 0):
+            or not y.flags.writeable or y.size == 0
+            or (x is not y and np.may_share_memory(x, y))):  # NumPy handles overlaps
         y += np.multiply(x, a)
         return y
     xf, yf = x.reshape(-1), y.reshape(-1)
