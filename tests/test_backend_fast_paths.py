@@ -59,7 +59,12 @@ def test_cpu_blas_rounds_once(dtype):
     if dtype is np.float32:  # float64 holds the float32 product exactly: its sum rounds once
         fma = (y.astype(np.float64) + np.float64(a) * x.astype(np.float64)).astype(dtype)
         np.testing.assert_array_equal(got, fma)
-    assert not np.array_equal(got, y + x * a)  # two roundings differ somewhere
+    else:  # the long double product is nearly exact: its sum rounded once is the fma but in
+        # rare double-rounding cases
+        ld = y.astype(np.longdouble) + np.longdouble(a) * x.astype(np.longdouble)
+        assert np.mean(got != ld.astype(dtype)) < 1e-3
+    two = y + x * a
+    assert np.mean(got != two) > 0.01  # two roundings differ at many elements
 
 
 def test_cpu_blas_pieces_and_one_call_agree():
