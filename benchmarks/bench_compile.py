@@ -340,6 +340,14 @@ def _mlp_notes(cases: dict) -> list[str]:
                        + " (rtol 1e-4)")
         extra = (f"; torch.compile's first call (compiling, cold caches): "
                  f"{c['compile_s']:.1f} s" if c["compile_s"] is not None else "")
+        t = c["times"]
+        if "torch" in t and "floor" in t and c["batch"] in TORCH_EAGER_TARGET:
+            # the 'about' targets assume the machine's floor / PyTorch eager ratio
+            share = t["floor"] / t["torch"]
+            extra += (f"; here the floor is {share:.2f}x PyTorch eager's step, so "
+                      f"{FLOOR_TARGET}x the floor is {FLOOR_TARGET * share:.2f}x PyTorch "
+                      f"eager (the 'about {TORCH_EAGER_TARGET[c['batch']]}' target assumes "
+                      f"{TORCH_EAGER_TARGET[c['batch']] / FLOOR_TARGET:.2f}x)")
         out.append(f"- {label}: `gpuarr.compile`: {c['state']}; {checks}{extra}.")
     return out
 
