@@ -12,10 +12,8 @@ from .optimizer import (
     _count_step,
     _direction,
     _group_defaults,
-    _new_step,
     _PerParameter,
     _scalar_states_to_tensors,
-    _zeros_state,
 )
 
 __all__ = ["Adadelta"]
@@ -71,11 +69,7 @@ class Adadelta(_PerParameter):
         _scalar_states_to_tensors(self, ("step",), lambda g, _: g["capturable"])
 
     def _update(self, group: dict, p, lr: float) -> None:
-        st = self.state[p]
-        if len(st) == 0:
-            st["step"] = _new_step(p if group["capturable"] else None)
-            st["square_avg"] = _zeros_state(p)
-            st["acc_delta"] = _zeros_state(p)
+        st = self._lazy_state(p, group["capturable"], square_avg=True, acc_delta=True)
         _count_step(st)
         xp = p._device._xp()
         arrays = [p._data, p.grad._data, st["square_avg"]._data, st["acc_delta"]._data]

@@ -15,10 +15,8 @@ from .optimizer import (
     _direction,
     _group_defaults,
     _lerp_,
-    _new_step,
     _PerParameter,
     _scalar_states_to_tensors,
-    _zeros_state,
 )
 
 __all__ = ["Adamax"]
@@ -75,11 +73,7 @@ class Adamax(_PerParameter):
         _scalar_states_to_tensors(self, ("step",), lambda g, _: g["capturable"])
 
     def _update(self, group: dict, p, lr: float) -> None:
-        st = self.state[p]
-        if len(st) == 0:
-            st["step"] = _new_step(p if group["capturable"] else None)
-            st["exp_avg"] = _zeros_state(p)
-            st["exp_inf"] = _zeros_state(p)
+        st = self._lazy_state(p, group["capturable"], exp_avg=True, exp_inf=True)
         beta1, beta2 = (float(b) for b in group["betas"])
         if group["capturable"]:  # the step count stays on the device: nothing read back
             clr = (lr / (1.0 - beta1 ** _advance_step_on_device(st))).astype(p._data.dtype)

@@ -89,10 +89,13 @@ class ASGD(_PerParameter):
         eta = host_value(_step_count, st["eta"])
         mu = host_value(_step_count, st["mu"])
         xp = p._device._xp()
+        # gpuarr.compile: mu changes between replays, so the averaging rule is chosen on the
+        # array side (a 0-d flag), not by a Python branch fixed into the program
+        copy_where = xp.asarray(mu == 1) if tracing() else None
         arrays = [p._data, p.grad._data, st["ax"]._data]
         for pieces, (t1, t2) in _chunks(xp, arrays):
             _asgd_kernel(xp, *pieces, t1, t2, eta, mu, group["lambd"], group["weight_decay"],
-                         group["maximize"], tracing())
+                         group["maximize"], copy_where)
         p._bump_version()
         _set_scalar(st["eta"], host_value(_next_eta, group, st["step"]))
         _set_scalar(st["mu"], host_value(_next_mu, group, st["step"]))
@@ -117,19 +120,19 @@ _next_eta.volatile = _next_mu.volatile = True  # they follow the step count
 
 
 def _asgd_kernel(xp, w, g, ax, t1, t2, eta: float, mu: float, lambd: float, wd: float,
-                 maximize: bool, traced: bool = False) -> None:
-    """The ASGD update of one piece, in place on ``w`` and ``ax``. ``traced``
-    (``gpuarr.compile``): choose between the two averaging rules on the array side, since
-    ``mu`` changes between replays; each rule computes as it does eagerly."""
+                 maximize: bool, copy_where=None) -> None:
+    """The ASGD update of one piece, in place on ``w`` and ``ax``. ``copy_where`` (a 0-d
+    boolean array, from a compiled step): compute both averaging rules, each as eagerly, and
+    take the copy where it is true."""
     g = _direction(xp, w, g, wd, maximize, t1, t2)
     w *= 1 - lambd * eta  # decay term
     xp.multiply(g, -eta, out=t2)  # p.add_(grad, alpha=-eta)
     w += t2
-    if traced:
+    if copy_where is not None:
         xp.subtract(w, ax, out=t2)
         t2 *= mu
         t2 += ax
-        ax[...] = xp.where(xp.asarray(mu == 1), w, t2)
+        ax[...] = xp.where(copy_where, w, t2)
     elif mu != 1:  # ax.add_(p.sub(ax).mul_(mu))
         xp.subtract(w, ax, out=t2)
         t2 *= mu

@@ -17,11 +17,9 @@ from .optimizer import (
     _direction,
     _group_defaults,
     _lerp_,
-    _new_step,
     _PerParameter,
     _scalar_states_to_tensors,
     _step_count,
-    _zeros_state,
 )
 
 __all__ = ["RAdam"]
@@ -87,20 +85,16 @@ class RAdam(_PerParameter):
         _scalar_states_to_tensors(self, ("step",), lambda g, _: g["capturable"])
 
     def _update(self, group: dict, p, lr: float) -> None:
-        st = self.state[p]
-        if len(st) == 0:
-            st["step"] = _new_step(p if group["capturable"] else None)
-            st["exp_avg"] = _zeros_state(p)
-            st["exp_avg_sq"] = _zeros_state(p)
+        st = self._lazy_state(p, group["capturable"], exp_avg=True, exp_avg_sq=True)
         beta1, beta2 = (float(b) for b in group["betas"])
         wd = group["weight_decay"]
+        xp = p._device._xp()
         if group["capturable"]:
             # the step count stays on the device and nothing is read back: the factors are
             # 0-d arrays, and the update computes both ways (the adaptive factor raised to
             # 1.0 or 0.0) instead of branching on rho_t
             t = _advance_step_on_device(st)
             dt = p._data.dtype
-            xp = p._device._xp()
             rho_t, rho_inf = _rho(t, beta2)
             # the term at max(rho_t, 5): the same where it is used, and never the square root
             # of a negative number where it is not (rho_t < 4)
@@ -126,7 +120,6 @@ class RAdam(_PerParameter):
                 if rho_t > 5.0:
                     rect = _rect(rho_t, rho_inf)
         decay = 1 - lr * wd if (wd != 0 and group["decoupled_weight_decay"]) else None
-        xp = p._device._xp()
         arrays = [p._data, p.grad._data, st["exp_avg"]._data, st["exp_avg_sq"]._data]
         for pieces, tmps in _chunks(xp, arrays, 3):
             _radam_kernel(xp, *pieces, *tmps, lr, beta1, beta2, group["eps"],
