@@ -6,6 +6,8 @@ as torch's vectorised ``add_(x, alpha=a)``), with NumPy's product-then-sum for w
 not take. Every case checks the update happened in place and within rounding of the exact
 value; the CPU's BLAS case checks the single rounding exactly. ReLU on the CPU takes NumPy's
 vectorised two-array maximum (against zeros): the tests check it gives the scalar form's bits.
+Its backward (``Backend.relu_backward``) selects bits instead of multiplying by a mask, so it
+equals torch's ``threshold_backward`` on inf and NaN gradients too.
 """
 
 from __future__ import annotations
@@ -141,7 +143,8 @@ def test_relu_gives_the_bits_of_maximum_with_zero(device, dtype):
 
 def test_relu_ops_run_the_backends_relu(device):
     """``F.relu`` forward (with and without grad) is the backend's relu; the gradient is 1
-    where the output is positive."""
+    where the output is positive or NaN (torch's threshold_backward keeps the gradient unless
+    the output is <= 0)."""
     x = gpuarr.tensor(_special(np.float32)[:20], device=device, requires_grad=True)
     bk = x._device._backend()
     want = _host(bk, bk.relu(x._data))
@@ -150,4 +153,21 @@ def test_relu_ops_run_the_backends_relu(device):
     with gpuarr.no_grad():
         np.testing.assert_array_equal(gpuarr.relu(x).cpu().numpy(), want)
     y.sum().backward()
-    np.testing.assert_array_equal(x.grad.cpu().numpy(), (want > 0).astype(np.float32))
+    np.testing.assert_array_equal(x.grad.cpu().numpy(), (~(want <= 0)).astype(np.float32))
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_relu_backward_bits_equal_torch(device, dtype, create_graph):
+    """ReLU's gradient equals torch's to the bit on special inputs and special incoming
+    gradients: an inf or NaN gradient over a zero (or -0) output gives +0, not the NaN a 0/1
+    mask product would, and a NaN output passes its gradient through."""
+    xs = _special(dtype)
+    gs = np.roll(_special(dtype), 3)  # inf and NaN gradients over every kind of input
+    x = gpuarr.tensor(xs, device=device, requires_grad=True)
+    (gx,) = gpuarr.autograd.grad(gpuarr.relu(x), x, gpuarr.tensor(gs, device=device),
+                                 create_graph=create_graph)
+    xt = torch.tensor(xs, requires_grad=True)
+    (want,) = torch.autograd.grad(torch.relu(xt), xt, torch.tensor(gs))
+    view = {2: np.uint16, 4: np.uint32, 8: np.uint64}[np.dtype(dtype).itemsize]
+    np.testing.assert_array_equal(gx.detach().cpu().numpy().view(view), want.numpy().view(view))

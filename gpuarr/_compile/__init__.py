@@ -17,6 +17,7 @@ How a compiled function runs (see docs/compile.md for the whole story):
 
 from __future__ import annotations
 
+import builtins
 import functools
 import sys
 import warnings
@@ -111,6 +112,7 @@ class _Watch:
         self.settings = [(m.__dict__, tuple(k for k, v in m.__dict__.items()
                                             if type(v) in _SCALARS and k != "training"))
                          for m in self.modules]
+        self._fast: Callable[[], tuple] | None = None
 
     def free_tensors(self) -> dict:
         """id(tensor) -> where the function reads it: ``(cell,)`` or ``(globals, name)``."""
@@ -125,6 +127,17 @@ class _Watch:
         return out
 
     def state(self) -> tuple:
+        """What of the watched objects' state decides the program, as a hashable tuple.
+
+        It runs on every call of the compiled function, so it is generated straight-line code
+        (one tuple of attribute reads, :meth:`_fast_state`) for as long as the optimizers'
+        param_groups keep the structure they had when the watch was made, and
+        :meth:`_slow_state` otherwise."""
+        if self._fast is None:
+            self._fast = self._fast_state()
+        return self._fast()
+
+    def _slow_state(self) -> tuple:
         parts: list = [m.training for m in self.modules]
         parts.extend(p._rg for p in self.params)  # freezing a layer changes the backward
         for d, keys in self.settings:
@@ -141,6 +154,61 @@ class _Watch:
             if type(v) in _SCALARS:
                 parts.append(v)
         return tuple(parts)
+
+    def _fast_state(self) -> Callable[[], tuple]:
+        """:meth:`_slow_state` as one generated expression over the objects watched now.
+
+        A group value or global of another type than a scalar reads as a marker instead of
+        being left out, so the tuples differ from the slow ones in shape, never in what they
+        tell apart. The slow path takes over while a param_groups list has other groups (or a
+        group other keys) than when this was built."""
+        ns: dict = {"_S": frozenset(_SCALARS), "_ST": frozenset((*_SCALARS, tuple)),
+                    "_NS": _NOT_SCALAR, "_cv": _cell_value, "_slow": self._slow_state}
+        items: list[str] = []
+        guards: list[str] = []
+
+        def bind(prefix: str, obj) -> str:
+            name = f"{prefix}{len(ns)}"
+            ns[name] = obj
+            return name
+
+        items += [f"{bind('m', m)}.training" for m in self.modules]
+        items += [f"{bind('p', p)}._rg" for p in self.params]
+        for d, keys in self.settings:
+            dn = bind("d", d)
+            items += [f"{dn}.get({k!r})" for k in keys]
+        for opt, skip in self.optimizers:
+            groups = opt.param_groups
+            gl = bind("G", groups)
+            guards.append(f"len({gl}) != {len(groups)}")
+            for j, g in enumerate(groups):
+                gn = bind("g", g)
+                guards.append(f"{gl}[{j}] is not {gn} or len({gn}) != {len(g)}")
+                items += [f"(_v if type(_v := {gn}.get({k!r})) in _ST else _NS)"
+                          for k in g if k not in skip]
+        items += [f"_cv({bind('c', c)})" for c in self.cells]
+        for g, n in self.globals:
+            items.append(f"(_v if type(_v := {bind('n', g)}.get({n!r})) in _S else _NS)")
+        lines = ["def state():"]
+        if guards:
+            lines.append(f"    if {' or '.join(guards)}:")
+            lines.append("        return _slow()")
+        lines.append(f"    return ({''.join(i + ', ' for i in items)})")
+        src = "\n".join(lines) + "\n"  # (this module's own compile() is gpuarr.compile)
+        exec(builtins.compile(src, "<gpuarr.compile state>", "exec"), ns)  # noqa: S102
+        return ns["state"]
+
+
+_NOT_SCALAR = object()  # a watched value that is not a scalar (its value is not part of the key)
+
+
+def _cell_value(cell):
+    """A closure cell's scalar contents, :data:`_NOT_SCALAR` for anything else or nothing."""
+    try:
+        v = cell.cell_contents
+    except ValueError:  # an empty cell
+        return _NOT_SCALAR
+    return v if type(v) in _SCALARS else _NOT_SCALAR
 
 
 def _has_contents(cell) -> bool:

@@ -40,7 +40,7 @@ def raise_if(cond, make_error: Callable[..., Exception], *arrays) -> None:
     Args:
         cond: a 0-d boolean backend array (or a Python bool).
         make_error: builds the exception from ``arrays`` (called only on failure).
-        *arrays: the arrays ``make_error`` needs for its message.
+        *arrays: the arrays ``make_error`` needs for its message (Python numbers too).
     """
     rec = _recorder[0]
     if rec is not None:

@@ -239,6 +239,12 @@ class Backend:
         """``max(x, 0)`` elementwise, NaN kept: a new array."""
         return self.xp.maximum(x, x.dtype.type(0))
 
+    def relu_backward(self, g, y):
+        """ReLU's input gradient from its output ``y``: ``g`` where ``y > 0`` (or NaN), 0
+        elsewhere, as torch's ``threshold_backward(g, y, 0)``; an inf or NaN ``g`` over a
+        zero ``y`` gives 0 (a product with a 0/1 mask would give NaN)."""
+        return self.xp.where(y <= 0, g.dtype.type(0), g)
+
     # ---- in-place updates ----
     def axpy(self, a: float, x, y, tmp=None) -> None:
         """``y += a * x`` in place (``x`` broadcastable to ``y``): torch's

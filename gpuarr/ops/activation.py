@@ -46,8 +46,8 @@ class Relu(Function):
     def backward(ctx, g):
         (y,) = ctx.saved_tensors
         if not is_grad_enabled():
-            return _make(g._device._xp().multiply(g._data, y._data > 0), g._device)
-        return g * (y > 0).to(g.dtype)
+            return _make(g._device._backend().relu_backward(g._data, y._data), g._device)
+        return g.masked_fill(y <= 0, 0)  # torch's threshold_backward (see relu_backward)
 
 
 def relu(input: Tensor) -> Tensor:

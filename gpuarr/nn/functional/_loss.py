@@ -41,15 +41,20 @@ class NLLLoss(Function):
     _next_args = (0,)  # torch's node lists only the log-probabilities (not target, weight)
 
     @staticmethod
-    def forward(ctx, logp, tgt, w, ignore_index, reduction, valid=None):
-        """``valid``: ``tgt != ignore_index`` when the caller has it (the target check)."""
+    def forward(ctx, logp, tgt, w, ignore_index, reduction, valid=None, safe=None):
+        """``valid``, ``safe``: ``tgt != ignore_index`` and the targets with 0 in place of
+        ignored ones, when the caller has them (from the target check)."""
         xp = ctx.xp
         cax = 1 if logp.ndim >= 2 else 0
         if valid is None:
             valid = tgt != ignore_index
-        safe = xp.where(valid, tgt, 0)  # each target's class (0 where ignored)
-        idx = xp.expand_dims(safe, cax)
-        picked = xp.take_along_axis(logp, idx, axis=cax).reshape(tgt.shape)
+            safe = xp.where(valid, tgt, 0)  # each target's class (0 where ignored)
+        if logp.ndim == 2:  # (N, C): plain fancy indexing, no index arrays to build
+            at = (xp.arange(logp.shape[0]), safe)
+            picked = logp[at]
+        else:
+            at = xp.expand_dims(safe, cax)
+            picked = xp.take_along_axis(logp, at, axis=cax).reshape(tgt.shape)
         if w is not None:
             wt = xp.take(w, safe) * valid
         else:
@@ -69,7 +74,10 @@ class NLLLoss(Function):
                 scale = xp.where(valid, wt / den, logp.dtype.type(0))
         # d(loss)/d(logp): -scale at each target's class, 0 elsewhere (torch's scatter)
         coef = xp.zeros(logp.shape, logp.dtype)
-        xp.put_along_axis(coef, idx, -xp.expand_dims(scale, cax), axis=cax)
+        if logp.ndim == 2:
+            coef[at] = -scale
+        else:
+            xp.put_along_axis(coef, at, -xp.expand_dims(scale, cax), axis=cax)
         ctx.coef = coef
         ctx.cax, ctx.reduction = cax, reduction
         return xp.asarray(out, dtype=logp.dtype)
@@ -81,9 +89,10 @@ class NLLLoss(Function):
             gd = g.unsqueeze(ctx.cax)
         else:
             gd = g
+        none = (None,) * 6  # target, weight, ignore_index, reduction, valid, safe
         if not is_grad_enabled():
-            return _make(coef * gd._data, g._device), None, None, None, None, None
-        return gd * _make(coef, g._device), None, None, None, None, None
+            return (_make(coef * gd._data, g._device), *none)
+        return (gd * _make(coef, g._device), *none)
 
 
 def _check_nll_args(input: Tensor, target: Tensor, weight: Tensor | None):
@@ -115,21 +124,26 @@ def _check_nll_args(input: Tensor, target: Tensor, weight: Tensor | None):
 
 
 def _check_targets(target: Tensor, c: int, ignore_index: int):
-    """Raise IndexError for a target outside ``[0, c)`` that is not ``ignore_index``; returns
-    the mask ``target != ignore_index`` (None for an empty target)."""
+    """Raise IndexError for a target outside ``[0, c)`` that is not ``ignore_index``.
+
+    Returns:
+        ``(valid, safe)``: the mask ``target != ignore_index`` and the targets with 0 in place
+        of ignored ones (each a class to pick); ``(None, None)`` for an empty target.
+    """
     t = target._data
     if t.size == 0:
-        return None
+        return None, None
     valid = t != ignore_index
-    # as unsigned, a negative target is huge: one comparison finds both ends of the range
+    safe = target._device._xp().where(valid, t, 0)
+    # as unsigned, a negative target is huge: one maximum finds both ends of the range
+    u = safe if safe.dtype.kind == "u" else safe.view(np.uint64)
+    raise_if(u.max() >= c, _target_error, t, valid, c)
+    return valid, safe
+
+
+def _target_error(t, valid, c: int) -> IndexError:
     u = t if t.dtype.kind == "u" else t.view(np.uint64)
-    bad = (u >= c) & valid
-    raise_if(bad.any(), _target_error, t, bad)
-    return valid
-
-
-def _target_error(t, bad) -> IndexError:
-    first = int(t[bad].reshape(-1)[0].item())
+    first = int(t[(u >= c) & valid].reshape(-1)[0].item())
     return IndexError(f"Target {first} is out of bounds.")
 
 
@@ -155,13 +169,13 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
     check_tensor(target, "target", "nll_loss")
     reduction = legacy_reduction(size_average, reduce, reduction)
     c = _check_nll_args(input, target, weight)
-    valid = _check_targets(target, c, ignore_index)
+    valid, safe = _check_targets(target, c, ignore_index)
     w = weight
     if w is not None and w._data.dtype != input._data.dtype:
         w = w.to(input.dtype)
     if w is not None and w._rg:
         w = w.detach()
-    return NLLLoss.apply(input, target, w, ignore_index, reduction, valid)
+    return NLLLoss.apply(input, target, w, ignore_index, reduction, valid, safe)
 
 
 # --------------------------------------------------------------------------------------------
