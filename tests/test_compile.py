@@ -547,6 +547,41 @@ def test_lr_scheduler_between_calls_matches_eager(device):
     assert st["traces"] == 3 and st["replays"] == 17, st
 
 
+def test_hyperparameter_change_and_new_param_group_match_eager(device):
+    """Setting a group's momentum between calls is a new signature (the compiled step
+    retraces rather than replaying the old update), and so is a param group added by
+    ``add_param_group`` (the watch of the optimizer sees its new structure): losses and
+    parameters equal eager throughout."""
+    def setup(model):
+        params = list(model.parameters())
+        opt = gpuarr.optim.SGD(params[:2], lr=0.1)
+        return make_train_step(model, opt), opt, params[2:]
+
+    model_c, model_e = twin_models(mlp, device)
+    step_c, opt_c, rest_c = setup(model_c)
+    step_c = gpuarr.compile(step_c)
+    step_e, opt_e, rest_e = setup(model_e)
+    data = batches(12, (16,), device, seed=5)
+
+    def run(step, opt, rest):
+        losses = []
+        for k, (x, y) in enumerate(data):
+            if k == 4:
+                opt.param_groups[0]["momentum"] = 0.9
+            if k == 8:
+                opt.add_param_group({"params": rest, "lr": 0.05})
+            losses.append(snap(step(x, y)))
+        return losses
+
+    losses_e = run(step_e, opt_e, rest_e)
+    losses_c = run(step_c, opt_c, rest_c)
+    for k, (lc, le) in enumerate(zip(losses_c, losses_e)):
+        assert_same(lc, le, device, what=f"loss of step {k + 1}")
+    assert_same_params(model_c, model_e, device)
+    st = assert_no_fallback(step_c, 12)
+    assert st["cache_entries"] == 3 and st["replays"] > 0, st
+
+
 # --- 8. compile(module) --------------------------------------------------------------------------
 
 def test_compiled_module_under_no_grad_replays_and_matches_eager(device):
