@@ -10,6 +10,7 @@ fallbacks (capture failure, ``fullgraph=True``) behave as documented.
 
 from __future__ import annotations
 
+import operator
 import re
 
 import numpy as np
@@ -158,10 +159,57 @@ def test_cpu_buffers_are_reused_and_results_stay_exact():
     src = _replay(step).source
     assert "out=k" in src, "no ufunc writes into a kept buffer"
     names = {getattr(v, "__name__", "") for v in _replay(step).__globals__.values()}
-    assert "static_buffer" in names
+    # kept arrays (scratch buffers, ReLU's zeros) are bound by name, without a call
+    assert re.search(r"^    s\d+ = k\d+$", src, re.M), src
     # cross_entropy's take_along_axis/put_along_axis/expand_dims run as the indexing/reshape
     # they make
     assert not names & {"take_along_axis", "put_along_axis", "expand_dims"}, names
+
+
+def test_constant_arrays_are_kept_only_when_the_program_only_reads_them():
+    """``keep_constants`` makes a fixed array once (read-only) when every use reads it: a
+    ufunc's input, an index, the values stored by an indexed assignment. An array written in
+    place, passed as out=, indexed into (a view), given to an unknown call, or leaving the
+    replay is made afresh every replay, as eager does."""
+    from gpuarr._compile.buffers import _Static, keep_constants
+    from gpuarr._compile.trace import ConstArray, Instr, Slot
+
+    f32 = np.dtype(np.float32)
+    shape = (4, 3)
+    s = [Slot(i) for i in range(20)]
+    meta = {i: (np.ndarray, shape, f32) for i in range(20)}
+    meta[3] = meta[13] = (np.ndarray, (4,), np.dtype(np.int64))
+    user = np.ones(shape, f32)
+    instrs = [
+        Instr(np.zeros, (shape, f32), {}, s[1]),               # kept: a ufunc input
+        Instr(np.maximum, (s[0], s[1]), {}, s[2]),
+        Instr(np.arange, (4,), {}, s[3]),                      # kept: an index
+        Instr(operator.getitem, (s[2], (s[3], 0)), {}, s[4]),
+        Instr(np.full, ((), 1.0, f32), {}, s[5]),              # kept: values stored
+        Instr(operator.setitem, (s[2], (s[3], 1), s[5]), {}, None),
+        Instr(np.zeros, (shape, f32), {}, s[6]),               # written by setitem
+        Instr(operator.setitem, (s[6], (s[3], 1), s[5]), {}, None),
+        Instr(np.zeros, (shape, f32), {}, s[7]),               # written in place
+        Instr(operator.iadd, (s[7], s[0]), {}, s[7]),
+        Instr(np.zeros, (shape, f32), {}, s[8]),               # an out= target
+        Instr(np.add, (s[0], s[0]), {"out": s[8]}, s[8]),
+        Instr(np.ones, (shape, f32), {}, s[9]),                # indexed into: a view
+        Instr(operator.getitem, (s[9], 0), {}, s[10]),
+        Instr(np.ones, (shape, f32), {}, s[11]),               # an unknown call
+        Instr(np.where, (s[0], s[11], s[0]), {}, s[12]),
+        Instr(np.arange, (4,), {}, s[13]),                     # leaves the replay
+        Instr(ConstArray(user), (), {}, s[14]),                # kept: a copy, frozen
+        Instr(np.multiply, (s[0], s[14]), {}, s[15]),
+    ]
+    out = keep_constants(instrs, needed={13}, meta=meta)
+    kept = {ins.outs.index: ins.fn.buf for ins in out if type(ins.fn) is _Static}
+    assert set(kept) == {1, 3, 5, 14}, sorted(kept)
+    maker = {ins.outs.index: ins for ins in instrs if type(ins.outs) is Slot}
+    for i, arr in kept.items():
+        want = maker[i].fn(*maker[i].args)
+        np.testing.assert_array_equal(arr, want)
+        assert not arr.flags.writeable, i
+    assert user.flags.writeable and kept[14] is not user  # the caller's array is untouched
 
 
 def test_value_checks_recorded_in_the_trace_raise_at_replay(device):

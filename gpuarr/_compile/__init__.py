@@ -29,7 +29,7 @@ from .._core.grad_mode import _state
 from .._dtype import get_default_dtype
 from .._core.tensor import TensorBase
 from .autograd_replay import AutogradReplay
-from .buffers import reuse_buffers
+from .buffers import keep_constants, reuse_buffers
 from .cuda_graph import GraphReplay, uses_cuda
 from .fuse import fuse_elementwise
 from .program import RETRACE, Program
@@ -322,7 +322,7 @@ class CompiledFunction:
     def _build(self, prog: Program):
         """The replay of a verified program: generated code, or CUDA graphs."""
         cuda = uses_cuda(prog.meta)
-        passes = ((simplify,) + ((fuse_elementwise,) if cuda else (reuse_buffers,))
+        passes = ((simplify,) + ((fuse_elementwise,) if cuda else (keep_constants, reuse_buffers))
                   if self._fuse else ())
         if prog.backward is not None:
             fwd, bwd, saved = prog.prepare_split(passes)

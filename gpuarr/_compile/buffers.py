@@ -1,4 +1,10 @@
-"""Replay pass: write fresh NumPy results into buffers kept between replays.
+"""Replay passes: keep constant arrays, and write fresh NumPy results into buffers kept
+between replays.
+
+:func:`keep_constants` makes an array that every replay would build the same way
+(``np.zeros(shape)``, ``np.arange(n)``, ``np.full((), 1.0)``, a copy of a constant array) once,
+read-only, when the program only ever reads it: ReLU's zeros, an index ``arange``, the
+backward's seed gradient.
 
 An eager step allocates every intermediate array anew; for arrays past a few hundred KiB
 that is an ``mmap`` and a page fault per page, every step. A replay knows every array's shape
@@ -20,7 +26,7 @@ import numpy as np
 
 from .trace import ConstArray, Instr, Slot, slots_of
 
-__all__ = ["reuse_buffers"]
+__all__ = ["keep_constants", "reuse_buffers"]
 
 # NumPy's ufunc for each operator the tracer records (ndarray operators call exactly these)
 _OP_UFUNC = {
@@ -42,6 +48,71 @@ def _fresh(ins: Instr) -> bool:
     if "out" in ins.kwargs:
         return False
     return isinstance(fn, np.ufunc) or fn in _OP_UFUNC or type(fn) is ConstArray
+
+
+_MAKERS = ("zeros", "ones", "full", "arange")  # NumPy's array makers with fixed contents
+
+
+def _made_constant(ins: Instr):
+    """The array ``ins`` makes with the same contents every replay, or None."""
+    fn = ins.fn
+    if type(fn) is ConstArray:
+        return fn.value
+    if (getattr(fn, "__name__", None) in _MAKERS and getattr(fn, "__module__", None) == "numpy"
+            and not slots_of(ins.args, set()) and not slots_of(ins.kwargs, set())):
+        return fn(*ins.args, **ins.kwargs)
+    return None
+
+
+def _reads_only(ins: Instr, consts: dict) -> set:
+    """The constants among ``ins``'s operands that ``ins`` may write, alias or pass on
+    (every one of them, unless ``ins`` is a ufunc reading them or an indexing that reads them
+    as an index or as the values to store)."""
+    used = slots_of(ins.args, set()) | slots_of(ins.kwargs, set())
+    mine = {s for s in used if s in consts}
+    if not mine:
+        return set()
+    fn = ins.fn
+    ufunc = fn if isinstance(fn, np.ufunc) else _OP_UFUNC.get(fn)
+    if ufunc is not None:  # a ufunc reads its inputs (out= is a keyword, or past nin)
+        written = slots_of(ins.args[ufunc.nin:], set()) | slots_of(ins.kwargs, set())
+        return mine - (slots_of(ins.args[:ufunc.nin], set()) - written)
+    if fn is operator.getitem and len(ins.args) == 2:  # arr[index]: the index is read
+        return mine & slots_of(ins.args[0], set())
+    if fn is operator.setitem and len(ins.args) == 3:  # arr[index] = values: both read
+        return mine & slots_of(ins.args[0], set())
+    return mine
+
+
+def keep_constants(instrs: list, needed: set, meta: dict) -> list:
+    """``instrs`` with the arrays they make with fixed contents made once, when the program
+    only reads them (see the module's docstring). The kept array is read-only, so a write
+    this analysis missed would raise instead of changing the next replay.
+
+    Args:
+        instrs: the program after dead-code removal.
+        needed: slots bound, made gradients or returned (never kept: they leave the replay).
+        meta: slot -> the value's ``(type, shape, dtype)`` at trace time.
+    """
+    consts: dict = {}  # slot -> the index of the instruction that makes it
+    for i, ins in enumerate(instrs):
+        s = ins.outs
+        if (type(s) is Slot and s.index not in needed
+                and meta.get(s.index, (None,))[0] is np.ndarray
+                and (type(ins.fn) is ConstArray or getattr(ins.fn, "__name__", None) in _MAKERS)):
+            consts[s.index] = i
+    for ins in instrs:
+        for s in _reads_only(ins, consts):
+            consts.pop(s, None)
+    out = list(instrs)
+    for i in consts.values():
+        value = _made_constant(instrs[i])
+        if type(value) is not np.ndarray:
+            continue
+        value = value.copy()  # (a ConstArray's value is the caller's array: not frozen)
+        value.flags.writeable = False
+        out[i] = Instr(_Static(value), (), {}, instrs[i].outs, instrs[i].site)
+    return out
 
 
 def reuse_buffers(instrs: list, needed: set, meta: dict) -> list:

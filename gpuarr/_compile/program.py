@@ -315,6 +315,8 @@ class _Emitter:
         return self.name(tmpl)
 
     def call(self, ins: Instr) -> str:
+        if type(ins.fn) is _Static:  # a kept array: the name of the array, not a call
+            return self.name(ins.fn.buf, "k")
         fn = self.name(ins.fn, "f")
         parts = [self.expr(a) for a in ins.args]
         parts += [f"{k}={self.expr(v)}" for k, v in ins.kwargs.items()]

@@ -71,7 +71,10 @@ class NLLLoss(Function):
                 # torch's gradient: -w[t] / total weight at each target not ignored (nan for
                 # a zero weight over a zero total), 0 at ignored ones. Chosen on the device:
                 # reading den to the host would wait for the GPU (and fix a branch in a trace)
-                scale = xp.where(valid, wt / den, logp.dtype.type(0))
+                if w is None:  # wt is 1 or 0 and den their count: only 0/0 needs mending
+                    scale = wt / xp.maximum(den, 1)
+                else:
+                    scale = xp.where(valid, wt / den, logp.dtype.type(0))
         # d(loss)/d(logp): -scale at each target's class, 0 elsewhere (torch's scatter)
         coef = xp.zeros(logp.shape, logp.dtype)
         if logp.ndim == 2:
