@@ -51,8 +51,8 @@ def relu(input: Tensor, inplace: bool = False) -> Tensor:
 
 
 def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
-    """``input`` where ``input > threshold``, else ``value``."""
-    out = E.where(input > threshold, input, value)
+    """``value`` where ``input <= threshold``, else ``input`` (so NaN stays NaN, as torch)."""
+    out = E.where(input <= threshold, value, input)
     if inplace:
         return apply_inplace(input, lambda x: out)
     return out
@@ -98,7 +98,15 @@ def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:
 
 
 class Hardtanh(E.Clamp):
-    """clamp, under the name torch's graph shows for hardtanh and relu6."""
+    """clamp, under the name torch's graph shows for hardtanh and relu6, with torch's
+    hardtanh gradient: it passes strictly between the bounds only (clamp's passes at the
+    bounds too), and a NaN input gets none."""
+
+    @staticmethod
+    def backward(ctx, g):
+        x = ctx.saved_tensors[0]
+        inside = (x > ctx.lo) & (x < ctx.hi)
+        return g.masked_fill(~inside, 0), None, None
 
 
 def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,

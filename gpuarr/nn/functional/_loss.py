@@ -48,7 +48,7 @@ class NLLLoss(Function):
         cax = 1 if logp.ndim >= 2 else 0
         if valid is None:
             valid = tgt != ignore_index
-            safe = xp.where(valid, tgt, 0)  # each target's class (0 where ignored)
+            safe = xp.where(valid, tgt, tgt.dtype.type(0))  # the class to pick (0: ignored)
         if logp.ndim == 2:  # (N, C): plain fancy indexing, no index arrays to build
             at = (xp.arange(logp.shape[0]), safe)
             picked = logp[at]
@@ -137,7 +137,7 @@ def _check_targets(target: Tensor, c: int, ignore_index: int):
     if t.size == 0:
         return None, None
     valid = t != ignore_index
-    safe = target._device._xp().where(valid, t, 0)
+    safe = target._device._xp().where(valid, t, t.dtype.type(0))
     # as unsigned, a negative target is huge: one maximum finds both ends of the range
     u = safe if safe.dtype.kind == "u" else safe.view(np.uint64)
     raise_if(u.max() >= c, _target_error, t, valid, c)
