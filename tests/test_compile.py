@@ -92,6 +92,15 @@ def line_of(marker: str) -> int:
     return hits[0]
 
 
+def twin_setups(setup, device: str):
+    """``setup(model)`` (a step and what else it returns) for twin MLPs, the first step
+    compiled: ``((compiled step, *rest), (eager step, *rest), (compiled model, eager model))``."""
+    model_c, model_e = twin_models(mlp, device)
+    step_c, *rest_c = setup(model_c)
+    step_e, *rest_e = setup(model_e)
+    return (gpuarr.compile(step_c), *rest_c), (step_e, *rest_e), (model_c, model_e)
+
+
 def affine_tanh(x, w):
     """A small pure tensor function (no autograd: neither argument requires grad)."""
     return (x @ w).tanh() * 2.0 + 1.0
@@ -518,10 +527,8 @@ def test_lr_scheduler_between_calls_matches_eager(device):
         sched = gpuarr.optim.lr_scheduler.StepLR(opt, step_size=4, gamma=0.5)
         return make_train_step(model, opt), opt, sched
 
-    model_c, model_e = twin_models(mlp, device)
-    step_c, opt_c, sched_c = setup(model_c)
-    step_c = gpuarr.compile(step_c)
-    step_e, opt_e, sched_e = setup(model_e)
+    (step_c, opt_c, sched_c), (step_e, opt_e, sched_e), (model_c, model_e) = twin_setups(
+        setup, device)
     data = batches(20, (16,), device, seed=2)
 
     def run(step, opt, sched):
@@ -557,10 +564,8 @@ def test_hyperparameter_change_and_new_param_group_match_eager(device):
         opt = gpuarr.optim.SGD(params[:2], lr=0.1)
         return make_train_step(model, opt), opt, params[2:]
 
-    model_c, model_e = twin_models(mlp, device)
-    step_c, opt_c, rest_c = setup(model_c)
-    step_c = gpuarr.compile(step_c)
-    step_e, opt_e, rest_e = setup(model_e)
+    (step_c, opt_c, rest_c), (step_e, opt_e, rest_e), (model_c, model_e) = twin_setups(
+        setup, device)
     data = batches(12, (16,), device, seed=5)
 
     def run(step, opt, rest):
