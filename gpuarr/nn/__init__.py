@@ -26,3 +26,9 @@ from .transformer import *  # noqa: F403
 from .conv_transpose import *  # noqa: F403, E402
 from .normalization_extra import *  # noqa: F403, E402
 from .resample import *  # noqa: F403, E402
+from .padding import *  # noqa: F403, E402
+from .channel import *  # noqa: F403, E402
+from .distance import *  # noqa: F403, E402
+from .loss_extra import *  # noqa: F403, E402
+from .activation_extra import *  # noqa: F403, E402
+from .pooling_adaptive_max import *  # noqa: F403, E402

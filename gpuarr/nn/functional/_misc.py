@@ -357,24 +357,77 @@ def _put_add(g: Tensor, idx, axis: int, n: int) -> Tensor:
     return apply_raw(PutAddAxis, g, idx, axis, n)
 
 
-def _mode_index(n: int, lo: int, hi: int, mode: str, dim: int, shape) -> np.ndarray:
+def _mode_index(n: int, lo: int, hi: int, mode: str) -> np.ndarray:
+    """Source positions along one dim of length ``n`` padded by (``lo``, ``hi``) (amounts
+    already checked by :func:`_check_mode_pad`)."""
     i = np.arange(-lo, n + hi)
     if mode == "reflect":
-        if lo >= n or hi >= n:
-            raise RuntimeError(
-                "Argument #4: Padding size should be less than the corresponding input "
-                f"dimension, but got: padding ({lo}, {hi}) at dimension {dim} of input "
-                f"{list(shape)}"
-            )
         period = 2 * (n - 1) if n > 1 else 1
         i = np.abs(i) % period
         return np.where(i >= n, period - i, i)
     if mode == "replicate":
         return np.clip(i, 0, n - 1)
-    if lo > n or hi > n:
-        raise RuntimeError(
-            "Padding value causes wrapping around more than once.")
     return i % n
+
+
+_MODE_DIMS = {1: (2, 3), 2: (3, 4), 3: (4, 5)}  # padded dims -> the input ranks torch takes
+_KERNEL = {"reflect": "reflection_pad", "replicate": "replication_pad"}
+
+
+def _check_mode_pad(input: Tensor, pad: tuple, mode: str) -> None:
+    """torch's checks for a non-constant ``mode``, in torch's order and words."""
+    k, nd = len(pad) // 2, input.ndim
+    if nd not in _MODE_DIMS.get(k, ()):
+        raise NotImplementedError(
+            f"Padding size {len(pad)} is not supported for {nd}D input tensor.\n"
+            "Supported combinations for non-constant padding:\n"
+            "  - 2D or 3D input: padding size = 2 (pads last dimension)\n"
+            "  - 3D or 4D input: padding size = 4 (pads last 2 dimensions)\n"
+            "  - 4D or 5D input: padding size = 6 (pads last 3 dimensions)")
+    shape = list(input.shape)
+    # (size, lo, hi) per padded dim, innermost (W) first as torch's pad tuple lists them
+    dims = [(shape[nd - 1 - j], pad[2 * j], pad[2 * j + 1]) for j in range(k)]
+    out = [n + lo + hi for n, lo, hi in dims]
+    if mode == "circular":
+        for n, lo, hi in reversed(dims):  # torch walks the padded dims outermost first
+            if lo > n or hi > n:
+                raise RuntimeError("Padding value causes wrapping around more than once.")
+            if n + lo + hi < 0:
+                raise RuntimeError("Negative padding value is resulting in an empty dimension")
+        return
+    # reflection/replication kernels take a zero batch size but no other empty dim
+    first = 1 if nd == k + 2 else 0
+    if any(n == 0 for n in shape[first:]):
+        raise RuntimeError(
+            f"Expected {k + 1}D or {k + 2}D (batch mode) tensor with possibly 0 batch size and "
+            f"other non-zero dimensions for input, but got: {shape}")
+    if mode == "reflect":
+        for j, (n, lo, hi) in enumerate(dims):
+            if lo >= n or hi >= n:
+                raise RuntimeError(
+                    f"Argument #{4 + 2 * j}: Padding size should be less than the corresponding "
+                    f"input dimension, but got: padding ({lo}, {hi}) at dimension {nd - 1 - j} "
+                    f"of input {shape}")
+    if all(o < 1 for o in out):
+        n_in = [n for n, _, _ in dims]
+        if k == 1:
+            msg = f"input (W: {n_in[0]}) is too small. Calculated output W: {out[0]}"
+        elif k == 2:
+            gap = " " if mode == "replicate" else ""
+            msg = (f"input (H: {n_in[1]}, W: {n_in[0]}{gap}) is too small. Calculated output "
+                   f"H: {out[1]} W: {out[0]}")
+        else:
+            msg = (f"input (D: {n_in[2]} H: {n_in[1]}, W: {n_in[0]}) is too small. Calculated "
+                   f"output D: {out[2]} H: {out[1]} W: {out[0]}")
+        raise RuntimeError(msg)
+    if any(o < 0 for o in out):
+        if mode == "reflect" and k == 2:
+            raise RuntimeError("numel: integer multiplication overflow")
+        new = shape[:nd - k] + out[::-1]
+        bad = next(o for o in new if o < 0)
+        raise RuntimeError(f"Trying to create tensor with negative dimension {bad}: {new}")
+    if input._data.dtype == np.bool_:
+        raise NotImplementedError(f"\"{_KERNEL[mode]}{k}d\" not implemented for 'Bool'")
 
 
 def pad(input: Tensor, pad, mode: str = "constant", value: float | None = None) -> Tensor:
@@ -382,14 +435,17 @@ def pad(input: Tensor, pad, mode: str = "constant", value: float | None = None) 
     starting from the last dim. Negative amounts crop.
 
     Args:
-        mode: 'constant' (fill with ``value``, default 0), 'reflect', 'replicate' or
-            'circular'.
+        mode: 'constant' (fill with ``value``, default 0; any number of dims), or 'reflect',
+            'replicate' or 'circular' (the last 1, 2 or 3 dims of a 2-3, 3-4 or 4-5 dim input,
+            as torch).
 
     Example:
         >>> F.pad(gpuarr.ones(1, 2), (1, 1))
         tensor([[0., 1., 1., 0.]])
     """
     check_tensor(input, "input", "pad")
+    if mode not in ("constant", "reflect", "replicate", "circular"):
+        raise NotImplementedError(f"Unrecognised padding mode {mode}")
     pad = tuple(int(p) for p in pad)
     if len(pad) % 2:
         raise RuntimeError("Padding length must be divisible by 2")
@@ -402,28 +458,24 @@ def pad(input: Tensor, pad, mode: str = "constant", value: float | None = None) 
     pads = [(0, 0)] * (input.ndim - k)
     for j in range(k):
         pads.append((pad[2 * (k - 1 - j)], pad[2 * (k - 1 - j) + 1]))
-    for d, (n, (lo, hi)) in enumerate(zip(input.shape, pads)):
-        if n + lo + hi < 0:
-            raise RuntimeError(
-                f"The input size {n}, plus negative padding {lo} and {hi} resulted in a negative "
-                f"output size, which is invalid. Check dimension {d} of your input."
-            )
     if mode == "constant":
+        # torch crops first (narrow), so either crop alone may not overrun the dim
+        for n, (lo, hi) in zip(input.shape, pads):
+            if n + min(lo, 0) < 0 or n + min(lo, 0) + min(hi, 0) < 0:
+                raise RuntimeError("narrow(): length must be non-negative.")
         v = 0 if value is None else value
         if input._data.dtype.kind in "fV":
             v = float(v)
         return _pad_const(input, tuple(pads), v)
-    if mode not in ("reflect", "replicate", "circular"):
-        raise NotImplementedError(f"Unrecognised padding mode {mode}")
     if value is not None and value != 0:
-        raise ValueError(f'Padding mode "{mode}" doesn\'t take in value argument')
+        raise RuntimeError(f'Padding mode "{mode}" doesn\'t take in value argument')
+    _check_mode_pad(input, pad, mode)
     xp = input._device._xp()
     out = input
     for d, (lo, hi) in enumerate(pads):
         if lo == 0 and hi == 0:
             continue
-        n = input.shape[d]
-        idx = _mode_index(n, lo, hi, mode, d, input.shape)
+        idx = _mode_index(input.shape[d], lo, hi, mode)
         out = _take(out, xp.asarray(idx), d)
     return out
 
