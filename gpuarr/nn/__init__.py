@@ -32,3 +32,5 @@ from .distance import *  # noqa: F403, E402
 from .loss_extra import *  # noqa: F403, E402
 from .activation_extra import *  # noqa: F403, E402
 from .pooling_adaptive_max import *  # noqa: F403, E402
+from .embedding_bag import *  # noqa: F403, E402
+from .bilinear import *  # noqa: F403, E402

@@ -314,3 +314,21 @@ def test_inplace_flag_of_the_elu_family_backpropagates_as_torch(name, form, devi
     yt = run(torch, TF, xt)
     np.testing.assert_allclose(y.detach().cpu().numpy(), yt.detach().numpy(), rtol=1e-12)
     np.testing.assert_allclose(x.grad.cpu().numpy(), xt.grad.numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["elu", "celu", "selu"])
+def test_elu_family_out_of_place_is_torchs_kernel(name, device):
+    """Out of place the ELU family is torch's elu kernel: its node names, and the gradient
+    from ``exp(x)`` directly, which keeps its digits for very negative ``x`` (``expm1``'s own
+    derivative, ``result + 1``, rounds to 0 in float32 below about -17)."""
+    xs = np.array([-40.0, -20.0, -10.0, -1.0, -0.0, 0.0, 0.5, 3.0], np.float32)
+    kw = {} if name == "selu" else {"alpha": 1.5}
+    x = gpuarr.tensor(xs, device=device, requires_grad=True)
+    y = getattr(F, name)(x, **kw)
+    xt = torch.tensor(xs, requires_grad=True)
+    yt = getattr(TF, name)(xt, **kw)
+    assert y.grad_fn.name() == yt.grad_fn.name()
+    (gx,) = gpuarr.autograd.grad(y.sum(), x)
+    (gt,) = torch.autograd.grad(yt.sum(), xt)
+    np.testing.assert_allclose(y.detach().cpu().numpy(), yt.detach().numpy(), rtol=1e-6)
+    np.testing.assert_allclose(gx.cpu().numpy(), gt.numpy(), rtol=1e-5, atol=0)

@@ -36,8 +36,8 @@ from ._resample import __all__ as _resample_all  # noqa: E402
 
 __all__ += [*_convt_all, *_normx_all, *_resample_all]
 from ._channel import *  # noqa: F403, E402
-from ._elu_inplace import *  # noqa: F403, E402
-from ._elu_inplace import __all__ as _elu_inplace_all  # noqa: E402
+from ._elu import *  # noqa: F403, E402
+from ._elu import __all__ as _elu_all  # noqa: E402
 from ._channel import __all__ as _channel_all  # noqa: E402
 from ._distance import *  # noqa: F403, E402
 from ._distance import __all__ as _distance_all  # noqa: E402
@@ -48,5 +48,15 @@ from ._activation_extra import __all__ as _activation_extra_all  # noqa: E402
 from ._pool_adaptive_max import *  # noqa: F403, E402
 from ._pool_adaptive_max import __all__ as _pool_adaptive_max_all  # noqa: E402
 
-__all__ += [*_channel_all, *_elu_inplace_all, *_distance_all, *_loss_extra_all,
+__all__ += [*_channel_all, *_elu_all, *_distance_all, *_loss_extra_all,
             *_activation_extra_all, *_pool_adaptive_max_all]
+from ._embedding_bag import *  # noqa: F403, E402
+from ._embedding_bag import __all__ as _embedding_bag_all  # noqa: E402
+from ._bilinear import *  # noqa: F403, E402
+from ._bilinear import __all__ as _bilinear_all  # noqa: E402
+from ._gumbel import *  # noqa: F403, E402
+from ._gumbel import __all__ as _gumbel_all  # noqa: E402
+from ._grid import *  # noqa: F403, E402
+from ._grid import __all__ as _grid_all  # noqa: E402
+
+__all__ += [*_embedding_bag_all, *_bilinear_all, *_gumbel_all, *_grid_all]

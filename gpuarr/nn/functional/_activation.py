@@ -22,7 +22,7 @@ from ...ops import special as S
 from ...ops._registry import apply_inplace
 from ...ops.activation import log_softmax, relu_, softmax
 from ...ops.shape import narrow
-from ._elu_inplace import SELU_ALPHA, SELU_SCALE, celu_, elu_, selu_
+from ._elu import celu_, elu_, elu_family, selu_
 from ._utils import check_tensor, float_dtype_check, no_grad_needed
 
 __all__ = [
@@ -132,25 +132,17 @@ def relu6(input: Tensor, inplace: bool = False) -> Tensor:
 
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """``x`` for ``x > 0`` else ``alpha * (exp(x) - 1)``."""
-    if inplace:  # the out-of-place graph would need the input it overwrites
-        return elu_(input, alpha)
-    neg = E.expm1(E.clamp(input, max=0.0)) * alpha
-    return E.where(input > 0, input, neg)
+    return elu_(input, alpha) if inplace else elu_family(input, "elu", alpha)
 
 
 def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """``max(0, x) + min(0, alpha * (exp(x / alpha) - 1))``."""
-    if inplace:
-        return celu_(input, alpha)
-    neg = E.expm1(E.clamp(input, max=0.0) / alpha) * alpha
-    return E.where(input > 0, input, neg)
+    return celu_(input, alpha) if inplace else elu_family(input, "celu", alpha)
 
 
 def selu(input: Tensor, inplace: bool = False) -> Tensor:
     """Scaled ELU with the self-normalising constants."""
-    if inplace:
-        return selu_(input)
-    return elu(input, SELU_ALPHA) * SELU_SCALE
+    return selu_(input) if inplace else elu_family(input, "selu")
 
 
 # --------------------------------------------------------------------------------------------
