@@ -34,3 +34,5 @@ from .activation_extra import *  # noqa: F403, E402
 from .pooling_adaptive_max import *  # noqa: F403, E402
 from .embedding_bag import *  # noqa: F403, E402
 from .bilinear import *  # noqa: F403, E402
+from .conv3d import *  # noqa: F403, E402
+from .pooling3d import *  # noqa: F403, E402

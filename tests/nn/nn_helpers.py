@@ -3,7 +3,10 @@ weights and inputs, and compare outputs and every gradient."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
+import pytest
 import torch
 from device_helpers import resolved
 
@@ -75,3 +78,18 @@ def compare_module(gm, tm, inputs, device, dtype, *, grad_inputs=True, scale=1.0
 
 def gpu_tensor(a, device, rg=False):
     return gpuarr.tensor(a, device=device, requires_grad=rg)
+
+
+def spread(*shape, seed=0):
+    """Distinct values far enough apart that finite differences never change a maximum."""
+    n = int(np.prod(shape))
+    vals = np.random.default_rng(seed).permutation(n).astype(np.float64) - n / 2 + 0.5
+    return (vals * 0.1).reshape(shape)
+
+
+def raises_like(tfn, gfn):
+    """``gfn`` raises what ``tfn`` raises in torch: the same type and message."""
+    with pytest.raises(Exception) as te:
+        tfn()
+    with pytest.raises(type(te.value), match="^" + re.escape(str(te.value)) + "$"):
+        gfn()

@@ -4,36 +4,16 @@ gradgradcheck in float64, the modules' reprs and torch's error texts."""
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as TF
+from nn_helpers import raises_like, spread, to_np
 
 import gpuarr
 import gpuarr.nn.functional as F
 from gpuarr import nn
 from gpuarr.autograd import gradcheck, gradgradcheck
-
-
-def to_np(t) -> np.ndarray:
-    return t.detach().cpu().numpy()
-
-
-def spread(*shape, seed=0):
-    """Distinct values far enough apart that finite differences never change a maximum."""
-    n = int(np.prod(shape))
-    vals = np.random.default_rng(seed).permutation(n).astype(np.float64) - n / 2 + 0.5
-    return (vals * 0.1).reshape(shape)
-
-
-def raises_like(tfn, gfn):
-    """``gfn`` raises what ``tfn`` raises in torch: the same type and message."""
-    with pytest.raises(Exception) as te:
-        tfn()
-    with pytest.raises(type(te.value), match="^" + re.escape(str(te.value)) + "$"):
-        gfn()
 
 
 def compare(tfn, gfn, arr, device, dtype=np.float64):

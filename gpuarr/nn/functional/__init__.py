@@ -60,3 +60,9 @@ from ._grid import *  # noqa: F403, E402
 from ._grid import __all__ as _grid_all  # noqa: E402
 
 __all__ += [*_embedding_bag_all, *_bilinear_all, *_gumbel_all, *_grid_all]
+from ._conv3d import *  # noqa: F403, E402
+from ._conv3d import __all__ as _conv3d_all  # noqa: E402
+from ._pool3d import *  # noqa: F403, E402
+from ._pool3d import __all__ as _pool3d_all  # noqa: E402
+
+__all__ += [*_conv3d_all, *_pool3d_all]

@@ -112,6 +112,25 @@ def _check_input(input, name: str) -> None:
                         f"{type(input).__name__}")
 
 
+def output_size_of(input, output_size, n: int) -> tuple[int, ...]:
+    """The ``n`` output sizes of an adaptive pool of ``input`` (an int for all, or a tuple
+    whose None entries keep the input's size), checked in torch's order and words."""
+    if not isinstance(input, Tensor):  # torch reads input.size() first
+        raise AttributeError(f"'{type(input).__name__}' object has no attribute 'size'")
+    if isinstance(output_size, (tuple, list)):
+        if input.ndim <= len(output_size):
+            raise ValueError(f"Input dimension should be at least {len(output_size) + 1}")
+        size = [input.shape[input.ndim - len(output_size) + k] if v is None else v
+                for k, v in enumerate(output_size)]
+        if len(size) != n:
+            raise RuntimeError(f"adaptive_max_pool{n}d(): internal error: output_size.size() "
+                               f"must be {n}")
+        return tuple(operator.index(v) for v in size)
+    if isinstance(output_size, (int, np.integer)):
+        return (operator.index(output_size),) * n
+    raise TypeError(f"object of type '{type(output_size).__name__}' has no len()")
+
+
 def adaptive_max_pool2d_with_indices(input: Tensor, output_size,
                                      return_indices: bool = False) -> tuple[Tensor, Tensor]:
     """:func:`adaptive_max_pool2d` that always returns ``(output, indices)``.
@@ -122,21 +141,7 @@ def adaptive_max_pool2d_with_indices(input: Tensor, output_size,
         tensor([[[ 5,  7],
                  [13, 15]]])
     """
-    if not isinstance(input, Tensor):  # torch reads input.size() first
-        raise AttributeError(f"'{type(input).__name__}' object has no attribute 'size'")
-    if isinstance(output_size, (tuple, list)):
-        if input.ndim <= len(output_size):
-            raise ValueError(f"Input dimension should be at least {len(output_size) + 1}")
-        size = [input.shape[input.ndim - len(output_size) + k] if v is None else v
-                for k, v in enumerate(output_size)]
-        if len(size) != 2:
-            raise RuntimeError("adaptive_max_pool2d(): internal error: output_size.size() "
-                               "must be 2")
-        oh, ow = (operator.index(v) for v in size)
-    elif isinstance(output_size, (int, np.integer)):
-        oh = ow = operator.index(output_size)
-    else:
-        raise TypeError(f"object of type '{type(output_size).__name__}' has no len()")
+    oh, ow = output_size_of(input, output_size, 2)
     if input.ndim not in (3, 4):
         raise RuntimeError(
             f"adaptive_max_pool2d(): Expected 3D or 4D tensor, but got: {list(input.shape)}")
