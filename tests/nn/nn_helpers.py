@@ -80,6 +80,11 @@ def gpu_tensor(a, device, rg=False):
     return gpuarr.tensor(a, device=device, requires_grad=rg)
 
 
+def rnd(*shape, seed=0):
+    """Standard normal float64 values of ``shape``."""
+    return np.random.default_rng(seed).standard_normal(shape)
+
+
 def spread(*shape, seed=0):
     """Distinct values far enough apart that finite differences never change a maximum."""
     n = int(np.prod(shape))

@@ -4,12 +4,11 @@ gradgradcheck in float64, rrelu's random slopes, reprs and error texts."""
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as TF
+from nn_helpers import raises_like, to_np
 
 import gpuarr
 import gpuarr.nn.functional as F
@@ -34,23 +33,11 @@ SPECIAL_CASES = [
 ]
 
 
-def to_np(t) -> np.ndarray:
-    return t.detach().cpu().numpy()
-
-
 def spread(*shape, seed=0, step=0.1):
     """Distinct values at least ``step`` apart, none at 0 or at +-0.5 (the kinks)."""
     n = int(np.prod(shape))
     vals = np.random.default_rng(seed).permutation(n).astype(np.float64) - n / 2 + 0.37
     return (vals * step).reshape(shape)
-
-
-def raises_like(tfn, gfn):
-    """``gfn`` raises what ``tfn`` raises in torch: the same type and message."""
-    with pytest.raises(Exception) as te:
-        tfn()
-    with pytest.raises(type(te.value), match="^" + re.escape(str(te.value)) + "$"):
-        gfn()
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as TF
-from nn_helpers import compare_module, to_np
+from nn_helpers import compare_module, rnd, to_np
 
 import gpuarr
 from gpuarr import nn
@@ -18,10 +18,6 @@ from gpuarr.autograd import gradcheck, gradgradcheck
 from gpuarr.nn import functional as F
 
 DTYPES = [gpuarr.float32, gpuarr.float64]
-
-
-def rnd(*shape, seed=0):
-    return np.random.default_rng(seed).standard_normal(shape)
 
 
 # ------------------------------------------------------------------------------------------

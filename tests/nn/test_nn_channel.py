@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 from device_helpers import resolved
-from nn_helpers import NP_DT, TOL, to_np
+from nn_helpers import NP_DT, TOL, rnd, to_np
 
 import gpuarr
 import gpuarr.nn.functional as F
@@ -18,10 +18,6 @@ from gpuarr.autograd import gradcheck, gradgradcheck
 
 TF = torch.nn.functional
 DTYPES = [gpuarr.float32, gpuarr.float64]
-
-
-def rnd(*shape, seed=0):
-    return np.random.default_rng(seed).standard_normal(shape)
 
 
 def compare(fg, ft, x: np.ndarray, device, dtype, scale=1.0):

@@ -4,13 +4,11 @@ gradgradcheck in float64, the module's repr and init, and torch's error types an
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as TF
-from nn_helpers import compare_module, to_np
+from nn_helpers import compare_module, raises_like, rnd, to_np
 
 import gpuarr
 import gpuarr.nn.functional as F
@@ -18,18 +16,6 @@ from gpuarr import nn
 from gpuarr.autograd import gradcheck, gradgradcheck
 
 DTYPES = [gpuarr.float32, gpuarr.float64]
-
-
-def rnd(*shape, seed=0):
-    return np.random.default_rng(seed).standard_normal(shape)
-
-
-def raises_like(tfn, gfn):
-    """``gfn`` raises what ``tfn`` raises in torch: the same type and message."""
-    with pytest.raises(Exception) as te:
-        tfn()
-    with pytest.raises(type(te.value), match="^" + re.escape(str(te.value)) + "$"):
-        gfn()
 
 
 CASES = [

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 import torch
-from nn_helpers import NP_DT, TOL, to_np
+from nn_helpers import NP_DT, TOL, rnd, to_np
 
 import gpuarr
 from gpuarr import nn
@@ -16,10 +16,6 @@ from gpuarr.autograd import gradcheck, gradgradcheck
 
 F = nn.functional
 DTYPES = [gpuarr.float32, gpuarr.float64]
-
-
-def rnd(*shape, seed=0):
-    return np.random.default_rng(seed).standard_normal(shape)
 
 
 def compare(g_fn, t_fn, arrays, device, dtype, scale=1.0, none_grad_ok=False):

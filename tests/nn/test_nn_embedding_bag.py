@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as TF
-from nn_helpers import TORCH_DT, check_close, to_np
+from nn_helpers import TORCH_DT, check_close, rnd, to_np
 
 import gpuarr
 from gpuarr import nn
@@ -17,10 +17,6 @@ from gpuarr.autograd import gradcheck, gradgradcheck
 from gpuarr.nn import functional as F
 
 DTYPES = [gpuarr.float32, gpuarr.float64]
-
-
-def rnd(*shape, seed=0):
-    return np.random.default_rng(seed).standard_normal(shape)
 
 
 def run_both(device, dtype, idx, offsets=None, psw=None, backward=True, **kw):

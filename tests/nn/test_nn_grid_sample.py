@@ -12,6 +12,7 @@ import pytest
 import torch
 import torch.nn.functional as TF
 from device_helpers import resolved
+from nn_helpers import to_np
 
 import gpuarr
 import gpuarr.nn.functional as F
@@ -21,10 +22,6 @@ MODES = ["bilinear", "nearest", "bicubic"]
 PADS = ["zeros", "border", "reflection"]
 NP_DT = {"float32": np.float32, "float64": np.float64}
 TOL = {"float32": dict(rtol=1e-5, atol=2e-5), "float64": dict(rtol=1e-10, atol=1e-10)}
-
-
-def to_np(t) -> np.ndarray:
-    return t.detach().cpu().numpy()
 
 
 def _pair(a: np.ndarray, device: str):

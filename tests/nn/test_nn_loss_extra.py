@@ -10,7 +10,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
-from nn_helpers import NP_DT, TOL, to_np
+from nn_helpers import NP_DT, TOL, rnd, to_np
 
 import gpuarr
 from gpuarr import nn
@@ -20,10 +20,6 @@ F = nn.functional
 TF = torch.nn.functional
 DTYPES = [gpuarr.float32, gpuarr.float64]
 REDUCTIONS = ["mean", "sum", "none"]
-
-
-def rnd(*shape, seed=0):
-    return np.random.default_rng(seed).standard_normal(shape)
 
 
 def signs(*shape, seed=1):

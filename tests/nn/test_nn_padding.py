@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 from device_helpers import resolved
-from nn_helpers import NP_DT, TOL, to_np
+from nn_helpers import NP_DT, TOL, rnd, to_np
 
 import gpuarr
 import gpuarr.nn.functional as F
@@ -19,10 +19,6 @@ from gpuarr.autograd import gradcheck, gradgradcheck
 DTYPES = [gpuarr.float32, gpuarr.float64]
 FAMILIES = ["ZeroPad", "ConstantPad", "ReflectionPad", "ReplicationPad", "CircularPad"]
 MODES = {"ReflectionPad": "reflect", "ReplicationPad": "replicate", "CircularPad": "circular"}
-
-
-def rnd(*shape, seed=0):
-    return np.random.default_rng(seed).standard_normal(shape)
 
 
 def make(family: str, n: int, padding, value=2.5):

@@ -10,16 +10,12 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as TF
-from nn_helpers import raises_like, spread, to_np
+from nn_helpers import raises_like, rnd, spread, to_np
 
 import gpuarr
 import gpuarr.nn.functional as F
 from gpuarr import nn
 from gpuarr.autograd import gradcheck, gradgradcheck
-
-
-def rnd(*shape, seed=0):
-    return np.random.default_rng(seed).standard_normal(shape)
 
 
 def compare(tfn, gfn, arr, device, dtype=np.float64, tol=1e-12):
