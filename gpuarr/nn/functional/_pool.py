@@ -407,13 +407,20 @@ def avg_pool1d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
 # adaptive average pooling
 
 
+def adaptive_windows(n: int, o: int):
+    """Start and length of each of the ``o`` adaptive windows over ``n`` (torch's choice:
+    window i covers ``[floor(i*n/o), ceil((i+1)*n/o))``), as int64 arrays."""
+    i = np.arange(o, dtype=np.int64)
+    start = (i * n) // o
+    end = -((-(i + 1) * n) // o)
+    return start, end - start
+
+
 def _adaptive_matrix(n: int, o: int, xp, dtype):
-    """(o, n) averaging matrix: row i averages input[floor(i*n/o) : ceil((i+1)*n/o)]."""
+    """(o, n) averaging matrix: row i averages the input over adaptive window i."""
     a = np.zeros((o, n), dtype=np.float64)
-    for i in range(o):
-        start = (i * n) // o
-        end = -(-((i + 1) * n) // o)
-        a[i, start:end] = 1.0 / (end - start)
+    for i, (start, length) in enumerate(zip(*adaptive_windows(n, o))):
+        a[i, start:start + length] = 1.0 / length
     return xp.asarray(a.astype(dtype))
 
 

@@ -14,9 +14,8 @@ import numpy as np
 
 from ..._tensor import Tensor, _make
 from ._conv3d import Geom3, vol2col, vol2col_array
-from ._pool import _adaptive_matrix
+from ._pool import _adaptive_matrix, adaptive_windows
 from ._pool_adaptive_max import _check_nonempty, output_size_of
-from ._pool_adaptive_max import _windows as _adaptive_windows
 from ._utils import check_tensor, dtype_name, pair
 
 __all__ = ["max_pool3d", "max_pool3d_with_indices", "avg_pool3d", "adaptive_avg_pool3d",
@@ -271,7 +270,7 @@ def _adaptive_max3(input: Tensor, size: tuple):
         # last position (marked invalid, so a repeat never counts as a new candidate)
         per = []
         for n, o in zip((d, h, w), size):
-            start, length = _adaptive_windows(n, o)
+            start, length = adaptive_windows(n, o)
             off = np.arange(int(length.max()))[:, None]
             per.append((start[None, :] + np.minimum(off, length - 1), off < length))
         (ia, va), (ib, vb), (ic, vc) = per

@@ -1,11 +1,11 @@
 """Adaptive max pooling (functional forms).
 
 Output cell ``i`` of a dim of size ``n`` pooled to ``o`` covers ``[floor(i*n/o),
-ceil((i+1)*n/o))``, as torch chooses the windows. The forward walks the window offsets in
-row-major order keeping a running maximum and its flat (H*W) index: a larger value or a NaN
-takes over, so the first maximum wins and the last NaN, as in torch's kernel. The backward
-adds each gradient at its maximum's index (a scatter-add in Tensor ops, whose own backward is
-a gather, so second derivatives work).
+ceil((i+1)*n/o))``, as torch chooses the windows (``_pool.adaptive_windows``). The forward
+walks the window offsets in row-major order keeping a running maximum and its flat (H*W)
+index: a larger value or a NaN takes over, so the first maximum wins and the last NaN, as in
+torch's kernel. The backward adds each gradient at its maximum's index (a scatter-add in
+Tensor ops, whose own backward is a gather, so second derivatives work).
 """
 
 from __future__ import annotations
@@ -18,17 +18,10 @@ from ..._creation import zeros
 from ..._tensor import Tensor, _make
 from ...autograd.function import Function
 from ...ops._common import dtype_name
+from ._pool import adaptive_windows
 
 __all__ = ["adaptive_max_pool1d", "adaptive_max_pool2d", "adaptive_max_pool1d_with_indices",
            "adaptive_max_pool2d_with_indices"]
-
-
-def _windows(n: int, o: int):
-    """Start and length of each of the ``o`` adaptive windows over ``n``."""
-    i = np.arange(o, dtype=np.int64)
-    start = (i * n) // o
-    end = -((-(i + 1) * n) // o)
-    return start, end - start
 
 
 class _AdaptiveMaxPool2d(Function):
@@ -39,8 +32,8 @@ class _AdaptiveMaxPool2d(Function):
     def forward(ctx, x, oh, ow, holder):
         xp = ctx.xp
         n, c, h, w = x.shape
-        hs, hl = _windows(h, oh)
-        ws, wl = _windows(w, ow)
+        hs, hl = adaptive_windows(h, oh)
+        ws, wl = adaptive_windows(w, ow)
         if oh == 0 or ow == 0:
             out = xp.empty((n, c, oh, ow), dtype=x.dtype)
             idx = xp.zeros((n, c, oh, ow), dtype=np.int64)
