@@ -66,8 +66,10 @@ from .ops.activation import *  # noqa: F403
 from .ops.conversion import clone
 from .ops.counting import *  # noqa: F403
 from .ops.elementwise import *  # noqa: F403
+from .ops.elementwise_extra import *  # noqa: F403
 from .ops.indexing import *  # noqa: F403
 from .ops.indexing_extra import *  # noqa: F403
+from .ops.linalg_extra import *  # noqa: F403
 from .ops.matmul import *  # noqa: F403
 from .ops.matrix_functions import *  # noqa: F403
 from .ops.misc_ops import *  # noqa: F403
@@ -75,8 +77,11 @@ from .ops.random import *  # noqa: F403
 from .ops.reduction import *  # noqa: F403
 from .ops.sampling import *  # noqa: F403
 from .ops.shape import *  # noqa: F403
+from .ops.shape_extra import *  # noqa: F403
 from .ops.sorting import *  # noqa: F403
 from .ops.stacking import *  # noqa: F403
+from .ops.stats import *  # noqa: F403
+from .ops.tensor_info import *  # noqa: F403
 from .serialization import load, save
 
 # Subpackages, importable as gpuarr.nn etc. (none of them imports CuPy, torch or TensorFlow).
@@ -112,6 +117,7 @@ from ._threads import (
     set_num_threads,
 )
 from . import jit, multiprocessing, return_types, testing
+from ._torch_aliases import *  # noqa: F403
 from ._legacy_tensors import *  # noqa: F403
 from ._torch_backends import (
     are_deterministic_algorithms_enabled,

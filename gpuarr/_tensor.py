@@ -31,8 +31,10 @@ from .ops.activation import ActivationMethods
 from .ops.conversion import ConversionMethods, to_impl
 from .ops.counting import CountingMethods
 from .ops.elementwise import ElementwiseMethods
+from .ops.elementwise_extra import ElementwiseExtraMethods
 from .ops.indexing import IndexingMethods
 from .ops.indexing_extra import IndexingExtraMethods
+from .ops.linalg_extra import LinalgExtraMethods
 from .ops.matmul import MatmulMethods
 from .ops.matrix_functions import MatrixFunctionMethods
 from .ops.misc_ops import MiscMethods
@@ -40,9 +42,12 @@ from .ops.random import RandomMethods
 from .ops.reduction import ReductionMethods
 from .ops.sampling import SamplingMethods
 from .ops.shape import ShapeMethods
+from .ops.shape_extra import ShapeExtraMethods
 from .ops.sorting import SortingMethods
 from .ops.special import SpecialMethods
 from .ops.stacking import StackingMethods
+from .ops.stats import StatisticsMethods
+from .ops.tensor_info import TensorInfoMethods
 
 __all__ = ["Tensor", "Size"]
 
@@ -67,6 +72,11 @@ class Tensor(
     RandomMethods,          # uniform_, normal_, random_
     SamplingMethods,        # bernoulli, multinomial, exponential_, ...
     MiscMethods,            # new_*, addcmul, copysign, diff, t_, squeeze_, ...
+    ElementwiseExtraMethods,  # logaddexp, hypot, fmax, logit, sinc, in-place aliases, ...
+    ShapeExtraMethods,      # rot90, unfold, *_scatter, index_put, searchsorted, ...
+    StatisticsMethods,      # quantile, mode, logcumsumexp, cov, histogram, ...
+    LinalgExtraMethods,     # cholesky, qr, svd, pinverse, matrix_power, addr, ...
+    TensorInfoMethods,      # is_cpu, get_device, storage_offset, is_signed, ...
 ):
     """A multi-dimensional array on a device, with optional gradient tracking.
 

@@ -9,10 +9,14 @@ Example:
 
 from __future__ import annotations
 
+from .ops import decompositions as _base
+from .ops import decompositions_extra as _extra
 from .ops.decompositions import *  # noqa: F403
 
 # torch's result types under the names gpuarr.linalg has given them
 from .ops.decompositions import EighResult as EighResult
 from .ops.decompositions import SlogdetResult as SlogdetResult
 from .ops.decompositions import SVDResult as SVDResult
-from .ops.decompositions import __all__ as __all__
+from .ops.decompositions_extra import *  # noqa: F403
+
+__all__ = [*_base.__all__, *_extra.__all__]
