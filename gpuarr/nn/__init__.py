@@ -36,3 +36,9 @@ from .embedding_bag import *  # noqa: F403, E402
 from .bilinear import *  # noqa: F403, E402
 from .conv3d import *  # noqa: F403, E402
 from .pooling3d import *  # noqa: F403, E402
+from .pooling_extra import *  # noqa: F403, E402
+from .conv_transpose3d import *  # noqa: F403, E402
+from .dropout_extra import *  # noqa: F403, E402
+from .lazy import *  # noqa: F403, E402
+from .ctc import *  # noqa: F403, E402
+from .adaptive_softmax import *  # noqa: F403, E402

@@ -66,3 +66,13 @@ from ._pool3d import *  # noqa: F403, E402
 from ._pool3d import __all__ as _pool3d_all  # noqa: E402
 
 __all__ += [*_conv3d_all, *_pool3d_all]
+from ._pool_extra import *  # noqa: F403, E402
+from ._pool_extra import __all__ as _pool_extra_all  # noqa: E402
+from ._conv_transpose3d import *  # noqa: F403, E402
+from ._conv_transpose3d import __all__ as _conv_transpose3d_all  # noqa: E402
+from ._dropout_extra import *  # noqa: F403, E402
+from ._dropout_extra import __all__ as _dropout_extra_all  # noqa: E402
+from ._ctc import *  # noqa: F403, E402
+from ._ctc import __all__ as _ctc_all  # noqa: E402
+
+__all__ += [*_pool_extra_all, *_conv_transpose3d_all, *_dropout_extra_all, *_ctc_all]

@@ -1,0 +1,5 @@
+"""ConvTranspose3d."""
+
+from __future__ import annotations
+
+__all__: list[str] = []

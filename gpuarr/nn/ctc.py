@@ -1,0 +1,5 @@
+"""CTCLoss."""
+
+from __future__ import annotations
+
+__all__: list[str] = []

@@ -1,0 +1,5 @@
+"""conv_transpose3d."""
+
+from __future__ import annotations
+
+__all__: list[str] = []
