@@ -13,11 +13,12 @@ import importlib
 
 from . import data
 
-__all__ = ["data", "tensorboard"]
+__all__ = ["checkpoint", "data", "tensorboard"]
 
 
 def __getattr__(name: str):
-    # ``gpuarr.utils.tensorboard`` without an explicit import: load it on first access.
-    if name == "tensorboard":
-        return importlib.import_module(".tensorboard", __name__)
+    # ``gpuarr.utils.tensorboard`` / ``.checkpoint`` without an explicit import: load on first
+    # access.
+    if name in ("tensorboard", "checkpoint"):
+        return importlib.import_module("." + name, __name__)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
