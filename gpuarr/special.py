@@ -2,8 +2,12 @@
 
 Every name here is the same function as elsewhere in gpuarr (``special.erf is gpuarr.erf``),
 under torch.special's spelling (``gammaln`` for ``lgamma``, ``expit`` for ``sigmoid``,
-``psi`` for ``digamma``). torch.special functions gpuarr lacks are absent, so a program run
-under ``gpuarr.run_torch`` fails at the first use with an error that names them.
+``psi`` for ``digamma``, ``multigammaln`` for ``mvlgamma``, ``gammainc``/``gammaincc`` for
+``igamma``/``igammac``). The functions torch has only here (``erfcx``, ``ndtr``, ``ndtri``,
+``log_ndtr``, ``i0e``, ``i1``, ``i1e``, ``entr``, ``xlog1py``, ``zeta``,
+the modified Bessel functions, ``spherical_bessel_j0``) live in
+:mod:`gpuarr.ops.elementwise_extra`. torch.special functions gpuarr lacks are absent, so a
+program run under ``gpuarr.run_torch`` fails at the first use with an error that names them.
 
 Example:
     >>> gpuarr.special.gammaln(gpuarr.tensor([5.0]))  # log(4!)
@@ -14,14 +18,47 @@ from __future__ import annotations
 
 from .ops.activation import log_softmax, softmax
 from .ops.elementwise import exp2, expm1, log1p, round, sigmoid
+from .ops.elementwise_extra import (
+    entr,
+    erfc,
+    erfcx,
+    i0,
+    i0e,
+    i1,
+    i1e,
+    igamma,
+    igammac,
+    log_ndtr,
+    logit,
+    modified_bessel_i0,
+    modified_bessel_i1,
+    modified_bessel_k0,
+    modified_bessel_k1,
+    mvlgamma,
+    ndtr,
+    ndtri,
+    scaled_modified_bessel_k0,
+    scaled_modified_bessel_k1,
+    sinc,
+    spherical_bessel_j0,
+    xlog1py,
+    zeta,
+)
 from .ops.reduction import logsumexp
 from .ops.special import digamma, erf, erfinv, lgamma, polygamma, xlogy
 
 __all__ = [
-    "digamma", "erf", "erfinv", "exp2", "expit", "expm1", "gammaln", "log1p", "log_softmax",
-    "logsumexp", "polygamma", "psi", "round", "softmax", "xlogy",
+    "digamma", "entr", "erf", "erfc", "erfcx", "erfinv", "exp2", "expit", "expm1", "gammainc",
+    "gammaincc", "gammaln", "i0", "i0e", "i1", "i1e", "log1p", "log_ndtr", "log_softmax",
+    "logit", "logsumexp", "modified_bessel_i0", "modified_bessel_i1", "modified_bessel_k0",
+    "modified_bessel_k1", "multigammaln", "ndtr", "ndtri", "polygamma", "psi", "round",
+    "scaled_modified_bessel_k0", "scaled_modified_bessel_k1", "sinc", "softmax",
+    "spherical_bessel_j0", "xlog1py", "xlogy", "zeta",
 ]
 
 gammaln = lgamma
 psi = digamma
 expit = sigmoid
+multigammaln = mvlgamma
+gammainc = igamma
+gammaincc = igammac

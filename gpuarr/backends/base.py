@@ -228,11 +228,111 @@ class Backend:
         """The n-th derivative of digamma (n >= 1)."""
         raise NotImplementedError
 
+    def erfc(self, x):
+        """The complementary error function ``1 - erf(x)``, accurate where erf is near 1."""
+        raise NotImplementedError
+
+    def erfcx(self, x):
+        """The scaled complementary error function ``exp(x**2) * erfc(x)``."""
+        raise NotImplementedError
+
+    def ndtri(self, x):
+        """The inverse of the standard normal CDF."""
+        raise NotImplementedError
+
+    def log_ndtr(self, x):
+        """The log of the standard normal CDF, accurate in the far left tail."""
+        raise NotImplementedError
+
+    def bessel_i(self, order: int, x, scaled: bool = False):
+        """The modified Bessel function of the first kind of order 0 or 1; with ``scaled``,
+        times ``exp(-|x|)`` (``i0e``, ``i1e``)."""
+        raise NotImplementedError
+
+    def zeta(self, x, q):
+        """The Hurwitz zeta function ``sum_k (k + q) ** -x``."""
+        raise NotImplementedError
+
+    def bessel_k(self, order: int, x, scaled: bool = False):
+        """The modified Bessel function of the second kind of order 0 or 1; with ``scaled``,
+        times ``exp(x)`` (``k0e``, ``k1e``)."""
+        raise NotImplementedError
+
+    def gammainc(self, a, x, upper: bool = False):
+        """The regularized lower incomplete gamma function ``P(a, x)``; with ``upper``, the
+        upper one ``Q(a, x) = 1 - P(a, x)``."""
+        raise NotImplementedError
+
     # ---- linear algebra ----
     def linalg_errstate(self):
         """Context manager in which failed factorisations raise ``numpy.linalg.LinAlgError``
         (CuPy's solvers are silent by default)."""
         raise NotImplementedError
+
+    def solve_triangular(self, a, b, upper: bool, unit_diagonal: bool = False):
+        """``X`` with ``a @ X = b`` for triangular ``a`` (only its ``upper`` / lower triangle is
+        read; with ``unit_diagonal`` its diagonal is taken as ones). ``a`` is ``(*, n, n)``,
+        ``b`` ``(*, n, k)`` with the same batch dims. An exactly zero diagonal gives inf/nan,
+        as LAPACK's trsm does (no error).
+
+        This generic version substitutes one row at a time (n steps, each a batched product);
+        backends override it with their library's triangular solver.
+        """
+        xp = self.xp
+        n = a.shape[-1]
+        x = xp.zeros(b.shape, dtype=b.dtype)
+        for i in (range(n - 1, -1, -1) if upper else range(n)):
+            rest = slice(i + 1, n) if upper else slice(0, i)
+            s = b[..., i:i + 1, :] - xp.matmul(a[..., i:i + 1, rest], x[..., rest, :])
+            x[..., i:i + 1, :] = s if unit_diagonal else s / a[..., i:i + 1, i:i + 1]
+        return x
+
+    def lu_factor(self, a, pivot: bool = True):
+        """LU factorisation with partial pivoting (LAPACK's getrf) of ``a`` ``(*, m, n)``.
+
+        Returns:
+            ``(LU, pivots, info)``: ``L`` (unit diagonal, not stored) and ``U`` packed in one
+            array; ``pivots`` ``(*, min(m, n))`` int32, 1-based (row ``i`` was swapped with
+            row ``pivots[i]``); ``info`` ``(*)`` int32, the 1-based index of the first exactly
+            zero diagonal element of ``U`` (0: none). Nothing is raised for a singular ``a``.
+            ``pivot=False`` factors without row swaps.
+
+        This generic version eliminates one column at a time over the whole batch (no host
+        synchronisation); backends override it with their library's getrf.
+        """
+        xp = self.xp
+        m, n = a.shape[-2:]
+        k = min(m, n)
+        batch = a.shape[:-2]
+        nb = 1
+        for s in batch:
+            nb *= s
+        lu = a.reshape((nb, m, n)).copy()
+        piv = xp.broadcast_to(xp.arange(1, k + 1, dtype=xp.int32), (nb, k)).copy()
+        rows = xp.arange(nb)
+        one = a.dtype.type(1)
+        for j in range(k):
+            if pivot and m > 1:
+                p = xp.argmax(xp.abs(lu[:, j:, j]), axis=1) + j
+                piv[:, j] = (p + 1).astype(xp.int32)
+                row_j = lu[:, j, :].copy()
+                lu[:, j, :] = lu[rows, p, :]
+                lu[rows, p, :] = row_j
+            d = lu[:, j:j + 1, j:j + 1]
+            # a zero pivot leaves its column unscaled, as getrf does (it is zero below it)
+            lu[:, j + 1:, j:j + 1] /= xp.where(d == 0, one, d)
+            lu[:, j + 1:, j + 1:] -= lu[:, j + 1:, j:j + 1] * lu[:, j:j + 1, j + 1:]
+        info = self._lu_info(xp, lu, k)
+        return lu.reshape(batch + (m, n)), piv.reshape(batch + (k,)), info.reshape(batch)
+
+    @staticmethod
+    def _lu_info(xp, lu, k: int):
+        """getrf's ``info`` from a batch ``(b, m, n)`` of packed LU factors."""
+        zero = xp.diagonal(lu[:, :k, :k], axis1=-2, axis2=-1) == 0
+        if k == 0:
+            return xp.zeros(lu.shape[0], dtype=xp.int32)
+        first = xp.argmax(zero, axis=-1).astype(xp.int32) + 1
+        return xp.where(xp.any(zero, axis=-1), first, xp.int32(0)).astype(xp.int32)
 
     # ---- elementwise ----
     def relu(self, x):
@@ -275,6 +375,51 @@ class Backend:
         device): its ``done`` is True once the work queued before it has finished, and its
         ``synchronize()`` waits for that. None where work is synchronous (the CPU)."""
         return None
+
+    # ---- streams, events, device facts and pool limits (asynchronous devices only; the
+    # CPU runs work synchronously and has none of these: gpuarr.cuda calls them) ----
+    def _no_streams(self):
+        raise RuntimeError(f"the {self.name} backend has no streams or device properties")
+
+    def new_stream(self, index: int | None, priority: int = 0):
+        """A new stream of device ``index`` (not synchronising with the default stream)."""
+        self._no_streams()
+
+    def current_stream(self, index: int | None = None):
+        """The stream work on device ``index`` is queued on now."""
+        self._no_streams()
+
+    def null_stream(self):
+        """The default (legacy) stream."""
+        self._no_streams()
+
+    def use_stream(self, stream, index: int | None) -> None:
+        """Make ``stream`` the current stream of device ``index``."""
+        self._no_streams()
+
+    def new_event(self, index: int | None, timing: bool, blocking: bool, interprocess: bool):
+        """A new event of device ``index``."""
+        self._no_streams()
+
+    def elapsed_ms(self, start, end) -> float:
+        """Milliseconds between two recorded timing events."""
+        self._no_streams()
+
+    def device_properties(self, index: int) -> dict:
+        """The driver's properties of device ``index`` (cudaGetDeviceProperties' fields)."""
+        self._no_streams()
+
+    def mem_get_info(self, index: int | None = None) -> tuple[int, int]:
+        """(free, total) bytes of device ``index`` as the driver reports them."""
+        self._no_streams()
+
+    def set_memory_fraction(self, fraction: float, index: int | None = None) -> None:
+        """Cap the memory pool of device ``index`` at ``fraction`` of its memory."""
+        self._no_streams()
+
+    def memory_limit(self, index: int | None = None) -> int:
+        """The pool's cap in bytes (0: none)."""
+        self._no_streams()
 
     def nccl_available(self) -> bool:
         """Whether this backend runs NCCL collectives (the ``nccl_*`` methods below)."""

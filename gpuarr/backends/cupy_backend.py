@@ -282,6 +282,35 @@ class CupyBackend(Backend):
         n_arr = self._cp.asarray(float(n), dtype=x.dtype)
         return self._special().polygamma(n_arr, x).astype(x.dtype, copy=False)
 
+    def erfc(self, x):
+        return self._special().erfc(x).astype(x.dtype, copy=False)
+
+    def erfcx(self, x):
+        return self._special().erfcx(x).astype(x.dtype, copy=False)
+
+    def ndtri(self, x):
+        return self._special().ndtri(x).astype(x.dtype, copy=False)
+
+    def log_ndtr(self, x):
+        return self._special().log_ndtr(x).astype(x.dtype, copy=False)
+
+    def bessel_i(self, order, x, scaled=False):
+        cps = self._special()
+        f = {(0, False): cps.i0, (0, True): cps.i0e, (1, False): cps.i1, (1, True): cps.i1e}
+        return f[order, scaled](x).astype(x.dtype, copy=False)
+
+    def zeta(self, x, q):
+        return self._special().zeta(x, q).astype(x.dtype, copy=False)
+
+    def bessel_k(self, order, x, scaled=False):
+        cps = self._special()
+        f = {(0, False): cps.k0, (0, True): cps.k0e, (1, False): cps.k1, (1, True): cps.k1e}
+        return f[order, scaled](x).astype(x.dtype, copy=False)
+
+    def gammainc(self, a, x, upper=False):
+        cps = self._special()
+        return (cps.gammaincc if upper else cps.gammainc)(a, x).astype(x.dtype, copy=False)
+
     # ---- linear algebra ----
     def linalg_errstate(self):
         import cupyx
@@ -320,6 +349,46 @@ class CupyBackend(Backend):
     def record_event(self, index=None):
         with self.device_ctx(index):
             return self._cp.cuda.get_current_stream().record()
+
+    # ---- streams, events, device facts, pool limits (gpuarr.cuda) ----
+    def new_stream(self, index, priority: int = 0):
+        # torch's side streams do not synchronise with the legacy default stream
+        with self.device_ctx(index):
+            return self._cp.cuda.Stream(non_blocking=True, priority=priority)
+
+    def current_stream(self, index=None):
+        return self._cp.cuda.get_current_stream(self._current if index is None else index)
+
+    def null_stream(self):
+        return self._cp.cuda.Stream.null
+
+    def use_stream(self, stream, index) -> None:
+        with self.device_ctx(index):
+            stream.use()
+
+    def new_event(self, index, timing: bool, blocking: bool, interprocess: bool):
+        with self.device_ctx(index):
+            return self._cp.cuda.Event(block=blocking, disable_timing=not timing,
+                                       interprocess=interprocess)
+
+    def elapsed_ms(self, start, end) -> float:
+        return float(self._cp.cuda.get_elapsed_time(start, end))
+
+    def device_properties(self, index) -> dict:
+        return self._rt.getDeviceProperties(index)
+
+    def mem_get_info(self, index=None) -> tuple[int, int]:
+        with self.device_ctx(index):
+            free, total = self._rt.memGetInfo()
+        return int(free), int(total)
+
+    def set_memory_fraction(self, fraction: float, index=None) -> None:
+        with self.device_ctx(index):
+            self._cp.get_default_memory_pool().set_limit(fraction=fraction)
+
+    def memory_limit(self, index=None) -> int:
+        with self.device_ctx(index):
+            return int(self._cp.get_default_memory_pool().get_limit())
 
     def nccl_available(self) -> bool:
         try:

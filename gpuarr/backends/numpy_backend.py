@@ -1,4 +1,5 @@
-"""The CPU backend: NumPy arrays (SciPy for special functions when it is importable)."""
+"""The CPU backend: NumPy arrays (SciPy for special functions and LAPACK's triangular solve and
+LU when it is importable)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,14 @@ from . import _np_special
 from .base import Backend
 
 _NULL = contextlib.nullcontext()
+
+
+def _scipy_linalg():
+    try:
+        import scipy.linalg as sl
+    except ImportError:  # SciPy is optional: the generic Backend versions take over
+        return None
+    return sl
 
 
 def _scipy_special():
@@ -110,8 +119,9 @@ class NumpyBackend(Backend):
     """CPU backend on NumPy.
 
     Attributes:
-        use_scipy: take special functions from SciPy when it is importable (set False to use
-            the NumPy implementations; the tests compare both).
+        use_scipy: take special functions, the triangular solve and the LU factorisation from
+            SciPy when it is importable (set False to use the NumPy / generic implementations;
+            the tests compare both).
     """
 
     name = "numpy"
@@ -251,6 +261,82 @@ class NumpyBackend(Backend):
         out = sps.polygamma(n, x) if sps is not None else _np_special.polygamma(n, x)
         return out.astype(x.dtype, copy=False)
 
+    def erfc(self, x):
+        sps = self._sps()
+        out = sps.erfc(x) if sps is not None else _np_special.erfc(x)
+        return out.astype(x.dtype, copy=False)
+
+    def erfcx(self, x):
+        sps = self._sps()
+        out = sps.erfcx(x) if sps is not None else _np_special.erfcx(x)
+        return out.astype(x.dtype, copy=False)
+
+    def ndtri(self, x):
+        sps = self._sps()
+        out = sps.ndtri(x) if sps is not None else _np_special.ndtri(x)
+        return out.astype(x.dtype, copy=False)
+
+    def log_ndtr(self, x):
+        sps = self._sps()
+        out = sps.log_ndtr(x) if sps is not None else _np_special.log_ndtr(x)
+        return out.astype(x.dtype, copy=False)
+
+    def bessel_i(self, order, x, scaled=False):
+        sps = self._sps()
+        if sps is not None:
+            f = {(0, False): sps.i0, (0, True): sps.i0e, (1, False): sps.i1, (1, True): sps.i1e}
+            out = f[order, scaled](x)
+        else:
+            out = _np_special.bessel_i(order, x, scaled)
+        return out.astype(x.dtype, copy=False)
+
+    def zeta(self, x, q):
+        sps = self._sps()
+        out = sps.zeta(x, q) if sps is not None else _np_special.zeta(x, q)
+        return out.astype(x.dtype, copy=False)
+
+    def bessel_k(self, order, x, scaled=False):
+        sps = self._sps()
+        if sps is not None:
+            f = {(0, False): sps.k0, (0, True): sps.k0e, (1, False): sps.k1, (1, True): sps.k1e}
+            out = f[order, scaled](x)
+        else:
+            out = _np_special.bessel_k(order, x, scaled)
+        return out.astype(x.dtype, copy=False)
+
+    def gammainc(self, a, x, upper=False):
+        sps = self._sps()
+        if sps is not None:
+            out = (sps.gammaincc if upper else sps.gammainc)(a, x)
+        else:
+            out = _np_special.gammainc(a, x, upper)
+        return out.astype(x.dtype, copy=False)
+
     # ---- linear algebra ----
     def linalg_errstate(self):
         return _NULL  # NumPy always raises LinAlgError
+
+    def solve_triangular(self, a, b, upper, unit_diagonal=False):
+        sl = _scipy_linalg() if self.use_scipy else None
+        if sl is None or a.size == 0 or b.size == 0:
+            return super().solve_triangular(a, b, upper, unit_diagonal)
+        try:  # LAPACK's trtrs, batched by SciPy
+            x = sl.solve_triangular(a, b, lower=not upper, unit_diagonal=unit_diagonal,
+                                    check_finite=False)
+        except np.linalg.LinAlgError:  # an exactly zero diagonal: substitution gives inf/nan
+            return super().solve_triangular(a, b, upper, unit_diagonal)
+        return x.astype(b.dtype, copy=False)
+
+    def lu_factor(self, a, pivot=True):
+        sl = _scipy_linalg() if self.use_scipy else None
+        if sl is None or a.size == 0 or not pivot:
+            return super().lu_factor(a, pivot)
+        import warnings
+
+        with warnings.catch_warnings():  # a singular matrix is reported through info
+            warnings.simplefilter("ignore", sl.LinAlgWarning)
+            lu, piv = sl.lu_factor(a, check_finite=False)
+        m, n = a.shape[-2:]
+        k = min(m, n)
+        info = self._lu_info(np, lu.reshape((-1, m, n)), k).reshape(a.shape[:-2])
+        return lu.astype(a.dtype, copy=False), (piv + 1).astype(np.int32), info

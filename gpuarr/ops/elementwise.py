@@ -703,7 +703,8 @@ class _ZeroGrad(_Unary):
 
     @staticmethod
     def backward(ctx, g):
-        return g * 0
+        # zeros, not g * 0: an inf or NaN upstream gradient still gives 0 (torch's zeros_like)
+        return _make(g._device._xp().zeros_like(g._data), g._device)
 
 
 class Sign(_ZeroGrad):

@@ -32,9 +32,9 @@ from .._core.tensor import TensorBase
 from .._creation import tensor
 from ..backends import of_module
 from . import elementwise as E
-from ._common import apply_raw
+from ._common import apply_raw, promote_operands
 from ._registry import mixin, register
-from .elementwise import isnan, where
+from .elementwise import where
 
 if TYPE_CHECKING:  # annotations name the public class; code tests TensorBase
     from ._tensor import Tensor
@@ -227,11 +227,37 @@ def erfinv(input: Tensor) -> Tensor:
     return apply_raw(Erfinv, _float_input(input, "erfinv"))
 
 
+class Xlogy(Function):
+    """``x * log(y)``: 0 where ``x == 0`` and NaN where ``y`` is NaN (torch's kernel), with
+    torch's derivatives: ``d/dx = xlogy(g, y)`` (0 where ``x == 0`` and ``y <= 0``) and
+    ``d/dy = g * x / y``."""
+
+    _raw = True
+
+    @staticmethod
+    def forward(ctx, x, y):
+        ctx.save_for_backward(x, y)
+        xp = ctx.xp
+        out = xp.where(x == 0, xp.zeros((), x.dtype), x * xp.log(y))
+        return xp.where(xp.isnan(y), y, out).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y = ctx.saved_tensors
+        gx = gy = None
+        if ctx.needs_input_grad[0]:
+            gx = where((x == 0) & (y <= 0), 0.0, xlogy(g, y))
+        if ctx.needs_input_grad[1]:
+            gy = g * x / y
+        return gx, gy
+
+
 def xlogy(input, other) -> Tensor:
     """``input * log(other)``, defined as 0 where ``input == 0`` (unless ``other`` is NaN).
 
     Both arguments may be tensors or numbers (at least one a tensor); they broadcast.
-    Differentiable in both; the gradient is 0 where ``input == 0``.
+    Differentiable in both, with torch's derivatives (the gradient for ``input`` is
+    ``log(other)``, except 0 where ``input == 0`` and ``other <= 0``).
 
     Example:
         >>> gpuarr.xlogy(gpuarr.tensor([0.0, 2.0]), gpuarr.tensor([0.0, 3.0]))
@@ -242,13 +268,8 @@ def xlogy(input, other) -> Tensor:
         raise TypeError("xlogy(): expected at least one Tensor argument")
     x = input if isinstance(input, TensorBase) else _full_like_scalar(input, ref)
     y = other if isinstance(other, TensorBase) else _full_like_scalar(other, ref)
-    if x._data.dtype.kind != "f" and y._data.dtype.kind != "f":
-        x = x.to(D.get_default_dtype())
-    zero = x == 0
-    # log of a safe value where input == 0, so the unused branch has no inf/NaN gradient
-    safe_y = where(zero, 1.0, y) if y._data.dtype.kind == "f" else where(zero, 1, y).to(x.dtype)
-    res = where(zero, 0.0, x * safe_y.log())
-    return where(isnan(y), y, res) if y._data.dtype.kind == "f" else res
+    x, y, _ = promote_operands(x, y, "xlogy", force_float=True)
+    return Xlogy.apply(x, y)
 
 
 def _full_like_scalar(value, ref: Tensor) -> Tensor:

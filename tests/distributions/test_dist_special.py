@@ -108,12 +108,17 @@ def test_xlogy(device):
     ours = host(xlogy(gpuarr.tensor(x, device=device), gpuarr.tensor(y, device=device)))
     theirs = torch.xlogy(torch.tensor(x), torch.tensor(y)).numpy()
     np.testing.assert_array_equal(ours, theirs)
-    # numbers on either side, broadcasting, no NaN gradient where x == 0 and y == 0
-    a = gpuarr.tensor([0.0, 1.5], dtype=gpuarr.float64, device=device, requires_grad=True)
-    b = gpuarr.tensor([0.0, 2.0], dtype=gpuarr.float64, device=device, requires_grad=True)
+    # torch's derivatives: d/dx = log(y) but 0 where x == 0 and y <= 0; d/dy = x / y (NaN at
+    # x == y == 0, as torch)
+    xs, ys = [0.0, 1.5, 0.0, 0.0, 2.0], [0.0, 2.0, 3.0, -1.0, np.nan]
+    a = gpuarr.tensor(xs, dtype=gpuarr.float64, device=device, requires_grad=True)
+    b = gpuarr.tensor(ys, dtype=gpuarr.float64, device=device, requires_grad=True)
+    ta = torch.tensor(xs, dtype=torch.float64, requires_grad=True)
+    tb = torch.tensor(ys, dtype=torch.float64, requires_grad=True)
     xlogy(a, b).sum().backward()
-    np.testing.assert_allclose(host(a.grad), [0.0, np.log(2.0)])
-    np.testing.assert_allclose(host(b.grad), [0.0, 0.75])
+    torch.xlogy(ta, tb).sum().backward()
+    np.testing.assert_array_equal(host(a.grad), ta.grad.numpy())
+    np.testing.assert_array_equal(host(b.grad), tb.grad.numpy())
     np.testing.assert_allclose(host(xlogy(2.0, gpuarr.tensor([np.e], device=device))), [2.0],
                                rtol=1e-6)
 
