@@ -8,8 +8,11 @@ and returned instead). Saved tensors are released after each node unless ``retai
 
 from __future__ import annotations
 
+import traceback
+import warnings
+
 from .capture import backward_runs
-from .function import Node
+from .function import Node, _anomaly
 from .grad_mode import _state
 from .tensor import TensorBase, _make
 
@@ -189,6 +192,8 @@ def run_backward(
 
 def _run(roots, root_grads, retain_graph, create_graph, inputs, allow_unused, accumulate):
     owner = _Owner(root_grads)
+    # anomaly mode is read once per backward(): nodes then run through a checking wrapper
+    call_node = _call_node_anomaly if _anomaly[0] else _call_node
     # What to capture (autograd.grad): leaves by identity, non-leaves by (node, output index).
     cap_leaf: dict = {}
     cap_node: dict = {}
@@ -279,7 +284,7 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs, allow_unused, ac
         got = (grads_out[0] is not None if len(grads_out) == 1
                else any(g is not None for g in grads_out))
         if got and (needed is None or node in needed):
-            grads_in = _call_node(node, grads_out, create_graph, owner, cap_node, capture)
+            grads_in = call_node(node, grads_out, create_graph, owner, cap_node, capture)
         if not retain_graph and node._saved is not None:
             node.release()
         for i, e in enumerate(node.next_edges):
@@ -384,3 +389,32 @@ def _call_node(node: Node, grads_out: list, create_graph: bool, owner: _Owner, c
     fn = node._fn
     grads_in = fn.backward(node, *grads_out)
     return _validate(node, grads_in)
+
+
+def _call_node_anomaly(node: Node, grads_out: list, create_graph: bool, owner: _Owner,
+                       cap_node, capture):
+    """:func:`_call_node` in anomaly mode: a gradient holding NaN raises (with ``check_nan``),
+    and any error from the node warns with the traceback of the forward call that made it."""
+    try:
+        grads_in = _call_node(node, grads_out, create_graph, owner, cap_node, capture)
+        if _anomaly[1]:
+            for i, g in enumerate(grads_in):
+                # a host sync per gradient, as in torch: this mode is for debugging
+                if g is not None and g._data.dtype.kind in "fcV" and \
+                        g.isnan().any().item():
+                    raise RuntimeError(
+                        f"Function '{node.name()}' returned nan values in its {i}th output.")
+    except Exception:
+        warnings.warn(_anomaly_message(node), UserWarning, stacklevel=1)
+        raise
+    return grads_in
+
+
+def _anomaly_message(node: Node) -> str:
+    """torch's warning for an error in ``node``'s backward under anomaly mode."""
+    trace = node._anomaly_trace
+    if trace is None:
+        return (f"Error detected in {node.name()}. No forward pass information available. "
+                "Enable detect anomaly during forward pass for more information.")
+    return (f"Error detected in {node.name()}. Traceback of forward call that caused the "
+            "error:\n" + "".join(traceback.format_list(trace)))

@@ -15,6 +15,8 @@ User-defined Functions (``_raw = False``) get Tensors, exactly like PyTorch.
 
 from __future__ import annotations
 
+import os
+import traceback
 import weakref
 
 import numpy as np
@@ -24,7 +26,7 @@ from .hooks import RemovableHandle
 from .tensor import TensorBase, _common_device, _make, _wrap_out
 
 __all__ = ["Function", "Node", "FunctionCtx", "once_differentiable", "apply_raw",
-           "no_graph_ctx"]
+           "no_graph_ctx", "set_anomaly_mode"]
 
 
 class FunctionCtx:
@@ -187,6 +189,7 @@ class Node:
         "_saved_versions", "_out_meta", "_to_save", "__dict__", "__weakref__",
     )
     _freed = False
+    _anomaly_trace = None  # anomaly mode: the forward's stack (FrameSummary list)
     _non_diff = None
     _pre_hooks = None
     _retain = None
@@ -303,6 +306,46 @@ class Node:
         if saved is not None and any(t is not None for t in saved):
             self._saved = None
             self._freed = True
+
+
+# Anomaly mode (gpuarr.autograd.detect_anomaly). Recording must cost nothing while it is off,
+# so no flag is read per op: the two node factories the recording paths call (``_make_node``
+# in _apply, ``_new_node`` in record_one_output) are module globals, looked up per call either
+# way, and set_anomaly_mode swaps in versions that also keep the forward's stack.
+_anomaly = [False, True]  # [enabled, check_nan]; the engine reads it once per backward()
+
+
+def _forward_trace() -> list:
+    """The caller's stack at the op, without gpuarr's own frames at its end (the op's
+    implementation), as traceback.FrameSummary objects."""
+    # source lines are read only if the trace is printed (lookup_lines=False)
+    stack = traceback.StackSummary.extract(traceback.walk_stack(None), lookup_lines=False)
+    stack.reverse()
+    end = len(stack)
+    while end > 1 and stack[end - 1].filename.startswith(_PKG_DIR):
+        end -= 1
+    return stack[:end]
+
+
+def _new_node_traced(cls):
+    node = _new(cls)
+    node._anomaly_trace = _forward_trace()
+    return node
+
+
+def _make_node_traced(fn, xp, device, n_args: int):
+    node = Node(fn, xp, device, n_args)
+    node._anomaly_trace = _forward_trace()
+    return node
+
+
+def set_anomaly_mode(enabled: bool, check_nan: bool = True) -> None:
+    """Turn anomaly mode on or off (see ``gpuarr.autograd.anomaly_mode``)."""
+    global _new_node, _make_node
+    _anomaly[0] = bool(enabled)
+    _anomaly[1] = bool(check_nan)
+    _new_node = _new_node_traced if enabled else _new
+    _make_node = _make_node_traced if enabled else Node
 
 
 def _typed(node):
@@ -435,6 +478,8 @@ def once_differentiable(fn):
 _Tensor: type = None  # gpuarr.Tensor, set by gpuarr._core.register_tensor_class
 _NOARG = object()  # record_one_output's 'no second operand'
 _new_node = _new = object.__new__
+_make_node = Node  # _apply's node factory; set_anomaly_mode swaps it
+_PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 
 
 def _forward(cls, ctx, fargs):
@@ -483,7 +528,7 @@ def _apply(cls, args: tuple):
         return _wrap_out(_forward(cls, ctx, args), device, raw, args, cls._is_view)
 
     n = len(args)
-    node = Node(cls, device._xp(), device, n)
+    node = _make_node(cls, device._xp(), device, n)
     nig = [False] * n
     edges = node.next_edges
     meta = node.input_meta

@@ -1,10 +1,11 @@
 """``gpuarr.utils.data``: datasets, samplers and the ``DataLoader``, with PyTorch's API.
 
 * :class:`Dataset` (map-style: ``__getitem__`` + ``__len__``), :class:`IterableDataset`,
-  :class:`TensorDataset`, :class:`Subset`, :class:`ConcatDataset`, :func:`random_split`.
+  :class:`TensorDataset`, :class:`Subset`, :class:`ConcatDataset`, :class:`StackDataset`,
+  :class:`ChainDataset`, :func:`random_split`.
 * Samplers: :class:`SequentialSampler`, :class:`RandomSampler` (seeded by a
   :class:`gpuarr.Generator` or the default generator), :class:`SubsetRandomSampler`,
-  :class:`BatchSampler`.
+  :class:`BatchSampler`, :class:`WeightedRandomSampler`.
 * :class:`DataLoader` batches samples with :func:`default_collate`, which stacks tensors,
   NumPy arrays and numbers into gpuarr tensors and keeps tuples / lists / dicts structured.
 
@@ -28,9 +29,11 @@ from ._collate import default_collate, default_convert
 from ._worker import WorkerInfo, get_worker_info
 from .dataloader import DataLoader
 from .dataset import (
+    ChainDataset,
     ConcatDataset,
     Dataset,
     IterableDataset,
+    StackDataset,
     Subset,
     TensorDataset,
     random_split,
@@ -42,11 +45,12 @@ from .sampler import (
     Sampler,
     SequentialSampler,
     SubsetRandomSampler,
+    WeightedRandomSampler,
 )
 
 __all__ = [
     "Dataset", "IterableDataset", "TensorDataset", "Subset", "ConcatDataset", "random_split",
     "Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler", "BatchSampler",
     "DataLoader", "default_collate", "default_convert", "get_worker_info", "WorkerInfo",
-    "DistributedSampler",
+    "DistributedSampler", "WeightedRandomSampler", "StackDataset", "ChainDataset",
 ]

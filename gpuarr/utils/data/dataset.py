@@ -47,7 +47,8 @@ class IterableDataset(Dataset):
         raise NotImplementedError("Subclasses of IterableDataset should implement __iter__.")
 
     def __add__(self, other):
-        raise TypeError("IterableDataset does not support concatenation with '+'")
+        """``a + b``: a :class:`ChainDataset` that iterates ``a`` then ``b`` (as torch)."""
+        return ChainDataset([self, other])
 
 
 def _index_tensor(t: Tensor, index):
@@ -191,3 +192,113 @@ def _randperm(n: int, generator: Generator | None) -> list[int]:
     return randperm(n, generator=generator, device=dev).tolist()
 
 
+
+
+class StackDataset(Dataset):
+    """Several map-style datasets of one length side by side: item ``i`` is the tuple (or dict)
+    of their items ``i``.
+
+    Args:
+        *args: datasets whose items come back as a tuple.
+        **kwargs: datasets whose items come back as a dict under these names (give either
+            ``args`` or ``kwargs``, not both).
+
+    Raises:
+        ValueError: for no datasets, both forms at once, or datasets of different lengths.
+
+    Example:
+        >>> ds = StackDataset(TensorDataset(gpuarr.arange(3)), [10, 20, 30])
+        >>> ds[1]
+        ((tensor(1),), 20)
+        >>> StackDataset(x=[1, 2], y=[3, 4])[0]
+        {'x': 1, 'y': 3}
+    """
+
+    datasets: tuple | dict
+
+    def __init__(self, *args: Dataset, **kwargs: Dataset) -> None:
+        if args:
+            if kwargs:
+                raise ValueError(
+                    "Supported either ``tuple``- (via ``args``) or"
+                    "``dict``- (via ``kwargs``) like input/output, but both types are given."
+                )
+            parts: Iterable = args
+            self.datasets = args
+        elif kwargs:
+            parts = list(kwargs.values())
+            self.datasets = kwargs
+        else:
+            raise ValueError("At least one dataset should be passed")
+        parts = list(parts)
+        self._length = len(parts[0])
+        if any(self._length != len(d) for d in parts):
+            raise ValueError("Size mismatch between datasets")
+
+    def __getitem__(self, index):
+        if isinstance(self.datasets, dict):
+            return {k: d[index] for k, d in self.datasets.items()}
+        return tuple(d[index] for d in self.datasets)
+
+    def __getitems__(self, indices: list) -> list:
+        """A batch of samples, using the datasets' own ``__getitems__`` where they have one."""
+        named = isinstance(self.datasets, dict)
+        columns = {k: _stack_column(d, indices) for k, d in
+                   (self.datasets.items() if named else enumerate(self.datasets))}
+        if named:
+            return [{k: col[i] for k, col in columns.items()} for i in range(len(indices))]
+        return [tuple(col[i] for col in columns.values()) for i in range(len(indices))]
+
+    def __len__(self) -> int:
+        return self._length
+
+
+def _stack_column(dataset, indices: list) -> list:
+    """``dataset``'s items at ``indices`` (one batch call when it has ``__getitems__``)."""
+    getitems = getattr(dataset, "__getitems__", None)
+    if not callable(getitems):
+        return [dataset[i] for i in indices]
+    items = getitems(indices)
+    if len(items) != len(indices):
+        raise ValueError(
+            f"Nested dataset's output size mismatch. Expected {len(indices)}, got {len(items)}"
+        )
+    return list(items)
+
+
+class ChainDataset(IterableDataset):
+    """Several iterable-style datasets one after the other, chained as they are read.
+
+    Args:
+        datasets: the :class:`IterableDataset` s to chain.
+
+    Example:
+        >>> class Count(IterableDataset):
+        ...     def __init__(self, n):
+        ...         self.n = n
+        ...     def __iter__(self):
+        ...         return iter(range(self.n))
+        >>> list(ChainDataset([Count(2), Count(3)]))
+        [0, 1, 0, 1, 2]
+    """
+
+    def __init__(self, datasets: Iterable[Dataset]) -> None:
+        super().__init__()
+        self.datasets = datasets
+
+    def __iter__(self) -> Iterator:
+        for d in self.datasets:
+            _check_iterable(d)
+            yield from d
+
+    def __len__(self) -> int:
+        total = 0
+        for d in self.datasets:
+            _check_iterable(d)
+            total += len(d)
+        return total
+
+
+def _check_iterable(d) -> None:
+    if not isinstance(d, IterableDataset):
+        raise AssertionError("ChainDataset only supports IterableDataset")

@@ -1,12 +1,15 @@
 """Samplers: ``Sampler``, ``SequentialSampler``, ``RandomSampler``, ``SubsetRandomSampler``,
-``BatchSampler`` (torch.utils.data.sampler)."""
+``BatchSampler``, ``WeightedRandomSampler`` (torch.utils.data.sampler)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 
+from ..._creation import as_tensor
+from ..._dtype import float64
 from ..._random import Generator
 from ...ops.random import randint
+from ...ops.sampling import multinomial
 from .dataset import (
     _randperm,
 )
@@ -158,3 +161,55 @@ class BatchSampler(Sampler):
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
 
+
+
+class WeightedRandomSampler(Sampler):
+    """Indices ``0 .. len(weights) - 1`` drawn with probabilities proportional to ``weights``.
+
+    Args:
+        weights: one non-negative weight per index (need not sum to one).
+        num_samples: how many indices to draw.
+        replacement: draw with replacement (default); without it an index comes at most once.
+        generator: the random source (default: gpuarr's default generator).
+
+    Raises:
+        ValueError: for a ``num_samples`` that is not a positive int, a ``replacement`` that is
+            not a bool, or ``weights`` that are not 1-d.
+
+    Example:
+        >>> s = WeightedRandomSampler([0.1, 0.9, 0.4], 5,
+        ...                           generator=gpuarr.Generator().manual_seed(0))
+        >>> len(list(s))
+        5
+    """
+
+    def __init__(self, weights: Sequence[float], num_samples: int, replacement: bool = True,
+                 generator: Generator | None = None) -> None:
+        if not isinstance(num_samples, int) or isinstance(num_samples, bool) \
+                or num_samples <= 0:
+            raise ValueError(
+                "num_samples should be a positive integer value, but got "
+                f"num_samples={num_samples}"
+            )
+        if not isinstance(replacement, bool):
+            raise ValueError(
+                f"replacement should be a boolean value, but got replacement={replacement}"
+            )
+        weights_tensor = as_tensor(weights, dtype=float64)
+        if weights_tensor.ndim != 1:
+            raise ValueError(
+                "weights should be a 1d sequence but given weights have shape "
+                f"{tuple(weights_tensor.shape)}"
+            )
+        self.weights = weights_tensor
+        self.num_samples = num_samples
+        self.replacement = replacement
+        self.generator = generator
+
+    def __iter__(self) -> Iterator[int]:
+        drawn = multinomial(self.weights, self.num_samples, self.replacement,
+                            generator=self.generator)
+        yield from iter(drawn.tolist())  # indices go to the host, as in torch
+
+    def __len__(self) -> int:
+        return self.num_samples
