@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import numbers
 import sys
+import threading
 from collections.abc import Sequence as _Sequence
 from typing import TYPE_CHECKING
 
@@ -17,6 +18,8 @@ import numpy as np
 from . import _dtype as D
 from ._core.tensor import TensorBase, _make
 from ._device import CPU, as_device
+from ._device import device as _device_cls
+from ._memory_format import check_memory_format, preserve_format, relayout
 from .ops._out import fill_out
 
 if TYPE_CHECKING:  # annotations name the public class; code tests TensorBase
@@ -27,6 +30,35 @@ __all__ = [
     "empty", "arange", "range_", "linspace", "logspace", "eye", "zeros_like", "ones_like",
     "full_like", "empty_like", "scalar_tensor",
 ]
+
+# The device factories use when ``device=`` is not given (gpuarr.set_default_device). Kept per
+# thread, as torch keeps its default-device context: a new thread starts on the CPU.
+_DEFAULT = threading.local()
+
+
+def set_factory_device(device) -> None:
+    """Make ``device`` the factories' default (None restores the CPU). A spec such as 'cuda' is
+    kept unresolved, so that it follows the current CUDA device; an unusable device raises now,
+    not at the next factory call."""
+    if device is not None:
+        device = _device_cls(device)
+        as_device(device)._backend()
+    _DEFAULT.device = device
+
+
+def _given_or_default(device):
+    """``device`` resolved, else the default device if one was set, else None (the data's own
+    device, for ``tensor(t)`` / ``as_tensor(t)``)."""
+    if device is not None:
+        return as_device(device)
+    d = getattr(_DEFAULT, "device", None)
+    return None if d is None else as_device(d)
+
+
+def factory_device(device):
+    """The concrete device a factory with ``device=device`` allocates on: ``device`` when
+    given, else the default device (:func:`gpuarr.set_default_device`), else the CPU."""
+    return _given_or_default(device) or CPU
 
 
 def _size(args, name: str = "size") -> tuple:
@@ -188,7 +220,7 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False,
     Example:
         >>> gpuarr.tensor([[1, 2], [3, 4]], dtype=gpuarr.float64)
     """
-    dev = as_device(device) if device is not None else None
+    dev = _given_or_default(device)
     if isinstance(data, TensorBase):
         out = data.detach().to(device=dev, dtype=dtype, copy=True)
         if out._data is data._data:
@@ -226,8 +258,9 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False,
 
 
 def as_tensor(data, dtype=None, device=None) -> Tensor:
-    """Like :func:`tensor` but shares memory when ``data`` is already a suitable array/tensor."""
-    dev = as_device(device) if device is not None else None
+    """Like :func:`tensor` but shares memory when ``data`` is already a suitable array/tensor
+    (on the device asked for, by default the default device)."""
+    dev = _given_or_default(device)  # as torch, data (tensors too) moves to the default device
     if isinstance(data, TensorBase):
         return data.to(device=dev, dtype=dtype)
     if isinstance(data, np.ndarray) and (dev is None or dev is CPU):
@@ -275,7 +308,7 @@ def from_dlpack(ext) -> Tensor:
 
 
 def _alloc(kind: str, size, dtype, device, requires_grad: bool, fill=None) -> Tensor:
-    dev = as_device(device)
+    dev = factory_device(device)
     dt = (D.as_dtype(dtype) if dtype is not None else D.get_default_dtype()).np
     bk = dev._backend()
     if fill is not None:
@@ -317,10 +350,28 @@ def ones(*size, dtype=None, device=None, requires_grad: bool = False, out=None) 
 
 def empty(*size, dtype=None, device=None, requires_grad: bool = False, out=None,
           memory_format=None) -> Tensor:
-    """An uninitialised tensor (contents are arbitrary; ``out`` is resized and returned)."""
+    """An uninitialised tensor (contents are arbitrary; ``out`` is resized and returned).
+
+    ``memory_format=gpuarr.channels_last`` (4-d) or ``channels_last_3d`` (5-d) lays the data
+    out with the channel dimension innermost, as torch does.
+    """
     if out is not None:
         return _factory_out(empty, size, dtype, device, requires_grad, out)
-    return _alloc("empty", _size(size, "empty"), dtype, device, requires_grad)
+    shape = _size(size, "empty")
+    if memory_format is None:
+        return _alloc("empty", shape, dtype, device, requires_grad)
+    if check_memory_format(memory_format, "empty") is preserve_format:
+        raise RuntimeError("unsupported memory format Preserve")
+    return _in_format(_alloc("empty", shape, dtype, device, False), memory_format, requires_grad)
+
+
+def _in_format(t: Tensor, memory_format, requires_grad: bool) -> Tensor:
+    """``t`` re-laid in ``memory_format`` (channels-last strides), values kept, as a fresh leaf;
+    ``t`` itself for the row-major formats."""
+    arr = relayout(t._data, t._device, memory_format)
+    if arr is None:
+        return t.requires_grad_(True) if requires_grad and not t.requires_grad else t
+    return _finish(arr, t._device, requires_grad)
 
 
 def full(size, fill_value, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
@@ -345,28 +396,44 @@ def zeros_like(input: Tensor, *, dtype=None, device=None, requires_grad: bool = 
                memory_format=None) -> Tensor:
     """Zeros with the shape (and by default dtype and device) of ``input``."""
     dt, dev = _like(input, dtype, device)
-    return zeros(input.shape, dtype=dt, device=dev, requires_grad=requires_grad)
+    if memory_format is None:  # the common call: no layout work
+        return zeros(input.shape, dtype=dt, device=dev, requires_grad=requires_grad)
+    check_memory_format(memory_format, "zeros_like")
+    t = zeros(input.shape, dtype=dt, device=dev)
+    return _in_format(t, memory_format, requires_grad)
 
 
 def ones_like(input: Tensor, *, dtype=None, device=None, requires_grad: bool = False,
               memory_format=None) -> Tensor:
     """Ones with the shape (and by default dtype and device) of ``input``."""
     dt, dev = _like(input, dtype, device)
-    return ones(input.shape, dtype=dt, device=dev, requires_grad=requires_grad)
+    if memory_format is None:  # the common call: no layout work
+        return ones(input.shape, dtype=dt, device=dev, requires_grad=requires_grad)
+    check_memory_format(memory_format, "ones_like")
+    t = ones(input.shape, dtype=dt, device=dev)
+    return _in_format(t, memory_format, requires_grad)
 
 
 def empty_like(input: Tensor, *, dtype=None, device=None, requires_grad: bool = False,
                memory_format=None) -> Tensor:
     """Uninitialised, with the shape (and by default dtype and device) of ``input``."""
     dt, dev = _like(input, dtype, device)
-    return empty(input.shape, dtype=dt, device=dev, requires_grad=requires_grad)
+    if memory_format is None:  # the common call: no layout work
+        return empty(input.shape, dtype=dt, device=dev, requires_grad=requires_grad)
+    check_memory_format(memory_format, "empty_like")
+    t = empty(input.shape, dtype=dt, device=dev)
+    return _in_format(t, memory_format, requires_grad)
 
 
 def full_like(input: Tensor, fill_value, *, dtype=None, device=None,
               requires_grad: bool = False, memory_format=None) -> Tensor:
     """``fill_value`` everywhere, with the shape (and by default dtype/device) of ``input``."""
     dt, dev = _like(input, dtype, device)
-    return full(input.shape, fill_value, dtype=dt, device=dev, requires_grad=requires_grad)
+    if memory_format is None:  # the common call: no layout work
+        return full(input.shape, fill_value, dtype=dt, device=dev, requires_grad=requires_grad)
+    check_memory_format(memory_format, "full_like")
+    t = full(input.shape, fill_value, dtype=dt, device=dev)
+    return _in_format(t, memory_format, requires_grad)
 
 
 def _num(x):
@@ -395,7 +462,7 @@ def arange(start, end=None, step=1, *, dtype=None, device=None,
     else:
         dt = D.as_dtype(dtype)
     n = max(0, math.ceil((end - start) / step))
-    dev = as_device(device)
+    dev = factory_device(device)
     xp = dev._xp()
     dev._backend().check_dtype(dt.np)
     if dt.is_floating_point:
@@ -420,7 +487,7 @@ def linspace(start, end, steps: int, *, dtype=None, device=None,
     if steps < 0:
         raise RuntimeError("number of steps must be non-negative")
     dt = D.as_dtype(dtype) if dtype is not None else D.get_default_dtype()
-    dev = as_device(device)
+    dev = factory_device(device)
     start, end = _num(start), _num(end)
     arr = dev._xp().linspace(start, end, steps, dtype=np.float64)
     if not dt.is_floating_point:
@@ -432,7 +499,7 @@ def logspace(start, end, steps: int, base: float = 10.0, *, dtype=None, device=N
              requires_grad: bool = False) -> Tensor:
     """``base ** linspace(start, end, steps)``."""
     dt = D.as_dtype(dtype) if dtype is not None else D.get_default_dtype()
-    dev = as_device(device)
+    dev = factory_device(device)
     arr = base ** dev._xp().linspace(_num(start), _num(end), steps, dtype=np.float64)
     return _finish(arr.astype(dt.np), dev, requires_grad)
 
@@ -443,5 +510,5 @@ def eye(n: int, m: int | None = None, *, dtype=None, device=None,
     if n < 0 or (m is not None and m < 0):
         raise RuntimeError(f"n must be greater or equal to 0, got {n}")
     dt = D.as_dtype(dtype) if dtype is not None else D.get_default_dtype()
-    dev = as_device(device)
+    dev = factory_device(device)
     return _finish(dev._xp().eye(n, m, dtype=dt.np), dev, requires_grad)

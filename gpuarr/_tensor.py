@@ -24,11 +24,12 @@ from ._core.tensor import (  # the core's helpers are re-exported for the layers
 )
 from ._device import CPU, as_device, cuda_device, device
 from ._legacy_tensors import cast_to_type, default_tensor
+from ._memory_format import check_memory_format, preserve_format
 from ._tensor_str import format_tensor
 from .autograd import backward as _backward
 from .backends import cuda_backend
 from .ops.activation import ActivationMethods
-from .ops.conversion import ConversionMethods, to_impl
+from .ops.conversion import ConversionMethods, to_impl, to_memory_format
 from .ops.counting import CountingMethods
 from .ops.elementwise import ElementwiseMethods
 from .ops.elementwise_extra import ElementwiseExtraMethods
@@ -150,13 +151,18 @@ class Tensor(
         """Return the tensor on another device and/or with another dtype (self if no change).
 
         Accepts ``to(device)``, ``to(dtype)``, ``to(device, dtype)``, ``to(other_tensor)`` and
-        keywords ``device=``, ``dtype=``, ``copy=``, ``non_blocking=`` (ignored).
+        keywords ``device=``, ``dtype=``, ``copy=``, ``non_blocking=`` (ignored) and
+        ``memory_format=`` (a channels-last format lays the result out that way).
 
         Example:
             >>> x.to('cuda', gpuarr.float16)
         """
+        fmt = kwargs.pop("memory_format", None)
         dev, dt, copy = _parse_to(args, kwargs)
-        return to_impl(self, dev, dt, copy)
+        out = to_impl(self, dev, dt, copy)
+        if fmt is not None and check_memory_format(fmt, "to") is not preserve_format:
+            out = to_memory_format(out, fmt)
+        return out
 
     def cuda(self, device=None, non_blocking: bool = False) -> Tensor:
         """Copy to a CUDA device (the current one by default)."""
@@ -241,7 +247,6 @@ def _parse_to(args, kwargs):
     dev = dt = None
     copy = kwargs.pop("copy", False)
     kwargs.pop("non_blocking", None)
-    kwargs.pop("memory_format", None)
     if "device" in kwargs:
         dev = kwargs.pop("device")
     if "dtype" in kwargs:

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import functools
 
-__all__ = ["no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "inference_mode"]
+__all__ = ["no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "inference_mode",
+           "is_inference_mode_enabled"]
 
 
 class _GradState:
-    __slots__ = ("enabled",)
+    __slots__ = ("enabled", "inference")
 
     def __init__(self) -> None:
         self.enabled = True
+        self.inference = False  # inside inference_mode(True)
 
 
 _state = _GradState()
@@ -24,6 +26,11 @@ _state = _GradState()
 def is_grad_enabled() -> bool:
     """Whether gradient recording is currently on."""
     return _state.enabled
+
+
+def is_inference_mode_enabled() -> bool:
+    """Whether code runs inside ``inference_mode(True)``."""
+    return _state.inference
 
 
 class _Mode:
@@ -101,9 +108,15 @@ class inference_mode(_Mode):
 
     def __enter__(self):
         self._prev = _state.enabled
+        self._prev_inference = _state.inference
+        _state.inference = bool(self._mode)
         if self._mode:
             _state.enabled = False
         return self
+
+    def __exit__(self, *exc) -> None:
+        _state.enabled = self._prev
+        _state.inference = self._prev_inference
 
     def _init_like(self, other):
         self._mode = other._mode

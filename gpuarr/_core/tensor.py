@@ -136,10 +136,6 @@ class TensorBase:
         st = tuple(s // self._data.itemsize for s in self._data.strides)
         return st if dim is None else st[_wrap_dim(dim, self._data.ndim, "stride")]
 
-    def is_contiguous(self) -> bool:
-        """Whether the data is laid out row-major without gaps."""
-        return bool(self._data.flags.c_contiguous)
-
     def is_floating_point(self) -> bool:
         return self._data.dtype.kind in "fV"  # bfloat16 (ml_dtypes) has NumPy kind 'V'
 

@@ -204,4 +204,25 @@ def float_dtype_check(x: Tensor, op: str) -> None:
         raise RuntimeError(f'"{op}" not implemented for \'{dtype_name(x.dtype)}\'')
 
 
-__all__ += ["apply_joined", "apply_raw", "check_tensor", "float_dtype_check", "no_grad_needed"]
+__all__ += ["apply_joined", "apply_raw", "check_tensor", "float_dtype_check", "no_grad_needed",
+            "not_float", "opmath", "round_back"]
+
+
+def not_float(input: Tensor, kernel: str) -> None:
+    """torch's NotImplementedError for an input that is not floating point."""
+    if input._data.dtype.kind not in "fV":
+        raise NotImplementedError(
+            f'"{kernel}" not implemented for \'{dtype_name(input.dtype)}\'')
+
+
+def opmath(a):
+    """``(a in the dtype torch computes it in, the dtype to round the result to)``: float16
+    and bfloat16 are computed in float32 and rounded once, as torch does."""
+    if a.dtype.kind == "V" or a.dtype.itemsize < 4:
+        return a.astype(np.float32), a.dtype
+    return a, None
+
+
+def round_back(r, dtype):
+    """``r`` rounded to ``dtype`` (the second value :func:`opmath` returns; None: as is)."""
+    return r if dtype is None else r.astype(dtype)

@@ -24,7 +24,17 @@ from .._core.function import Function
 from .._core.grad_mode import is_grad_enabled
 from .._core.tensor import _make
 from . import elementwise as E
-from ._common import apply_raw, check_tensor, float_dtype_check, no_grad_needed, wrap_dim
+from ._common import (
+    apply_raw,
+    check_tensor,
+    dtype_name,
+    float_dtype_check,
+    no_grad_needed,
+    not_float,
+    opmath,
+    round_back,
+    wrap_dim,
+)
 from ._registry import apply_inplace, mixin, register
 
 if TYPE_CHECKING:  # annotations name the public class; code tests TensorBase
@@ -210,7 +220,127 @@ def _log_softmax_method(self: Tensor, dim: int, dtype=None) -> Tensor:
     return log_softmax(self, dim, dtype=dtype)
 
 
+# --------------------------------------------------------------------------------------------
+# prelu, hardshrink, softshrink (nn.functional's and Tensor's)
+
+
+def prelu(input: Tensor, weight: Tensor) -> Tensor:
+    """Leaky ReLU with a learnt slope per channel (dim 1) or one shared slope."""
+    if _amp.on:
+        return _amp.run("prelu", prelu, input, weight)
+    w = weight
+    if weight.numel() != 1:
+        if input.ndim < 2 or input.shape[1] != weight.numel():
+            raise RuntimeError(
+                "Mismatch of parameter numbers and input channel size. Found parameter numbers "
+                f"= {weight.numel()} and channel size = "
+                f"{input.shape[1] if input.ndim >= 2 else 1}."
+            )
+        w = weight.reshape((1, -1) + (1,) * (input.ndim - 2))
+    elif weight.ndim:
+        w = weight.reshape(())
+    return E.where(input > 0, input, input * w)
+
+
+def _inside(xp, x, lambd: float):
+    """``-lambd <= x <= lambd`` with ``lambd`` in ``x``'s dtype (False for NaN)."""
+    t = x.dtype.type
+    return (x >= -t(lambd)) & (x <= t(lambd))
+
+
+class _Shrink(Function):
+    """Base of the shrink nodes: the gradient passes outside ``[-lambd, lambd]`` only (a NaN
+    input is outside, as in torch's elementwise kernel)."""
+
+    _raw = True
+
+    @staticmethod
+    def start(ctx, x, lambd: float):
+        """Save what the backward needs; ``(xp, x in its compute dtype, dtype to round to)``."""
+        ctx.save_for_backward(x)
+        ctx.lambd = lambd
+        return (ctx.xp, *opmath(x))
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        xa, _ = opmath(x._data)
+        inside = _inside(g._device._xp(), xa, ctx.lambd)
+        if not is_grad_enabled():
+            xp = g._device._xp()
+            return _make(xp.where(inside, g._data.dtype.type(0), g._data), g._device), None
+        return g.masked_fill(_make(inside, g._device), 0), None
+
+
+class _Hardshrink(_Shrink):
+    _node_name = "HardshrinkBackward0"
+
+    @staticmethod
+    def forward(ctx, x, lambd):
+        xp, xa, rd = _Shrink.start(ctx, x, lambd)
+        # a zero (never -0) inside the band; NaN compares False and passes through
+        out = xp.where(_inside(xp, xa, lambd), xa.dtype.type(0), xa)
+        return round_back(out, rd)
+
+
+class _Softshrink(_Shrink):
+    _node_name = "SoftshrinkBackward0"
+
+    @staticmethod
+    def forward(ctx, x, lambd):
+        xp, xa, rd = _Shrink.start(ctx, x, lambd)
+        t = xa.dtype.type
+        lam = t(lambd)
+        # x * 0 inside the band keeps the sign of a negative x (and NaN), as torch's kernel
+        out = xp.where(xa > lam, xa - lam, xp.where(xa < -lam, xa + lam, xa * t(0)))
+        return round_back(out, rd)
+
+
+def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    """Hard shrinkage: ``0`` where ``-lambd <= x <= lambd``, else ``x``.
+
+    Args:
+        input: a floating-point tensor.
+        lambd: the half width of the band set to zero.
+
+    Example:
+        >>> F.hardshrink(gpuarr.tensor([-1.0, 0.3, 0.7]), 0.5)
+        tensor([-1.0000,  0.0000,  0.7000])
+    """
+    check_tensor(input, "input", "hardshrink")
+    not_float(input, f"hardshrink_{input._device.type}")
+    return apply_raw(_Hardshrink, input, float(lambd))
+
+
+def _max_of(dtype) -> float:
+    if dtype.kind == "V":  # bfloat16
+        return 3.3895313892515355e38
+    return float(np.finfo(dtype).max)
+
+
+def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    """Soft shrinkage: ``x - lambd`` above ``lambd``, ``x + lambd`` below ``-lambd``, else 0.
+
+    Args:
+        input: a floating-point tensor.
+        lambd: the shrinkage, in ``[0, largest value of input's dtype]``.
+
+    Example:
+        >>> F.softshrink(gpuarr.tensor([-1.0, 0.3, 0.75]), 0.5)
+        tensor([-0.5000,  0.0000,  0.2500])
+    """
+    check_tensor(input, "input", "softshrink")
+    not_float(input, "softshrink_check")
+    lambd = float(lambd)
+    hi = _max_of(input._data.dtype)
+    if not (0 <= lambd <= hi):
+        raise RuntimeError(f"lambda must be in range [0, {hi:g}] for input dtype "
+                           f"{dtype_name(input.dtype)}, but found {lambd:g}")
+    return apply_raw(_Softshrink, input, lambd)
+
+
+
 register(__name__, {"relu": relu, "relu_": relu_, "softmax": _softmax_method,
-                    "log_softmax": _log_softmax_method})
+                    "log_softmax": _log_softmax_method, "prelu": prelu, "hardshrink": hardshrink})
 
 ActivationMethods = mixin("ActivationMethods", __name__)

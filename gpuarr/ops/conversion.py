@@ -10,6 +10,17 @@ from .. import _dtype as D
 from .._core.tensor import check_no_overlap
 from .._creation import tensor
 from .._device import CPU
+from .._memory_format import (
+    channels_last,
+    channels_last_3d,
+    check_memory_format,
+    contiguous_format,
+    is_contiguous_as,
+    memory_format_order,
+    preserve_format,
+    relayout,
+    strides_for,
+)
 from ._common import (
     Function,
     TensorBase,
@@ -73,16 +84,59 @@ class Clone(Function):
         return g
 
 
-def clone(input: Tensor, *, memory_format=None) -> Tensor:
+def clone(input: Tensor, *, memory_format=preserve_format) -> Tensor:
     """A copy of ``input`` with its own memory (differentiable).
+
+    Args:
+        input: the tensor.
+        memory_format: the copy's layout: ``preserve_format`` (default: a channels-last
+            input stays channels-last, anything else is copied row-major),
+            ``contiguous_format``, ``channels_last`` or ``channels_last_3d``.
 
     Example:
         >>> y = x.clone()
     """
+    fmt = check_memory_format(memory_format, "clone")
+    if fmt is preserve_format and input._data.ndim in (4, 5) \
+            and not input._data.flags.c_contiguous:
+        fmt = _channels_last_of(input)
+    if memory_format_order(fmt, input._data.ndim) is not None:
+        return Relayout.apply(input, fmt)
     if not (_state.enabled and input._rg):
         input._device._xp()  # copy on the tensor's own device
         return _make(input._data.copy(), input._device)
     return Clone.apply(input)
+
+
+def _channels_last_of(t: Tensor):
+    """The channels-last format ``t`` is densely laid out in, else ``contiguous_format``."""
+    fmt = channels_last if t._data.ndim == 4 else channels_last_3d
+    return fmt if is_contiguous_as(t, fmt) else contiguous_format
+
+
+def to_memory_format(t: Tensor, fmt) -> Tensor:
+    """``t`` laid out in ``fmt`` as ``Tensor.to(memory_format=fmt)`` does it: unchanged when
+    its strides already are that format's (torch's suggested format), else a copy."""
+    order = memory_format_order(fmt, t._data.ndim)
+    if order is None:
+        return contiguous(t)
+    if t.stride() == strides_for(tuple(t.shape), order):
+        return t
+    return Relayout.apply(t, fmt)
+
+
+class Relayout(Function):
+    """A copy laid out in a channels-last memory format; the gradient passes through."""
+
+    _raw = True
+
+    @staticmethod
+    def forward(ctx, x, fmt):
+        return relayout(x, ctx.device, fmt)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g, None
 
 
 class Contiguous(Function):
@@ -97,11 +151,28 @@ class Contiguous(Function):
         return g
 
 
-def contiguous(self: Tensor, memory_format=None) -> Tensor:
-    """Self if already row-major contiguous, else a contiguous copy."""
-    if self._data.flags.c_contiguous:
+def contiguous(self: Tensor, memory_format=contiguous_format) -> Tensor:
+    """Self if already laid out in ``memory_format`` (row-major by default), else a copy that
+    is.
+
+    Args:
+        memory_format: ``contiguous_format``, ``channels_last`` (4-d) or ``channels_last_3d``
+            (5-d).
+
+    Example:
+        >>> x.t().contiguous().is_contiguous()
+        True
+    """
+    if memory_format is contiguous_format or memory_format is None:
+        if self._data.flags.c_contiguous:
+            return self
+        return Contiguous.apply(self)
+    fmt = check_memory_format(memory_format, "contiguous")
+    if fmt is preserve_format:
+        raise RuntimeError("preserve memory format is unsupported by the contiguous operator")
+    if is_contiguous_as(self, fmt) and memory_format_order(fmt, self._data.ndim) is not None:
         return self
-    return Contiguous.apply(self)
+    return Relayout.apply(self, fmt)
 
 
 def _overwrite(dst: Tensor, src) -> Tensor:

@@ -9,8 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .. import _dtype as D
-from .._creation import _finish, _size
-from .._device import as_device
+from .._creation import _finish, _size, factory_device
 from .._random import default_generator
 from ._common import TensorBase, no_grad_needed
 from ._registry import mixin, register
@@ -57,7 +56,7 @@ def rand(*size, generator=None, dtype=None, device=None, requires_grad: bool = F
     Example:
         >>> gpuarr.rand(2, 3, device='cpu')
     """
-    dev = as_device(device)
+    dev = factory_device(device)
     dt = _float_dt(dtype)
     return _finish(_draw_float("u", _size(size, "rand"), dt, _gen(generator, dev)), dev,
                    requires_grad)
@@ -65,7 +64,7 @@ def rand(*size, generator=None, dtype=None, device=None, requires_grad: bool = F
 
 def randn(*size, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """Standard normal samples (mean 0, variance 1)."""
-    dev = as_device(device)
+    dev = factory_device(device)
     dt = _float_dt(dtype, f"normal_kernel_{dev.type}")
     return _finish(_draw_float("n", _size(size, "randn"), dt, _gen(generator, dev)), dev,
                    requires_grad)
@@ -84,7 +83,7 @@ def randint(low, high=None, size=None, *, generator=None, dtype=None, device=Non
         raise RuntimeError(
             f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}"
         )
-    dev = as_device(device)
+    dev = factory_device(device)
     dt = D.as_dtype(dtype) if dtype is not None else D.int64
     shape = _size((size,) if not isinstance(size, (list, tuple)) else (tuple(size),), "randint")
     arr = _gen(generator, dev)._backend_gen.integers(low, high, size=shape, dtype=np.int64)
@@ -96,7 +95,7 @@ def randperm(n: int, *, generator=None, dtype=None, device=None,
     """A random permutation of ``0 .. n-1`` (int64)."""
     if n < 0:
         raise RuntimeError(f"n must be non-negative, got{n}")
-    dev = as_device(device)
+    dev = factory_device(device)
     dt = D.as_dtype(dtype) if dtype is not None else D.int64
     # argsort of uniform draws: the same on NumPy and CuPy (CuPy's Generator has no permutation)
     bg = _gen(generator, dev)._backend_gen

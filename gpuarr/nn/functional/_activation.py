@@ -20,7 +20,7 @@ from ...ops import activation as A
 from ...ops import elementwise as E
 from ...ops import special as S
 from ...ops._registry import apply_inplace
-from ...ops.activation import log_softmax, relu_, softmax
+from ...ops.activation import log_softmax, prelu, relu_, softmax  # noqa: F401 - F.prelu
 from ...ops.shape import narrow
 from ._elu import celu_, elu_, elu_family, selu_
 from ._utils import check_tensor, float_dtype_check, no_grad_needed
@@ -314,24 +314,6 @@ def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
     """``x * hardsigmoid(x)``."""
     out = input * hardsigmoid(input)
     return apply_inplace(input, lambda x: out) if inplace else out
-
-
-def prelu(input: Tensor, weight: Tensor) -> Tensor:
-    """Leaky ReLU with a learnt slope per channel (dim 1) or one shared slope."""
-    if _amp.on:
-        return _amp.run("prelu", prelu, input, weight)
-    w = weight
-    if weight.numel() != 1:
-        if input.ndim < 2 or input.shape[1] != weight.numel():
-            raise RuntimeError(
-                "Mismatch of parameter numbers and input channel size. Found parameter numbers "
-                f"= {weight.numel()} and channel size = "
-                f"{input.shape[1] if input.ndim >= 2 else 1}."
-            )
-        w = weight.reshape((1, -1) + (1,) * (input.ndim - 2))
-    elif weight.ndim:
-        w = weight.reshape(())
-    return E.where(input > 0, input, input * w)
 
 
 def glu(input: Tensor, dim: int = -1) -> Tensor:

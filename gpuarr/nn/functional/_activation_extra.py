@@ -14,115 +14,18 @@ import numpy as np
 from ..._tensor import Tensor, _make
 from ...autograd.function import Function
 from ...autograd.grad_mode import is_grad_enabled
-from ...ops._common import dtype_name
 from ...ops._registry import apply_inplace
+from ...ops.activation import hardshrink, softshrink  # the op layer's, Tensor's too
 from ...ops.random import rand
 from ._activation import LeakyRelu
 from ._activation import threshold as _threshold
-from ._utils import apply_raw, check_tensor, not_float, opmath, round_back
+from ._utils import apply_raw, check_tensor, not_float
 
 __all__ = ["hardshrink", "softshrink", "rrelu", "rrelu_", "threshold_"]
 
 
 # --------------------------------------------------------------------------------------------
 # hardshrink / softshrink
-
-
-def _inside(xp, x, lambd: float):
-    """``-lambd <= x <= lambd`` with ``lambd`` in ``x``'s dtype (False for NaN)."""
-    t = x.dtype.type
-    return (x >= -t(lambd)) & (x <= t(lambd))
-
-
-class _Shrink(Function):
-    """Base of the shrink nodes: the gradient passes outside ``[-lambd, lambd]`` only (a NaN
-    input is outside, as in torch's elementwise kernel)."""
-
-    _raw = True
-
-    @staticmethod
-    def start(ctx, x, lambd: float):
-        """Save what the backward needs; ``(xp, x in its compute dtype, dtype to round to)``."""
-        ctx.save_for_backward(x)
-        ctx.lambd = lambd
-        return (ctx.xp, *opmath(x))
-
-    @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
-        xa, _ = opmath(x._data)
-        inside = _inside(g._device._xp(), xa, ctx.lambd)
-        if not is_grad_enabled():
-            xp = g._device._xp()
-            return _make(xp.where(inside, g._data.dtype.type(0), g._data), g._device), None
-        return g.masked_fill(_make(inside, g._device), 0), None
-
-
-class _Hardshrink(_Shrink):
-    _node_name = "HardshrinkBackward0"
-
-    @staticmethod
-    def forward(ctx, x, lambd):
-        xp, xa, rd = _Shrink.start(ctx, x, lambd)
-        # a zero (never -0) inside the band; NaN compares False and passes through
-        out = xp.where(_inside(xp, xa, lambd), xa.dtype.type(0), xa)
-        return round_back(out, rd)
-
-
-class _Softshrink(_Shrink):
-    _node_name = "SoftshrinkBackward0"
-
-    @staticmethod
-    def forward(ctx, x, lambd):
-        xp, xa, rd = _Shrink.start(ctx, x, lambd)
-        t = xa.dtype.type
-        lam = t(lambd)
-        # x * 0 inside the band keeps the sign of a negative x (and NaN), as torch's kernel
-        out = xp.where(xa > lam, xa - lam, xp.where(xa < -lam, xa + lam, xa * t(0)))
-        return round_back(out, rd)
-
-
-def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
-    """Hard shrinkage: ``0`` where ``-lambd <= x <= lambd``, else ``x``.
-
-    Args:
-        input: a floating-point tensor.
-        lambd: the half width of the band set to zero.
-
-    Example:
-        >>> F.hardshrink(gpuarr.tensor([-1.0, 0.3, 0.7]), 0.5)
-        tensor([-1.0000,  0.0000,  0.7000])
-    """
-    check_tensor(input, "input", "hardshrink")
-    not_float(input, f"hardshrink_{input._device.type}")
-    return apply_raw(_Hardshrink, input, float(lambd))
-
-
-def _max_of(dtype) -> float:
-    if dtype.kind == "V":  # bfloat16
-        return 3.3895313892515355e38
-    return float(np.finfo(dtype).max)
-
-
-def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
-    """Soft shrinkage: ``x - lambd`` above ``lambd``, ``x + lambd`` below ``-lambd``, else 0.
-
-    Args:
-        input: a floating-point tensor.
-        lambd: the shrinkage, in ``[0, largest value of input's dtype]``.
-
-    Example:
-        >>> F.softshrink(gpuarr.tensor([-1.0, 0.3, 0.75]), 0.5)
-        tensor([-0.5000,  0.0000,  0.2500])
-    """
-    check_tensor(input, "input", "softshrink")
-    not_float(input, "softshrink_check")
-    lambd = float(lambd)
-    hi = _max_of(input._data.dtype)
-    if not (0 <= lambd <= hi):
-        raise RuntimeError(f"lambda must be in range [0, {hi:g}] for input dtype "
-                           f"{dtype_name(input.dtype)}, but found {lambd:g}")
-    return apply_raw(_Softshrink, input, lambd)
 
 
 # --------------------------------------------------------------------------------------------

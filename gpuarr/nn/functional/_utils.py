@@ -15,6 +15,9 @@ from ...ops._common import (  # noqa: F401
     dtype_name,
     float_dtype_check,
     no_grad_needed,
+    not_float,
+    opmath,
+    round_back,
 )
 
 __all__ = ["pair", "reduction_arg", "legacy_reduction", "reduce_loss", "check_tensor",
@@ -78,23 +81,3 @@ def wrap(arr, like: Tensor) -> Tensor:
 def np_scalar(x, dtype):
     """``x`` as a NumPy scalar of ``dtype`` (keeps float32 math in float32)."""
     return np.dtype(dtype).type(x)
-
-
-def not_float(input: Tensor, kernel: str) -> None:
-    """torch's NotImplementedError for an input that is not floating point."""
-    if input._data.dtype.kind not in "fV":
-        raise NotImplementedError(
-            f'"{kernel}" not implemented for \'{dtype_name(input.dtype)}\'')
-
-
-def opmath(a):
-    """``(a in the dtype torch computes it in, the dtype to round the result to)``: float16
-    and bfloat16 are computed in float32 and rounded once, as torch does."""
-    if a.dtype.kind == "V" or a.dtype.itemsize < 4:
-        return a.astype(np.float32), a.dtype
-    return a, None
-
-
-def round_back(r, dtype):
-    """``r`` rounded to ``dtype`` (the second value :func:`opmath` returns; None: as is)."""
-    return r if dtype is None else r.astype(dtype)
