@@ -17,7 +17,7 @@ from .._device import cuda_device
 from .._tensor import Tensor, _parse_to
 from ..autograd.grad_mode import no_grad
 from ..ops._common import dtype_name
-from .parameter import Buffer, Parameter
+from .parameter import Buffer, Parameter, is_lazy
 
 __all__ = ["Module", "RemovableHandle"]
 
@@ -479,15 +479,18 @@ class Module:
         """Move and/or cast parameters and buffers in place; returns self.
 
         Accepts ``to(device)``, ``to(dtype)``, ``to(device, dtype)``, ``to(tensor)`` and the
-        keywords ``device=``, ``dtype=``. A dtype applies to floating-point tensors only
-        (integer buffers such as ``num_batches_tracked`` keep theirs). Parameters keep their
-        identity, so an optimizer built before the move still holds them.
+        keywords ``device=``, ``dtype=``, ``memory_format=`` (applied to 4-d and 5-d tensors).
+        A dtype applies to floating-point tensors only (integer buffers such as
+        ``num_batches_tracked`` keep theirs). Parameters keep their identity, so an optimizer
+        built before the move still holds them.
 
         Raises:
             TypeError: for a non-floating dtype.
         """
+        kwargs = dict(kwargs)
         kwargs.pop("non_blocking", None)
-        dev, dt, _ = _parse_to(args, dict(kwargs))
+        fmt = kwargs.pop("memory_format", None)
+        dev, dt, _ = _parse_to(args, kwargs)
         if dt is not None and not dt.is_floating_point:
             raise TypeError(
                 "nn.Module.to only accepts floating point or complex dtypes, but got desired "
@@ -496,6 +499,8 @@ class Module:
 
         def convert(t: Tensor) -> Tensor:
             tdt = dt if (dt is not None and t.is_floating_point()) else None
+            if fmt is not None and t.ndim in (4, 5):  # torch relays out 4-d and 5-d tensors
+                return t.to(device=dev, dtype=tdt, memory_format=fmt)
             return t.to(device=dev, dtype=tdt) if (dev is not None or tdt is not None) else t
 
         return self._apply(convert)
@@ -591,9 +596,12 @@ class Module:
                     f"Tensor-like object from checkpoint but received {type(src)}"
                 )
                 continue
-            if param.ndim == 0 and src.ndim == 1 and src.shape[0] == 1:
+            # an uninitialised (lazy) parameter has no shape to check: it takes the source's
+            # when a lazy module's load hook materialises it, or stays empty (as torch)
+            lazy = is_lazy(param)
+            if not lazy and param.ndim == 0 and src.ndim == 1 and src.shape[0] == 1:
                 src = src.reshape(())
-            if src.shape != param.shape:
+            if not lazy and src.shape != param.shape:
                 error_msgs.append(
                     f"size mismatch for {key}: copying a param with shape {src.shape} from "
                     f"checkpoint, the shape in current model is {param.shape}."

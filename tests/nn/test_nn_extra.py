@@ -299,3 +299,14 @@ def test_conv_transpose_modules(device):
     x = gpuarr.tensor(_rand(1, 4, 5, 5), device=device)
     tx = torch.tensor(_rand(1, 4, 5, 5))
     assert tuple(gm(x, output_size=(10, 9)).shape) == tuple(tm(tx, output_size=(10, 9)).shape)
+
+
+@pytest.mark.parametrize("kw", [{}, dict(affine=True), dict(affine=True, bias=False),
+                                dict(track_running_stats=True, bias=False)], ids=str)
+def test_instance_norm_bias_keyword(kw):
+    """InstanceNorm's keyword-only ``bias`` (torch 2.13): parameters and repr as torch's."""
+    for n in (1, 2, 3):
+        g = getattr(nn, f"InstanceNorm{n}d")(4, **kw)
+        t = getattr(torch.nn, f"InstanceNorm{n}d")(4, **kw)
+        assert repr(g) == repr(t)
+        assert [k for k, _ in g.named_parameters()] == [k for k, _ in t.named_parameters()]
