@@ -5,12 +5,13 @@ A :class:`Constraint` has ``check(value) -> bool tensor`` (one entry per event, 
 ``arg_constraints`` (checked at construction when validation is on) and ``support`` (checked
 by ``log_prob`` and friends).
 
-Available: ``boolean``, ``dependent``, ``dependent_property``, ``greater_than``,
-``greater_than_eq``, ``half_open_interval``, ``independent``, ``integer_interval``,
-``interval``, ``is_dependent``, ``less_than``, ``lower_cholesky``, ``lower_triangular``,
-``multinomial``, ``nonnegative``, ``nonnegative_integer``, ``one_hot``, ``positive``,
-``positive_definite``, ``positive_integer``, ``positive_semidefinite``, ``real``,
-``real_vector``, ``simplex``, ``square``, ``symmetric``, ``unit_interval``.
+Available: ``boolean``, ``cat``, ``corr_cholesky``, ``dependent``, ``dependent_property``,
+``greater_than``, ``greater_than_eq``, ``half_open_interval``, ``independent``,
+``integer_interval``, ``interval``, ``is_dependent``, ``less_than``, ``lower_cholesky``,
+``lower_triangular``, ``MixtureSameFamilyConstraint``, ``multinomial``, ``nonnegative``,
+``nonnegative_integer``, ``one_hot``, ``positive``, ``positive_definite``, ``positive_integer``,
+``positive_semidefinite``, ``real``, ``real_vector``, ``simplex``, ``square``, ``stack``,
+``symmetric``, ``unit_interval``.
 
 Example:
     >>> from gpuarr.distributions import constraints
@@ -20,16 +21,21 @@ Example:
 
 from __future__ import annotations
 
+import numpy as np
+
 from .._tensor import Tensor, _make
 from ..ops.reduction import all as all_
+from ..ops.stacking import cat as _cat
+from ..ops.stacking import stack as _stack
 
 __all__ = [
-    "Constraint", "boolean", "dependent", "dependent_property", "greater_than",
+    "Constraint", "MixtureSameFamilyConstraint", "boolean", "cat", "corr_cholesky", "dependent",
+    "dependent_property", "greater_than",
     "greater_than_eq", "half_open_interval", "independent", "integer_interval", "interval",
     "is_dependent", "less_than", "lower_cholesky", "lower_triangular", "multinomial",
     "nonnegative", "nonnegative_integer", "one_hot", "positive", "positive_definite",
     "positive_integer", "positive_semidefinite", "real", "real_vector", "simplex", "square",
-    "symmetric", "unit_interval",
+    "stack", "symmetric", "unit_interval",
 ]
 
 
@@ -148,6 +154,35 @@ class _IndependentConstraint(Constraint):
     def __repr__(self) -> str:
         return (f"{self.__class__.__name__[1:]}({self.base_constraint!r}, "
                 f"{self.reinterpreted_batch_ndims})")
+
+
+class MixtureSameFamilyConstraint(Constraint):
+    """The support of a ``MixtureSameFamily``: the component support checked with the
+    component dim added back (``value.unsqueeze(-1 - event_dim)``)."""
+
+    def __init__(self, base_constraint: Constraint) -> None:
+        if not isinstance(base_constraint, Constraint):
+            raise AssertionError("base_constraint must be a Constraint, got "
+                                 f"{type(base_constraint).__name__}")
+        self.base_constraint = base_constraint
+
+    @property
+    def is_discrete(self) -> bool:  # type: ignore[override]
+        return self.base_constraint.is_discrete
+
+    @property
+    def event_dim(self) -> int:  # type: ignore[override]
+        return self.base_constraint.event_dim
+
+    def check(self, value):
+        if value.dim() < self.event_dim:
+            raise ValueError(f"Expected value.dim() >= {self.event_dim} but got {value.dim()}")
+        result = self.base_constraint.check(value.unsqueeze(-1 - self.event_dim))
+        keep = value.dim() - self.event_dim
+        return _reduce_events(result, result.dim() - keep)
+
+    def __repr__(self) -> str:
+        return f"{self.__class__.__name__}({self.base_constraint!r})"
 
 
 class _Boolean(Constraint):
@@ -292,6 +327,19 @@ class _LowerCholesky(Constraint):
         return _LowerTriangular().check(v) & all_(v.diagonal(dim1=-2, dim2=-1) > 0, -1)
 
 
+class _CorrCholesky(Constraint):
+    """Lower-triangular matrices with a positive diagonal and rows of unit length (Cholesky
+    factors of correlation matrices); row norms within ``10 n eps`` of 1."""
+
+    event_dim = 2
+
+    def check(self, value):
+        v = value.detach()
+        tol = float(np.finfo(v.dtype.np).eps) * v.shape[-1] * 10  # 10: torch's fudge factor
+        row_norm = (v * v).sum(-1).sqrt()
+        return _LowerCholesky().check(v) & all_((row_norm - 1.0).abs() <= tol, -1)
+
+
 class _Square(Constraint):
     """Square matrices."""
 
@@ -338,6 +386,68 @@ class _PositiveDefinite(_PositiveSemidefinite):
         return ev > 0
 
 
+def _check_dim_in_range(value: Tensor, dim: int) -> None:
+    if not -value.dim() <= dim < value.dim():
+        raise AssertionError(f"dim {dim} out of range for value with {value.dim()} dimensions")
+
+
+class _Cat(Constraint):
+    """``cseq[i]`` on the ``i``-th block (``lengths[i]`` entries) along ``dim`` (the layout
+    of :func:`gpuarr.cat`)."""
+
+    def __init__(self, cseq, dim: int = 0, lengths=None) -> None:
+        if not all(isinstance(c, Constraint) for c in cseq):
+            raise AssertionError("All elements of cseq must be Constraint instances")
+        self.cseq = list(cseq)
+        self.lengths = list(lengths) if lengths is not None else [1] * len(self.cseq)
+        if len(self.lengths) != len(self.cseq):
+            raise AssertionError(
+                f"lengths ({len(self.lengths)}) must match cseq ({len(self.cseq)})")
+        self.dim = dim
+
+    @property
+    def is_discrete(self) -> bool:  # type: ignore[override]
+        return any(c.is_discrete for c in self.cseq)
+
+    @property
+    def event_dim(self) -> int:  # type: ignore[override]
+        return max(c.event_dim for c in self.cseq)
+
+    def check(self, value):
+        _check_dim_in_range(value, self.dim)
+        checks, start = [], 0
+        for constr, length in zip(self.cseq, self.lengths):
+            checks.append(constr.check(value.narrow(self.dim, start, length)))
+            start += length
+        return _cat(checks, self.dim)
+
+
+class _Stack(Constraint):
+    """``cseq[i]`` on the ``i``-th slice along ``dim`` (the layout of :func:`gpuarr.stack`)."""
+
+    def __init__(self, cseq, dim: int = 0) -> None:
+        if not all(isinstance(c, Constraint) for c in cseq):
+            raise AssertionError("All elements of cseq must be Constraint instances")
+        self.cseq = list(cseq)
+        self.dim = dim
+
+    @property
+    def is_discrete(self) -> bool:  # type: ignore[override]
+        return any(c.is_discrete for c in self.cseq)
+
+    @property
+    def event_dim(self) -> int:  # type: ignore[override]
+        dim = max(c.event_dim for c in self.cseq)
+        if self.dim + dim < 0:
+            dim += 1
+        return dim
+
+    def check(self, value):
+        _check_dim_in_range(value, self.dim)
+        vs = [value.select(self.dim, i) for i in range(value.shape[self.dim])]
+        return _stack([c.check(v) for v, c in zip(vs, self.cseq)], self.dim)
+
+
 dependent = _Dependent()
 dependent_property = _DependentProperty
 independent = _IndependentConstraint
@@ -360,7 +470,10 @@ half_open_interval = _HalfOpenInterval
 simplex = _Simplex()
 lower_triangular = _LowerTriangular()
 lower_cholesky = _LowerCholesky()
+corr_cholesky = _CorrCholesky()
 square = _Square()
 symmetric = _Symmetric()
 positive_semidefinite = _PositiveSemidefinite()
 positive_definite = _PositiveDefinite()
+cat = _Cat
+stack = _Stack

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numbers
 
 from .._tensor import Tensor
+from ..ops.elementwise_extra import igamma
 from ..ops.special import digamma, lgamma, xlogy
 from . import constraints
 from ._gamma_sampler import standard_gamma
@@ -64,6 +65,13 @@ class Gamma(Distribution):
             self._validate_sample(value)
         return (xlogy(self.concentration, self.rate) + xlogy(self.concentration - 1, value)
                 - self.rate * value - lgamma(self.concentration))
+
+    def cdf(self, value) -> Tensor:
+        """The regularised lower incomplete gamma function ``P(concentration, rate * value)``
+        (differentiable in ``rate`` and ``value``, as torch's)."""
+        if self._validate_args:
+            self._validate_sample(value)
+        return igamma(self.concentration, self.rate * value)
 
     def entropy(self) -> Tensor:
         a = self.concentration
