@@ -1,4 +1,6 @@
-"""``gpuarr.cuda``: is CUDA usable, which device is current, memory use, synchronisation.
+"""``gpuarr.cuda``: is CUDA usable, which device is current, synchronisation, and torch.cuda's
+submodules: memory (``memory.py``), default generators (``random.py``), streams and events
+(``streams.py``) and device properties (``properties.py``).
 
 Nothing here imports CuPy until asked: ``is_available()`` probes once and caches the answer.
 ``gpuarr.cuda.amp`` holds torch's deprecated ``autocast`` and ``GradScaler`` aliases.
@@ -8,35 +10,24 @@ None means the current device.
 
 from __future__ import annotations
 
-from .._device import device as _device_cls
-from .._random import default_generator as _default_generator
+from .._legacy_tensors import CUDA_TYPES as _CUDA_TYPES
 from ..backends import cuda_backend, cuda_status
+from . import memory, properties, random, streams
+from ._devices import _index, _resolved  # noqa: F401 - used by the modules above and tests
+from .memory import *  # noqa: F403
+from .properties import *  # noqa: F403
+from .random import *  # noqa: F403
+from .streams import *  # noqa: F403
 
 __all__ = [
-    "is_available", "device_count", "current_device", "set_device", "device", "synchronize",
-    "memory_allocated", "max_memory_allocated", "memory_reserved", "reset_peak_memory_stats",
-    "empty_cache", "manual_seed", "manual_seed_all", "unavailable_reason", "is_bf16_supported",
-    "get_rng_state", "set_rng_state",
+    "is_available", "device_count", "current_device", "set_device", "device", "device_of",
+    "synchronize", "unavailable_reason", "is_bf16_supported", "init", "is_initialized",
+    "ipc_collect", "memory", "properties", "random", "streams",
+    *memory.__all__, *properties.__all__, *random.__all__, *streams.__all__, *_CUDA_TYPES,
 ]
 
-_peak: dict[int, int] = {}
-
-
-def _index(device) -> int | None:
-    """A device argument as a CUDA index (None: the current device)."""
-    if device is None:
-        return None
-    if isinstance(device, int) and not isinstance(device, bool):
-        return device
-    d = _device_cls(device)
-    if d.type != "cuda":
-        raise ValueError(f"Expected a cuda device, but got: {d}")
-    return d.index
-
-
-def _resolved(device) -> int:
-    idx = _index(device)
-    return cuda_backend().current_device() if idx is None else idx
+# the legacy typed constructors of CUDA tensors: gpuarr.cuda.FloatTensor, LongTensor, ...
+globals().update(_CUDA_TYPES)
 
 
 def is_available() -> bool:
@@ -99,51 +90,6 @@ def synchronize(device=None) -> None:
     cuda_backend().synchronize(_index(device))
 
 
-def memory_allocated(device=None) -> int:
-    """Bytes of device memory held by live arrays on ``device`` (its CuPy pool's used bytes)."""
-    if not is_available():
-        return 0
-    idx = _resolved(device)
-    used = cuda_backend().memory_allocated(idx)
-    if used > _peak.get(idx, 0):
-        _peak[idx] = used
-    return used
-
-
-def max_memory_allocated(device=None) -> int:
-    """The largest :func:`memory_allocated` of ``device`` that gpuarr has seen since the start
-    or the last :func:`reset_peak_memory_stats`.
-
-    CuPy's pool keeps no peak counter, so this is the largest of the samples taken: each call
-    to :func:`memory_allocated` or to this function samples the current usage. A short-lived
-    peak between two samples is missed (torch's allocator counts every allocation).
-    """
-    if not is_available():
-        return 0
-    idx = _resolved(device)
-    memory_allocated(idx)
-    return _peak.get(idx, 0)
-
-
-def memory_reserved(device=None) -> int:
-    """Bytes the CuPy memory pool of ``device`` holds from the driver (used + cached)."""
-    if not is_available():
-        return 0
-    return cuda_backend().memory_reserved(_resolved(device))
-
-
-def reset_peak_memory_stats(device=None) -> None:
-    """Restart the peak tracked by :func:`max_memory_allocated` for ``device``."""
-    if is_available():
-        _peak.pop(_resolved(device), None)
-
-
-def empty_cache() -> None:
-    """Give cached, unused blocks of the CuPy pool back to the driver."""
-    if is_available():
-        cuda_backend().empty_cache()
-
-
 def is_bf16_supported(including_emulation: bool = True) -> bool:
     """Whether CUDA tensors can be bfloat16: always False in gpuarr.
 
@@ -160,23 +106,33 @@ def is_bf16_supported(including_emulation: bool = True) -> bool:
     return False
 
 
-def get_rng_state(device="cuda"):
-    """Snapshot of a CUDA device's default generator (a uint8 CPU tensor, as torch's)."""
-    return _default_generator(f"cuda:{_resolved(device)}").get_state()
+class device_of(device):
+    """Context manager that makes the device of tensor ``obj`` current (no change for a CPU
+    tensor).
+
+    Args:
+        obj: a tensor.
+
+    Example:
+        >>> with gpuarr.cuda.device_of(x):
+        ...     y = gpuarr.zeros(3, device="cuda")   # on x's device
+    """
+
+    def __init__(self, obj) -> None:
+        super().__init__(obj.device if obj.device.type == "cuda" else None)
 
 
-def set_rng_state(new_state, device="cuda") -> None:
-    """Restore a CUDA device's default generator from :func:`get_rng_state`."""
-    _default_generator(f"cuda:{_resolved(device)}").set_state(new_state)
+def init() -> None:
+    """Initialise CUDA now (it happens on first use anyway); raises RuntimeError saying why
+    when CUDA is not usable."""
+    cuda_backend()
 
 
-def manual_seed(seed: int) -> None:
-    """Seed the default generator of the current CUDA device."""
-    if is_available():
-        _default_generator("cuda").manual_seed(seed)
+def is_initialized() -> bool:
+    """Whether CUDA has been probed and is usable."""
+    return is_available()
 
 
-def manual_seed_all(seed: int) -> None:
-    """Seed the default generators of all CUDA devices."""
-    for i in range(device_count()):
-        _default_generator(f"cuda:{i}").manual_seed(seed)
+def ipc_collect() -> None:
+    """torch frees memory released by other processes through CUDA IPC here; gpuarr shares no
+    device memory between processes, so there is nothing to collect."""

@@ -388,7 +388,22 @@ class _MemoryPool:
         self.free_all_blocks()
 
     def set_limit(self, size=None, fraction=None):
-        self._limit = int(size or 0)
+        # as CuPy's MemoryPool.set_limit: a size in bytes, or a fraction of the device's
+        # total memory as memGetInfo reports it
+        if size is None:
+            if fraction is None:
+                size = 0
+            else:
+                if not 0 <= fraction <= 1:
+                    raise ValueError(f"memory limit fraction out of range: {fraction}")
+                size = fraction * _mem_get_info()[1]
+            self.set_limit(size=size)
+            return
+        if fraction is not None:
+            raise ValueError("size and fraction cannot be specified at one time")
+        if size < 0:
+            raise ValueError(f"memory limit size out of range: {size}")
+        self._limit = int(size)  # a size_t in CuPy
 
     def get_limit(self):
         return self._limit

@@ -1,0 +1,244 @@
+"""Device memory of gpuarr's CUDA tensors: what live arrays hold, what CuPy's memory pool keeps,
+what the driver reports free, a cap on the pool, and torch.cuda's statistics and summary over
+those numbers.
+
+CuPy's pool keeps no peak counters, so the peaks here are the largest of the values sampled by
+the calls of this module (each call samples the device's current usage); torch's allocator
+counts every allocation. Functions answer 0 (or nothing) when CUDA is not usable.
+
+Example:
+    >>> x = gpuarr.empty(1 << 20, device="cuda")
+    >>> gpuarr.cuda.memory_allocated() >= 4 << 20
+    True
+    >>> free, total = gpuarr.cuda.mem_get_info()
+"""
+
+from __future__ import annotations
+
+import warnings
+
+from ..backends import cuda_backend
+from ._devices import _available, _resolved
+
+__all__ = ["memory_allocated", "max_memory_allocated", "memory_reserved", "max_memory_reserved",
+           "reset_peak_memory_stats", "reset_max_memory_allocated", "memory_cached",
+           "max_memory_cached", "empty_cache", "mem_get_info", "memory_stats",
+           "memory_summary", "set_per_process_memory_fraction",
+           "get_per_process_memory_fraction"]
+
+# device index -> the largest sampled (allocated, reserved) bytes
+_peak: dict[int, list[int]] = {}
+
+
+def _sample(idx: int) -> tuple[int, int]:
+    bk = cuda_backend()
+    used, held = bk.memory_allocated(idx), bk.memory_reserved(idx)
+    peak = _peak.setdefault(idx, [0, 0])
+    peak[0], peak[1] = max(peak[0], used), max(peak[1], held)
+    return used, held
+
+
+def memory_allocated(device=None) -> int:
+    """Bytes of device memory held by live arrays on ``device`` (its CuPy pool's used bytes).
+
+    Args:
+        device: an index, 'cuda:N', a gpuarr.device, or None (the current device).
+
+    Returns:
+        Bytes in use.
+    """
+    return _sample(_resolved(device))[0] if _available() else 0
+
+
+def _peak_of(device, which: int) -> int:
+    """The sampled peak of allocated (``which`` 0) or reserved (1) bytes of ``device``."""
+    if not _available():
+        return 0
+    idx = _resolved(device)
+    _sample(idx)
+    return _peak[idx][which]
+
+
+def max_memory_allocated(device=None) -> int:
+    """The largest :func:`memory_allocated` of ``device`` sampled since the start or the last
+    :func:`reset_peak_memory_stats` (a short-lived peak between two samples is missed).
+
+    Args:
+        device: the device (None: the current one).
+
+    Returns:
+        Bytes.
+    """
+    return _peak_of(device, 0)
+
+
+def memory_reserved(device=None) -> int:
+    """Bytes the CuPy memory pool of ``device`` holds from the driver (used + cached).
+
+    Args:
+        device: the device (None: the current one).
+
+    Returns:
+        Bytes.
+    """
+    return _sample(_resolved(device))[1] if _available() else 0
+
+
+def max_memory_reserved(device=None) -> int:
+    """The largest :func:`memory_reserved` sampled since the start or the last
+    :func:`reset_peak_memory_stats`.
+
+    Args:
+        device: the device (None: the current one).
+
+    Returns:
+        Bytes.
+    """
+    return _peak_of(device, 1)
+
+
+def reset_peak_memory_stats(device=None) -> None:
+    """Restart the peaks of :func:`max_memory_allocated` and :func:`max_memory_reserved`.
+
+    Args:
+        device: the device (None: the current one).
+    """
+    if _available():
+        _peak.pop(_resolved(device), None)
+
+
+def reset_max_memory_allocated(device=None) -> None:
+    """Deprecated: calls :func:`reset_peak_memory_stats` (with torch's FutureWarning)."""
+    warnings.warn("torch.cuda.reset_max_memory_allocated now calls "
+                  "torch.cuda.reset_peak_memory_stats, which resets /all/ peak memory stats.",
+                  FutureWarning, stacklevel=2)
+    reset_peak_memory_stats(device)
+
+
+def memory_cached(device=None) -> int:
+    """Deprecated name of :func:`memory_reserved` (with torch's FutureWarning)."""
+    warnings.warn("`torch.cuda.memory_cached` has been renamed to `torch.cuda.memory_reserved`",
+                  FutureWarning, stacklevel=2)
+    return memory_reserved(device)
+
+
+def max_memory_cached(device=None) -> int:
+    """Deprecated name of :func:`max_memory_reserved` (with torch's FutureWarning)."""
+    warnings.warn("`torch.cuda.max_memory_cached` has been renamed to "
+                  "`torch.cuda.max_memory_reserved`", FutureWarning, stacklevel=2)
+    return max_memory_reserved(device)
+
+
+def empty_cache() -> None:
+    """Give cached, unused blocks of the CuPy pool back to the driver."""
+    if _available():
+        cuda_backend().empty_cache()
+
+
+def mem_get_info(device=None) -> tuple[int, int]:
+    """Free and total memory of ``device`` as the driver reports them.
+
+    Args:
+        device: the device (None: the current one).
+
+    Returns:
+        ``(free_bytes, total_bytes)``.
+    """
+    return cuda_backend().mem_get_info(_resolved(device))
+
+
+def memory_stats(device=None) -> dict:
+    """torch's memory statistics that CuPy's pool can answer, under torch's keys:
+    ``allocated_bytes.all.current/peak``, ``reserved_bytes.all.current/peak`` and
+    ``inactive_split_bytes.all.current`` (cached, unused bytes). Empty when CUDA is not usable.
+
+    Args:
+        device: the device (None: the current one).
+
+    Returns:
+        A dict sorted by key.
+    """
+    if not _available():
+        return {}
+    idx = _resolved(device)
+    used, held = _sample(idx)
+    stats = {
+        "allocated_bytes.all.current": used,
+        "allocated_bytes.all.peak": _peak[idx][0],
+        "reserved_bytes.all.current": held,
+        "reserved_bytes.all.peak": _peak[idx][1],
+        "inactive_split_bytes.all.current": held - used,
+    }
+    return dict(sorted(stats.items()))
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if abs(n) < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.2f} {unit}"
+        n /= 1024
+    return str(n)
+
+
+def memory_summary(device=None, abbreviated: bool = False) -> str:
+    """A readable table of :func:`memory_stats` and the driver's free/total memory.
+
+    Args:
+        device: the device (None: the current one).
+        abbreviated: accepted for torch compatibility (the table is short already).
+
+    Returns:
+        The summary text.
+    """
+    if not _available():
+        return "CUDA is not available.\n"
+    idx = _resolved(device)
+    stats = memory_stats(idx)
+    free, total = mem_get_info(idx)
+    rows = [("Allocated memory", stats["allocated_bytes.all.current"],
+             stats["allocated_bytes.all.peak"]),
+            ("Reserved memory", stats["reserved_bytes.all.current"],
+             stats["reserved_bytes.all.peak"]),
+            ("Cached, unused memory", stats["inactive_split_bytes.all.current"], None)]
+    line = "|" + "=" * 75 + "|"
+    out = [line, f"|{f'gpuarr CUDA memory summary, device ID {idx}':^75}|",
+           "|" + "-" * 75 + "|",
+           f"| {'Metric':<35}| {'Cur Usage':>17} | {'Peak Usage':>17} |", line]
+    for name, cur, peak in rows:
+        out.append(f"| {name:<35}| {_size(cur):>17} | "
+                   f"{'' if peak is None else _size(peak):>17} |")
+    out += [line, f"| {'Device free / total':<35}| {_size(free):>17} | {_size(total):>17} |",
+            line]
+    return "\n".join(out) + "\n"
+
+
+def set_per_process_memory_fraction(fraction: float, device=None) -> None:
+    """Cap the memory this process's pool may take on ``device`` at ``fraction`` of it; an
+    allocation past the cap raises CuPy's out-of-memory error.
+
+    Args:
+        fraction: in [0, 1].
+        device: the device (None: the current one).
+    """
+    idx = _resolved(device)
+    if not isinstance(fraction, float):
+        raise TypeError("Invalid type for fraction argument, must be `float`")
+    if fraction < 0 or fraction > 1:
+        raise ValueError(f"Invalid fraction value: {fraction}. Allowed range: 0~1")
+    cuda_backend().set_memory_fraction(fraction, idx)
+
+
+def get_per_process_memory_fraction(device=None) -> float:
+    """The fraction set by :func:`set_per_process_memory_fraction` (1.0 when unset).
+
+    Args:
+        device: the device (None: the current one).
+
+    Returns:
+        The fraction of the device's memory the pool may take.
+    """
+    idx = _resolved(device)
+    limit = cuda_backend().memory_limit(idx)
+    if limit == 0:
+        return 1.0
+    return limit / cuda_backend().mem_get_info(idx)[1]
