@@ -18,7 +18,7 @@ unrelated AttributeError:
   ``hasattr(torch, "name")`` and ``getattr(torch, "name", default)`` keep working;
 * ``from torch.fft import rfft`` raises :class:`MissingTorchImport` (an ImportError *and* a
   NotImplementedError, so ``try: ... except ImportError:`` fallbacks work) with the same text;
-* torch submodules gpuarr has no counterpart for (``torch.fft``, ``torch.utils.checkpoint``...)
+* torch submodules gpuarr has no counterpart for (``torch.fft``, ``torch.utils.dlpack``...)
   import as empty stubs whose every attribute raises the error above; a module name torch does
   not have either raises :class:`MissingTorchModule` (a ModuleNotFoundError) at the import;
 * a Tensor method gpuarr lacks (``x.unfold(...)``) raises :class:`MissingTorchAPI` naming
@@ -139,12 +139,16 @@ TORCH_MODULES: dict[str, tuple[str, ...]] = {
     "torch.utils.data.sampler": ("gpuarr.utils.data.sampler", "gpuarr.utils.data"),
     "torch.utils.data.distributed": ("gpuarr.utils.data.distributed", "gpuarr.utils.data",
                                      "gpuarr.distributed"),
+    "torch.utils.checkpoint": ("gpuarr.utils.checkpoint",),
     "torch.utils.tensorboard": ("gpuarr.utils.tensorboard",),
     "torch.utils.tensorboard.writer": ("gpuarr.utils.tensorboard",),
     "torch.distributions": ("gpuarr.distributions",),
     "torch.distributed": ("gpuarr.distributed",),
     "torch.autograd": ("gpuarr.autograd",),
     "torch.cuda": ("gpuarr.cuda",),
+    "torch.cuda.memory": ("gpuarr.cuda.memory", "gpuarr.cuda"),
+    "torch.cuda.random": ("gpuarr.cuda.random", "gpuarr.cuda"),
+    "torch.cuda.streams": ("gpuarr.cuda.streams", "gpuarr.cuda"),
     "torch.cuda.amp": ("gpuarr.cuda.amp", "gpuarr.amp"),
     "torch.cuda.amp.autocast_mode": ("gpuarr.cuda.amp",),
     "torch.cuda.amp.grad_scaler": ("gpuarr.cuda.amp",),
@@ -163,7 +167,7 @@ TORCH_MODULES: dict[str, tuple[str, ...]] = {
     "torch.testing": ("gpuarr.testing",),
     "torch.accelerator": ("gpuarr.accelerator",),
     "torch.serialization": ("gpuarr.serialization",),
-    "torch.random": ("gpuarr._random",),
+    "torch.random": ("gpuarr.random",),
     "torch.return_types": ("gpuarr.return_types",),
     "torch.multiprocessing": ("gpuarr.multiprocessing",),
     "torch.multiprocessing.spawn": ("gpuarr.multiprocessing",),

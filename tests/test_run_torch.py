@@ -188,11 +188,11 @@ def test_missing_from_import_is_an_import_error(torch):
 
 
 def test_known_torch_module_imports_as_stub(torch):
-    import torch.utils.checkpoint as cp
+    import torch.utils.dlpack as dl
 
     with pytest.raises(MissingTorchAPI, match=re.escape(
-            f"torch.utils.checkpoint.checkpoint {MISSING}")):
-        cp.checkpoint(lambda x: x, torch.ones(2))
+            f"torch.utils.dlpack.from_dlpack {MISSING}")):
+        dl.from_dlpack(torch.ones(2))
 
 
 def test_unknown_torch_module_fails_at_import(torch):
@@ -290,3 +290,20 @@ def test_usage_without_a_program():
     p = run("-m", "gpuarr.run_torch", "-m")
     assert p.returncode == 2 and "Argument expected for the -m option" in p.stderr
 
+
+
+def test_newer_torch_modules_map_to_gpuarr(torch):
+    import torch.cuda.memory
+    import torch.nn.utils.parametrize
+    import torch.optim.swa_utils
+    import torch.random
+    import torch.utils.checkpoint
+
+    import gpuarr
+
+    assert torch.utils.checkpoint.checkpoint is gpuarr.utils.checkpoint.checkpoint
+    assert torch.random.fork_rng is gpuarr.random.fork_rng
+    assert torch.optim.swa_utils.AveragedModel is gpuarr.optim.swa_utils.AveragedModel
+    assert torch.nn.utils.parametrize.register_parametrization is \
+        gpuarr.nn.utils.parametrize.register_parametrization
+    assert torch.cuda.memory.mem_get_info is gpuarr.cuda.mem_get_info

@@ -28,9 +28,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .. import _dtype as D
+from .. import return_types
 from .._core.function import Function
 from .._core.tensor import TensorBase, _make
-from .._creation import tensor
+from .._creation import tensor, zeros
 from .._device import CPU
 from ._common import apply_raw, dtype_name, wrap_dim
 from ._out import write_out
@@ -40,7 +41,7 @@ from .elementwise import _CPP_NAMES, clamp, lerp, where
 from .matmul import mm
 from .reduction import _Gather, cumprod, cumsum
 from .sorting import _argsort_arr, sort
-from .stacking import flip
+from .stacking import cat, flip
 
 if TYPE_CHECKING:  # annotations name the public class; code tests TensorBase
     from ._tensor import Tensor
@@ -220,8 +221,6 @@ def mode(input: Tensor, dim: int = -1, keepdim: bool = False):
         values=tensor(1),
         indices=tensor(3))
     """
-    from ..return_types import mode as result_type
-
     nd = input.ndim
     d = wrap_dim(dim, builtins.max(nd, 1))
     xp = input._device._xp()
@@ -229,7 +228,7 @@ def mode(input: Tensor, dim: int = -1, keepdim: bool = False):
     if nd == 0:
         idx = xp.zeros((1,), dtype=np.int64)
         values = apply_raw(_ModeGather, input.reshape(1), idx, 0, True)
-        return result_type(values, _make(xp.zeros((), dtype=np.int64), dev))
+        return return_types.mode(values, _make(xp.zeros((), dtype=np.int64), dev))
     n = input.shape[d]
     if n == 0:
         raise IndexError(f"mode(): Expected reduction dim {d} to have non-zero size.")
@@ -239,7 +238,7 @@ def mode(input: Tensor, dim: int = -1, keepdim: bool = False):
     if m == 0:
         empty = xp.zeros(lead + ((1,) if keepdim else ()), dtype=np.int64)
         values = _make(xp.zeros(empty.shape, dtype=x.dtype), dev)
-        return result_type(values, _make(empty, dev))
+        return return_types.mode(values, _make(empty, dev))
     x2 = x.reshape(m, n)
     order = _argsort_arr(xp, x2, -1, False)  # stable, NaN last
     s = xp.take_along_axis(x2, order, -1)
@@ -260,7 +259,7 @@ def mode(input: Tensor, dim: int = -1, keepdim: bool = False):
     idx = xp.moveaxis(idx, -1, d)
     values = apply_raw(_ModeGather, input, idx, d, not keepdim)
     indices = idx if keepdim else xp.squeeze(idx, d)
-    return result_type(values, _make(xp.ascontiguousarray(indices), dev))
+    return return_types.mode(values, _make(xp.ascontiguousarray(indices), dev))
 
 
 # --------------------------------------------------------------------------------------------
@@ -554,11 +553,9 @@ def histogram(input: Tensor, bins, *, range: Sequence[float] | None = None,
         hist=tensor([0., 2., 1., 0.]),
         bin_edges=tensor([0.0000, 0.7500, 1.5000, 2.2500, 3.0000]))
     """
-    from ..return_types import histogram as result_type
-
     w = None if weight is None else weight.reshape(-1) if weight.shape == input.shape else weight
     hist, edges = _histdd("torch.histogram()", input.reshape(-1, 1), [bins], range, w, density)
-    res = result_type(hist, edges[0])
+    res = return_types.histogram(hist, edges[0])
     return res if out is None else write_out(res, out, "histogram")
 
 
@@ -582,8 +579,6 @@ def histogramdd(input: Tensor, bins, *, range: Sequence[float] | None = None,
         tensor([[1., 0.],
                 [0., 1.]])
     """
-    from ..return_types import histogramdd as result_type
-
     if input.ndim < 2:
         raise RuntimeError("torch.histogramdd: input tensor should have at least 2 dimensions, "
                            f"but got {input.ndim}")
@@ -599,7 +594,7 @@ def histogramdd(input: Tensor, bins, *, range: Sequence[float] | None = None,
     if weight is not None and tuple(weight.shape) != tuple(input.shape[:-1]):
         w = weight
     hist, edges = _histdd("torch.histogramdd()", x2, bins, range, w, density)
-    return result_type(hist, tuple(edges))
+    return return_types.histogramdd(hist, tuple(edges))
 
 
 # --------------------------------------------------------------------------------------------
@@ -688,8 +683,6 @@ def _x_along(op: str, y: Tensor, x: Tensor, d: int) -> Tensor:
 
 
 def _empty_except(y: Tensor, d: int) -> Tensor:
-    from .._creation import zeros
-
     shape = [s for i, s in enumerate(y.shape) if i != d]
     dt = y.dtype if y._data.dtype.kind in "fV" else D.get_default_dtype()
     return zeros(shape, dtype=dt, device=y.device)
@@ -810,14 +803,10 @@ def _grad_uniform(f: Tensor, d: int, h, edge_order: int) -> Tensor:
     else:
         first = (-1.5 * _sl(f, d, 0, 1) + 2 * _sl(f, d, 1, 2) - 0.5 * _sl(f, d, 2, 3)) / h
         last = (0.5 * _sl(f, d, -3, -2) - 2 * _sl(f, d, -2, -1) + 1.5 * _sl(f, d, -1)) / h
-    from .stacking import cat
-
     return cat([first, center / 2, last], d)
 
 
 def _grad_coords(f: Tensor, d: int, coords: Tensor, edge_order: int) -> Tensor:
-    from .stacking import cat
-
     h = coords[1:] - coords[:-1]
     h1, h2 = h[:-1], h[1:]
     shape = [1] * f.ndim

@@ -31,6 +31,7 @@ import warnings
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from .. import cuda
 from .._core.function import AccumulateGrad, Function
 from .._core.grad_mode import _state, enable_grad, no_grad
 from .._core.tensor import TensorBase
@@ -86,8 +87,6 @@ def get_device_states(*args) -> tuple[list[int], list]:
     Returns:
         ``(device indices, states)``.
     """
-    from .. import cuda
-
     devices = sorted({a.device.index or 0 for a in _tensors(args) if a.device.type == "cuda"})
     return devices, [cuda.get_rng_state(d) for d in devices]
 
@@ -95,8 +94,6 @@ def get_device_states(*args) -> tuple[list[int], list]:
 def set_device_states(devices: list[int], states: list, *, device_type=None) -> None:
     """Restore the generators of CUDA ``devices`` to ``states`` (from
     :func:`get_device_states`)."""
-    from .. import cuda
-
     for d, s in zip(devices, states, strict=True):
         cuda.set_rng_state(s, d)
 
