@@ -135,6 +135,7 @@ from .ops import _out as _out_param
 _out_param.install(globals(), _out_param.TOP_LEVEL)
 _out_param.install(globals(), _out_param.CREATION, creation=True)
 _out_param.install(linalg.__dict__, _out_param.LINALG, prefix="linalg.")
+_out_param.install(special.__dict__, _out_param.SPECIAL, prefix="special.")
 
 __version__ = "0.1.0"
 

@@ -43,7 +43,8 @@ from .._device import as_device
 if TYPE_CHECKING:  # annotations name the public class; code tests TensorBase
     from ._tensor import Tensor
 
-__all__ = ["write_out", "fill_out", "with_out", "install", "TOP_LEVEL", "LINALG", "CREATION"]
+__all__ = ["write_out", "fill_out", "with_out", "install", "TOP_LEVEL", "LINALG", "SPECIAL",
+           "CREATION"]
 
 # Public gpuarr functions whose torch counterpart accepts ``out=`` (torch 2.13, checked by
 # calling torch), besides the unary ops of the derivative table (``elementwise.UNARY_TABLE``),
@@ -81,6 +82,13 @@ TOP_LEVEL: tuple[str, ...] = (
 LINALG: tuple[str, ...] = (
     "cholesky", "cross", "det", "eigh", "eigvalsh", "inv", "matmul", "matrix_norm",
     "multi_dot", "norm", "slogdet", "solve", "svd", "svdvals", "vecdot", "vector_norm",
+)
+
+# ``gpuarr.special`` functions that take ``out=`` and do not declare it themselves (the ones
+# shared with the top level, under torch.special's names too).
+SPECIAL: tuple[str, ...] = (
+    "digamma", "erf", "erfinv", "expit", "gammaln", "logsumexp", "polygamma", "psi", "round",
+    "xlogy",
 )
 
 # Creation functions: with ``out=``, dtype and device default to ``out``'s.

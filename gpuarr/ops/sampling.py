@@ -87,15 +87,22 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
         raise RuntimeError(
             "cannot sample n_sample > prob_dist.size(-1) samples without replacement"
         )
+    # torch draws one sample with replacement by an argmax, its other draws by a sampling
+    # kernel with checks of its own (and their own messages)
+    kernel = replacement and n > 1
     if k == 0:
-        raise RuntimeError("multinomial: cannot sample from a distribution with 0 categories")
+        raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)"
+                           if kernel else
+                           "multinomial: cannot sample from a distribution with 0 categories")
     dev = input._device
     xp = dev._xp()
     p = input._data.reshape(-1, k).astype(np.float64)
     rows = p.shape[0]
     if rows == 0:
         return _make(xp.zeros(input.shape[:-1] + (n,), dtype=np.int64), dev)
-    if _host_bool(xp, ~(xp.isfinite(p) & (p >= 0))):
+    if kernel:
+        _check_rows_with_replacement(xp, p)
+    elif _host_bool(xp, ~(xp.isfinite(p) & (p >= 0))):
         raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
     if _host_bool(xp, p.sum(axis=1) <= 0):
         raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
@@ -105,6 +112,23 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
     else:
         idx = _draw_without_replacement(xp, p, n, bg)
     return _make(idx.reshape(input.shape[:-1] + (n,)), dev)
+
+
+_ROW_ERRORS = {1: "encountering probability entry < 0",
+               2: "encountering probability entry = infinity or NaN",
+               3: "sum of probabilities <= 0"}
+
+
+def _check_rows_with_replacement(xp, p) -> None:
+    """torch's checks for sampling with replacement, in its order: row by row, each entry
+    (not >= 0, which NaN also fails; then infinite), then the row's sum; the first failure
+    names the error. One host read."""
+    code = xp.where(~(p >= 0), 1, xp.where(xp.isinf(p), 2, 0))
+    code = xp.concatenate([code, xp.where(p.sum(axis=1, keepdims=True) <= 0, 3, 0)], axis=1)
+    flat = code.reshape(-1)
+    first = int(flat[int(xp.argmax(flat != 0))])  # the host read torch's kernel makes too
+    if first:
+        raise RuntimeError(f"invalid multinomial distribution ({_ROW_ERRORS[first]})")
 
 
 def _draw_with_replacement(xp, p, n: int, bg):

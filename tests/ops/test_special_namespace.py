@@ -62,3 +62,19 @@ def test_erf_gradcheck_and_inplace(device):
     y = gpuarr.tensor([0.0, 1.0], device=device)
     assert y.erf_() is y
     np.testing.assert_allclose(y.cpu().numpy(), torch.erf(torch.tensor([0.0, 1.0])).numpy())
+
+
+@pytest.mark.parametrize("name", ["digamma", "erf", "erfinv", "expit", "gammaln", "polygamma",
+                                  "psi", "round", "xlogy", "logsumexp"])
+def test_special_out_keyword(device, name):
+    """torch.special's out= on the functions gpuarr.special shares with the top level."""
+    x = np.array([0.3, 0.6], dtype=np.float32)
+    extra = {"polygamma": lambda m, t: (1, t), "xlogy": lambda m, t: (t, t),
+             "logsumexp": lambda m, t: (t, 0)}.get(name, lambda m, t: (t,))
+    shape = () if name == "logsumexp" else (2,)
+    out = gpuarr.empty(shape, device=device)
+    res = getattr(gpuarr.special, name)(*extra(gpuarr, gpuarr.tensor(x, device=device)), out=out)
+    tout = torch.empty(shape)
+    getattr(torch.special, name)(*extra(torch, torch.tensor(x)), out=tout)
+    assert res is out
+    np.testing.assert_allclose(out.cpu().numpy(), tout.numpy(), rtol=1e-5, atol=1e-6)
