@@ -41,7 +41,7 @@ from .nn.functional._activation_extra import _check_bounds
 from .nn.functional._misc import _apply_mask, _keep_mask, _renorm_rows  # torch's mask, as F's
 from .ops import tensor_info as ti
 from .ops._common import dtype_name
-from .ops._registry import apply_inplace
+from .ops._registry import apply_inplace, inplace_method
 from .ops.random import rand
 
 if TYPE_CHECKING:
@@ -922,23 +922,14 @@ def nuclear_norm(input: Tensor, dim=(-2, -1), keepdim: bool = False) -> Tensor:
     return matrix_norm(input, "nuc", tuple(dim), keepdim)
 
 
-def _inplace_alias(fn, name: str):
-    def op(input: Tensor, *args, **kwargs) -> Tensor:
-        return apply_inplace(input, fn, *args, **kwargs)
-
-    op.__name__ = op.__qualname__ = name
-    op.__doc__ = f"In-place ``{name[:-1]}`` of ``input``; returns ``input``."
-    return op
-
-
-arccos_ = _inplace_alias(_E.acos, "arccos_")
-arcsin_ = _inplace_alias(_E.asin, "arcsin_")
-arctan_ = _inplace_alias(_E.atan, "arctan_")
-arccosh_ = _inplace_alias(_E.acosh, "arccosh_")
-arcsinh_ = _inplace_alias(_E.asinh, "arcsinh_")
-arctanh_ = _inplace_alias(_E.atanh, "arctanh_")
-clamp_min_ = _inplace_alias(_EX.clamp_min, "clamp_min_")
-clamp_max_ = _inplace_alias(_EX.clamp_max, "clamp_max_")
+arccos_ = inplace_method(_E.acos, "arccos")
+arcsin_ = inplace_method(_E.asin, "arcsin")
+arctan_ = inplace_method(_E.atan, "arctan")
+arccosh_ = inplace_method(_E.acosh, "arccosh")
+arcsinh_ = inplace_method(_E.asinh, "arcsinh")
+arctanh_ = inplace_method(_E.atanh, "arctanh")
+clamp_min_ = inplace_method(_EX.clamp_min, "clamp_min")
+clamp_max_ = inplace_method(_EX.clamp_max, "clamp_max")
 
 # what torch was built with; gpuarr's CPU linear algebra and FFTs are NumPy's (LAPACK inside)
 has_lapack = True

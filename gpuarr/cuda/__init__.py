@@ -13,7 +13,7 @@ from __future__ import annotations
 from .._legacy_tensors import CUDA_TYPES as _CUDA_TYPES
 from ..backends import cuda_backend, cuda_status
 from . import memory, properties, random, streams
-from ._devices import _index, _resolved  # noqa: F401 - used by the modules above and tests
+from ._devices import _available, _device_count, _index, _resolved  # noqa: F401 - used by the modules above and tests
 from .memory import *  # noqa: F403
 from .properties import *  # noqa: F403
 from .random import *  # noqa: F403
@@ -32,7 +32,7 @@ globals().update(_CUDA_TYPES)
 
 def is_available() -> bool:
     """True when CuPy imports, a driver answers, a CUDA device exists and NVRTC loads."""
-    return cuda_status()[0]
+    return _available()
 
 
 def unavailable_reason() -> str:
@@ -42,9 +42,7 @@ def unavailable_reason() -> str:
 
 def device_count() -> int:
     """Number of CUDA devices (0 when CUDA is not usable)."""
-    if not is_available():
-        return 0
-    return cuda_backend().device_count()
+    return _device_count()
 
 
 def current_device() -> int:

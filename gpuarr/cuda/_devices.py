@@ -28,3 +28,8 @@ def _resolved(device) -> int:
 def _available() -> bool:
     """Whether CUDA is usable (probed once, cached by the backend registry)."""
     return cuda_status()[0]
+
+
+def _device_count() -> int:
+    """Number of CUDA devices (0 when CUDA is not usable)."""
+    return cuda_backend().device_count() if _available() else 0

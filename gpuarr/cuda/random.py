@@ -13,15 +13,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from .._random import default_generator as _default_generator
-from ..backends import cuda_backend
-from ._devices import _available, _resolved
+from ._devices import _available, _device_count, _resolved
 
 __all__ = ["get_rng_state", "set_rng_state", "get_rng_state_all", "set_rng_state_all",
            "manual_seed", "manual_seed_all", "seed", "seed_all", "initial_seed"]
-
-
-def _count() -> int:
-    return cuda_backend().device_count() if _available() else 0
 
 
 def get_rng_state(device="cuda"):
@@ -36,7 +31,7 @@ def set_rng_state(new_state, device="cuda") -> None:
 
 def get_rng_state_all() -> list:
     """Snapshots of every CUDA device's default generator, by device index."""
-    return [get_rng_state(i) for i in range(_count())]
+    return [get_rng_state(i) for i in range(_device_count())]
 
 
 def set_rng_state_all(new_states: Iterable) -> None:
@@ -53,7 +48,7 @@ def manual_seed(seed: int) -> None:
 
 def manual_seed_all(seed: int) -> None:
     """Seed the default generators of all CUDA devices."""
-    for i in range(_count()):
+    for i in range(_device_count()):
         _default_generator(f"cuda:{i}").manual_seed(seed)
 
 

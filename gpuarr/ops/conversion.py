@@ -96,12 +96,13 @@ def clone(input: Tensor, *, memory_format=preserve_format) -> Tensor:
     Example:
         >>> y = x.clone()
     """
-    fmt = check_memory_format(memory_format, "clone")
-    if fmt is preserve_format and input._data.ndim in (4, 5) \
-            and not input._data.flags.c_contiguous:
-        fmt = _channels_last_of(input)
-    if memory_format_order(fmt, input._data.ndim) is not None:
-        return Relayout.apply(input, fmt)
+    if memory_format is not preserve_format or not input._data.flags.c_contiguous:
+        # the layout question only arises off the common path (a row-major clone)
+        fmt = check_memory_format(memory_format, "clone")
+        if fmt is preserve_format and input._data.ndim in (4, 5):
+            fmt = _channels_last_of(input)
+        if memory_format_order(fmt, input._data.ndim) is not None:
+            return Relayout.apply(input, fmt)
     if not (_state.enabled and input._rg):
         input._device._xp()  # copy on the tensor's own device
         return _make(input._data.copy(), input._device)

@@ -174,11 +174,6 @@ class _Rerun:
             return self.fn(*args, **self.kwargs)
 
 
-def _detached(args: tuple) -> tuple:
-    return tuple(a.detach().requires_grad_(a.requires_grad) if isinstance(a, TensorBase) else a
-                 for a in args)
-
-
 # --------------------------------------------------------------------------------------------
 # use_reentrant=True
 
@@ -202,7 +197,7 @@ class CheckpointFunction(Function):
         saved = iter(ctx.saved_tensors)
         args = tuple(next(saved) if k else o for k, o in zip(ctx.arg_kinds, ctx.others,
                                                                 strict=True))
-        inputs = _detached(args)
+        inputs = detach_variable(args)
         with enable_grad():
             flat: list = []
             _flatten(ctx.rerun.run(inputs), flat)
@@ -279,7 +274,7 @@ class _NonReentrant(Function):
         # with create_graph the recomputation hangs off the real inputs, so the gradients it
         # returns depend on them (double backward); otherwise detached copies suffice
         create_graph = _state.enabled
-        inputs = rerun.args if create_graph else _detached(rerun.args)
+        inputs = rerun.args if create_graph else detach_variable(rerun.args)
         with enable_grad():
             flat: list = []
             _flatten(rerun.run(inputs), flat)
@@ -304,7 +299,7 @@ def _checkpoint_nonreentrant(fn, args, kwargs, preserve_rng, context_fn):
         return fn(*args, **kwargs)
     forward_ctx, recompute_ctx = context_fn()
     rerun = _Rerun(fn, args, kwargs, preserve_rng, recompute_ctx)
-    inputs = _detached(args)
+    inputs = detach_variable(args)
     with forward_ctx:
         result = fn(*inputs, **kwargs)
     flat: list = []
