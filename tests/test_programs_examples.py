@@ -1,7 +1,8 @@
 """Programs of the kinds in PyTorch's examples and courses (tests/programs/: a CNN classifier, a
 VAE, RNN/LSTM/GRU and Transformer language models, REINFORCE and actor-critic on a cart-pole,
-the "learning PyTorch with examples" homework progression, polynomial regression, and a program
-in the older Variable-era style), run unmodified under real PyTorch (CPU) and under
+the "learning PyTorch with examples" homework progression, polynomial regression, a program
+in the older Variable-era style, a DCGAN, an L-BFGS sine-wave predictor and a siamese metric
+learner), run unmodified under real PyTorch (CPU) and under
 ``python -m gpuarr.run_torch`` on the ``device`` fixture's device: what they print must agree,
 the text exactly and every number within the tolerance given per program.
 
@@ -124,6 +125,16 @@ CASES = {
     "poly_regression": ("poly_regression.py", [], (["--device", "cpu"], ["--device", "cuda"]),
                         1e-5, 0.0, 15),
     "legacy_style": ("legacy_style.py", [], ([], ["--cuda"]), 1e-5, 0.0, 30),
+    # transposed convolutions, batch norm in train and eval mode, BCELoss, Adam(betas) and
+    # Module.apply with a weights_init hook: 12 adversarial steps agree to the printed digits
+    "dcgan": ("dcgan.py", [], (["--device", "cpu"], ["--device", "cuda"]), 1e-5, 1e-5, 60),
+    # float64 LSTMCells unrolled by hand under L-BFGS (a closure, no line search)
+    "time_sequence": ("time_sequence.py", [], (["--device", "cpu"], ["--device", "cuda"]),
+                      1e-5, 1e-6, 50),
+    # metric learning: contrastive and triplet losses, OneCycleLR, clip_grad_norm_, a state
+    # dict through BytesIO, cdist/topk retrieval (its nearest distances differ by 1e-3
+    # relative at the least, so the rankings cannot flip on rounding)
+    "siamese": ("siamese.py", [], (["--device", "cpu"], ["--device", "cuda"]), 1e-4, 1e-5, 40),
 }
 
 
