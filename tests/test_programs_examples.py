@@ -1,8 +1,8 @@
 """Programs of the kinds in PyTorch's examples and courses (tests/programs/: a CNN classifier, a
 VAE, RNN/LSTM/GRU and Transformer language models, REINFORCE and actor-critic on a cart-pole,
 the "learning PyTorch with examples" homework progression, polynomial regression, a program
-in the older Variable-era style, a DCGAN, an L-BFGS sine-wave predictor and a siamese metric
-learner), run unmodified under real PyTorch (CPU) and under
+in the older Variable-era style, a DCGAN, an L-BFGS sine-wave predictor, a siamese metric
+learner and a small vision transformer), run unmodified under real PyTorch (CPU) and under
 ``python -m gpuarr.run_torch`` on the ``device`` fixture's device: what they print must agree,
 the text exactly and every number within the tolerance given per program.
 
@@ -135,6 +135,10 @@ CASES = {
     # dict through BytesIO, cdist/topk retrieval (its nearest distances differ by 1e-3
     # relative at the least, so the rankings cannot flip on rounding)
     "siamese": ("siamese.py", [], (["--device", "cpu"], ["--device", "cuda"]), 1e-4, 1e-5, 40),
+    # current training-script boilerplate around a tiny ViT: cudnn.benchmark, matmul
+    # precision, a disabled GradScaler and autocast, pre-norm TransformerEncoder, label
+    # smoothing, AdamW parameter groups, LambdaLR warm-up/cosine, inference_mode
+    "vit": ("vit.py", [], (["--device", "cpu"], ["--device", "cuda"]), 1e-4, 1e-5, 25),
 }
 
 
