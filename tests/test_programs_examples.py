@@ -2,10 +2,10 @@
 VAE, RNN/LSTM/GRU and Transformer language models, REINFORCE and actor-critic on a cart-pole,
 the "learning PyTorch with examples" homework progression, polynomial regression, a program
 in the older Variable-era style, a DCGAN, an L-BFGS sine-wave predictor, a siamese metric
-learner, a small vision transformer and a seq2seq model with attention), run unmodified under
-real PyTorch (CPU) and under ``python -m gpuarr.run_torch`` on the ``device`` fixture's device:
-what they print must agree, the text exactly and every number within the tolerance given per
-program.
+learner, a small vision transformer, a seq2seq model with attention and a U-Net), run
+unmodified under real PyTorch (CPU) and under ``python -m gpuarr.run_torch`` on the ``device``
+fixture's device: what they print must agree, the text exactly and every number within the
+tolerance given per program.
 
 Each program draws its data, initial weights and any sampling from seeded NumPy (or Python's
 ``random``) generators, so both libraries see the same numbers; dropout, which draws from the
@@ -143,6 +143,10 @@ CASES = {
     # packed bidirectional GRU encoder, GRUCell decoder with masked additive attention,
     # ignore_index, clip_grad_value_: 120 Adam steps drift apart by about 3e-5 relative
     "seq2seq": ("seq2seq.py", [], (["--device", "cpu"], ["--device", "cuda"]), 2e-4, 1e-5, 20),
+    # a U-Net: group norm followed by ReLU(inplace=True) (an in-place write through the view
+    # group norm returns), bilinear interpolate, BCEWithLogits pos_weight + Dice, Nesterov SGD,
+    # ReduceLROnPlateau, a Dataset of dicts with a collate_fn
+    "unet": ("unet.py", [], (["--device", "cpu"], ["--device", "cuda"]), 1e-4, 1e-5, 16),
 }
 
 

@@ -481,7 +481,16 @@ def _wrap_one(o, dev, args):
 def _link_view(view: Tensor, base) -> None:
     if isinstance(base, TensorBase):
         view._version = base._shared_version()
-        view._base = base if base._base is None else base._base
+        root = view._base = base if base._base is None else base._base
+        if root._gfn is not None:
+            # a base with a history keeps its views: an in-place write through one of them
+            # gives the base a new history, which the others then follow (ops/_view_inplace)
+            views = root.__dict__.get("_views")
+            if views is None:
+                views = root.__dict__["_views"] = []
+            elif len(views) >= 64 and not len(views) & (len(views) - 1):
+                views[:] = [r for r in views if r() is not None]  # now and then: drop the dead
+            views.append(weakref.ref(view))
 
 
 def _common_device(tensors) -> device:

@@ -26,8 +26,9 @@ from typing import TYPE_CHECKING, Any
 
 from .. import _dtype as D
 from .._core.grad_mode import _state
-from .._core.tensor import TensorBase, _make, check_no_overlap
+from .._core.tensor import TensorBase, check_no_overlap
 from ._common import dtype_name
+from ._view_inplace import check_view_write, rebase_history, stand_in
 
 if TYPE_CHECKING:  # annotations name the public class; code tests TensorBase
     from ._tensor import Tensor
@@ -113,26 +114,22 @@ def apply_inplace(self: Tensor, fn: Callable, *args, **kwargs) -> Tensor:
 
     With a graph to record, ``fn`` runs on a copy of ``self`` that stands where ``self`` stood
     in the graph, and ``self`` then takes the result's place: the in-place op's gradient is the
-    out-of-place op's. The result must be castable to ``self``'s dtype and have its shape
-    (torch's errors otherwise); ``self``'s version counter moves.
+    out-of-place op's; through a view, the view's base takes a new history too (see
+    :mod:`gpuarr.ops._view_inplace`). The result must be castable to ``self``'s dtype and have
+    its shape (torch's errors otherwise); ``self``'s version counter moves.
     """
     check_no_overlap(self)
     grad = _state.enabled and (
         self._rg or any(isinstance(a, TensorBase) and a._rg for a in args)
     )
     if grad:
-        if self._rg and self._gfn is None:
+        if self._base is not None:
+            check_view_write(self)  # written through a view: the base's history changes too
+        elif self._rg and self._gfn is None:
             raise RuntimeError(
                 "a leaf Variable that requires grad is being used in an in-place operation."
             )
-        if self._base is not None:
-            raise RuntimeError(
-                "gpuarr does not record in-place operations on views when gradients are needed; "
-                "use the out-of-place op (e.g. `y = y + 1` instead of `y += 1`) or clone() first."
-            )
-        old = _make(self._data.copy(), self._device)
-        old._rg, old._gfn, old._output_nr = self._rg, self._gfn, self._output_nr
-        res = fn(old, *args, **kwargs)
+        res = fn(stand_in(self), *args, **kwargs)
     else:
         res = fn(self, *args, **kwargs)
     if not D.can_cast(res.dtype, self.dtype):
@@ -147,6 +144,9 @@ def apply_inplace(self: Tensor, fn: Callable, *args, **kwargs) -> Tensor:
         )
     self._device._xp().copyto(self._data, res._data, casting="unsafe")
     if grad:
-        self._gfn, self._output_nr, self._rg = res._gfn, res._output_nr, res._rg
+        if self._base is not None:
+            rebase_history(self, res)
+        else:
+            self._gfn, self._output_nr, self._rg = res._gfn, res._output_nr, res._rg
     self._bump_version()
     return self

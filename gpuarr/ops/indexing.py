@@ -36,6 +36,7 @@ from ._common import (
     wrap_dim,
 )
 from ._registry import apply_inplace, mixin, register
+from ._view_inplace import check_view_write, rebase_history, stand_in
 from .shape import _view_nograd
 
 if TYPE_CHECKING:  # annotations name the public class; code tests TensorBase
@@ -658,10 +659,6 @@ class ZeroAt(Function):
         return ZeroAt.apply(gg, ctx.key), None
 
 
-_VIEW_GRAD_MSG = (
-    "gpuarr does not record in-place operations on views when gradients are needed; use the "
-    "out-of-place op (e.g. `y = y + 1` instead of `y += 1`) or clone() first."
-)
 
 
 def setitem(self: Tensor, key, value) -> None:
@@ -723,13 +720,19 @@ def setitem(self: Tensor, key, value) -> None:
         _write(view, k.adv, src)
         self._bump_version()
         return
+    if self._base is not None:  # through a view: write into a stand-in, then rebase
+        check_view_write(self)
+        old = stand_in(self)
+        setitem(old, key, value)
+        self._device._xp().copyto(d, old._data)
+        rebase_history(self, old)
+        self._bump_version()
+        return
     if self._rg and self._gfn is None:
         raise RuntimeError(
             ("a leaf Variable" if k.trivial else "a view of a leaf Variable")
             + " that requires grad is being used in an in-place operation."
         )
-    if self._base is not None:
-        raise RuntimeError(_VIEW_GRAD_MSG)
     if is_t and value._data.dtype != d.dtype:
         value = value.to(self.dtype)
     res = IndexPut.apply(self, value, k, vs)

@@ -159,7 +159,25 @@ def _reshape(input: Tensor, shp: tuple, cls: type) -> Tensor:
         if arr.data.ptr == src.data.ptr:  # CuPy: a copy never starts at the same address
             return _view_nograd(input, arr)
         return _make(arr, input._device)
+    if not _viewable(input._data, shp):
+        # as torch: a copy first, then a view of it (so the result never claims, as a view,
+        # memory it does not share with ``input``: an in-place write through it must not
+        # rewrite ``input``'s history)
+        input = input.contiguous()
     return cls.apply(input, shp)
+
+
+def _viewable(arr, shp: tuple) -> bool:
+    """Whether ``arr`` can take shape ``shp`` without a copy (NumPy and CuPy refuse a shape
+    assignment that would need one)."""
+    if arr.flags.c_contiguous:
+        return True
+    v = arr.view()
+    try:
+        v.shape = shp
+    except AttributeError:
+        return False
+    return True
 
 
 def view_as(self: Tensor, other: Tensor) -> Tensor:
