@@ -86,7 +86,8 @@ from .ops.tensor_info import *  # noqa: F403
 from .serialization import load, save
 
 # Subpackages, importable as gpuarr.nn etc. (none of them imports CuPy, torch or TensorFlow).
-from . import distributed, distributions, linalg, nn, optim, random, special, utils, vision
+from . import distributed, distributions, func, linalg, nn, optim, random, special, utils, vision
+from .func import vmap
 
 # Mixed precision: gpuarr.amp, gpuarr.autocast, and torch's deprecated cuda/cpu spellings.
 from . import amp, cpu

@@ -163,6 +163,7 @@ TORCH_MODULES: dict[str, tuple[str, ...]] = {
     "torch.backends.mps": ("gpuarr._torch_backends.mps",),
     "torch.linalg": ("gpuarr.linalg",),
     "torch.special": ("gpuarr.special",),
+    "torch.func": ("gpuarr.func",),
     "torch.onnx": ("gpuarr.onnx",),
     "torch.testing": ("gpuarr.testing",),
     "torch.accelerator": ("gpuarr.accelerator",),
