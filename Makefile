@@ -29,7 +29,8 @@ test-cpu: $(STAMP)
 
 test-cuda-sim: $(STAMP)
 	PYTHONPATH=$(STANDIN) $(PY) -m pytest -p no:cacheprovider -k cuda
-	PYTHONPATH=$(STANDIN) CUPY_SIM_NDEV=2 $(PY) -m pytest -p no:cacheprovider tests/test_multi_gpu.py
+	PYTHONPATH=$(STANDIN) CUPY_SIM_NDEV=2 $(PY) -m pytest -p no:cacheprovider tests/test_multi_gpu.py \
+		tests/test_multi_gpu_data_parallel.py
 
 demo: $(STAMP)
 	$(PY) -m gpuarr.demo

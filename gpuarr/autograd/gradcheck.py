@@ -45,11 +45,15 @@ def _numerical(fn, inputs, idx, eps):
                 raise GradcheckError(f"gradcheck needs contiguous inputs (input {i} is not)")
             flat = x._data.reshape(-1)  # a view of the input: perturb it in place
             for k in range(flat.size):
+                # each write on the input's own device (``fn`` may end on another one)
+                x._device._xp()
                 orig = flat[k].item()
                 flat[k] = orig + eps
                 plus = [o._host().astype(np.float64).reshape(-1) for o in _outputs(fn, inputs)]
+                x._device._xp()
                 flat[k] = orig - eps
                 minus = [o._host().astype(np.float64).reshape(-1) for o in _outputs(fn, inputs)]
+                x._device._xp()
                 flat[k] = orig
                 for r, (p, m) in enumerate(zip(plus, minus)):
                     jac[r][col][:, k] = (p - m) / (2 * eps)

@@ -142,6 +142,11 @@ class CupyBackend(Backend):
                 data = data.astype(dtype)  # bfloat16 host data: cast on the host
         with self.device_ctx(index) as dev:
             if isinstance(data, cp.ndarray) and data.device.id != dev.id:
+                if not data.flags.c_contiguous:
+                    # CuPy copies between devices from contiguous memory only: compact it
+                    # on its own device first (a broadcast or sliced gradient going back)
+                    with self.device_ctx(data.device.id):
+                        data = cp.ascontiguousarray(data)
                 # a copy made on the target device (peer copy)
                 return cp.array(data, dtype=dtype, copy=True)
             return cp.asarray(data, dtype=dtype)

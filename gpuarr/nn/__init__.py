@@ -42,3 +42,4 @@ from .dropout_extra import *  # noqa: F403, E402
 from .lazy import *  # noqa: F403, E402
 from .ctc import *  # noqa: F403, E402
 from .adaptive_softmax import *  # noqa: F403, E402
+from .parallel import DataParallel  # noqa: E402
