@@ -82,6 +82,7 @@ from .ops.shape_extra import *  # noqa: F403
 from .ops.sorting import *  # noqa: F403
 from .ops.stacking import *  # noqa: F403
 from .ops.stats import *  # noqa: F403
+from .ops.tensor_extra import *  # noqa: F403
 from .ops.tensor_info import *  # noqa: F403
 from .serialization import load, save
 

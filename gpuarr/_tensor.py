@@ -48,6 +48,7 @@ from .ops.sorting import SortingMethods
 from .ops.special import SpecialMethods
 from .ops.stacking import StackingMethods
 from .ops.stats import StatisticsMethods
+from .ops.tensor_extra import TensorExtraMethods, mark_pinned
 from .ops.tensor_info import TensorInfoMethods
 
 __all__ = ["Tensor", "Size"]
@@ -78,6 +79,7 @@ class Tensor(
     StatisticsMethods,      # quantile, mode, logcumsumexp, cov, histogram, ...
     LinalgExtraMethods,     # cholesky, qr, svd, pinverse, matrix_power, addr, ...
     TensorInfoMethods,      # is_cpu, get_device, storage_offset, is_signed, ...
+    TensorExtraMethods,     # apply_, resize_, as_strided_, angle, real, dim_order, cauchy_, ...
 ):
     """A multi-dimensional array on a device, with optional gradient tracking.
 
@@ -279,6 +281,7 @@ def _pinned_copy(t: Tensor, pinned_empty) -> Tensor:
     host memory); used by ``Tensor.pin_memory`` and the DataLoader's ``pin_memory``."""
     d = t._data
     buf = pinned_empty(d.shape, d.dtype)
+    mark_pinned(buf)  # Tensor.is_pinned knows it
     np.copyto(buf, d)
     out = _make(buf, CPU)
     out._rg = t._rg

@@ -43,6 +43,7 @@ from .ops import tensor_info as ti
 from .ops._common import dtype_name
 from .ops._registry import apply_inplace, inplace_method
 from .ops.random import rand
+from .ops.tensor_extra import _empty_strided
 
 if TYPE_CHECKING:
     from ._tensor import Tensor
@@ -655,27 +656,11 @@ def empty_strided(size, stride, *, dtype=None, layout=None, device=None,
         >>> gpuarr.empty_strided((2, 3), (1, 2)).stride()
         (1, 2)
     """
-    size, stride = tuple(size), tuple(stride)
     _check_layout(layout, "empty_strided")
-    if len(size) != len(stride):
-        raise RuntimeError(f"dimensionality of sizes ({len(size)}) must match dimensionality "
-                           f"of strides ({len(stride)})")
-    if any(s < 0 for s in stride):
-        raise RuntimeError(f"Storage size calculation overflowed with sizes={list(size)} and "
-                           f"strides={list(stride)}")
-    base = _creation.empty(_storage_numel(size, stride), dtype=dtype, device=device)
-    xp = base._device._xp()
-    item = base._data.itemsize
-    arr = xp.lib.stride_tricks.as_strided(base._data, size, tuple(s * item for s in stride))
-    out = _make(arr, base._device)
+    dt = D.as_dtype(dtype) if dtype is not None else D.get_default_dtype()
+    out = _empty_strided(tuple(size), tuple(stride), dt, _creation.factory_device(device),
+                         pin_memory)
     return out.requires_grad_(True) if requires_grad else out
-
-
-def _storage_numel(size: tuple, stride: tuple) -> int:
-    """Elements a buffer must hold for a tensor of ``size`` and ``stride`` (0 if empty)."""
-    if any(s == 0 for s in size):
-        return 0
-    return 1 + sum((n - 1) * st for n, st in zip(size, stride))
 
 
 def _check_layout(layout, op: str) -> None:

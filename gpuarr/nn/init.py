@@ -19,6 +19,7 @@ from .. import _dtype as D
 from .._tensor import Tensor
 from ..backends import of_module
 from ..ops.random import _draw_float, _gen, randperm
+from .init_deprecated import DEPRECATED_NAMES, deprecated
 
 __all__ = [
     "calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_", "ones_", "zeros_",
@@ -244,3 +245,18 @@ def sparse_(tensor: Tensor, sparsity: float, std: float = 0.01, generator=None) 
         d[idx, c] = 0
     tensor._bump_version()
     return tensor
+
+
+# torch's deprecated names without the underscore: warn, then call the in-place version
+uniform = deprecated(uniform_)
+normal = deprecated(normal_)
+constant = deprecated(constant_)
+eye = deprecated(eye_)
+dirac = deprecated(dirac_)
+xavier_uniform = deprecated(xavier_uniform_)
+xavier_normal = deprecated(xavier_normal_)
+kaiming_uniform = deprecated(kaiming_uniform_)
+kaiming_normal = deprecated(kaiming_normal_)
+orthogonal = deprecated(orthogonal_)
+sparse = deprecated(sparse_)
+__all__ += list(DEPRECATED_NAMES)
