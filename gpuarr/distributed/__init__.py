@@ -76,4 +76,32 @@ from .distributed_c10d import (
     set_debug_level,
     set_debug_level_from_env,
 )
-from .distributed_c10d import __all__  # noqa: F401
+from .distributed_c10d import __all__
+from .all_to_all import all_to_all, all_to_all_single
+from .object_collectives import recv_object_list, scatter_object_list, send_object_list
+from .store import (
+    DistError,
+    DistNetworkError,
+    DistStoreError,
+    FileStore,
+    HashStore,
+    PrefixStore,
+    Store,
+    TCPStore,
+)
+from .subgroups import (
+    get_default_backend_for_device,
+    get_node_local_rank,
+    is_backend_available,
+    monitored_barrier,
+    new_subgroups,
+    new_subgroups_by_enumeration,
+)
+
+__all__ = __all__ + [
+    "all_to_all", "all_to_all_single", "recv_object_list", "scatter_object_list",
+    "send_object_list", "DistError", "DistNetworkError", "DistStoreError", "FileStore",
+    "HashStore", "PrefixStore", "Store", "TCPStore", "get_default_backend_for_device",
+    "get_node_local_rank", "is_backend_available", "monitored_barrier", "new_subgroups",
+    "new_subgroups_by_enumeration",
+]

@@ -657,7 +657,8 @@ _DT_CODES = {np.dtype(d): i for i, d in enumerate(
      np.float64, np.uint16, np.uint32, np.uint64))}
 _DT_NAMES = {i: d.name for d, i in _DT_CODES.items()}
 _OPS = ("all_reduce", "broadcast", "all_gather", "all_gather_into_tensor",
-        "reduce_scatter_tensor", "reduce", "gather", "scatter", "barrier", "reduce_scatter")
+        "reduce_scatter_tensor", "reduce", "gather", "scatter", "barrier", "reduce_scatter",
+        "all_to_all", "all_to_all_single")
 _FP = 16  # fingerprint length (int64s)
 
 
