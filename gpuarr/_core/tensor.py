@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import weakref
 from typing import TYPE_CHECKING
+from weakref import ref as _weakref
 
 import numpy as np
 
@@ -485,12 +486,14 @@ def _link_view(view: Tensor, base) -> None:
         if root._gfn is not None:
             # a base with a history keeps its views: an in-place write through one of them
             # gives the base a new history, which the others then follow (ops/_view_inplace)
-            views = root.__dict__.get("_views")
+            d = root.__dict__
+            views = d.get("_views")
             if views is None:
-                views = root.__dict__["_views"] = []
-            elif len(views) >= 64 and not len(views) & (len(views) - 1):
-                views[:] = [r for r in views if r() is not None]  # now and then: drop the dead
-            views.append(weakref.ref(view))
+                d["_views"] = [_weakref(view)]
+            else:
+                views.append(_weakref(view))
+                if not len(views) & 63:  # every 64th: drop the dead
+                    views[:] = [r for r in views if r() is not None]
 
 
 def _common_device(tensors) -> device:
