@@ -412,11 +412,16 @@ def is_initialized() -> bool:
     return _state.default is not None
 
 
+class _NotInitializedError(ValueError, RuntimeError):
+    """torch 2.13 raises ValueError when no process group exists; earlier torch (and
+    earlier gpuarr) raised RuntimeError, which code may still catch."""
+
+
 def _default() -> ProcessGroup:
     pg = _state.default
     if pg is None:
-        raise RuntimeError("Default process group has not been initialized, please make sure "
-                           "to call init_process_group.")
+        raise _NotInitializedError("Default process group has not been initialized, please "
+                                   "make sure to call init_process_group.")
     return pg
 
 
