@@ -78,14 +78,6 @@ def _cuda_device(index: int) -> _device:
     return _device("cuda", index)
 
 
-def _to(t: Tensor, dev: _device) -> Tensor:
-    """``t`` on ``dev`` (``t`` itself when it is there already), differentiably (the
-    gradient is copied back to ``t``'s device)."""
-    if t._device == dev:
-        return t
-    return t.to(dev)
-
-
 def _shape(t: Tensor) -> list:
     return list(t.shape)
 
@@ -115,7 +107,7 @@ def broadcast(tensor: Tensor, devices: Sequence | None = None, *,
     if devices is not None:
         src = _index_of(tensor)
         idx = [_device_index(d) for d in devices]
-        return [tensor if i == src else _to(tensor, _cuda_device(i)) for i in idx]
+        return [tensor if i == src else tensor.to(_cuda_device(i)) for i in idx]
     for i, o in enumerate(out):
         if o._device.type != "cuda":
             raise RuntimeError("Expected all output tensors to be CUDA tensors, but output "
@@ -157,7 +149,7 @@ def broadcast_coalesced(tensors: Sequence[Tensor], devices: Sequence,
     with no_grad():
         for i in idx[1:]:
             dev = _cuda_device(i)
-            outputs.append([_to(t, dev) if t._device != dev else t.detach().clone()
+            outputs.append([t.to(dev) if t._device != dev else t.detach().clone()
                             for t in tensors])
     return outputs
 
@@ -201,7 +193,7 @@ def reduce_add(inputs: Sequence[Tensor], destination=None) -> Tensor:
     result = inputs[root]
     for i, t in enumerate(inputs):
         if i != root:
-            result = result + _to(t, dev)  # a new tensor; summed on the destination device
+            result = result + t.to(dev)  # a new tensor; summed on the destination device
     return result
 
 
@@ -268,7 +260,7 @@ def scatter(tensor: Tensor, devices: Sequence | None = None,
         if idx[i] != src:
             dev = _cuda_device(idx[i])
             with _cuda.stream(_stream_for(streams, i, idx[i])):
-                c = _to(c, dev)
+                c = c.to(dev)
         result.append(c)
     return tuple(result)
 
@@ -370,7 +362,7 @@ def gather(tensors: Sequence[Tensor], dim: int = 0, destination=None, *,
     dev = _device("cpu") if idx == -1 else _cuda_device(idx)
     # each piece is copied (and cast to the first's dtype, as torch's copy_ does) to the
     # destination, where they are concatenated
-    return cat([_to(t.to(first.dtype), dev) for t in tensors], dim)
+    return cat([t.to(dev, first.dtype) for t in tensors], dim)
 
 
 def _gather_out(tensors, out: Tensor, dim: int, expected: list) -> Tensor:

@@ -55,7 +55,7 @@ def _broadcast_params(tensors: list[Tensor], devices: list[int],
     out = []
     for i in devices:
         dev = _device("cuda", i)
-        out.append([t.view_as(t) if t._device == dev else comm._to(t, dev) for t in tensors])
+        out.append([t.view_as(t) if t._device == dev else t.to(dev) for t in tensors])
     return out
 
 
