@@ -122,9 +122,11 @@ def apply_inplace(self: Tensor, fn: Callable, *args, **kwargs) -> Tensor:
     grad = _state.enabled and (
         self._rg or any(isinstance(a, TensorBase) and a._rg for a in args)
     )
+    region = None
     if grad:
         if self._base is not None:
-            check_view_write(self)  # written through a view: the base's history changes too
+            # written through a view: the base's history changes too
+            region = check_view_write(self)
         elif self._rg and self._gfn is None:
             raise RuntimeError(
                 "a leaf Variable that requires grad is being used in an in-place operation."
@@ -145,7 +147,7 @@ def apply_inplace(self: Tensor, fn: Callable, *args, **kwargs) -> Tensor:
     self._device._xp().copyto(self._data, res._data, casting="unsafe")
     if grad:
         if self._base is not None:
-            rebase_history(self, res)
+            rebase_history(self, res, region)
         else:
             self._gfn, self._output_nr, self._rg = res._gfn, res._output_nr, res._rg
     self._bump_version()

@@ -107,49 +107,27 @@ def _region_of(view, base) -> _Region | None:
     return _Region(perm, base.shape, view.shape, [s // item for s in view.strides], off // item)
 
 
-class _TakeRegion(Function):
-    """The region of a base-shaped gradient; adjoint of :class:`_PutRegion`."""
+class _RegionOp(Function):
+    """One of the three linear maps between a base-shaped array and its view's region:
+    ``"take"`` (the region, view-shaped), ``"put"`` (base-shaped zeros with the region set
+    to the input) and ``"zero"`` (a copy with the region zeroed). Each one's backward is its
+    adjoint: take and put swap, zero is its own."""
 
     _raw = True
+    _adjoint = {"take": "put", "put": "take", "zero": "zero"}
 
     @staticmethod
-    def forward(ctx, g, region):
-        ctx.region = region
-        return region.take(ctx.xp, g)
+    def forward(ctx, a, region, how):
+        ctx.region, ctx.how = region, how
+        if how == "take":
+            return region.take(ctx.xp, a)
+        if how == "put":
+            return region.put(ctx.xp, None, a, a.dtype)
+        return region.put(ctx.xp, a, 0)
 
     @staticmethod
     def backward(ctx, gg):
-        return _PutRegion.apply(gg, ctx.region), None
-
-
-class _PutRegion(Function):
-    """Zeros shaped like the base with the region set to the input."""
-
-    _raw = True
-
-    @staticmethod
-    def forward(ctx, v, region):
-        ctx.region = region
-        return region.put(ctx.xp, None, v, v.dtype)
-
-    @staticmethod
-    def backward(ctx, gg):
-        return _TakeRegion.apply(gg, ctx.region), None
-
-
-class _ZeroRegion(Function):
-    """A copy with the region zeroed (its own adjoint)."""
-
-    _raw = True
-
-    @staticmethod
-    def forward(ctx, g, region):
-        ctx.region = region
-        return region.put(ctx.xp, g, 0)
-
-    @staticmethod
-    def backward(ctx, gg):
-        return _ZeroRegion.apply(gg, ctx.region), None
+        return _RegionOp.apply(gg, ctx.region, _RegionOp._adjoint[ctx.how]), None, None
 
 
 class CopySlices(Function):
@@ -166,8 +144,8 @@ class CopySlices(Function):
 
     @staticmethod
     def backward(ctx, g):
-        gb = _ZeroRegion.apply(g, ctx.region) if ctx.needs_input_grad[0] else None
-        gr = _TakeRegion.apply(g, ctx.region) if ctx.needs_input_grad[1] else None
+        gb = _RegionOp.apply(g, ctx.region, "zero") if ctx.needs_input_grad[0] else None
+        gr = _RegionOp.apply(g, ctx.region, "take") if ctx.needs_input_grad[1] else None
         return gb, gr, None
 
 
@@ -185,13 +163,17 @@ class _RegionView(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return _PutRegion.apply(g, ctx.region), None, None
+        return _RegionOp.apply(g, ctx.region, "put"), None, None
 
 
-def check_view_write(view: TensorBase) -> None:
+def check_view_write(view: TensorBase) -> _Region:
     """Raise torch's errors for an in-place write through ``view`` that autograd forbids: a
     view of a leaf that requires grad, a view made in no-grad mode of a base that requires
-    grad, one of several views returned by one op (split, chunk, unbind)."""
+    grad, one of several views returned by one op (split, chunk, unbind).
+
+    Returns:
+        The view's region of its base's memory, for :func:`rebase_history`.
+    """
     base = view._base
     if base._rg and base._gfn is None:
         raise RuntimeError(
@@ -212,8 +194,10 @@ def check_view_write(view: TensorBase) -> None:
             "This view is the output of a function that returns multiple views. Such "
             "functions do not allow the output views to be modified inplace. You should "
             "replace the inplace operation by an out-of-place one.")
-    if _region_of(view._data, base._data) is None:
+    region = _region_of(view._data, base._data)
+    if region is None:
         raise RuntimeError(VIEW_WRITE_UNSUPPORTED)
+    return region
 
 
 def stand_in(t: TensorBase) -> TensorBase:
@@ -224,11 +208,11 @@ def stand_in(t: TensorBase) -> TensorBase:
     return old
 
 
-def rebase_history(view: TensorBase, res: TensorBase) -> None:
+def rebase_history(view: TensorBase, res: TensorBase, region: _Region) -> None:
     """Give ``view``'s base and ``view`` the history of an in-place op whose result ``res``
-    has just been written into ``view``'s memory (see the module's docstring)."""
+    has just been written into ``view``'s memory (see the module's docstring); ``region``
+    is what :func:`check_view_write` returned for ``view``."""
     base = view._base
-    region = _region_of(view._data, base._data)
     if res._data.dtype != view._data.dtype:
         res = res.to(view.dtype)
     new = CopySlices.apply(base, res, region)

@@ -721,11 +721,11 @@ def setitem(self: Tensor, key, value) -> None:
         self._bump_version()
         return
     if self._base is not None:  # through a view: write into a stand-in, then rebase
-        check_view_write(self)
+        region = check_view_write(self)
         old = stand_in(self)
         setitem(old, key, value)
         self._device._xp().copyto(d, old._data)
-        rebase_history(self, old)
+        rebase_history(self, old, region)
         self._bump_version()
         return
     if self._rg and self._gfn is None:
