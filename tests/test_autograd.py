@@ -167,6 +167,20 @@ def test_retain_grad_and_hooks():
         gpuarr.ones(2).register_hook(lambda g: g)
 
 
+def test_gradient_a_leaf_hook_kept_is_not_accumulated_into(device):
+    # torch's AccumulateGrad copies a gradient someone else holds before accumulating into it
+    kept = {}
+    for lib, dev in ((torch, "cpu"), (gpuarr, device)):
+        x = lib.tensor([1.0, 2.0], requires_grad=True, device=dev)
+        stored = kept[lib.__name__] = []
+        x.register_hook(stored.append)
+        (x * 2).sum().backward()
+        (x * 3).sum().backward()
+        assert x.grad.tolist() == [5.0, 5.0]
+    assert [t.tolist() for t in kept["gpuarr"]] == [t.tolist() for t in kept["torch"]] == [
+        [2.0, 2.0], [3.0, 3.0]]
+
+
 def test_no_grad_nesting_and_decorators():
     x = gpuarr.ones(2, requires_grad=True)
     with gpuarr.no_grad():

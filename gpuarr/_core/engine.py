@@ -10,13 +10,48 @@ from __future__ import annotations
 
 import traceback
 import warnings
+from collections.abc import Iterator
 
 from .capture import backward_runs
 from .function import Node, _anomaly
 from .grad_mode import _state
 from .tensor import TensorBase, _make
 
-__all__ = ["run_backward"]
+__all__ = ["run_backward", "leaves_of"]
+
+
+def leaves_of(tensors) -> Iterator[TensorBase]:
+    """The leaves that require grad which the graphs of ``tensors`` reach: the tensors
+    themselves when they are such leaves, and every leaf edge of the nodes behind them (a
+    leaf reached by several paths may come more than once). Lazy, so a caller looking for
+    one leaf stops early.
+
+    Args:
+        tensors: tensors (anything else is skipped).
+
+    Returns:
+        An iterator over leaf tensors.
+    """
+    stack = []
+    for t in tensors:
+        if not isinstance(t, TensorBase) or not t._rg:
+            continue
+        if t._gfn is None:
+            yield t
+        else:
+            stack.append(t._gfn)
+    seen = set(stack)
+    while stack:
+        node = stack.pop()
+        for e in node.next_edges:
+            if e is None:
+                continue
+            if e.__class__ is tuple:
+                if e[0] not in seen:
+                    seen.add(e[0])
+                    stack.append(e[0])
+            else:
+                yield e
 
 
 def _sum_to(g, shape):
@@ -124,7 +159,12 @@ def _accumulate_leaf(leaf, g, create_graph: bool, owner: _Owner) -> None:
         for h in list(hooks):
             g = _run_hook(h, g)
     if leaf.grad is None:
-        leaf.grad = g if create_graph else owner.own(g.detach() if g._rg else g)
+        if create_graph:
+            leaf.grad = g
+        elif hooks:  # a hook may have kept g: .grad gets its own copy to accumulate into
+            leaf.grad = (g.detach() if g._rg else g).clone()
+        else:
+            leaf.grad = owner.own(g.detach() if g._rg else g)
     elif create_graph or leaf.grad._rg:
         leaf.grad = leaf.grad + g
     else:

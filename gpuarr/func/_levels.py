@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 
+from .._core.engine import leaves_of
 from .._core.grad_mode import enable_grad, is_grad_enabled
 from .._tensor import Tensor
 
@@ -80,27 +81,7 @@ class Level:
         every transform-made leaf belongs to a level that is done or is this one."""
         if not self.grad_on:
             return False
-        stack, seen = [], set()
-        for t in tensors:
-            if not isinstance(t, Tensor) or not t.requires_grad:
-                continue
-            if t._gfn is None:
-                if _MARK not in t.__dict__:
-                    return True
-            else:
-                stack.append(t._gfn)
-        while stack:
-            node = stack.pop()
-            for e in node.next_edges:
-                if e is None:
-                    continue
-                if e.__class__ is tuple:
-                    if id(e[0]) not in seen:
-                        seen.add(id(e[0]))
-                        stack.append(e[0])
-                elif _MARK not in e.__dict__:
-                    return True
-        return False
+        return any(_MARK not in leaf.__dict__ for leaf in leaves_of(tensors))
 
     def needs_graph(self, tensors) -> bool:
         """Whether gradients taken here must be differentiable (``create_graph``)."""

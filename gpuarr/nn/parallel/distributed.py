@@ -28,6 +28,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from ... import distributed as dist
+from ..._core.engine import leaves_of
 from ..._creation import empty, tensor, zeros_like
 from ..._dtype import int32, int64
 from ..._tensor import Tensor
@@ -68,31 +69,6 @@ def _to_device(obj, dev):
     if isinstance(obj, dict):
         return type(obj)((k, _to_device(v, dev)) for k, v in obj.items())
     return obj
-
-
-def _reachable_leaves(outputs: Sequence[Tensor]) -> set[int]:
-    """``id()`` of every leaf tensor that the autograd graph of ``outputs`` reaches."""
-    found: set[int] = set()
-    stack = []
-    for t in outputs:
-        if t._gfn is not None:
-            stack.append(t._gfn)
-        elif t.requires_grad:
-            found.add(id(t))
-    seen = set(stack)
-    while stack:
-        node = stack.pop()
-        for e in node.next_edges:
-            if e is None:
-                continue
-            if e.__class__ is tuple:
-                child = e[0]
-                if child not in seen:
-                    seen.add(child)
-                    stack.append(child)
-            else:
-                found.add(id(e))
-    return found
 
 
 def _assign_buckets(params: Sequence[Tensor], limits: Sequence[int]) -> list[list[int]]:
@@ -482,7 +458,7 @@ class DistributedDataParallel(Module):
             self.require_forward_param_sync = True
             unused: list[int] = []
             if self.find_unused_parameters:
-                reached = _reachable_leaves(list(_find_tensors(out)))
+                reached = {id(leaf) for leaf in leaves_of(_find_tensors(out))}
                 unused = [i for i, p in enumerate(red.params) if id(p) not in reached]
             red.prepare_for_backward(unused, self.find_unused_parameters)
         else:
