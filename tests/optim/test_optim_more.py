@@ -10,6 +10,7 @@ import json
 import numpy as np
 import pytest
 import torch
+from optim_helpers import make_pair, set_grads
 
 import gpuarr
 import gpuarr.optim as optim
@@ -48,24 +49,6 @@ NAMES = sorted({c[0] for c in CONFIGS})
 TOL = {np.float32: dict(rtol=1e-6, atol=1e-6), np.float64: dict(rtol=1e-12, atol=1e-13)}
 
 
-def _make_pair(shapes, dtype, device, seed=0):
-    rng = np.random.default_rng(seed)
-    inits = [rng.standard_normal(s).astype(dtype) for s in shapes]
-    gp = [gpuarr.tensor(a, device=device, requires_grad=True) for a in inits]
-    tp = [torch.tensor(a, requires_grad=True) for a in inits]
-    return gp, tp
-
-
-def _set_grads(gp, tp, rng, dtype, skip=()):
-    for i, (g, t) in enumerate(zip(gp, tp)):
-        if i in skip:
-            g.grad = t.grad = None
-            continue
-        arr = rng.standard_normal(g.shape).astype(dtype)
-        g.grad = gpuarr.tensor(arr, device=g.device)
-        t.grad = torch.tensor(arr)
-
-
 def _steps_on_random_grads(opt, gp, steps: int, seed: int) -> list:
     """``steps`` optimizer steps, each on fresh float32 normal gradients drawn from ``seed``;
     the parameters after them, on the host."""
@@ -99,13 +82,13 @@ def _check_state(gopt, topt, gp, tp, dtype):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
 @pytest.mark.parametrize("name,kwargs", CONFIGS)
 def test_matches_torch(name, kwargs, dtype, device):
-    gp, tp = _make_pair(SHAPES, dtype, device)
+    gp, tp = make_pair(SHAPES, dtype, device)
     gopt = getattr(optim, name)(gp, **kwargs)
     topt = getattr(torch.optim, name)(tp, **kwargs)
     rng = np.random.default_rng(1)
     for k in range(20):
         # now and then a parameter without a gradient: skipped, its state untouched
-        _set_grads(gp, tp, rng, dtype, skip=(1,) if k % 7 == 3 else ())
+        set_grads(gp, tp, rng, dtype, skip=(1,) if k % 7 == 3 else ())
         gopt.step()
         topt.step()
         _check(gp, tp, dtype, f"step {k}")
@@ -114,7 +97,7 @@ def test_matches_torch(name, kwargs, dtype, device):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_param_groups_match_torch(name, device):
-    gp, tp = _make_pair([(4,), (3, 2)], np.float32, device)
+    gp, tp = make_pair([(4,), (3, 2)], np.float32, device)
     kwargs = dict(lr=0.03) if name != "Adadelta" else dict(lr=0.5)
     extra = dict(maximize=True, weight_decay=0.05) if name != "Rprop" else dict(maximize=True)
     gopt = getattr(optim, name)([{"params": gp[:1]}, {"params": gp[1:], **extra}], **kwargs)
@@ -127,7 +110,7 @@ def test_param_groups_match_torch(name, device):
     assert gopt.defaults == topt.defaults
     rng = np.random.default_rng(2)
     for k in range(20):
-        _set_grads(gp, tp, rng, np.float32)
+        set_grads(gp, tp, rng, np.float32)
         gopt.step()
         topt.step()
         _check(gp, tp, np.float32, f"step {k}")
@@ -198,12 +181,12 @@ def test_validation_messages_match_torch(name, kwargs):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_tensor_lr(name):
-    gp, tp = _make_pair([(3, 2)], np.float32, "cpu")
+    gp, tp = make_pair([(3, 2)], np.float32, "cpu")
     gopt = getattr(optim, name)(gp, lr=gpuarr.tensor(0.01))
     topt = getattr(torch.optim, name)(tp, lr=torch.tensor(0.01))
     rng = np.random.default_rng(3)
     for _ in range(5):
-        _set_grads(gp, tp, rng, np.float32)
+        set_grads(gp, tp, rng, np.float32)
         gopt.step()
         topt.step()
     _check(gp, tp, np.float32)
@@ -221,7 +204,7 @@ def test_foreach_capturable_and_differentiable_flags(name, device):
     if "capturable" in params:
         flags.append(dict(capturable=True))
     for extra in flags:
-        gp, _ = _make_pair([(3, 2), (4,)], np.float32, device)
+        gp, _ = make_pair([(3, 2), (4,)], np.float32, device)
         opt = getattr(optim, name)(gp, lr=0.01, **extra)
         after = _steps_on_random_grads(opt, gp, 4, seed=4)
         if extra.get("capturable") or name == "ASGD":
@@ -237,7 +220,7 @@ def test_foreach_capturable_and_differentiable_flags(name, device):
 
 
 def test_adagrad_state_exists_before_the_first_step_like_torch():
-    gp, tp = _make_pair([(3,), (2, 2)], np.float32, "cpu")
+    gp, tp = make_pair([(3,), (2, 2)], np.float32, "cpu")
     gopt = optim.Adagrad(gp, initial_accumulator_value=0.25)
     topt = torch.optim.Adagrad(tp, initial_accumulator_value=0.25)
     gsd, tsd = gopt.state_dict(), topt.state_dict()
@@ -296,7 +279,7 @@ def _to_jsonable(obj):
 
 @pytest.mark.parametrize("name,kwargs", SD_CONFIGS)
 def test_state_dict_layout_matches_torch(name, kwargs, device):
-    gp, tp = _make_pair(SD_SHAPES, np.float32, device)
+    gp, tp = make_pair(SD_SHAPES, np.float32, device)
     gopt = getattr(optim, name)(_groups(gp), **kwargs)
     topt = getattr(torch.optim, name)(_groups(tp), **kwargs)
     _steps(gopt, gp, 3, 1)
@@ -319,7 +302,7 @@ def test_state_dict_layout_matches_torch(name, kwargs, device):
 
 @pytest.mark.parametrize("name,kwargs", SD_CONFIGS)
 def test_state_dict_round_trip_continues_identically(name, kwargs, device, tmp_path):
-    ref, _ = _make_pair(SD_SHAPES, np.float32, device)
+    ref, _ = make_pair(SD_SHAPES, np.float32, device)
     ref_opt = getattr(optim, name)(_groups(ref), **kwargs)
     _steps(ref_opt, ref, 4, 1)
     sd = ref_opt.state_dict()
@@ -351,7 +334,7 @@ def test_state_dict_round_trip_continues_identically(name, kwargs, device, tmp_p
 @pytest.mark.parametrize("name,kwargs", SD_CONFIGS)
 def test_torch_state_dict_resumes_in_gpuarr(name, kwargs):
     """A torch optimizer's state (as plain lists) resumes in gpuarr on torch's trajectory."""
-    _, tp = _make_pair(SD_SHAPES, np.float32, "cpu")
+    _, tp = make_pair(SD_SHAPES, np.float32, "cpu")
     topt = getattr(torch.optim, name)(_groups(tp), **kwargs)
     _steps(topt, tp, 4, 1)
     plain = json.loads(json.dumps(_to_jsonable(topt.state_dict())))
@@ -381,7 +364,7 @@ def test_loaded_scalar_state_follows_torch_policy(name):
     tsrc = getattr(torch.optim, name)([src], lr=0.01, **({"t0": 1} if name == "ASGD" else {}))
     _steps(tsrc, [src], 3, 5)
     sd = tsrc.state_dict()
-    gp, tp = _make_pair([(3,)], np.float64, "cpu")
+    gp, tp = make_pair([(3,)], np.float64, "cpu")
     topt = getattr(torch.optim, name)(tp, lr=0.5)
     gopt = getattr(optim, name)(gp, lr=0.5)
     topt.load_state_dict(sd)
@@ -390,7 +373,7 @@ def test_loaded_scalar_state_follows_torch_policy(name):
         assert gopt.state[gp[0]][key].dtype.name == str(tv.dtype).replace("torch.", ""), key
     rng = np.random.default_rng(6)
     for _ in range(5):
-        _set_grads(gp, tp, rng, np.float64)
+        set_grads(gp, tp, rng, np.float64)
         gopt.step()
         topt.step()
     _check(gp, tp, np.float64)
@@ -531,11 +514,11 @@ def test_scalar_state_dtype_follows_default_dtype_like_torch(name):
     gpuarr.set_default_dtype(gpuarr.float64)
     torch.set_default_dtype(torch.float64)
     try:
-        gp, tp = _make_pair([(3,)], np.float32, "cpu")
+        gp, tp = make_pair([(3,)], np.float32, "cpu")
         gopt, topt = getattr(optim, name)(gp, lr=0.013), getattr(torch.optim, name)(tp, lr=0.013)
         rng = np.random.default_rng(7)
         for _ in range(5):
-            _set_grads(gp, tp, rng, np.float32)
+            set_grads(gp, tp, rng, np.float32)
             gopt.step()
             topt.step()
         for key, tv in topt.state[tp[0]].items():
@@ -549,7 +532,7 @@ def test_scalar_state_dtype_follows_default_dtype_like_torch(name):
 def test_deepcopy_keeps_state_and_instrumentation():
     import copy
 
-    gp, _ = _make_pair([(3,)], np.float32, "cpu")
+    gp, _ = make_pair([(3,)], np.float32, "cpu")
     opt = optim.Rprop(gp, lr=0.05)
     _steps(opt, gp, 2, 8)
     twin = copy.deepcopy(opt)
@@ -567,7 +550,7 @@ def test_sgd_and_rmsprop_take_torchs_fused_capturable_differentiable_flags(devic
     for name, flag in (("SGD", {"fused": True}), ("RMSprop", {"capturable": True})):
         runs = []
         for extra in ({}, flag):
-            gp, tp = _make_pair([(3, 2), (4,)], np.float32, device)
+            gp, tp = make_pair([(3, 2), (4,)], np.float32, device)
             kw = dict(lr=0.01, momentum=0.5)
             gopt = getattr(optim, name)(gp, **kw, **extra)
             topt = getattr(torch.optim, name)(tp, **kw)
@@ -598,7 +581,7 @@ def test_capturable_updates_compute_on_the_device_with_the_same_numbers(name, kw
     over 12 steps the parameters equal the host path's bit for bit."""
     runs = []
     for capturable in (False, True):
-        gp, _ = _make_pair([(3, 2), (4,)], np.float32, device)
+        gp, _ = make_pair([(3, 2), (4,)], np.float32, device)
         opt = getattr(optim, name)(gp, lr=0.01, capturable=capturable, **kw)
         runs.append(_steps_on_random_grads(opt, gp, 12, seed=7))
         if capturable:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from optim_helpers import make_pair, set_grads
 
 import gpuarr
 import gpuarr.optim as optim
@@ -41,25 +42,6 @@ def _tol(dtype, device):
     return (TOL_CUDA if str(device).startswith("cuda") else TOL)[dtype]
 
 
-def _make_pair(shapes, dtype, device, seed=0):
-    rng = np.random.default_rng(seed)
-    inits = [rng.standard_normal(s).astype(dtype) for s in shapes]
-    gp = [gpuarr.tensor(a, device=device, requires_grad=True) for a in inits]
-    tp = [torch.tensor(a, requires_grad=True) for a in inits]
-    return gp, tp
-
-
-def _set_grads(gp, tp, rng, dtype, skip=()):
-    for i, (g, t) in enumerate(zip(gp, tp)):
-        if i in skip:
-            g.grad = None
-            t.grad = None
-            continue
-        arr = rng.standard_normal(g.shape).astype(dtype)
-        g.grad = gpuarr.tensor(arr, device=g.device)
-        t.grad = torch.tensor(arr)
-
-
 def _check(gp, tp, dtype):
     for g, t in zip(gp, tp):
         np.testing.assert_allclose(g.detach().cpu().numpy(), t.detach().numpy(),
@@ -72,7 +54,7 @@ def _run(name, gspec, tspec, gp, tp, dtype, steps=20, skip_at=None):
     rng = np.random.default_rng(1)
     for k in range(steps):
         skip = skip_at(k) if skip_at else ()
-        _set_grads(gp, tp, rng, dtype, skip)
+        set_grads(gp, tp, rng, dtype, skip)
         gopt.step()
         topt.step()
         _check(gp, tp, dtype)
@@ -82,14 +64,14 @@ def _run(name, gspec, tspec, gp, tp, dtype, steps=20, skip_at=None):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("name,kwargs", CONFIGS)
 def test_matches_torch(name, kwargs, dtype, device):
-    gp, tp = _make_pair(SHAPES, dtype, device)
+    gp, tp = make_pair(SHAPES, dtype, device)
     cls_g = getattr(optim, name)
     cls_t = getattr(torch.optim, name)
     gopt = cls_g(gp, **kwargs)
     topt = cls_t(tp, **kwargs)
     rng = np.random.default_rng(1)
     for _ in range(20):
-        _set_grads(gp, tp, rng, dtype)
+        set_grads(gp, tp, rng, dtype)
         gopt.step()
         topt.step()
         _check(gp, tp, dtype)
@@ -104,7 +86,7 @@ def test_matches_torch(name, kwargs, dtype, device):
 
 @pytest.mark.parametrize("name,kwargs", CONFIGS[::3])
 def test_param_groups_match_torch(name, kwargs, device):
-    gp, tp = _make_pair(SHAPES, np.float32, device)
+    gp, tp = make_pair(SHAPES, np.float32, device)
     extra = {"lr": kwargs["lr"] * 3}
     if name == "SGD":
         extra["momentum"] = 0.7
@@ -125,7 +107,7 @@ def test_param_groups_match_torch(name, kwargs, device):
 
 
 def test_add_param_group_and_skipped_grads(device):
-    gp, tp = _make_pair(SHAPES, np.float32, device)
+    gp, tp = make_pair(SHAPES, np.float32, device)
     gopt = optim.Adam(gp[:3], lr=0.01, amsgrad=True)
     topt = torch.optim.Adam(tp[:3], lr=0.01, amsgrad=True)
     gopt.add_param_group({"params": gp[3:], "lr": 0.05, "amsgrad": False})
@@ -135,7 +117,7 @@ def test_add_param_group_and_skipped_grads(device):
     for k in range(20):
         # parameter 1 gets no gradient on odd steps: both skip it (and its step count)
         skip = (1,) if k % 2 else ()
-        _set_grads(gp, tp, rng, np.float32, skip)
+        set_grads(gp, tp, rng, np.float32, skip)
         gopt.step()
         topt.step()
         _check(gp, tp, np.float32)
