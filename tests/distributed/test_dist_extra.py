@@ -33,7 +33,7 @@ from dist_helpers import (
     tensor,
     use_own_gpu,
 )
-from test_dist_launch import ROOT, STANDIN, _env, _logs, _mpirun
+from test_dist_launch import ROOT, STANDIN, run_pytest_under_mpirun
 
 import gpuarr
 from gpuarr.distributed import distributed_c10d as c10d
@@ -69,24 +69,6 @@ MS = datetime.timedelta(milliseconds=1)
 # the ordinary run: launching this file under mpirun
 
 
-def _run_under_mpirun(tmp_path, standin: bool, select: str | None, want: int) -> None:
-    cmd = [_mpirun(), "-n", "2", sys.executable, "-m", "pytest", "-p", "no:cacheprovider",
-           "-o", "addopts=-q -rs", __file__]
-    if select:
-        cmd += ["-k", select]
-    try:
-        proc = subprocess.run(cmd, cwd=str(ROOT), env=_env(tmp_path, standin),
-                              capture_output=True, text=True, timeout=600)
-    except subprocess.TimeoutExpired as e:
-        pytest.fail(f"mpirun -n 2 pytest did not finish in {e.timeout} s\n{e.stdout}\n"
-                    f"{_logs(tmp_path)}")
-    out = proc.stdout + proc.stderr
-    assert proc.returncode == 0, out[-8000:] + _logs(tmp_path)
-    m = re.search(r"(\d+) passed", proc.stdout)
-    passed = int(m.group(1)) if m else 0
-    assert passed >= want and " failed" not in proc.stdout, out[-4000:]
-
-
 @ordinary_run
 def test_extra_under_mpirun_cpu_and_cuda_standin(tmp_path):
     """This file's collectives under ``mpirun -n 2``: CPU tensors over MPI and, with the CuPy
@@ -94,7 +76,8 @@ def test_extra_under_mpirun_cpu_and_cuda_standin(tmp_path):
     stand-in's, over MPI) and over MPI, through host memory and directly. One launch runs
     every configuration, as launches are slow."""
     standin = STANDIN.is_dir()
-    _run_under_mpirun(tmp_path, standin=standin, select=None, want=100 if standin else 25)
+    run_pytest_under_mpirun([__file__], tmp_path, standin=standin, timeout=600,
+                            want=100 if standin else 25)
 
 
 # =============================================================================================

@@ -69,21 +69,38 @@ def _env(tmp_path, standin: bool = False, **extra) -> dict:
     return env
 
 
-def _run_pytest_under_mpirun(tmp_path, standin: bool, select: str | None) -> None:
+def run_pytest_under_mpirun(files: list[str], tmp_path, *, standin: bool, want: int,
+                            select: str | None = None, no_skips: bool = False,
+                            timeout: int = 900, **env_extra) -> None:
+    """Run pytest on ``files`` under ``mpirun -n 2`` and fail unless it passes with at least
+    ``want`` tests passed (and, with ``no_skips``, none skipped).
+
+    Args:
+        files: test files (every rank runs them all).
+        tmp_path: where the ranks write their logs (shown on failure).
+        standin: put the CuPy stand-in first on PYTHONPATH (a simulated GPU per rank).
+        want: the least number of tests that must pass.
+        select: a ``-k`` expression.
+        no_skips: a skipped test fails the run too.
+        timeout: seconds before the launch counts as hung.
+        **env_extra: more environment variables for the ranks.
+    """
     cmd = [_mpirun(), "-n", "2", sys.executable, "-m", "pytest", "-p", "no:cacheprovider",
-           "-o", "addopts=-q -rs", *OWN_FILES]
+           "-o", "addopts=-q -rs", *files]
     if select:
         cmd += ["-k", select]
     try:
-        proc = subprocess.run(cmd, cwd=str(ROOT), env=_env(tmp_path, standin),
-                              capture_output=True, text=True, timeout=900)
+        proc = subprocess.run(cmd, cwd=str(ROOT), env=_env(tmp_path, standin, **env_extra),
+                              capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired as e:
         logs = _logs(tmp_path)
         pytest.fail(f"mpirun -n 2 pytest did not finish in {e.timeout} s\n{e.stdout}\n{logs}")
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-8000:] + _logs(tmp_path)
     m = re.search(r"(\d+) passed", proc.stdout)
-    assert m and int(m.group(1)) > 100 and " failed" not in proc.stdout, out[-4000:]
+    passed = int(m.group(1)) if m else 0
+    assert passed >= want and " failed" not in proc.stdout, out[-4000:]
+    assert not (no_skips and "skipped" in proc.stdout), out[-4000:]
 
 
 def _logs(tmp_path) -> str:
@@ -93,7 +110,7 @@ def _logs(tmp_path) -> str:
 
 def test_mpirun_collectives_cpu(tmp_path):
     """Both MPI test files, CPU tensors over MPI, two ranks."""
-    _run_pytest_under_mpirun(tmp_path, standin=False, select=None)
+    run_pytest_under_mpirun(OWN_FILES, tmp_path, standin=False, want=101)
 
 
 def test_mpirun_collectives_on_the_cupy_standin_nccl(tmp_path):
@@ -101,7 +118,8 @@ def test_mpirun_collectives_on_the_cupy_standin_nccl(tmp_path):
     over MPI (through host memory, and directly as with a CUDA-aware MPI)."""
     if not STANDIN.is_dir():
         pytest.skip("tests/cupy_standin is missing")
-    _run_pytest_under_mpirun(tmp_path, standin=True, select="not cpu_mpi")
+    run_pytest_under_mpirun(OWN_FILES, tmp_path, standin=True, want=101,
+                            select="not cpu_mpi")
 
 
 RAISING = textwrap.dedent("""
