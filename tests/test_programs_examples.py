@@ -147,6 +147,23 @@ CASES = {
     # group norm returns), bilinear interpolate, BCEWithLogits pos_weight + Dice, Nesterov SGD,
     # ReduceLROnPlateau, a Dataset of dicts with a collate_fn
     "unet": ("unet.py", [], (["--device", "cpu"], ["--device", "cuda"]), 1e-4, 1e-5, 16),
+    # a CIFAR-style ResNet: BasicBlocks with strided 1x1 downsampling, TensorDataset and a
+    # DataLoader with a Sampler, Nesterov SGD with two parameter groups, LinearLR warm-up then
+    # cosine through SequentialLR, label smoothing, an AveragedModel EMA, forward and full
+    # backward hooks, checkpoint() on a stage with batch norm (whose running stats then see the
+    # batch twice, in both libraries), top-k accuracy, torch.save/load of a checkpoint dict.
+    # Batch norm on 32 images makes the run sensitive: torch against itself, with the conv
+    # weights scaled by 1 + 1e-6, spreads by 7e-4; gpuarr's float32 rounding by 2e-4 (the
+    # ReLU "active" fractions printed to 4 digits, and the last grad norm)
+    "resnet_cifar": ("resnet_cifar.py", [], (["--device", "cpu"], ["--device", "cuda"]), 5e-4,
+                     1e-4, 120),
+    # hand-written message passing: gather by edge_index, index_add_/scatter_add_,
+    # scatter_reduce mean/amax (also a GAT-style edge softmax), bincount degree normalisation
+    # with masked_fill for isolated nodes, unique(dim=1), weight_norm and spectral_norm
+    # parametrizations, Adam with weight decay and early stopping on a deep-copied state dict
+    "gnn_scatter": ("gnn_scatter.py", ["--dropout", "0"], (["--device", "cpu"],
+                                                           ["--device", "cuda"]), 1e-5, 1e-6,
+                    80),
 }
 
 

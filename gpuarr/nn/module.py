@@ -9,14 +9,17 @@ hooks, ``repr``) walks those dicts.
 from __future__ import annotations
 
 import itertools
+import warnings
 from collections import OrderedDict, namedtuple
 from collections.abc import Callable, Iterator
+from types import MappingProxyType
 
 from .. import _dtype as D
 from .._device import cuda_device
 from .._tensor import Tensor, _parse_to
 from ..autograd.grad_mode import no_grad
 from ..ops._common import dtype_name
+from ._backward_hook import BackwardHook
 from .parameter import Buffer, Parameter, is_lazy
 
 __all__ = ["Module", "RemovableHandle"]
@@ -112,6 +115,8 @@ class Module:
         sa(self, "_forward_hooks_always_called", {})
         sa(self, "_forward_pre_hooks", OrderedDict())
         sa(self, "_forward_pre_hooks_with_kwargs", {})
+        sa(self, "_backward_hooks", OrderedDict())
+        sa(self, "_backward_pre_hooks", OrderedDict())
         sa(self, "_state_dict_hooks", OrderedDict())
         sa(self, "_load_state_dict_pre_hooks", OrderedDict())
 
@@ -121,8 +126,12 @@ class Module:
         raise NotImplementedError(
             f'Module [{type(self).__name__}] is missing the required "forward" function')
 
+    # modules unpickled from before backward hooks existed have no dicts of their own
+    _backward_hooks = _backward_pre_hooks = MappingProxyType({})
+
     def __call__(self, *args, **kwargs):
-        if not (self._forward_hooks or self._forward_pre_hooks):
+        if not (self._forward_hooks or self._forward_pre_hooks or self._backward_hooks
+                or self._backward_pre_hooks):
             return self.forward(*args, **kwargs)
         return self._call_with_hooks(args, kwargs)
 
@@ -141,6 +150,13 @@ class Module:
                 res = hook(self, args)
                 if res is not None:
                     args = res if isinstance(res, tuple) else (res,)
+        bw_hook = None
+        if self._backward_hooks or self._backward_pre_hooks:
+            # as torch: forward sees views of the tensor arguments, the caller views of the
+            # outputs, so that the gradients w.r.t. both can be caught
+            bw_hook = BackwardHook(self, list(self._backward_hooks.values()),
+                                   list(self._backward_pre_hooks.values()))
+            args = bw_hook.setup_input_hook(args)
         out = self.forward(*args, **kwargs)
         for hid, hook in list(self._forward_hooks.items()):
             if hid in self._forward_hooks_with_kwargs:
@@ -149,6 +165,12 @@ class Module:
                 res = hook(self, args, out)
             if res is not None:
                 out = res
+        if bw_hook is not None:
+            if not isinstance(out, (Tensor, tuple)):
+                warnings.warn("For backward hooks to be called, module output should be a "
+                              f"Tensor or a tuple of Tensors but received {type(out)}",
+                              stacklevel=3)
+            out = bw_hook.setup_output_hook(out)
         return out
 
     # ---- registration --------------------------------------------------------------------
@@ -707,6 +729,64 @@ class Module:
         if prepend:
             self._forward_hooks.move_to_end(h.id, last=False)
         return h
+
+    def _add_backward_hook(self, name: str, hook: Callable, prepend: bool) -> RemovableHandle:
+        """Register ``hook`` in the dict ``name`` (made here for a module unpickled from before
+        backward hooks existed)."""
+        hooks = self.__dict__.get(name)
+        if hooks is None:
+            hooks = OrderedDict()
+            object.__setattr__(self, name, hooks)
+        h = RemovableHandle(hooks)
+        hooks[h.id] = hook
+        if prepend:
+            hooks.move_to_end(h.id, last=False)
+        return h
+
+    def register_full_backward_hook(self, hook: Callable,
+                                    prepend: bool = False) -> RemovableHandle:
+        """Call ``hook(module, grad_input, grad_output)`` each time the gradients w.r.t. the
+        module's inputs have been computed in a backward pass.
+
+        ``grad_input`` and ``grad_output`` are tuples with one entry per positional argument
+        and per output (None for non-Tensors and for tensors that got no gradient). The hook
+        may return a tuple of new gradients to use instead of ``grad_input``. If no input
+        requires grad, the hook fires (with ``grad_input`` all None) when the gradients w.r.t.
+        the outputs are known. As in torch, ``forward`` receives views of the tensor arguments
+        and the caller views of the outputs, so modifying them in place is not allowed.
+
+        Args:
+            hook: the callable.
+            prepend: fire before the hooks already registered.
+
+        Returns:
+            A handle whose ``remove()`` unregisters the hook.
+
+        Example:
+            >>> norms = []
+            >>> h = model.fc.register_full_backward_hook(
+            ...     lambda m, gin, gout: norms.append(gout[0].norm().item()))
+        """
+        return self._add_backward_hook("_backward_hooks", hook, prepend)
+
+    def register_full_backward_pre_hook(self, hook: Callable,
+                                        prepend: bool = False) -> RemovableHandle:
+        """Call ``hook(module, grad_output)`` each time the gradients w.r.t. the module's
+        outputs have been computed; a returned tuple replaces ``grad_output`` (one entry per
+        output, None for non-Tensors).
+
+        Args:
+            hook: the callable.
+            prepend: fire before the hooks already registered.
+
+        Returns:
+            A handle whose ``remove()`` unregisters the hook.
+
+        Example:
+            >>> h = model.fc.register_full_backward_pre_hook(
+            ...     lambda m, gout: (gout[0].clamp(-1, 1),))
+        """
+        return self._add_backward_hook("_backward_pre_hooks", hook, prepend)
 
     def register_state_dict_post_hook(self, hook: Callable) -> RemovableHandle:
         """Call ``hook(module, state_dict, prefix, local_metadata)`` after ``state_dict``."""

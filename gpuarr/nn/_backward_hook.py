@@ -1,0 +1,165 @@
+"""The machinery behind ``Module.register_full_backward_hook`` and
+``Module.register_full_backward_pre_hook``, as torch builds it (``torch.utils.hooks.BackwardHook``).
+
+A module call with backward hooks passes its tensor arguments, and then its tensor outputs,
+through an identity op (:class:`BackwardHookFunction`, whose graph node torch names
+``BackwardHookFunctionBackward``). The output side's node sees the gradients w.r.t. the outputs
+(``grad_output``) first and runs the pre-hooks on them; the input side's node then sees the
+gradients w.r.t. the inputs (``grad_input``) and calls the full hooks with both. Either hook may
+return replacements.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+from collections.abc import Callable
+
+from .._creation import zeros
+from .._tensor import Tensor
+from ..autograd.function import Function
+from ..autograd.grad_mode import is_grad_enabled
+
+
+class BackwardHookFunction(Function):
+    """Identity on its tensors whose backward hands the incoming gradients to ``on_grads``
+    (which may return replacements) before passing them on.
+
+    With ``zeros_for_missing`` an output that got no gradient gives ``on_grads`` zeros, as
+    torch's input-side hook sees them (it runs after its node's backward, whose missing
+    gradients torch has filled with zeros); otherwise None, as its output-side hook sees them
+    (it runs before).
+    """
+
+    @staticmethod
+    def forward(ctx, on_grads: Callable, zeros_for_missing: bool, *tensors: Tensor) -> tuple:
+        ctx.on_grads = on_grads
+        ctx.like = [(t.shape, t.dtype, t.device) for t in tensors] if zeros_for_missing else None
+        ctx.set_materialize_grads(False)
+        outs = tuple(t.view_as(t) for t in tensors)
+        ctx.mark_non_differentiable(*[o for o, t in zip(outs, tensors) if not t.requires_grad])
+        return outs
+
+    @staticmethod
+    def backward(ctx, *grads):
+        if ctx.like is not None:
+            grads = tuple(zeros(s, dtype=d, device=dev) if g is None else g
+                          for g, (s, d, dev) in zip(grads, ctx.like))
+        res = ctx.on_grads(grads)
+        return (None, None, *(grads if res is None else res))
+
+
+_PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+
+def _user_stacklevel() -> int:
+    """The ``stacklevel`` that points a warning raised by this module's caller at the first
+    frame outside gpuarr (the user's ``backward()`` call), as torch's warning points."""
+    f, level = sys._getframe(1), 1
+    while f is not None and f.f_code.co_filename.startswith(_PKG_DIR):
+        f, level = f.f_back, level + 1
+    return level
+
+
+def _pack_with_none(indices: list, values, size: int) -> tuple:
+    res = [None] * size
+    for i, v in zip(indices, values):
+        res[i] = v
+    return tuple(res)
+
+
+class BackwardHook:
+    """One module call's backward hooks: set up on its inputs before ``forward`` and on its
+    outputs after it.
+
+    Args:
+        module: the module whose hooks these are.
+        user_hooks: ``hook(module, grad_input, grad_output)`` callables (full backward hooks).
+        user_pre_hooks: ``hook(module, grad_output)`` callables (full backward pre-hooks).
+    """
+
+    def __init__(self, module, user_hooks: list, user_pre_hooks: list) -> None:
+        self.module = module
+        self.user_hooks = user_hooks
+        self.user_pre_hooks = user_pre_hooks
+        self.grad_outputs = None
+        self.n_inputs = self.n_outputs = -1
+        self.input_tensors_index = self.output_tensors_index = None
+
+    def _apply_on_tensors(self, on_grads: Callable, args: tuple, zeros_for_missing: bool) -> tuple:
+        """``args`` with its tensors passed through the identity op, and the tensors'
+        positions; ``(args, None)`` when no tensor needs a gradient."""
+        idx = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
+        tensors = [args[i] for i in idx]
+        if not (is_grad_enabled() and any(t.requires_grad for t in tensors)):
+            return args, None
+        new = BackwardHookFunction.apply(on_grads, zeros_for_missing, *tensors)
+        out = list(args)
+        for i, t in zip(idx, new):
+            out[i] = t
+        return tuple(out), idx
+
+    def setup_input_hook(self, args: tuple) -> tuple:
+        """Route ``args``' tensors through the op whose backward calls the full hooks."""
+        res, self.input_tensors_index = self._apply_on_tensors(self._on_input_grads, args, True)
+        self.n_inputs = len(args)
+        return res
+
+    def setup_output_hook(self, result):
+        """Route the output tensors through the op whose backward runs the pre-hooks."""
+        is_tuple = isinstance(result, tuple)
+        args = result if is_tuple else (result,)
+        res, self.output_tensors_index = self._apply_on_tensors(self._on_output_grads, args, False)
+        self.n_outputs = len(args)
+        return res if is_tuple else res[0]
+
+    def _on_output_grads(self, grads: tuple):
+        self.grad_outputs = _pack_with_none(self.output_tensors_index, grads, self.n_outputs)
+        expected = len(self.grad_outputs)
+        for hook in self.user_pre_hooks:
+            new = hook(self.module, self.grad_outputs)
+            if new is None:
+                continue
+            if len(new) != expected:
+                raise RuntimeError("Backward pre hook returned an invalid number of grad_output, "
+                                   f"got {len(new)}, but expected {expected}")
+            self.grad_outputs = new
+        local = self.grad_outputs
+        if self.input_tensors_index is None:
+            # no input needs a gradient: the full hooks fire now, with grad_input all None
+            warnings.warn("Full backward hook is firing when gradients are computed with "
+                          "respect to module outputs since no inputs require gradients. See "
+                          "the documentation of torch.nn.Module.register_full_backward_hook "
+                          "for more details.", stacklevel=_user_stacklevel())
+            grad_inputs = (None,) * self.n_inputs
+            for hook in self.user_hooks:
+                res = hook(self.module, grad_inputs, self.grad_outputs)
+                if res is not None and not (isinstance(res, tuple)
+                                            and all(r is None for r in res)):
+                    raise RuntimeError("Backward hook for Modules where no input requires "
+                                       "gradient should always return None or None for all "
+                                       "gradients.")
+            self.grad_outputs = None
+        return tuple(local[i] for i in self.output_tensors_index)
+
+    def _on_input_grads(self, grads: tuple):
+        if self.grad_outputs is None:
+            # the gradient reached the inputs without passing through the outputs (double
+            # backward): torch calls no hook then
+            return None
+        res = _pack_with_none(self.input_tensors_index, grads, self.n_inputs)
+        for hook in self.user_hooks:
+            out = hook(self.module, res, self.grad_outputs)
+            if out is None:
+                continue
+            if len(out) != len(res):
+                raise RuntimeError("Backward hook returned an invalid number of grad_input, "
+                                   f"got {len(out)}, but expected {len(res)}")
+            res = out
+        self.grad_outputs = None
+        # the hooks may keep the tensors they saw; a leaf input would otherwise take one as its
+        # .grad and add later backward passes into it in place (torch copies a gradient that
+        # is referenced elsewhere before accumulating into it)
+        return tuple(None if res[i] is None else res[i].clone()
+                     for i in self.input_tensors_index)
