@@ -113,6 +113,7 @@ from .ops.special import digamma, erf, erfinv, lgamma, polygamma, xlogy
 # What torch programs call at the top (device and backend probes, compile, legacy constructors).
 from . import accelerator, onnx
 from ._compile import compile  # noqa: A004
+from .backends.oom import OutOfMemoryError
 from ._threads import (
     get_num_interop_threads,
     get_num_threads,

@@ -12,6 +12,7 @@ import traceback
 import warnings
 from collections.abc import Iterator
 
+from ..backends.oom import raise_if_oom
 from .capture import backward_runs
 from .function import Node, _anomaly
 from .grad_mode import _state
@@ -324,7 +325,13 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs, allow_unused, ac
         got = (grads_out[0] is not None if len(grads_out) == 1
                else any(g is not None for g in grads_out))
         if got and (needed is None or node in needed):
-            grads_in = call_node(node, grads_out, create_graph, owner, cap_node, capture)
+            try:
+                grads_in = call_node(node, grads_out, create_graph, owner, cap_node, capture)
+            except (MemoryError, RuntimeError) as e:  # CUDA out of memory: torch's error
+                dev = node.device
+                if dev is not None and dev.type == "cuda":
+                    raise_if_oom(e, dev._backend())
+                raise
         if not retain_graph and node._saved is not None:
             node.release()
         for i, e in enumerate(node.next_edges):

@@ -21,6 +21,7 @@ import weakref
 
 import numpy as np
 
+from ..backends.oom import raise_if_oom
 from .grad_mode import _state
 from .hooks import RemovableHandle
 from .tensor import TensorBase, _common_device, _make, _wrap_out
@@ -98,11 +99,15 @@ def apply_raw(cls, x, *args):
         return cls.apply(x, *args)
     dev = x._device
     compute = cls._compute
-    if compute is not None:
-        out = compute(dev._xp(), x._data, *args)
-    else:
-        fargs = [a._data if isinstance(a, TensorBase) else a for a in args]
-        out = cls.forward(no_graph_ctx(dev, 1 + len(args)), x._data, *fargs)
+    try:  # free until something raises; CUDA out-of-memory errors become torch's
+        if compute is not None:
+            out = compute(dev._xp(), x._data, *args)
+        else:
+            fargs = [a._data if isinstance(a, TensorBase) else a for a in args]
+            out = cls.forward(no_graph_ctx(dev, 1 + len(args)), x._data, *fargs)
+    except (MemoryError, RuntimeError) as e:
+        _oom(e, (x,))
+        raise
     single = out.__class__ is not tuple and out.__class__ is not list
     if not cls._is_view:
         if single:
@@ -435,28 +440,32 @@ class Function(metaclass=_FunctionMeta):
         array) take the short paths inlined here: the hot path of small-tensor code. Everything
         else goes through the general path. Both record the same graph.
         """
-        a = args[0] if args else None
-        if cls._one_output and isinstance(a, TensorBase):
-            n = len(args)
-            if n == 1:
-                if a._rg and _state.enabled:
-                    return record_one_output(cls, a, _NOARG)
-                dev = a._device
-                return _make(cls.forward(shared_ctx(dev, 1), a._data), dev)
-            if n == 2:
-                b = args[1]
-                if isinstance(b, TensorBase):
-                    if b._device is a._device:
-                        if (a._rg or b._rg) and _state.enabled:
+        try:  # free until something raises; CUDA out-of-memory errors become torch's
+            a = args[0] if args else None
+            if cls._one_output and isinstance(a, TensorBase):
+                n = len(args)
+                if n == 1:
+                    if a._rg and _state.enabled:
+                        return record_one_output(cls, a, _NOARG)
+                    dev = a._device
+                    return _make(cls.forward(shared_ctx(dev, 1), a._data), dev)
+                if n == 2:
+                    b = args[1]
+                    if isinstance(b, TensorBase):
+                        if b._device is a._device:
+                            if (a._rg or b._rg) and _state.enabled:
+                                return record_one_output(cls, a, b)
+                            dev = a._device
+                            return _make(cls.forward(shared_ctx(dev, 2), a._data, b._data), dev)
+                    elif b.__class__ is not list and b.__class__ is not tuple:  # a number
+                        if a._rg and _state.enabled:
                             return record_one_output(cls, a, b)
                         dev = a._device
-                        return _make(cls.forward(shared_ctx(dev, 2), a._data, b._data), dev)
-                elif b.__class__ is not list and b.__class__ is not tuple:  # a number
-                    if a._rg and _state.enabled:
-                        return record_one_output(cls, a, b)
-                    dev = a._device
-                    return _make(cls.forward(shared_ctx(dev, 2), a._data, b), dev)
-        return _apply(cls, args)
+                        return _make(cls.forward(shared_ctx(dev, 2), a._data, b), dev)
+            return _apply(cls, args)
+        except (MemoryError, RuntimeError) as e:
+            _oom(e, args)
+            raise
 
 
 def once_differentiable(fn):
@@ -480,6 +489,16 @@ _NOARG = object()  # record_one_output's 'no second operand'
 _new_node = _new = object.__new__
 _make_node = Node  # _apply's node factory; set_anomaly_mode swaps it
 _PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+
+def _oom(exc: BaseException, args) -> None:
+    """Raise torch's OutOfMemoryError in place of ``exc`` when an op on ``args`` with a CUDA
+    tensor among them failed for want of device memory; return otherwise (the caller
+    re-raises ``exc``). Runs only when an op raised."""
+    for a in args:
+        if isinstance(a, TensorBase) and a._device.type == "cuda":
+            raise_if_oom(exc, a._device._backend())
+            return
 
 
 def _forward(cls, ctx, fargs):
@@ -623,25 +642,29 @@ def record_one_output(cls, a, b):
     elif da.dtype.kind not in "fcV":  # as _apply_general marks them: not graph inputs
         meta[0] = False
     db = None
-    if b is _NOARG:
-        node.needs_input_grad = (ra,)
-        out = cls.forward(node, da)
-    else:
-        if isinstance(b, Tensor):
-            db = b._data
-            rb = b._rg
-            if rb:
-                meta[1] = (db.shape, db.dtype)
-                fn = b._gfn
-                edges[1] = (fn, b._output_nr) if fn is not None else b
-            elif db.dtype.kind not in "fcV":
-                meta[1] = False
+    try:  # free until something raises; CUDA out-of-memory errors become torch's
+        if b is _NOARG:
+            node.needs_input_grad = (ra,)
+            out = cls.forward(node, da)
         else:
-            db = b
-            rb = False
-            meta[1] = False
-        node.needs_input_grad = (ra, rb)
-        out = cls.forward(node, da, db)
+            if isinstance(b, Tensor):
+                db = b._data
+                rb = b._rg
+                if rb:
+                    meta[1] = (db.shape, db.dtype)
+                    fn = b._gfn
+                    edges[1] = (fn, b._output_nr) if fn is not None else b
+                elif db.dtype.kind not in "fcV":
+                    meta[1] = False
+            else:
+                db = b
+                rb = False
+                meta[1] = False
+            node.needs_input_grad = (ra, rb)
+            out = cls.forward(node, da, db)
+    except (MemoryError, RuntimeError) as e:
+        _oom(e, (a,))
+        raise
     d = out if not isinstance(out, np.generic) else np.asarray(out)  # NumPy's 0-d results
     result = _new(_Tensor)  # _make inlined
     result._data = d

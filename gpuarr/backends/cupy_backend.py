@@ -16,6 +16,7 @@ import numpy as np
 
 from . import cupy_kernels
 from .base import Backend
+from .oom import raise_if_oom
 
 INSTALL_HINT = (
     "Install CuPy with the CUDA libraries it loads for your CUDA version, e.g. "
@@ -140,16 +141,20 @@ class CupyBackend(Backend):
             self.check_dtype(dtype)
             if src is not None and src.kind == "V" and isinstance(data, np.ndarray):
                 data = data.astype(dtype)  # bfloat16 host data: cast on the host
-        with self.device_ctx(index) as dev:
-            if isinstance(data, cp.ndarray) and data.device.id != dev.id:
-                if not data.flags.c_contiguous:
-                    # CuPy copies between devices from contiguous memory only: compact it
-                    # on its own device first (a broadcast or sliced gradient going back)
-                    with self.device_ctx(data.device.id):
-                        data = cp.ascontiguousarray(data)
-                # a copy made on the target device (peer copy)
-                return cp.array(data, dtype=dtype, copy=True)
-            return cp.asarray(data, dtype=dtype)
+        try:  # free until something raises; out-of-memory errors become torch's
+            with self.device_ctx(index) as dev:
+                if isinstance(data, cp.ndarray) and data.device.id != dev.id:
+                    if not data.flags.c_contiguous:
+                        # CuPy copies between devices from contiguous memory only: compact it
+                        # on its own device first (a broadcast or sliced gradient going back)
+                        with self.device_ctx(data.device.id):
+                            data = cp.ascontiguousarray(data)
+                    # a copy made on the target device (peer copy)
+                    return cp.array(data, dtype=dtype, copy=True)
+                return cp.asarray(data, dtype=dtype)
+        except (MemoryError, RuntimeError) as e:
+            raise_if_oom(e, self)
+            raise
 
     def to_host(self, arr):
         return self._cp.asnumpy(arr)
@@ -160,17 +165,29 @@ class CupyBackend(Backend):
     def empty(self, shape, dtype, index=None):
         self.check_dtype(dtype)
         with self.device_ctx(index):
-            return self._cp.empty(shape, dtype=dtype)
+            try:
+                return self._cp.empty(shape, dtype=dtype)
+            except (MemoryError, RuntimeError) as e:
+                raise_if_oom(e, self)
+                raise
 
     def zeros(self, shape, dtype, index=None):
         self.check_dtype(dtype)
         with self.device_ctx(index):
-            return self._cp.zeros(shape, dtype=dtype)
+            try:
+                return self._cp.zeros(shape, dtype=dtype)
+            except (MemoryError, RuntimeError) as e:
+                raise_if_oom(e, self)
+                raise
 
     def full(self, shape, value, dtype, index=None):
         self.check_dtype(dtype)
         with self.device_ctx(index):
-            return self._cp.full(shape, value, dtype=dtype)
+            try:
+                return self._cp.full(shape, value, dtype=dtype)
+            except (MemoryError, RuntimeError) as e:
+                raise_if_oom(e, self)
+                raise
 
     def scalar(self, dtype, value):
         # a NumPy scalar of the array's dtype: CuPy then keeps the array's dtype

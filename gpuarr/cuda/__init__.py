@@ -12,9 +12,11 @@ from __future__ import annotations
 
 from .._legacy_tensors import CUDA_TYPES as _CUDA_TYPES
 from ..backends import cuda_backend, cuda_status
-from . import memory, properties, random, streams
+from . import graphs, memory, misc, properties, random, streams
 from ._devices import _available, _device_count, _index, _resolved  # noqa: F401 - used by the modules above and tests
+from .graphs import *  # noqa: F403
 from .memory import *  # noqa: F403
+from .misc import *  # noqa: F403
 from .properties import *  # noqa: F403
 from .random import *  # noqa: F403
 from .streams import *  # noqa: F403
@@ -22,8 +24,9 @@ from .streams import *  # noqa: F403
 __all__ = [
     "is_available", "device_count", "current_device", "set_device", "device", "device_of",
     "synchronize", "unavailable_reason", "is_bf16_supported", "init", "is_initialized",
-    "ipc_collect", "memory", "properties", "random", "streams",
-    *memory.__all__, *properties.__all__, *random.__all__, *streams.__all__, *_CUDA_TYPES,
+    "ipc_collect", "graphs", "memory", "properties", "random", "streams", *graphs.__all__,
+    *memory.__all__, *misc.__all__, *properties.__all__, *random.__all__, *streams.__all__,
+    *_CUDA_TYPES,
 ]
 
 # the legacy typed constructors of CUDA tensors: gpuarr.cuda.FloatTensor, LongTensor, ...

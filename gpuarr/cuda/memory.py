@@ -1,6 +1,7 @@
 """Device memory of gpuarr's CUDA tensors: what live arrays hold, what CuPy's memory pool keeps,
-what the driver reports free, a cap on the pool, and torch.cuda's statistics and summary over
-those numbers.
+what the driver reports free, a cap on the pool, torch.cuda's statistics and summary over
+those numbers, and torch's :class:`OutOfMemoryError`, raised in place of CuPy's out-of-memory
+errors.
 
 CuPy's pool keeps no peak counters, so the peaks here are the largest of the values sampled by
 the calls of this module (each call samples the device's current usage); torch's allocator
@@ -18,18 +19,20 @@ from __future__ import annotations
 import warnings
 
 from ..backends import cuda_backend
+from ..backends.oom import OutOfMemoryError
+from ..backends.oom import ooms as _ooms
 from ._devices import _available, _resolved
+from .misc import _gpu_processes
 
 __all__ = ["memory_allocated", "max_memory_allocated", "memory_reserved", "max_memory_reserved",
            "reset_peak_memory_stats", "reset_max_memory_allocated", "memory_cached",
            "max_memory_cached", "empty_cache", "mem_get_info", "memory_stats",
            "memory_summary", "set_per_process_memory_fraction",
-           "get_per_process_memory_fraction"]
+           "get_per_process_memory_fraction", "OutOfMemoryError", "memory_stats_as_nested_dict",
+           "reset_accumulated_memory_stats", "reset_max_memory_cached", "list_gpu_processes"]
 
 # device index -> the largest sampled (allocated, reserved) bytes
 _peak: dict[int, list[int]] = {}
-
-
 def _sample(idx: int) -> tuple[int, int]:
     bk = cuda_backend()
     used, held = bk.memory_allocated(idx), bk.memory_reserved(idx)
@@ -115,6 +118,18 @@ def reset_max_memory_allocated(device=None) -> None:
     reset_peak_memory_stats(device)
 
 
+def reset_max_memory_cached(device=None) -> None:
+    """Deprecated: calls :func:`reset_peak_memory_stats` (with torch's FutureWarning).
+
+    Args:
+        device: the device (None: the current one).
+    """
+    warnings.warn("torch.cuda.reset_max_memory_cached now calls "
+                  "torch.cuda.reset_peak_memory_stats, which resets /all/ peak memory stats.",
+                  FutureWarning, stacklevel=2)
+    reset_peak_memory_stats(device)
+
+
 def memory_cached(device=None) -> int:
     """Deprecated name of :func:`memory_reserved` (with torch's FutureWarning)."""
     warnings.warn("`torch.cuda.memory_cached` has been renamed to `torch.cuda.memory_reserved`",
@@ -149,8 +164,9 @@ def mem_get_info(device=None) -> tuple[int, int]:
 
 def memory_stats(device=None) -> dict:
     """torch's memory statistics that CuPy's pool can answer, under torch's keys:
-    ``allocated_bytes.all.current/peak``, ``reserved_bytes.all.current/peak`` and
-    ``inactive_split_bytes.all.current`` (cached, unused bytes). Empty when CUDA is not usable.
+    ``allocated_bytes.all.current/peak``, ``reserved_bytes.all.current/peak``,
+    ``inactive_split_bytes.all.current`` (cached, unused bytes) and ``num_ooms`` (the
+    number of :class:`OutOfMemoryError` raised for the device). Empty when CUDA is not usable.
 
     Args:
         device: the device (None: the current one).
@@ -168,8 +184,46 @@ def memory_stats(device=None) -> dict:
         "reserved_bytes.all.current": held,
         "reserved_bytes.all.peak": _peak[idx][1],
         "inactive_split_bytes.all.current": held - used,
+        "num_ooms": _ooms.get(idx, 0),
     }
     return dict(sorted(stats.items()))
+
+
+def memory_stats_as_nested_dict(device=None) -> dict:
+    """:func:`memory_stats` as nested dicts, as torch's allocator gives them:
+    ``{"allocated_bytes": {"all": {"current": ..., "peak": ...}}, ..., "num_ooms": 0}``.
+    Empty when CUDA is not usable.
+
+    Args:
+        device: the device (None: the current one).
+
+    Returns:
+        A dict of dicts (one level per dot of :func:`memory_stats`'s keys).
+
+    Example:
+        >>> gpuarr.cuda.memory_stats_as_nested_dict()["allocated_bytes"]["all"]["current"]
+        0
+    """
+    nested: dict = {}
+    for key, value in memory_stats(device).items():
+        *path, last = key.split(".")
+        node = nested
+        for part in path:
+            node = node.setdefault(part, {})
+        node[last] = value
+    return nested
+
+
+def reset_accumulated_memory_stats(device=None) -> None:
+    """Reset the accumulated (historical) statistics of ``device``: of those gpuarr keeps,
+    the ``num_ooms`` count (CuPy's pool counts no allocations or frees). Nothing to do when
+    CUDA is not usable.
+
+    Args:
+        device: the device (None: the current one).
+    """
+    if _available():
+        _ooms.pop(_resolved(device), None)
 
 
 def _size(n: int) -> str:
@@ -210,6 +264,25 @@ def memory_summary(device=None, abbreviated: bool = False) -> str:
     out += [line, f"| {'Device free / total':<35}| {_size(free):>17} | {_size(total):>17} |",
             line]
     return "\n".join(out) + "\n"
+
+
+def list_gpu_processes(device=None) -> str:
+    """The processes running on ``device`` and the device memory each uses, as NVML
+    (``nvidia-ml-py``) reports them; without ``pynvml``, torch's line saying to install it.
+
+    Args:
+        device: the device (None: the current one).
+
+    Returns:
+        Lines ``GPU:<n>`` then ``process <pid> uses <MB> MB GPU memory`` (or ``no processes
+        are running``).
+
+    Example:
+        >>> print(gpuarr.cuda.list_gpu_processes())
+        GPU:0
+        process      12345 uses     1024.000 MB GPU memory
+    """
+    return _gpu_processes(device)
 
 
 def set_per_process_memory_fraction(fraction: float, device=None) -> None:

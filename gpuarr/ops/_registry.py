@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .. import _dtype as D
+from .._core.function import _oom
 from .._core.grad_mode import _state
 from .._core.tensor import TensorBase, check_no_overlap
 from ._common import dtype_name
@@ -131,9 +132,11 @@ def apply_inplace(self: Tensor, fn: Callable, *args, **kwargs) -> Tensor:
             raise RuntimeError(
                 "a leaf Variable that requires grad is being used in an in-place operation."
             )
-        res = fn(stand_in(self), *args, **kwargs)
-    else:
-        res = fn(self, *args, **kwargs)
+    try:  # free until something raises; CUDA out-of-memory errors become torch's
+        res = fn(stand_in(self), *args, **kwargs) if grad else fn(self, *args, **kwargs)
+    except (MemoryError, RuntimeError) as e:
+        _oom(e, (self,))
+        raise
     if not D.can_cast(res.dtype, self.dtype):
         raise RuntimeError(
             f"result type {dtype_name(res.dtype)} can't be cast to the desired output type "

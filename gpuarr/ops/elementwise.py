@@ -19,7 +19,7 @@ from .. import _dtype as D
 from .._autocast import POLICIES as AUTOCAST_POLICIES
 from .._autocast import state as _amp
 from .._core import tensor as _ct
-from .._core.function import _NOARG, record_one_output, shared_ctx
+from .._core.function import _NOARG, _oom, record_one_output, shared_ctx
 from .._core.tensor import check_no_overlap
 from .._device import CPU
 from ._common import (
@@ -275,14 +275,22 @@ def _binary(cls, a, b, fast_int: bool = True, force_float: bool = False):
             if dev is b._device and da.dtype == db.dtype and (fast_int or da.dtype.kind in "fV"):
                 if (a._rg or b._rg) and _state.enabled:
                     return record_one_output(cls, a, b)
-                return _make(_bcast_guard(getattr(dev._xp(), cls._ufunc), da, db), dev)
+                try:
+                    return _make(_bcast_guard(getattr(dev._xp(), cls._ufunc), da, db), dev)
+                except (MemoryError, RuntimeError) as e:  # CUDA out of memory: torch's error
+                    _oom(e, (a,))
+                    raise
         elif (b.__class__ is float or b.__class__ is int) and a._data.dtype.kind == "f":
             # a weak Python scalar never changes a float tensor's dtype
             s = a._data.dtype.type(b)
             if a._rg and _state.enabled:
                 return record_one_output(cls, a, s)
             dev = a._device
-            return _make(getattr(dev._xp(), cls._ufunc)(a._data, s), dev)
+            try:
+                return _make(getattr(dev._xp(), cls._ufunc)(a._data, s), dev)
+            except (MemoryError, RuntimeError) as e:
+                _oom(e, (a,))
+                raise
     if not isinstance(a, TensorBase) and not isinstance(b, TensorBase):
         raise TypeError(
             f"{cls.__name__.lower()}(): argument 'input' must be Tensor, not {type(a).__name__}"
@@ -765,7 +773,11 @@ def _unary(cls, x, float_only: bool = True, int_ok_identity: bool = False):
     if x._rg and _state.enabled:
         return record_one_output(cls, x, _NOARG)
     dev = x._device
-    return _make(cls.forward(shared_ctx(dev, 1), x._data), dev)
+    try:
+        return _make(cls.forward(shared_ctx(dev, 1), x._data), dev)
+    except (MemoryError, RuntimeError) as e:  # CUDA out of memory: torch's error
+        _oom(e, (x,))
+        raise
 
 
 def unary_op(name: str, save: str, grad: Callable, doc: str, *, ufunc: str | None = None,
@@ -1182,6 +1194,9 @@ def _fast_method(cls, slow, fast_int: bool = True):
                     raise broadcast_error(da.shape, db.shape) from None
                 except TypeError:  # dtypes the ufunc refuses (bool subtract): torch's error
                     return slow(self, other)
+                except (MemoryError, RuntimeError) as e:  # CUDA out of memory: torch's error
+                    _oom(e, (self,))
+                    raise
                 if out.__class__ is not _ndarray and dev is CPU:
                     out = np.asarray(out)  # NumPy gives scalars for 0-d inputs
                 t = new(_ct._Tensor)  # _make inlined: gpuarr.Tensor
@@ -1200,7 +1215,11 @@ def _fast_method(cls, slow, fast_int: bool = True):
                 if dev is CPU and (oc is float or oc is int):
                     out = np_fn(da, other)
                 else:
-                    out = getattr(dev._xp(), name)(da, da.dtype.type(other))
+                    try:
+                        out = getattr(dev._xp(), name)(da, da.dtype.type(other))
+                    except (MemoryError, RuntimeError) as e:  # CUDA out of memory: torch's
+                        _oom(e, (self,))
+                        raise
                 return _make(out, dev)
         return slow(self, other)
 

@@ -1,0 +1,262 @@
+"""torch.cuda's smaller queries: the GPU architectures kernels can be built for, peer access,
+the sync debug mode, what NVML (``nvidia-ml-py``) reports about a GPU (utilization,
+temperature, power, clock, memory), TF32 support and the ``has_half`` / ``has_magma`` flags.
+
+The NVML functions need the ``pynvml`` module of ``nvidia-ml-py``, as torch's do, and raise
+torch's ModuleNotFoundError without it. They find the GPU by its PCI bus id, so
+``CUDA_VISIBLE_DEVICES`` (indices or UUIDs) is taken into account.
+
+Example:
+    >>> gpuarr.cuda.get_arch_list()[-1]
+    'sm_90'
+    >>> gpuarr.cuda.can_device_access_peer(0, 1)
+    True
+"""
+
+from __future__ import annotations
+
+import warnings
+
+from ..backends import cuda_backend
+from ._devices import _available, _device_count, _index, _resolved
+from .properties import get_device_capability
+
+__all__ = ["get_arch_list", "get_gencode_flags", "set_sync_debug_mode", "get_sync_debug_mode",
+           "can_device_access_peer", "utilization", "temperature", "power_draw", "clock_rate",
+           "device_memory_used", "is_tf32_supported", "has_half", "has_magma"]
+
+has_half: bool = True  # CUDA tensors can be float16
+has_magma: bool = False  # gpuarr's CUDA linear algebra is CuPy's cuSOLVER, never MAGMA
+
+_SYNC_MODES = {"default": 0, "warn": 1, "error": 2}
+_sync_mode = 0
+_sync_warned = False
+
+
+def get_arch_list() -> list[str]:
+    """The GPU architectures gpuarr's CUDA kernels can be built for.
+
+    torch lists the architectures its binary was compiled for; gpuarr's kernels are compiled at
+    run time by NVRTC, so these are the ones this NVRTC supports, in torch's spelling. Empty
+    when CUDA is not usable.
+
+    Returns:
+        e.g. ``['sm_50', ..., 'sm_90']``.
+
+    Example:
+        >>> "sm_90" in gpuarr.cuda.get_arch_list()
+        True
+    """
+    if not _available():
+        return []
+    from cupy_backends.cuda.libs import nvrtc  # CuPy's NVRTC binding, as the probe loads it
+
+    try:
+        archs = nvrtc.getSupportedArchs()
+    except Exception:  # noqa: BLE001 - an NVRTC too old to list them (before CUDA 11.2)
+        return []
+    return [f"sm_{a}" for a in archs]
+
+
+def get_gencode_flags() -> str:
+    """NVCC ``-gencode`` flags for :func:`get_arch_list`'s architectures, as torch writes them
+    ('' when there are none).
+
+    Returns:
+        e.g. ``'-gencode compute=compute_90,code=sm_90'`` for ``['sm_90']``.
+    """
+    parts = [arch.split("_") for arch in get_arch_list()]
+    return " ".join(f"-gencode compute=compute_{arch},code={kind}_{arch}"
+                    for kind, arch in parts)
+
+
+def set_sync_debug_mode(debug_mode: int | str) -> None:
+    """Record torch's sync debug mode: 0 / "default", 1 / "warn", 2 / "error".
+
+    In gpuarr the mode has no effect: device-to-host synchronisations (``.item()``,
+    ``.tolist()``, ``.cpu()``, data-dependent shapes) happen in many places, none of which
+    reads the mode, so nothing warns or raises. It is kept so that
+    :func:`get_sync_debug_mode` answers what was set; a UserWarning (once) says so when a
+    nonzero mode is set. Raises as torch does when CUDA is not usable or the mode is invalid.
+
+    Args:
+        debug_mode: an int in 0..2, or "default", "warn" or "error".
+
+    Example:
+        >>> gpuarr.cuda.set_sync_debug_mode("warn")
+        >>> gpuarr.cuda.get_sync_debug_mode()
+        1
+    """
+    global _sync_mode, _sync_warned
+    cuda_backend()  # torch initialises CUDA first: unusable CUDA raises, saying why
+    if isinstance(debug_mode, str):
+        if debug_mode not in _SYNC_MODES:
+            raise RuntimeError(
+                "invalid value of debug_mode, expected one of `default`, `warn`, `error`")
+        debug_mode = _SYNC_MODES[debug_mode]
+    if isinstance(debug_mode, bool) or not hasattr(debug_mode, "__index__"):
+        raise RuntimeError("invalid argument to set_sync_debug_mode")
+    debug_mode = debug_mode.__index__()
+    if not 0 <= debug_mode <= 2:
+        raise RuntimeError("invalid value of debug_mode, expected one of 0,1,2")
+    if debug_mode and not _sync_warned:
+        _sync_warned = True
+        warnings.warn("gpuarr does not detect synchronizing operations: the sync debug mode is "
+                      "recorded but no operation warns or raises", UserWarning, stacklevel=2)
+    _sync_mode = debug_mode
+
+
+def get_sync_debug_mode() -> int:
+    """The mode :func:`set_sync_debug_mode` recorded (0 by default).
+
+    Returns:
+        0, 1 or 2.
+    """
+    cuda_backend()
+    return _sync_mode
+
+
+def can_device_access_peer(device, peer_device) -> bool:
+    """Whether ``device`` can access ``peer_device``'s memory directly (CUDA peer access).
+
+    Args:
+        device: an index, 'cuda:N', a gpuarr.device, or None (the current device).
+        peer_device: an index, 'cuda:N' or a gpuarr.device with an index.
+
+    Returns:
+        What the driver answers (False for a device and itself, as in torch).
+
+    Example:
+        >>> gpuarr.cuda.can_device_access_peer(0, 1)
+        True
+    """
+    bk = cuda_backend()
+    idx = _resolved(device)
+    peer = _index(peer_device)
+    if peer is None:
+        raise ValueError("Expected a torch.device with a specified index or an integer, "
+                         f"but got:{peer_device}")
+    n = _device_count()
+    if not 0 <= idx < n:
+        raise AssertionError("Invalid device id")
+    if not 0 <= peer < n:
+        raise AssertionError("Invalid peer device id")
+    return bool(bk.xp.cuda.runtime.deviceCanAccessPeer(idx, peer))
+
+
+def is_tf32_supported() -> bool:
+    """Whether the current CUDA device computes in TF32 natively (compute capability 8.0 or
+    newer, the devices torch answers True for). False when CUDA is not usable.
+
+    Returns:
+        True on Ampere and newer GPUs.
+    """
+    return _available() and get_device_capability() >= (8, 0)
+
+
+# ---- NVML ----
+
+def _nvml():
+    """The ``pynvml`` module, initialised; torch's errors without it or without a driver."""
+    try:
+        import pynvml
+    except ImportError as e:
+        raise ModuleNotFoundError(
+            "nvidia-ml-py does not seem to be installed or it can't be imported.") from e
+    try:
+        pynvml.nvmlInit()
+    except pynvml.NVMLError_DriverNotLoaded as e:
+        raise RuntimeError("cuda driver can't be loaded, is cuda enabled?") from e
+    return pynvml
+
+
+def _nvml_handle(nvml, device):
+    """NVML's handle of CUDA device ``device``, found by its PCI bus id: NVML numbers all the
+    machine's GPUs, CUDA only the visible ones."""
+    bus_id = cuda_backend().xp.cuda.Device(_resolved(device)).pci_bus_id
+    return nvml.nvmlDeviceGetHandleByPciBusId(bus_id)
+
+
+def _nvml_query(device, query):
+    nvml = _nvml()
+    return query(nvml, _nvml_handle(nvml, device))
+
+
+def utilization(device=None) -> int:
+    """Percent of the last sample period (1/6 s to 1 s) in which a kernel ran on the GPU, as
+    ``nvidia-smi`` reports it.
+
+    Args:
+        device: the device (None: the current one).
+
+    Returns:
+        0..100.
+    """
+    return _nvml_query(device, lambda nv, h: nv.nvmlDeviceGetUtilizationRates(h).gpu)
+
+
+def temperature(device=None) -> int:
+    """Temperature of the GPU die in degrees Celsius, as ``nvidia-smi`` reports it.
+
+    Args:
+        device: the device (None: the current one).
+
+    Returns:
+        Degrees C.
+    """
+    return _nvml_query(device, lambda nv, h: nv.nvmlDeviceGetTemperature(h, 0))  # 0: the die
+
+
+def power_draw(device=None) -> int:
+    """Average power draw of the GPU over the last sample period in milliwatts.
+
+    Args:
+        device: the device (None: the current one).
+
+    Returns:
+        mW.
+    """
+    return _nvml_query(device, lambda nv, h: nv.nvmlDeviceGetPowerUsage(h))
+
+
+def clock_rate(device=None) -> int:
+    """Clock speed of the GPU's SMs in MHz, as ``nvidia-smi`` reports it.
+
+    Args:
+        device: the device (None: the current one).
+
+    Returns:
+        MHz.
+    """
+    return _nvml_query(device, lambda nv, h: nv.nvmlDeviceGetClockInfo(h, 1))  # 1: NVML_CLOCK_SM
+
+
+def device_memory_used(device=None) -> int:
+    """Device memory in use on the GPU (all processes), in bytes, as ``nvidia-smi`` reports it.
+
+    Args:
+        device: the device (None: the current one).
+
+    Returns:
+        Bytes.
+    """
+    return _nvml_query(device, lambda nv, h: nv.nvmlDeviceGetMemoryInfo(h).used)
+
+
+def _gpu_processes(device) -> str:
+    """:func:`gpuarr.cuda.list_gpu_processes`'s text (see there)."""
+    try:
+        nvml = _nvml()
+    except ModuleNotFoundError:
+        return "pynvml module not found, please install nvidia-ml-py"
+    except RuntimeError:
+        return "cuda driver can't be loaded, is cuda enabled?"
+    handle = _nvml_handle(nvml, device)
+    lines = [f"GPU:{nvml.nvmlDeviceGetIndex(handle)}"]
+    procs = nvml.nvmlDeviceGetComputeRunningProcesses(handle)
+    if not procs:
+        lines.append("no processes are running")
+    for p in procs:
+        lines.append(f"process {p.pid:>10d} uses {p.usedGpuMemory / (1024 * 1024):>12.3f} MB "
+                     "GPU memory")
+    return "\n".join(lines)
