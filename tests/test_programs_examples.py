@@ -164,6 +164,21 @@ CASES = {
     "gnn_scatter": ("gnn_scatter.py", ["--dropout", "0"], (["--device", "cpu"],
                                                            ["--device", "cuda"]), 1e-5, 1e-6,
                     80),
+    # knowledge distillation: KLDivLoss(batchmean) on temperature-scaled log_softmax plus
+    # cross entropy, a frozen teacher (requires_grad_(False), eval), float16 autocast with a
+    # GradScaler (scale, unscale_, clip_grad_norm_, step, update and its growth), AdamW with
+    # amsgrad, ReduceLROnPlateau, inference_mode. float16 on both sides, as torch on the CPU
+    # can run it: products that differ in the order of their float32 sums round to
+    # neighbouring halves now and then, which 60 steps spread to a few 1e-4 relative
+    "distill_amp": ("distill_amp.py", ["--amp-dtype", "float16"],
+                    (["--device", "cpu"], ["--device", "cuda"]), 2e-3, 1e-4, 60),
+    # tabular regression with k-fold CV: a ModuleList of embeddings concatenated with batch-
+    # normed numeric columns, a Dataset of dicts with a collate_fn behind a BatchSampler (NumPy
+    # order) and a SubsetRandomSampler (library order; the metrics do not depend on it), Subset
+    # folds, huber_loss/MSELoss, OneCycleLR, early stopping on a deep-copied state dict,
+    # torch.save/load, quantile/median/std/corrcoef metrics: agree to the printed digits
+    "tabular": ("tabular.py", ["--dropout", "0"], (["--device", "cpu"], ["--device", "cuda"]),
+                1e-5, 1e-6, 150),
 }
 
 

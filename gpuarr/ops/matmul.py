@@ -56,12 +56,18 @@ def _prod(shape) -> int:
     return n
 
 
+def half_via_float32(xp, dt: np.dtype) -> bool:
+    """Whether products of ``dt`` arrays run in float32 and round once: bfloat16 always
+    (ml_dtypes has no BLAS; torch also accumulates in float32), float16 where the backend
+    has no native half GEMM."""
+    return D.is_half_np(dt) and (dt.kind == "V" or not of_module(xp).native_half_matmul)
+
+
 def _raw_matmul(xp, a, b):
-    """``xp.matmul``; float16 goes through float32 where the backend has no half GEMM, and
-    bfloat16 always does (ml_dtypes has no BLAS; torch also accumulates in float32)."""
+    """``xp.matmul``, through float32 for the half types that :func:`half_via_float32`
+    names."""
     dt = a.dtype
-    if dt.itemsize == 2 and (dt.kind == "V" or (
-            dt == np.float16 and not of_module(xp).native_half_matmul)):
+    if half_via_float32(xp, dt):
         return xp.matmul(a.astype(np.float32), b.astype(np.float32)).astype(dt)
     return xp.matmul(a, b)
 
@@ -549,7 +555,7 @@ class Trace(Function):
         xp = ctx.xp
         if x.dtype.kind in "iub":
             return xp.asarray(xp.trace(x, dtype=np.int64))
-        if D.is_half_np(x.dtype) and (x.dtype.kind == "V" or not of_module(xp).native_half_matmul):
+        if half_via_float32(xp, x.dtype):
             return xp.asarray(xp.trace(x, dtype=np.float32)).astype(x.dtype)
         return xp.asarray(xp.trace(x))
 
@@ -873,7 +879,7 @@ def _raw_einsum(xp, spec, arrays):
     eq = ",".join(subs) + "->" + out_sub
     bk = of_module(xp)
     dt = arrays[0].dtype
-    half = D.is_half_np(dt) and (dt.kind == "V" or not bk.native_half_matmul)
+    half = half_via_float32(xp, dt)
     if half:  # no half GEMM (never one for bfloat16): compute in float32
         arrays = tuple(a.astype(np.float32) for a in arrays)
     if bk.einsum_optimize and len(arrays) > 1 and (

@@ -310,9 +310,9 @@ def _not_float_error(op: str, t: Tensor) -> None:
 def _sum_arr(xp, x, axes, keepdim: bool, np_dtype):
     # the array's own method: the reduction xp.sum makes, without NumPy's dispatch wrapper
     # (a few microseconds per call, which a compiled step's bias gradients pay for)
-    if np_dtype is None and x.dtype.kind == "V":
-        # bfloat16: accumulate in float32 and round once, as torch (ml_dtypes' own add.reduce
-        # would round every partial sum to bfloat16)
+    if np_dtype is None and D.is_half_np(x.dtype):
+        # float16/bfloat16: accumulate in float32 and round once, as torch (NumPy's float16
+        # and ml_dtypes' bfloat16 add.reduce round every partial sum to the half type)
         return x.sum(axis=axes, keepdims=keepdim, dtype=np.float32).astype(x.dtype)
     return x.sum(axis=axes, keepdims=keepdim, dtype=np_dtype)
 

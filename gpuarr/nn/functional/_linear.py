@@ -18,6 +18,7 @@ from ...ops._common import dtype_name
 
 # the one matrix product of the op layer, for operands already checked (backward formulas)
 from ...ops.matmul import _product as mm
+from ...ops.matmul import half_via_float32
 from ._utils import check_tensor
 
 __all__ = ["linear"]
@@ -31,7 +32,10 @@ class Linear(Function):
     @staticmethod
     def forward(ctx, x, w, b):
         x2 = x.reshape(math.prod(x.shape[:-1]), x.shape[-1]) if x.ndim != 2 else x
-        if x.dtype.kind == "V":  # bfloat16: product and bias in float32, rounded once (torch)
+        if half_via_float32(ctx.xp, x.dtype):
+            # bfloat16, and float16 where the backend has no half GEMM: product and bias in
+            # float32, rounded once, as torch's CPU addmm (rounding the product to half before
+            # adding the bias would round twice and differ from torch by an ulp)
             out = x2.astype(np.float32) @ w.T.astype(np.float32)
             if b is not None:
                 out += b.astype(np.float32)
