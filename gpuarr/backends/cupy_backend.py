@@ -399,6 +399,16 @@ class CupyBackend(Backend):
     def device_properties(self, index) -> dict:
         return self._rt.getDeviceProperties(index)
 
+    def nvrtc_archs(self) -> list[int]:
+        """The compute capabilities this NVRTC compiles for (``[50, ..., 90]``); empty for an
+        NVRTC too old to list them (before CUDA 11.2)."""
+        from cupy_backends.cuda.libs import nvrtc  # CuPy's NVRTC binding, as probe() loads it
+
+        try:
+            return [int(a) for a in nvrtc.getSupportedArchs()]
+        except Exception:  # noqa: BLE001
+            return []
+
     def mem_get_info(self, index=None) -> tuple[int, int]:
         with self.device_ctx(index):
             free, total = self._rt.memGetInfo()

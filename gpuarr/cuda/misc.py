@@ -49,13 +49,7 @@ def get_arch_list() -> list[str]:
     """
     if not _available():
         return []
-    from cupy_backends.cuda.libs import nvrtc  # CuPy's NVRTC binding, as the probe loads it
-
-    try:
-        archs = nvrtc.getSupportedArchs()
-    except Exception:  # noqa: BLE001 - an NVRTC too old to list them (before CUDA 11.2)
-        return []
-    return [f"sm_{a}" for a in archs]
+    return [f"sm_{a}" for a in cuda_backend().nvrtc_archs()]
 
 
 def get_gencode_flags() -> str:
