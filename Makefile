@@ -9,9 +9,10 @@ STANDIN := tests/cupy_standin
 
 .PHONY: venv test test-cpu test-cuda-sim demo bench notebooks lint clean
 
+# Installing gpuarr builds its optional C extension (setup.py) in place.
 # The test environment includes the oracle (PyTorch 2.13, CPU build) and the real CuPy with
 # NVRTC (imported only by the kernel-compile and CuPy-name checks; no GPU needed).
-$(STAMP): pyproject.toml Makefile
+$(STAMP): pyproject.toml setup.py gpuarr/backends/_cpu_kernels.c Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test]'
@@ -25,7 +26,8 @@ test: test-cpu test-cuda-sim
 
 test-cpu: $(STAMP)
 	bash ci/ensure_chromium.sh
-	GPUARR_REQUIRE_NVRTC=1 GPUARR_REQUIRE_CUPY=1 GPUARR_REQUIRE_MPI=1 $(PY) -m pytest
+	GPUARR_REQUIRE_NVRTC=1 GPUARR_REQUIRE_CUPY=1 GPUARR_REQUIRE_MPI=1 GPUARR_REQUIRE_CPU_KERNELS=1 \
+		$(PY) -m pytest
 
 test-cuda-sim: $(STAMP)
 	PYTHONPATH=$(STANDIN) $(PY) -m pytest -p no:cacheprovider -k cuda
@@ -45,4 +47,4 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check gpuarr tests benchmarks
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache
+	rm -rf $(VENV) build *.egg-info .pytest_cache gpuarr/backends/_cpu_kernels*.so

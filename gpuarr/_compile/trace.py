@@ -36,7 +36,7 @@ from .._core import capture as _capture
 from .._core.tensor import TensorBase, _make
 from .._random import Generator
 from ..autograd._backward import grad as autograd_grad
-from ..backends import numpy_backend
+from ..backends import cpu_native, numpy_backend
 from ..backends.cupy_backend import CupyBackend
 
 __all__ = ["TArray", "Tracer", "Slot", "Instr", "active", "slots_of", "is_cupy_meta"]
@@ -793,6 +793,8 @@ class Tracer:
         # the CPU backend's BLAS update: one call, which a replay repeats as is
         self._setattr(numpy_backend, "blas_axpy",
                       _Recorded(numpy_backend.blas_axpy, traced_only=True))
+        for name in cpu_native.KERNELS:  # the CPU backend's fused C kernels: one call each
+            self._setattr(cpu_native, name, _Recorded(getattr(cpu_native, name), traced_only=True))
         if self._cupy_modules:
             for mod, names, breaks in self._cupy_modules:
                 for name in names:

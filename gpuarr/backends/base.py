@@ -31,6 +31,8 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
+import numpy as np
+
 _NULL = contextlib.nullcontext()
 
 
@@ -344,6 +346,29 @@ class Backend:
         elsewhere, as torch's ``threshold_backward(g, y, 0)``; an inf or NaN ``g`` over a
         zero ``y`` gives 0 (a product with a 0/1 mask would give NaN)."""
         return self.xp.where(y <= 0, g.dtype.type(0), g)
+
+    def log_softmax(self, x, dim: int):
+        """Log-softmax of float ``x`` along ``dim``: ``x - max - log(sum(exp(x - max)))``, a
+        new array (NaN and infinities propagate through the formula)."""
+        xp = self.xp
+        y = x - x.max(axis=dim, keepdims=True)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            y -= xp.log(xp.exp(y).sum(axis=dim, keepdims=True))
+        return y
+
+    def log_softmax_backward(self, g, y, dim: int):
+        """Log-softmax's input gradient from its output ``y``: ``g - exp(y) * sum(g, dim)``."""
+        return g - self.xp.exp(y) * g.sum(axis=dim, keepdims=True)
+
+    def can_fuse_nll(self, logp, target) -> bool:
+        """Whether :meth:`fused_nll` takes these ``(N, C)`` log-probabilities and targets."""
+        return False
+
+    def fused_nll(self, logp, target, ignore_index: int, mean: bool):
+        """The unweighted NLL of ``target`` in one pass: ``(loss, coef)`` with the 0-d loss
+        (a mean over kept targets, or a sum) and ``d(loss)/d(logp)``; raises IndexError for
+        a target out of range. Only where :meth:`can_fuse_nll` says so."""
+        raise NotImplementedError
 
     # ---- in-place updates ----
     def axpy(self, a: float, x, y, tmp=None) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import _np_special
+from . import _np_special, cpu_native
 from .base import Backend
 
 _NULL = contextlib.nullcontext()
@@ -215,6 +215,8 @@ class NumpyBackend(Backend):
         return np.maximum(x, np.zeros(x.shape, x.dtype))
 
     def relu_backward(self, g, y):
+        if cpu_native.fits(g, y):  # one C pass
+            return cpu_native.relu_backward(g, y)
         it = _SAME_SIZE_INT.get(g.dtype.itemsize)
         if g.dtype.kind != "f" or it is None or y.dtype != g.dtype or y.shape != g.shape:
             return super().relu_backward(g, y)
@@ -224,6 +226,22 @@ class NumpyBackend(Backend):
         m -= 1
         m &= g.view(it)
         return m.view(g.dtype)
+
+    def log_softmax(self, x, dim: int):
+        if dim == x.ndim - 1 and cpu_native.fits(x, rows=True):  # small: one C call, not six
+            return cpu_native.log_softmax_rows(x)
+        return super().log_softmax(x, dim)
+
+    def log_softmax_backward(self, g, y, dim: int):
+        if dim == g.ndim - 1 and cpu_native.fits(g, y, rows=True):
+            return cpu_native.log_softmax_rows_backward(g, y)
+        return super().log_softmax_backward(g, y, dim)
+
+    def can_fuse_nll(self, logp, target) -> bool:
+        return cpu_native.nll_fits(logp, target)
+
+    def fused_nll(self, logp, target, ignore_index: int, mean: bool):
+        return cpu_native.nll_rows(logp, target, ignore_index, mean)
 
     def axpy(self, a, x, y, tmp=None) -> None:
         blas_axpy(a, x, y)

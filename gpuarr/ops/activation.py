@@ -140,14 +140,11 @@ class LogSoftmax(Function):
 
     @staticmethod
     def forward(ctx, x, dim):
-        xp = ctx.xp
         if x.size == 0:
             y = x.copy()
         else:
             xf = x.astype(np.float32) if x.dtype.kind == "V" else x  # bfloat16: in float32
-            y = xf - xf.max(axis=dim, keepdims=True)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                y -= xp.log(xp.exp(y).sum(axis=dim, keepdims=True))
+            y = ctx.device._backend().log_softmax(xf, dim)
             if y.dtype != x.dtype:  # bfloat16 (no call otherwise: a compiled step replays it)
                 y = y.astype(x.dtype)
         ctx.save_for_backward(y)
@@ -159,9 +156,8 @@ class LogSoftmax(Function):
         (y,) = ctx.saved_tensors
         dim = ctx.dim
         if not is_grad_enabled():
-            gd = g._data
-            xp = g._device._xp()
-            return _make(gd - xp.exp(y._data) * gd.sum(axis=dim, keepdims=True), g._device), None
+            bk = g._device._backend()
+            return _make(bk.log_softmax_backward(g._data, y._data, dim), g._device), None
         return g - E.exp(y) * g.sum(dim, keepdim=True), None
 
 

@@ -46,6 +46,11 @@ class NLLLoss(Function):
         ignored ones, when the caller has them (from the target check)."""
         xp = ctx.xp
         cax = 1 if logp.ndim >= 2 else 0
+        ctx.cax, ctx.reduction = cax, reduction
+        if _fused_nll_ok(ctx.device, logp, tgt, w, reduction):  # one pass (the CPU's C kernel)
+            out, ctx.coef = ctx.device._backend().fused_nll(logp, tgt, ignore_index,
+                                                            reduction == "mean")
+            return out
         if valid is None:
             valid = tgt != ignore_index
             safe = xp.where(valid, tgt, tgt.dtype.type(0))  # the class to pick (0: ignored)
@@ -82,7 +87,6 @@ class NLLLoss(Function):
         else:
             xp.put_along_axis(coef, at, -xp.expand_dims(scale, cax), axis=cax)
         ctx.coef = coef
-        ctx.cax, ctx.reduction = cax, reduction
         return xp.asarray(out, dtype=logp.dtype)
 
     @staticmethod
@@ -124,6 +128,13 @@ def _check_nll_args(input: Tensor, target: Tensor, weight: Tensor | None):
             f"weight tensor of shape: {list(weight.shape)}"
         )
     return c
+
+
+def _fused_nll_ok(device, logp, tgt, w, reduction: str) -> bool:
+    """Whether NLLLoss runs its forward as the backend's one fused call (unweighted, reduced,
+    ``(N, C)`` arrays the backend takes)."""
+    return (w is None and reduction != "none"
+            and device._backend().can_fuse_nll(logp, tgt))
 
 
 def _check_targets(target: Tensor, c: int, ignore_index: int):
@@ -172,7 +183,10 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
     check_tensor(target, "target", "nll_loss")
     reduction = legacy_reduction(size_average, reduce, reduction)
     c = _check_nll_args(input, target, weight)
-    valid, safe = _check_targets(target, c, ignore_index)
+    if _fused_nll_ok(input._device, input._data, target._data, weight, reduction):
+        valid = safe = None  # the fused kernel checks the targets itself
+    else:
+        valid, safe = _check_targets(target, c, ignore_index)
     w = weight
     if w is not None and w._data.dtype != input._data.dtype:
         w = w.to(input.dtype)
