@@ -37,7 +37,7 @@ from .decompositions_extra import (
     lu_solve as _linalg_lu_solve,
 )
 from .decompositions_extra import qr as _linalg_qr
-from .matmul import _fma, addmm, addmv, baddbmm, bmm, outer
+from .matmul import _fma, _half_via_f32, addmm, addmv, baddbmm, bmm, outer
 
 if TYPE_CHECKING:  # annotations name the public class; code tests TensorBase
     from ._tensor import Tensor
@@ -454,7 +454,15 @@ def addbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1,
         raise RuntimeError(f"Incompatible matrix sizes for bmm ({s1[1]}x{s1[2]} and "
                            f"{s2[1]}x{s2[2]})")
     _check_integral_scalars(input, beta, alpha)
-    res = _fma("addbmm", input, bmm(batch1, batch2).sum(0, dtype=batch1.dtype), beta, alpha)
+    if _half_via_f32(input, batch1, batch2) and s1[0]:
+        # torch's CPU kernel for the half types: one addmm per batch, each in float32 and
+        # rounded once to the half type
+        res = addmm(input, batch1[0], batch2[0], beta=beta, alpha=alpha)
+        for i in range(1, s1[0]):
+            res = addmm(res, batch1[i], batch2[i], alpha=alpha)
+    else:
+        res = _fma("addbmm", input, bmm(batch1, batch2).sum(0, dtype=batch1.dtype), beta,
+                   alpha)
     return res if out is None else write_out(res, out, "addbmm", rule="exact")
 
 

@@ -611,8 +611,8 @@ def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta=1, alpha=1) -> Tens
         return _amp.run("addmm", addmm, input, mat1, mat2, beta=beta, alpha=alpha)
     _need_tensor("addmm", "mat1", 2, mat1)
     _need_tensor("addmm", "mat2", 3, mat2)
-    if _all_bf16(input, mat1, mat2):
-        return _bf16_fma(addmm, input, mat1, mat2, beta, alpha)
+    if _half_via_f32(input, mat1, mat2):
+        return _half_fma(addmm, input, mat1, mat2, beta, alpha)
     for name, m in (("mat1", mat1), ("mat2", mat2)):
         if m._data.ndim != 2:
             raise RuntimeError(f"{name} must be a matrix, got {m._data.ndim}-D tensor")
@@ -634,8 +634,8 @@ def addmv(input: Tensor, mat: Tensor, vec: Tensor, *, beta=1, alpha=1) -> Tensor
     """
     if _amp.on:
         return _amp.run("addmv", addmv, input, mat, vec, beta=beta, alpha=alpha)
-    if _all_bf16(input, mat, vec):
-        return _bf16_fma(addmv, input, mat, vec, beta, alpha)
+    if _half_via_f32(input, mat, vec):
+        return _half_fma(addmv, input, mat, vec, beta, alpha)
     return _fma("addmv", input, mv(mat, vec), beta, alpha)
 
 
@@ -648,18 +648,24 @@ def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1) -
     """
     if _amp.on:
         return _amp.run("baddbmm", baddbmm, input, batch1, batch2, beta=beta, alpha=alpha)
-    if _all_bf16(input, batch1, batch2):
-        return _bf16_fma(baddbmm, input, batch1, batch2, beta, alpha)
+    if _half_via_f32(input, batch1, batch2):
+        return _half_fma(baddbmm, input, batch1, batch2, beta, alpha)
     return _fma("baddbmm", input, bmm(batch1, batch2), beta, alpha)
 
 
-def _all_bf16(*ts) -> bool:
-    return all(isinstance(t, TensorBase) and t._data.dtype.kind == "V" for t in ts)
+def _half_via_f32(*ts) -> bool:
+    """Whether ``ts`` are tensors of one half dtype whose products run in float32 on their
+    backend (:func:`half_via_float32`: bfloat16 everywhere, float16 on NumPy)."""
+    if not all(isinstance(t, TensorBase) for t in ts):
+        return False
+    dt = ts[0]._data.dtype
+    return (all(t._data.dtype == dt for t in ts)
+            and half_via_float32(ts[0]._device._xp(), dt))
 
 
-def _bf16_fma(fn, input: Tensor, a: Tensor, b: Tensor, beta, alpha) -> Tensor:
-    """A bfloat16 addmm/addmv/baddbmm as torch computes it: in float32, rounded once (the
-    product rounded to bfloat16 before the addition would round twice)."""
+def _half_fma(fn, input: Tensor, a: Tensor, b: Tensor, beta, alpha) -> Tensor:
+    """A half-precision addmm/addmv/baddbmm as torch computes it on the CPU: in
+    float32, rounded once (the product rounded to half before the addition rounds twice)."""
     f32 = D.float32
     return fn(input.to(f32), a.to(f32), b.to(f32), beta=beta, alpha=alpha).to(input.dtype)
 
