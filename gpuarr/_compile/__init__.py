@@ -36,7 +36,7 @@ from .program import RETRACE, Program
 from .simplify import simplify
 from .trace import Tracer, active
 
-__all__ = ["compile", "CompiledFunction", "OptimizedModule"]
+__all__ = ["compile", "CompiledFunction", "OptimizedModule", "build_replay", "cupy_targets"]
 
 _MAX_TRACES = 4  # traces of one signature that may disagree before the function runs eagerly
 _SCALARS = (bool, int, float, str, type(None))
@@ -219,13 +219,56 @@ def _has_contents(cell) -> bool:
     return True
 
 
-def _cupy_targets() -> tuple:
-    """The CuPy namespaces to record while tracing, when CuPy is in use (see trace.py)."""
+def cupy_targets() -> tuple:
+    """The CuPy namespaces a :class:`~gpuarr._compile.trace.Tracer` records calls into: none
+    unless CuPy is loaded (see trace.py).
+
+    Returns:
+        A tuple of CuPy namespaces (empty when CuPy is not imported).
+
+    Example:
+        >>> with Tracer([], cupy_targets()) as tr: ...
+    """
     if "cupy" not in sys.modules:
         return ()
     from .cupy_names import targets  # lazy: only where CuPy is loaded
 
     return targets()
+
+
+def build_replay(prog: Program, *, fuse: bool = True, graphs: bool = False,
+                 graph_matmul: bool = True) -> tuple[Callable, GraphReplay | None]:
+    """Turn a verified program into its replays: the passes, then generated code, and a CUDA
+    graph replay of the same instructions when asked for.
+
+    The graph replay is returned beside the plain one rather than wrapped, because what to do
+    when CuPy refuses a capture (warn, raise, which stream to order against) is the caller's.
+
+    Args:
+        prog: the program (:class:`~gpuarr._compile.program.Program`) of a finished trace.
+        fuse: run the optimizing passes (buffer reuse on the CPU, fused kernels on CUDA).
+        graphs: also build a :class:`~gpuarr._compile.cuda_graph.GraphReplay` (CUDA programs
+            without a recorded backward only).
+        graph_matmul: in the graph replay, float matrix products use gpuarr's GEMM kernel.
+
+    Returns:
+        ``(plain, graph)``: the launch-by-launch replay (an ``AutogradReplay`` when ``prog``
+        recorded a backward), and the GraphReplay or None.
+
+    Example:
+        >>> plain, graph = build_replay(prog, graphs=True)
+        >>> out = (graph or plain)(args)
+    """
+    cuda = uses_cuda(prog.meta)
+    passes = ((simplify,) + ((fuse_elementwise,) if cuda else (keep_constants, reuse_buffers))
+              if fuse else ())
+    if prog.backward is not None:
+        fwd, bwd, saved = prog.prepare_split(passes)
+        return AutogradReplay(*prog.codegen_split(fwd, bwd, saved), prog.backward), None
+    instrs = prog.prepare(passes)
+    plain = prog.codegen(instrs)
+    graph = GraphReplay(prog, instrs, graph_matmul) if cuda and graphs else None
+    return plain, graph
 
 
 class CompiledFunction:
@@ -298,7 +341,7 @@ class CompiledFunction:
         return self._trace(entry, args, kwargs, tensors)
 
     def _trace(self, entry: _Entry, args: tuple, kwargs: dict, tensors: list):
-        with Tracer(tensors, _cupy_targets(), self._watch.free_tensors()) as tr:
+        with Tracer(tensors, cupy_targets(), self._watch.free_tensors()) as tr:
             result = self._fn(*args, **kwargs)
             backward = None
             if _state.enabled and not tr.ran_backward and tr.broken is None:
@@ -321,17 +364,9 @@ class CompiledFunction:
 
     def _build(self, prog: Program):
         """The replay of a verified program: generated code, or CUDA graphs."""
-        cuda = uses_cuda(prog.meta)
-        passes = ((simplify,) + ((fuse_elementwise,) if cuda else (keep_constants, reuse_buffers))
-                  if self._fuse else ())
-        if prog.backward is not None:
-            fwd, bwd, saved = prog.prepare_split(passes)
-            return AutogradReplay(*prog.codegen_split(fwd, bwd, saved), prog.backward)
-        instrs = prog.prepare(passes)
-        plain = prog.codegen(instrs)
-        if cuda and self._graphs:
-            return _GraphOrPlain(GraphReplay(prog, instrs, self._graph_matmul), plain, self)
-        return plain
+        plain, graph = build_replay(prog, fuse=self._fuse, graphs=self._graphs,
+                                    graph_matmul=self._graph_matmul)
+        return plain if graph is None else _GraphOrPlain(graph, plain, self)
 
     def _go_eager(self, reason: str) -> None:
         self.eager_reason = reason

@@ -57,12 +57,10 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
-from .._compile import _cupy_targets
+from .._compile import build_replay, cupy_targets
 from .._compile import compile as _compile
-from .._compile.cuda_graph import GraphReplay, uses_cuda
-from .._compile.fuse import fuse_elementwise
+from .._compile.cuda_graph import uses_cuda
 from .._compile.program import RETRACE, Program
-from .._compile.simplify import simplify
 from .._compile.trace import TArray, Tracer, active
 from .._core.grad_mode import is_grad_enabled
 from .._core.tensor import TensorBase
@@ -72,7 +70,6 @@ from .streams import Stream, StreamContext, current_stream
 
 __all__ = ["CUDAGraph", "graph", "graph_pool_handle", "make_graphed_callables"]
 
-# gpuarr._compile is imported on first use: gpuarr.cuda is imported early by gpuarr itself
 _DATA = TensorBase.__dict__["_data"]  # the slot (a tracer swaps it only while it records)
 _get_data = _DATA.__get__
 _set_data = _DATA.__set__
@@ -98,28 +95,16 @@ def graph_pool_handle() -> tuple[int, int]:
     return (0, next(_pool_ids))
 
 
-_tracer_class: list = []
+class _CaptureTracer(Tracer):
+    """The tracer of a graph capture: a value read into Python raises at once (torch's
+    capture refuses it too), instead of marking the trace for an eager fallback."""
 
-
-def _capture_tracer():
-    """A tracer for a graph capture (the class is made on first use, see the imports)."""
-    if not _tracer_class:
-
-        class _CaptureTracer(Tracer):
-            """The tracer of a graph capture: a value read into Python raises at once
-            (torch's capture refuses it too), instead of marking the trace for an eager
-            fallback."""
-
-            def brk(self, what: str) -> None:
-                super().brk(what)
-                raise RuntimeError(
-                    f"gpuarr.cuda.graph: {self.broken} cannot be captured in a CUDA graph: it "
-                    "reads a value from the device into Python (CUDA error: operation not "
-                    "permitted when stream is capturing). Move it out of the captured block.")
-
-        _tracer_class.append((_CaptureTracer, _cupy_targets))
-    cls, targets = _tracer_class[0]
-    return cls([], targets())
+    def brk(self, what: str) -> None:
+        super().brk(what)
+        raise RuntimeError(
+            f"gpuarr.cuda.graph: {self.broken} cannot be captured in a CUDA graph: it reads a "
+            "value from the device into Python (CUDA error: operation not permitted when "
+            "stream is capturing). Move it out of the captured block.")
 
 
 class CUDAGraph:
@@ -171,7 +156,7 @@ class CUDAGraph:
                                " is underway; only one capture may run at a time")
         if pool is not None:
             self._pool = tuple(pool)
-        tr = _capture_tracer()
+        tr = _CaptureTracer([], cupy_targets())
         tr.__enter__()
         self._tracer = tr
 
@@ -292,9 +277,8 @@ def _build(prog) -> Callable:
     """The replay of a captured program: CUDA graphs (GraphReplay), falling back to the
     launch-by-launch replay with one warning when CuPy refuses a capture."""
 
-    instrs = prog.prepare((simplify, fuse_elementwise))
-    plain = prog.codegen(instrs)
-    graph_replay: list = [GraphReplay(prog, instrs, True)]
+    plain, gr = build_replay(prog, graphs=True)  # prog runs on CUDA: gr is a GraphReplay
+    graph_replay: list = [gr]
 
     def replay():
         gr = graph_replay[0]

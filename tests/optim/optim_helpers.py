@@ -28,3 +28,35 @@ def set_grads(gp, tp, rng, dtype, skip=()):
         arr = rng.standard_normal(g.shape).astype(dtype)
         g.grad = gpuarr.tensor(arr, device=g.device)
         t.grad = torch.tensor(arr)
+
+
+def to_np(t) -> np.ndarray:
+    """A gpuarr tensor's values as a NumPy array on the host."""
+    return t.detach().cpu().numpy()
+
+
+def check_params(gp, tp, tol: dict, what: str = "") -> None:
+    """Assert that gpuarr parameters ``gp`` hold torch's ``tp`` values within ``tol``
+    (``dict(rtol=..., atol=...)``); ``what`` starts the failure message."""
+    for i, (g, t) in enumerate(zip(gp, tp)):
+        np.testing.assert_allclose(to_np(g), t.detach().numpy(), **tol,
+                                   err_msg=f"{what} param {i}")
+
+
+def check_state(gopt, topt, gp, tp, tol: dict, *, layout: bool = False) -> None:
+    """Assert that optimizer ``gopt`` keeps for each of ``gp`` the state ``topt`` keeps for
+    the matching one of ``tp``: the same keys in the same order and values within ``tol``.
+
+    With ``layout``, also that each entry is a gpuarr Tensor of torch's shape and dtype, with
+    ``'step'`` on the CPU and the others on their parameter's device."""
+    for g, t in zip(gp, tp):
+        gs, ts = gopt.state[g], topt.state[t]
+        assert list(gs) == list(ts)
+        for key, tv in ts.items():
+            gv = gs[key]
+            if layout:
+                assert isinstance(gv, gpuarr.Tensor), key
+                assert tuple(gv.shape) == tuple(tv.shape), key
+                assert gv.dtype.name == str(tv.dtype).replace("torch.", ""), key
+                assert gv.device == (gpuarr.device("cpu") if key == "step" else g.device), key
+            np.testing.assert_allclose(to_np(gv), tv.numpy(), **tol, err_msg=key)

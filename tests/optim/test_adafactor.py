@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 from compile_models import assert_same, batches, mlp, snap, twin_models
-from optim_helpers import make_pair, set_grads
+from optim_helpers import check_params, check_state, make_pair, set_grads, to_np
 
 import gpuarr
 from gpuarr.optim.adafactor import Adafactor
@@ -33,31 +33,6 @@ CONFIGS = [
 # update with a fused multiply-add (one rounding), gpuarr scales then adds (two), and the
 # norms sum in another order
 TOL = {np.float32: dict(rtol=1e-6, atol=1e-6), np.float64: dict(rtol=1e-13, atol=1e-14)}
-
-
-def _np(t):
-    return t.detach().cpu().numpy()
-
-
-def _check(gp, tp, dtype, what=""):
-    for i, (g, t) in enumerate(zip(gp, tp)):
-        np.testing.assert_allclose(_np(g), t.detach().numpy(), **TOL[dtype],
-                                   err_msg=f"{what} param {i}")
-
-
-def _check_state(gopt, topt, gp, tp, dtype):
-    """Same keys in the same order, same shapes, dtypes and values; 'step' on the CPU, the
-    factors on the parameter's device."""
-    for g, t in zip(gp, tp):
-        gs, ts = gopt.state[g], topt.state[t]
-        assert list(gs) == list(ts)
-        for key, tv in ts.items():
-            gv = gs[key]
-            assert isinstance(gv, gpuarr.Tensor), key
-            assert tuple(gv.shape) == tuple(tv.shape), key
-            assert gv.dtype.name == str(tv.dtype).replace("torch.", ""), key
-            assert gv.device == (gpuarr.device("cpu") if key == "step" else g.device), key
-            np.testing.assert_allclose(_np(gv), tv.numpy(), **TOL[dtype], err_msg=key)
 
 
 def _steps(opt, ps, n, seed):
@@ -84,8 +59,8 @@ def test_matches_torch(kwargs, dtype, device):
         set_grads(gp, tp, rng, dtype, skip=(1,) if k % 4 == 2 else ())
         gopt.step()
         topt.step()
-        _check(gp, tp, dtype, f"step {k}")
-    _check_state(gopt, topt, gp, tp, dtype)
+        check_params(gp, tp, TOL[dtype], f"step {k}")
+    check_state(gopt, topt, gp, tp, TOL[dtype], layout=True)
     assert float(gopt.state[gp[0]]["step"]) == 10.0
     assert float(gopt.state[gp[1]]["step"]) == 8.0  # skipped at k = 2 and 6
 
@@ -105,7 +80,7 @@ def test_state_layout_like_torch(device):
     assert tuple(gopt.state[gp[3]]["col_var"].shape) == (2, 1, 4)
     assert list(gopt.state[gp[2]]) == ["step", "variance"]
     assert gopt.state[gp[0]]["step"].dtype == gpuarr.float32
-    _check_state(gopt, topt, gp, tp, np.float32)
+    check_state(gopt, topt, gp, tp, TOL[np.float32], layout=True)
 
 
 def test_foreach_gives_torch_multi_tensor_numbers(device):
@@ -119,7 +94,7 @@ def test_foreach_gives_torch_multi_tensor_numbers(device):
         gopt.step()
         topt.step()
         # torch's multi-tensor path scales then adds (two roundings, as gpuarr)
-        _check(gp, tp, np.float32, f"step {k}")
+        check_params(gp, tp, TOL[np.float32], f"step {k}")
     assert gopt.param_groups[0]["foreach"] is True
 
 
@@ -133,7 +108,7 @@ def test_param_groups_match_torch(device):
         set_grads(gp, tp, rng, np.float32)
         gopt.step()
         topt.step()
-        _check(gp, tp, np.float32, f"step {k}")
+        check_params(gp, tp, TOL[np.float32], f"step {k}")
 
 
 def test_empty_parameter_is_left_alone(device):
@@ -147,7 +122,7 @@ def test_empty_parameter_is_left_alone(device):
         set_grads(gp, tp, rng, np.float32)
         gopt.step()
         topt.step()
-    _check(gp[1:2], tp[1:2], np.float32)
+    check_params(gp[1:2], tp[1:2], TOL[np.float32])
     assert tuple(gopt.state[gp[0]]["row_var"].shape) == (0, 1)
     assert tuple(gopt.state[gp[0]]["col_var"].shape) == (1, 4)
     assert float(gopt.state[gp[2]]["step"]) == 3.0
@@ -175,7 +150,7 @@ def test_lr_scheduler_on_top_matches_torch(sched, device):
         gs.step()
         ts.step()
         assert gopt.param_groups[0]["lr"] == pytest.approx(topt.param_groups[0]["lr"])
-        _check(gp, tp, np.float32, f"step {k}")
+        check_params(gp, tp, TOL[np.float32], f"step {k}")
 
 
 def test_tensor_lr_matches_torch(device):
@@ -187,7 +162,7 @@ def test_tensor_lr_matches_torch(device):
         set_grads(gp, tp, rng, np.float32)
         gopt.step()
         topt.step()
-        _check(gp, tp, np.float32, f"step {k}")
+        check_params(gp, tp, TOL[np.float32], f"step {k}")
 
 
 def test_step_dtype_follows_default_dtype_like_torch():
@@ -202,8 +177,8 @@ def test_step_dtype_follows_default_dtype_like_torch():
             set_grads(gp, tp, rng, np.float32)
             gopt.step()
             topt.step()
-        _check_state(gopt, topt, gp, tp, np.float32)
-        _check(gp, tp, np.float32)
+        check_state(gopt, topt, gp, tp, TOL[np.float32], layout=True)
+        check_params(gp, tp, TOL[np.float32])
     finally:
         gpuarr.set_default_dtype(prev_g)
         torch.set_default_dtype(prev_t)
@@ -315,7 +290,7 @@ def _to_jsonable(obj):
 
 def _to_torch(obj):
     if isinstance(obj, gpuarr.Tensor):
-        return torch.tensor(_np(obj))
+        return torch.tensor(to_np(obj))
     if isinstance(obj, dict):
         return {k: _to_torch(v) for k, v in obj.items()}
     if isinstance(obj, list):
@@ -338,7 +313,7 @@ def test_state_dict_layout_matches_torch(device):
             gv = gsd["state"][i][key]
             assert tuple(gv.shape) == tuple(tv.shape), key
             assert gv.dtype.name == str(tv.dtype).replace("torch.", ""), key
-            np.testing.assert_allclose(_np(gv), tv.numpy(), **TOL[np.float32], err_msg=key)
+            np.testing.assert_allclose(to_np(gv), tv.numpy(), **TOL[np.float32], err_msg=key)
 
 
 def test_state_dict_round_trip_continues_identically(device, tmp_path):
@@ -367,7 +342,7 @@ def test_state_dict_round_trip_continues_identically(device, tmp_path):
     for opt, ps in resumed:
         _steps(opt, ps, 5, 2)
         for a, b in zip(ref, ps):
-            np.testing.assert_array_equal(_np(a), _np(b))
+            np.testing.assert_array_equal(to_np(a), to_np(b))
 
 
 def test_gpuarr_state_dict_resumes_in_torch(device):
@@ -376,12 +351,12 @@ def test_gpuarr_state_dict_resumes_in_torch(device):
     gp, tp = make_pair(SHAPES, np.float32, device)
     gopt = Adafactor(_groups(gp))
     _steps(gopt, gp, 4, 1)
-    tp = [torch.tensor(_np(p), requires_grad=True) for p in gp]
+    tp = [torch.tensor(to_np(p), requires_grad=True) for p in gp]
     topt = torch.optim.Adafactor(_groups(tp), lr=123.0)
     topt.load_state_dict(_to_torch(gopt.state_dict()))
     _steps(gopt, gp, 6, 2)
     _steps(topt, tp, 6, 2)
-    _check(gp, tp, np.float32)
+    check_params(gp, tp, TOL[np.float32])
 
 
 def test_torch_state_dict_resumes_in_gpuarr():
@@ -395,7 +370,7 @@ def test_torch_state_dict_resumes_in_gpuarr():
     assert gopt.state[gp[0]]["step"].dtype == gpuarr.float32
     _steps(topt, tp, 6, 2)
     _steps(gopt, gp, 6, 2)
-    _check(gp, tp, np.float32)
+    check_params(gp, tp, TOL[np.float32])
 
 
 # ---- gpuarr.compile ----

@@ -10,7 +10,7 @@ import json
 import numpy as np
 import pytest
 import torch
-from optim_helpers import make_pair, set_grads
+from optim_helpers import check_params, check_state, make_pair, set_grads, to_np
 
 import gpuarr
 import gpuarr.optim as optim
@@ -58,25 +58,7 @@ def _steps_on_random_grads(opt, gp, steps: int, seed: int) -> list:
             p.grad = gpuarr.tensor(rng.standard_normal(p.shape).astype(np.float32),
                                    device=p.device)
         opt.step()
-    return [_np(p) for p in gp]
-
-
-def _np(t):
-    return t.detach().cpu().numpy()
-
-
-def _check(gp, tp, dtype, what=""):
-    for i, (g, t) in enumerate(zip(gp, tp)):
-        np.testing.assert_allclose(_np(g), t.detach().numpy(), **TOL[dtype],
-                                   err_msg=f"{what} param {i}")
-
-
-def _check_state(gopt, topt, gp, tp, dtype):
-    for g, t in zip(gp, tp):
-        gs, ts = gopt.state[g], topt.state[t]
-        assert list(gs) == list(ts)
-        for key, tv in ts.items():
-            np.testing.assert_allclose(_np(gs[key]), tv.numpy(), **TOL[dtype], err_msg=key)
+    return [to_np(p) for p in gp]
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
@@ -91,8 +73,8 @@ def test_matches_torch(name, kwargs, dtype, device):
         set_grads(gp, tp, rng, dtype, skip=(1,) if k % 7 == 3 else ())
         gopt.step()
         topt.step()
-        _check(gp, tp, dtype, f"step {k}")
-    _check_state(gopt, topt, gp, tp, dtype)
+        check_params(gp, tp, TOL[dtype], f"step {k}")
+    check_state(gopt, topt, gp, tp, TOL[dtype])
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -113,7 +95,7 @@ def test_param_groups_match_torch(name, device):
         set_grads(gp, tp, rng, np.float32)
         gopt.step()
         topt.step()
-        _check(gp, tp, np.float32, f"step {k}")
+        check_params(gp, tp, TOL[np.float32], f"step {k}")
 
 
 @pytest.mark.parametrize("name", sorted(set(NAMES) | {"LBFGS", "SGD", "RMSprop", "Adam",
@@ -189,7 +171,7 @@ def test_tensor_lr(name):
         set_grads(gp, tp, rng, np.float32)
         gopt.step()
         topt.step()
-    _check(gp, tp, np.float32)
+    check_params(gp, tp, TOL[np.float32])
     with pytest.raises(ValueError, match="Tensor lr must be 1-element"):
         getattr(optim, name)(gp, lr=gpuarr.tensor([0.1, 0.2]))
 
@@ -296,7 +278,7 @@ def test_state_dict_layout_matches_torch(name, kwargs, device):
             # torch keeps 'step' on the CPU, except ASGD, which keeps step/eta/mu by the param
             on_param = name == "ASGD" or key not in ("step", "mu_product")
             assert gv.device == (gp[i].device if on_param else gpuarr.device("cpu")), key
-            np.testing.assert_allclose(_np(gv), tv.numpy(), rtol=1e-6, atol=1e-6)
+            np.testing.assert_allclose(to_np(gv), tv.numpy(), rtol=1e-6, atol=1e-6)
     assert gsd["param_groups"] == tsd["param_groups"]
 
 
@@ -328,7 +310,7 @@ def test_state_dict_round_trip_continues_identically(name, kwargs, device, tmp_p
     for opt, ps in resumed:
         _steps(opt, ps, 5, 2)
         for a, b in zip(ref, ps):
-            np.testing.assert_array_equal(_np(a), _np(b))
+            np.testing.assert_array_equal(to_np(a), to_np(b))
 
 
 @pytest.mark.parametrize("name,kwargs", SD_CONFIGS)
@@ -343,7 +325,7 @@ def test_torch_state_dict_resumes_in_gpuarr(name, kwargs):
     gopt.load_state_dict(plain)
     _steps(topt, tp, 6, 2)
     _steps(gopt, gp, 6, 2)
-    _check(gp, tp, np.float32)
+    check_params(gp, tp, TOL[np.float32])
 
 
 def _torch_to_gpuarr(obj):
@@ -376,7 +358,7 @@ def test_loaded_scalar_state_follows_torch_policy(name):
         set_grads(gp, tp, rng, np.float64)
         gopt.step()
         topt.step()
-    _check(gp, tp, np.float64)
+    check_params(gp, tp, TOL[np.float64])
 
 
 # ---- LBFGS ----
@@ -422,14 +404,14 @@ def test_lbfgs_rosenbrock_matches_torch(kwargs, device):
     for k in range(5):
         gl, tl = gopt.step(gc), topt.step(tc)
         assert gl.item() == pytest.approx(tl.item(), rel=1e-9)
-        np.testing.assert_allclose(_np(gx), tx.detach().numpy(), rtol=1e-9, atol=1e-11,
+        np.testing.assert_allclose(to_np(gx), tx.detach().numpy(), rtol=1e-9, atol=1e-11,
                                    err_msg=f"step {k}")
         gs, ts = gopt.state[gx], topt.state[tx]
         assert (gs["func_evals"], gs["n_iter"]) == (ts["func_evals"], ts["n_iter"])
         assert list(gs) == list(ts)
     if kwargs == dict(line_search_fn="strong_wolfe"):  # converged to a stationary point
         gc()
-        assert np.abs(_np(gx.grad)).max() < 1e-3
+        assert np.abs(to_np(gx.grad)).max() < 1e-3
 
 
 def test_lbfgs_float32_matches_torch(device):
@@ -438,7 +420,7 @@ def test_lbfgs_float32_matches_torch(device):
     for k in range(5):
         gopt.step(gc)
         topt.step(tc)
-        np.testing.assert_allclose(_np(gx), tx.detach().numpy(), rtol=1e-6, atol=1e-6,
+        np.testing.assert_allclose(to_np(gx), tx.detach().numpy(), rtol=1e-6, atol=1e-6,
                                    err_msg=f"step {k}")
 
 
@@ -469,7 +451,7 @@ def test_lbfgs_state_dict_round_trip(device):
     gopt.step(gc)
     for x, opt, closure in clones:
         opt.step(closure)
-        np.testing.assert_allclose(_np(x), _np(gx), rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(to_np(x), to_np(gx), rtol=1e-12, atol=1e-14)
 
 
 def test_lbfgs_errors():
@@ -523,7 +505,7 @@ def test_scalar_state_dtype_follows_default_dtype_like_torch(name):
             topt.step()
         for key, tv in topt.state[tp[0]].items():
             assert gopt.state[gp[0]][key].dtype.name == str(tv.dtype).replace("torch.", ""), key
-        _check(gp, tp, np.float32)
+        check_params(gp, tp, TOL[np.float32])
     finally:
         gpuarr.set_default_dtype(prev_g)
         torch.set_default_dtype(prev_t)
