@@ -1,5 +1,5 @@
-"""The CPU backend's fused C kernels (gpuarr/backends/cpu_native.py): ReLU's backward,
-log-softmax over the last axis and its backward, and the unweighted NLL.
+"""The CPU backend's fused C kernels (gpuarr/backends/cpu_native.py): ReLU's backward, column
+sums, log-softmax over the last axis and its backward, and the unweighted NLL.
 
 Each kernel is checked against the NumPy form it replaces (the Backend base class's formula),
 on ordinary values and on NaN, infinities and signed zeros; the NLL also on ignored targets and
@@ -65,6 +65,40 @@ def test_relu_backward_equals_the_numpy_form_bit_for_bit(dtype, shape):
     want = _REF.relu_backward(g, y)
     assert got.dtype == g.dtype and got.shape == g.shape
     np.testing.assert_array_equal(got.view(np.uint8), want.view(np.uint8))
+
+
+@needs_kernels
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(1, 1), (16, 256), (1000, 37), (3, 1), (5, 3)])
+def test_sum_axis0_equals_numpy_bit_for_bit(dtype, shape):
+    x = _rows(dtype, shape, 11, special=shape[0] * shape[1] > 20)
+    x[0, 0] = -0.0  # NumPy starts from +0.0: a column of -0.0 sums to +0.0
+    if shape[0] > 1:
+        x[1, 0] = -0.0
+    got = cpu_native.sum_axis0(x)
+    assert got.shape == shape[1:] and got.dtype == dtype
+    with np.errstate(invalid="ignore"):
+        want = x.sum(axis=0)
+    np.testing.assert_array_equal(got.view(np.uint8), want.view(np.uint8))
+
+
+@pytest.mark.parametrize("shape", [(16, 8), (0, 3), (3, 0), (1, 5)])
+def test_sum_over_dim0_and_bias_gradient_like_torch(kernels, shape):
+    """Tensor.sum(0) of a matrix (a linear layer's bias gradient) goes to the backend's
+    sum_axis0: values and gradients as torch's."""
+    x = _rows(np.float32, shape, 12)
+    g = gpuarr.tensor(x, requires_grad=True)
+    t = torch.tensor(x, requires_grad=True)
+    gs, ts = g.sum(0), t.sum(0)
+    np.testing.assert_allclose(gs.detach().numpy(), ts.detach().numpy(), rtol=1e-6, atol=1e-5)
+    np.testing.assert_array_equal(gs.detach().numpy(), x.sum(0))  # NumPy's order, either way
+    (gs * 2).sum().backward()
+    (ts * 2).sum().backward()
+    np.testing.assert_array_equal(g.grad.numpy(), t.grad.numpy())
+    lin = nn.Linear(8, 4)
+    out = lin(gpuarr.tensor(_rows(np.float32, (6, 8), 13)))
+    out.backward(gpuarr.ones(6, 4))
+    np.testing.assert_array_equal(lin.bias.grad.numpy(), np.full(4, 6, np.float32))
 
 
 @needs_kernels

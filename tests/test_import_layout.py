@@ -89,6 +89,9 @@ def _imports() -> tuple[dict[str, set[str]], list[tuple[str, str, str]]]:
         parts = p.relative_to(PKG.parent).with_suffix("").parts
         is_pkg = parts[-1] == "__init__"
         files[".".join(parts[:-1] if is_pkg else parts)] = (p, is_pkg)
+    # C extension modules (built from a .c file of the same name): import nothing of gpuarr's
+    extensions = {".".join(p.relative_to(PKG.parent).with_suffix("").parts)
+                  for p in PKG.rglob("*.c")}
 
     def targets(mod: str, is_pkg: bool, node) -> list[str]:
         if isinstance(node, ast.Import):
@@ -99,7 +102,8 @@ def _imports() -> tuple[dict[str, set[str]], list[tuple[str, str, str]]]:
             name = ".".join(base + (node.module.split(".") if node.module else []))
         else:
             name = node.module
-        return [f"{name}.{a.name}" if f"{name}.{a.name}" in files else name for a in node.names]
+        subs = [f"{name}.{a.name}" for a in node.names]
+        return [m if m in files or m in extensions else name for m in subs]
 
     edges: dict[str, set[str]] = {m: set() for m in files}
     local: list[tuple[str, str, str]] = []

@@ -88,6 +88,53 @@ fail:
     return NULL;
 }
 
+/* ---- column sums of a (rows, cols) array: out[j] = 0 + x[0, j] + x[1, j] + ... ----
+ * In the element type and in row order: NumPy's own order for this reduction, so the result
+ * equals x.sum(axis=0) bit for bit (+0.0 first, as NumPy starts from add's identity). */
+
+#define SUM_AXIS0(T)                                                                          \
+    static void sum_axis0_##T(const T *restrict x, T *restrict out, Py_ssize_t rows,          \
+                              Py_ssize_t cols) {                                              \
+        for (Py_ssize_t c = 0; c < cols; c++) out[c] = 0;                                     \
+        for (Py_ssize_t r = 0; r < rows; r++) {                                               \
+            const T *xr = x + r * cols;                                                       \
+            for (Py_ssize_t c = 0; c < cols; c++) out[c] += xr[c];                            \
+        }                                                                                     \
+    }
+SUM_AXIS0(float)
+SUM_AXIS0(double)
+
+static PyObject *sum_axis0(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    /* sum_axis0(x, out, cols): x holds rows * cols elements, out cols */
+    Bufs bs = {.n = 0};
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "sum_axis0(x, out, cols)");
+        return NULL;
+    }
+    if (get(&bs, args[0], 0) || get(&bs, args[1], 1)) goto fail;
+    Py_ssize_t cols = PyLong_AsSsize_t(args[2]);
+    if (cols == -1 && PyErr_Occurred()) goto fail;
+    const Py_buffer *x = &bs.b[0], *o = &bs.b[1];
+    if (!float_kind(x) || float_kind(o) != float_kind(x) || cols <= 0
+        || o->len != cols * x->itemsize || (x->len / x->itemsize) % cols) {
+        PyErr_SetString(PyExc_ValueError,
+                        "sum_axis0: float32/64 (rows, cols) and (cols,) buffers of one dtype");
+        goto fail;
+    }
+    Py_ssize_t rows = x->len / x->itemsize / cols;
+    Py_BEGIN_ALLOW_THREADS
+    if (x->itemsize == 4)
+        sum_axis0_float(x->buf, o->buf, rows, cols);
+    else
+        sum_axis0_double(x->buf, o->buf, rows, cols);
+    Py_END_ALLOW_THREADS
+    release(&bs);
+    Py_RETURN_NONE;
+fail:
+    release(&bs);
+    return NULL;
+}
+
 /* ---- log-softmax over the last axis of a (rows, cols) array ----
  * out = (x - max) - log(sum(exp(x - max))), per row; NaN and infinities propagate as in the
  * NumPy formula (a NaN or +inf in a row makes it NaN; a row of -inf is NaN). */
@@ -264,6 +311,8 @@ static PyMethodDef methods[] = {
      "log_softmax_rows(x, out, cols): log-softmax of each row of cols elements."},
     {"log_softmax_rows_backward", (PyCFunction)(void (*)(void))log_softmax_rows_backward,
      METH_FASTCALL, "log_softmax_rows_backward(g, y, out, cols): g - exp(y) * rowsum(g)."},
+    {"sum_axis0", (PyCFunction)(void (*)(void))sum_axis0, METH_FASTCALL,
+     "sum_axis0(x, out, cols): column sums of a (rows, cols) array, in NumPy's order."},
     {"nll_rows", (PyCFunction)(void (*)(void))nll_rows, METH_FASTCALL,
      "nll_rows(logp, target, coef, loss, cols, ignore_index, mean) -> first bad row or -1."},
     {NULL, NULL, 0, NULL},

@@ -347,6 +347,11 @@ class Backend:
         zero ``y`` gives 0 (a product with a 0/1 mask would give NaN)."""
         return self.xp.where(y <= 0, g.dtype.type(0), g)
 
+    def sum_axis0(self, x):
+        """``x.sum(axis=0)`` of a 2-D array of at least one row (a linear layer's bias
+        gradient), in the array's dtype."""
+        return x.sum(axis=0)
+
     def log_softmax(self, x, dim: int):
         """Log-softmax of float ``x`` along ``dim``: ``x - max - log(sum(exp(x - max)))``, a
         new array (NaN and infinities propagate through the formula)."""

@@ -6,6 +6,7 @@ calls costs more than the arithmetic: a cross-entropy on 16x10 logits is about 3
 built when gpuarr is installed) does a few such chains in one pass each:
 
 - ReLU's backward (``g`` where ``y > 0``);
+- column sums of a 2-D array (a linear layer's bias gradient), bit for bit NumPy's;
 - log-softmax over the last axis, and its backward;
 - the negative log-likelihood of class indices without class weights (loss, gradient
   coefficients and the target range check).
@@ -33,11 +34,12 @@ try:
 except ImportError:  # built without a C compiler: the NumPy forms run instead
     _k = None
 
-__all__ = ["ENABLED", "KERNELS", "fits", "nll_fits", "relu_backward", "log_softmax_rows",
-           "log_softmax_rows_backward", "nll_rows"]
+__all__ = ["ENABLED", "KERNELS", "fits", "nll_fits", "relu_backward", "sum_axis0",
+           "log_softmax_rows", "log_softmax_rows_backward", "nll_rows"]
 
 # The functions that run a kernel: a compiled step records each call to one as one call
-KERNELS = ("relu_backward", "log_softmax_rows", "log_softmax_rows_backward", "nll_rows")
+KERNELS = ("relu_backward", "sum_axis0", "log_softmax_rows", "log_softmax_rows_backward",
+           "nll_rows")
 
 # Whether the kernels are used; tests switch it off to run the NumPy forms.
 ENABLED: bool = _k is not None
@@ -88,6 +90,20 @@ def relu_backward(g: np.ndarray, y: np.ndarray) -> np.ndarray:
     """
     out = np.empty(g.shape, g.dtype)
     _k.relu_backward(g, y, out)
+    return out
+
+
+def sum_axis0(x: np.ndarray) -> np.ndarray:
+    """``x.sum(axis=0)`` of a 2-D array, in NumPy's order (so bit for bit its result).
+
+    Args:
+        x: a 2-D array that :func:`fits`.
+
+    Returns:
+        A new ``(x.shape[1],)`` array.
+    """
+    out = np.empty(x.shape[1:], x.dtype)
+    _k.sum_axis0(x, out, x.shape[1])
     return out
 
 
