@@ -50,6 +50,12 @@ __all__ = [
 _BOOL, _INT, _FLOAT = 0, 1, 2
 
 
+# The module name that dtypes, ``Size`` and layouts print with: 'torch' while
+# ``gpuarr.run_torch``'s hook is installed, so a PyTorch program prints what it prints under
+# torch (``torch.float32``, ``torch.Size([2, 3])``).
+repr_module: list[str] = ["gpuarr"]
+
+
 class dtype:
     """A gpuarr data type, e.g. ``gpuarr.float32``.
 
@@ -72,7 +78,7 @@ class dtype:
         self._cat = category
 
     def __repr__(self) -> str:
-        return f"gpuarr.{self.name}"
+        return f"{repr_module[0]}.{self.name}"
 
     def __reduce__(self):  # dtypes are singletons: unpickle to the same object
         return (_by_name, (self.name,))

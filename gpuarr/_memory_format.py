@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ._dtype import repr_module
+
 if TYPE_CHECKING:
     from ._tensor import Tensor
 
@@ -31,7 +33,7 @@ class _Named:
         self._name = name
 
     def __repr__(self) -> str:
-        return f"gpuarr.{self._name}"
+        return f"{repr_module[0]}.{self._name}"
 
     def __reduce__(self):
         return self._name  # pickles as the module-level constant: identity survives

@@ -32,6 +32,8 @@ from typing import Any
 
 import numpy as np
 
+from ._dtype import repr_module
+
 __all__ = ["format_tensor", "get_printoptions", "printoptions", "set_printoptions"]
 
 
@@ -242,7 +244,7 @@ def _add_suffixes(text: str, suffixes: list[str], indent: int) -> str:
         # Wrap where PyTorch wraps: measure 'dtype=gpuarr.x' as PyTorch's 'dtype=torch.x', so
         # the text is PyTorch's with the module renamed (its 2-character slack above keeps the
         # one extra character within linewidth).
-        size = len(suffix.replace("gpuarr.", "torch."))
+        size = len(suffix.replace(f"{repr_module[0]}.", "torch."))
         if last_line_len + size + 2 > _OPTS.linewidth:
             pieces.append(",\n" + " " * indent + suffix)
             last_line_len = indent + size
@@ -303,7 +305,7 @@ def format_tensor(
     if device is not None and device != "cpu":
         suffixes.append(f"device='{device}'")
 
-    dtype_suffix = f"dtype=gpuarr.{dtype_name}"
+    dtype_suffix = f"dtype={repr_module[0]}.{dtype_name}"
     if arr.size == 0:
         # Nothing to infer the dtype from, so only the default float dtype stays implicit.
         if arr.ndim != 1:

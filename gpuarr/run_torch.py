@@ -52,6 +52,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from . import __version__ as _GPUARR_VERSION  # gpuarr/__init__.py never imports this module
+from ._dtype import repr_module
 from ._tensor import Tensor
 
 __all__ = ["MissingTorchAPI", "MissingTorchImport", "MissingTorchModule", "TORCH_MODULES",
@@ -455,7 +456,8 @@ def install() -> None:
     """Make ``import torch`` (and every ``torch.*`` module) resolve to gpuarr in this process.
 
     Torch modules already imported are set aside (restored by :func:`uninstall`); gpuarr's
-    Tensor names its missing methods; children started by 'spawn' or 'forkserver' install
+    Tensor names its missing methods; dtypes, ``Size`` and layouts print as torch's
+    (``torch.float32``); children started by 'spawn' or 'forkserver' install
     the hook too. Calling it twice is harmless.
 
     Example:
@@ -468,6 +470,7 @@ def install() -> None:
     for name in [n for n in sys.modules if n == "torch" or n.startswith("torch.")]:
         _saved[name] = sys.modules.pop(name)
     sys.meta_path.insert(0, _finder)
+    repr_module[0] = "torch"
     if "__getattr__" not in vars(Tensor):
         Tensor.__getattr__ = _tensor_getattr
     if not hasattr(mp_spawn.get_preparation_data, "_gpuarr_orig"):
@@ -484,6 +487,7 @@ def uninstall() -> None:
             del sys.modules[name]
     sys.modules.update(_saved)
     _saved.clear()
+    repr_module[0] = "gpuarr"
     if vars(Tensor).get("__getattr__") is _tensor_getattr:
         del Tensor.__getattr__
     orig = getattr(mp_spawn.get_preparation_data, "_gpuarr_orig", None)

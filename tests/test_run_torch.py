@@ -225,6 +225,21 @@ def test_uninstall_restores_real_torch():
                if n.startswith("torch"))
 
 
+def test_dtypes_shapes_and_layouts_print_as_torchs_under_the_hook():
+    with run_torch.installed():
+        import torch as t
+
+        x = t.ones(2, 3, dtype=t.float16)
+        shown = [repr(x.dtype), str(x.shape), repr(t.channels_last), repr(t.strided),
+                 repr(t.tensor([1, 2], dtype=t.int32))]
+    want = [repr(real_torch.float16), str(real_torch.Size([2, 3])),
+            repr(real_torch.channels_last), repr(real_torch.strided),
+            repr(real_torch.tensor([1, 2], dtype=real_torch.int32))]
+    assert shown == want
+    # gpuarr's own names again once the hook is gone
+    assert repr(gpuarr.float16) == "gpuarr.float16" and str(x.shape) == "gpuarr.Size([2, 3])"
+
+
 # --------------------------------------------------------------------------------------------
 # whole programs, in fresh processes
 
@@ -239,8 +254,9 @@ def test_regression_program_prints_torchs_losses(device):
 
 
 def _normalise(text: str) -> str:
-    """gpuarr's output in torch's words, whichever device the tutorial picked."""
-    text = text.replace("gpuarr.", "torch.").replace(", device='cuda:0'", "")
+    """gpuarr's output as torch's on the CPU, whichever device the tutorial picked (dtypes and
+    shapes already print as torch's under the hook)."""
+    text = text.replace(", device='cuda:0'", "")
     return text.replace("Using cuda device", "Using cpu device")
 
 

@@ -42,7 +42,7 @@ class Size(tuple):
     __slots__ = ()
 
     def __repr__(self) -> str:
-        return f"gpuarr.Size({list(self)})"
+        return f"{D.repr_module[0]}.Size({list(self)})"
 
     def numel(self) -> int:
         """Number of elements a tensor of this shape holds."""
