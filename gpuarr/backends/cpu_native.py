@@ -79,6 +79,14 @@ def fits(*arrays: np.ndarray, rows: bool = False) -> bool:
     return True
 
 
+def _c(a: np.ndarray) -> np.ndarray:
+    """``a`` as the C-contiguous array the kernels read. The callers' :func:`fits` saw
+    contiguous arrays, but a compiled step's replay calls these functions again on whatever
+    arrays that replay gets (a gradient may come as a transposed view), and must compute what
+    eager computed."""
+    return a if a.flags.c_contiguous else np.ascontiguousarray(a)
+
+
 def relu_backward(g: np.ndarray, y: np.ndarray) -> np.ndarray:
     """ReLU's input gradient from its output: ``g`` where ``y > 0`` (or NaN), else 0.
 
@@ -89,7 +97,7 @@ def relu_backward(g: np.ndarray, y: np.ndarray) -> np.ndarray:
         A new array (an inf or NaN ``g`` over ``y <= 0`` gives 0, as torch's threshold).
     """
     out = np.empty(g.shape, g.dtype)
-    _k.relu_backward(g, y, out)
+    _k.relu_backward(_c(g), _c(y), out)
     return out
 
 
@@ -103,7 +111,7 @@ def sum_axis0(x: np.ndarray) -> np.ndarray:
         A new ``(x.shape[1],)`` array.
     """
     out = np.empty(x.shape[1:], x.dtype)
-    _k.sum_axis0(x, out, x.shape[1])
+    _k.sum_axis0(_c(x), out, x.shape[1])
     return out
 
 
@@ -117,7 +125,7 @@ def log_softmax_rows(x: np.ndarray) -> np.ndarray:
         A new array shaped like ``x``.
     """
     out = np.empty(x.shape, x.dtype)
-    _k.log_softmax_rows(x, out, x.shape[-1])
+    _k.log_softmax_rows(_c(x), out, x.shape[-1])
     return out
 
 
@@ -131,7 +139,7 @@ def log_softmax_rows_backward(g: np.ndarray, y: np.ndarray) -> np.ndarray:
         A new array shaped like ``g``.
     """
     out = np.empty(g.shape, g.dtype)
-    _k.log_softmax_rows_backward(g, y, out, g.shape[-1])
+    _k.log_softmax_rows_backward(_c(g), _c(y), out, g.shape[-1])
     return out
 
 
@@ -159,7 +167,7 @@ def nll_rows(logp: np.ndarray, target: np.ndarray, ignore_index: int,
     """
     coef = np.zeros(logp.shape, logp.dtype)
     loss = np.empty((), logp.dtype)
-    bad = _k.nll_rows(logp, target, coef, loss, logp.shape[1], ignore_index, mean)
+    bad = _k.nll_rows(_c(logp), _c(target), coef, loss, logp.shape[1], ignore_index, mean)
     if bad >= 0:
         raise IndexError(f"Target {int(target[bad])} is out of bounds.")
     return loss, coef
