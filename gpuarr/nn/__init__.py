@@ -44,3 +44,4 @@ from .ctc import *  # noqa: F403, E402
 from .adaptive_softmax import *  # noqa: F403, E402
 from .parallel import DataParallel  # noqa: E402
 from .sync_batchnorm import *  # noqa: F403, E402
+from .linear_cross_entropy import *  # noqa: F403, E402

@@ -76,3 +76,7 @@ from ._ctc import *  # noqa: F403, E402
 from ._ctc import __all__ as _ctc_all  # noqa: E402
 
 __all__ += [*_pool_extra_all, *_conv_transpose3d_all, *_dropout_extra_all, *_ctc_all]
+from ._linear_cross_entropy import *  # noqa: F403, E402
+from ._linear_cross_entropy import __all__ as _linear_cross_entropy_all  # noqa: E402
+
+__all__ += _linear_cross_entropy_all
