@@ -60,3 +60,37 @@ def check_state(gopt, topt, gp, tp, tol: dict, *, layout: bool = False) -> None:
                 assert gv.dtype.name == str(tv.dtype).replace("torch.", ""), key
                 assert gv.device == (gpuarr.device("cpu") if key == "step" else g.device), key
             np.testing.assert_allclose(to_np(gv), tv.numpy(), **tol, err_msg=key)
+
+
+def random_steps(opt, ps, n: int, seed: int) -> None:
+    """``n`` steps of ``opt`` on fresh float32 normal gradients drawn from ``seed`` (gpuarr or
+    torch parameters ``ps``: the same seed gives both the same gradients)."""
+    rng = np.random.default_rng(seed)
+    for _ in range(n):
+        for p in ps:
+            g = rng.standard_normal(tuple(p.shape)).astype(np.float32)
+            p.grad = torch.tensor(g) if isinstance(p, torch.Tensor) else gpuarr.tensor(
+                g, device=p.device)
+        opt.step()
+
+
+def to_jsonable(obj):
+    """A state dict as plain JSON data: tensors become nested lists, keys strings."""
+    if isinstance(obj, (gpuarr.Tensor, torch.Tensor)):
+        return obj.detach().cpu().tolist()
+    if isinstance(obj, dict):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [to_jsonable(v) for v in obj]
+    return obj
+
+
+def to_torch(obj):
+    """A gpuarr state dict with torch tensors in place of gpuarr's (to load into torch)."""
+    if isinstance(obj, gpuarr.Tensor):
+        return torch.tensor(to_np(obj))
+    if isinstance(obj, dict):
+        return {k: to_torch(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [to_torch(v) for v in obj]
+    return obj

@@ -11,7 +11,16 @@ import numpy as np
 import pytest
 import torch
 from compile_models import assert_same, batches, mlp, snap, twin_models
-from optim_helpers import check_params, check_state, make_pair, set_grads, to_np
+from optim_helpers import (
+    check_params,
+    check_state,
+    make_pair,
+    random_steps,
+    set_grads,
+    to_jsonable,
+    to_np,
+    to_torch,
+)
 
 import gpuarr
 from gpuarr.optim.adafactor import Adafactor
@@ -33,17 +42,6 @@ CONFIGS = [
 # update with a fused multiply-add (one rounding), gpuarr scales then adds (two), and the
 # norms sum in another order
 TOL = {np.float32: dict(rtol=1e-6, atol=1e-6), np.float64: dict(rtol=1e-13, atol=1e-14)}
-
-
-def _steps(opt, ps, n, seed):
-    """``n`` steps on fresh float32 gradients drawn from ``seed`` (torch or gpuarr params)."""
-    rng = np.random.default_rng(seed)
-    for _ in range(n):
-        for p in ps:
-            g = rng.standard_normal(tuple(p.shape)).astype(np.float32)
-            p.grad = torch.tensor(g) if isinstance(p, torch.Tensor) else gpuarr.tensor(
-                g, device=p.device)
-        opt.step()
 
 
 # ---- the update ----
@@ -278,31 +276,11 @@ def _groups(ps):
     return [{"params": ps[:2]}, {"params": ps[2:], "lr": 0.05, "weight_decay": 0.01}]
 
 
-def _to_jsonable(obj):
-    if isinstance(obj, (gpuarr.Tensor, torch.Tensor)):
-        return obj.detach().cpu().tolist()
-    if isinstance(obj, dict):
-        return {str(k): _to_jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_to_jsonable(v) for v in obj]
-    return obj
-
-
-def _to_torch(obj):
-    if isinstance(obj, gpuarr.Tensor):
-        return torch.tensor(to_np(obj))
-    if isinstance(obj, dict):
-        return {k: _to_torch(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_to_torch(v) for v in obj]
-    return obj
-
-
 def test_state_dict_layout_matches_torch(device):
     gp, tp = make_pair(SHAPES, np.float32, device)
     gopt, topt = Adafactor(_groups(gp)), torch.optim.Adafactor(_groups(tp))
-    _steps(gopt, gp, 3, 1)
-    _steps(topt, tp, 3, 1)
+    random_steps(gopt, gp, 3, 1)
+    random_steps(topt, tp, 3, 1)
     gsd, tsd = gopt.state_dict(), topt.state_dict()
     assert list(gsd) == list(tsd) == ["state", "param_groups"]
     assert list(gsd["state"]) == list(tsd["state"]) == [0, 1, 2, 3]
@@ -321,10 +299,10 @@ def test_state_dict_round_trip_continues_identically(device, tmp_path):
     list, step a plain number) resumes on the original's trajectory, bit for bit."""
     ref, _ = make_pair(SHAPES, np.float32, device)
     ref_opt = Adafactor(_groups(ref), maximize=True)
-    _steps(ref_opt, ref, 4, 1)
+    random_steps(ref_opt, ref, 4, 1)
     sd = ref_opt.state_dict()
     gpuarr.save({"opt": sd}, tmp_path / "opt.ckpt")
-    json_sd = json.loads(json.dumps(_to_jsonable(sd)))
+    json_sd = json.loads(json.dumps(to_jsonable(sd)))
     resumed = []
     for source in ("live", "file", "json"):
         ps = [p.detach().clone().requires_grad_() for p in ref]
@@ -338,9 +316,9 @@ def test_state_dict_round_trip_continues_identically(device, tmp_path):
                 got = opt.state[p_new][key]
                 assert (got.device, got.dtype, got.shape) == (v.device, v.dtype, v.shape)
         resumed.append((opt, ps))
-    _steps(ref_opt, ref, 5, 2)
+    random_steps(ref_opt, ref, 5, 2)
     for opt, ps in resumed:
-        _steps(opt, ps, 5, 2)
+        random_steps(opt, ps, 5, 2)
         for a, b in zip(ref, ps):
             np.testing.assert_array_equal(to_np(a), to_np(b))
 
@@ -350,26 +328,26 @@ def test_gpuarr_state_dict_resumes_in_torch(device):
     converted), torch continues as gpuarr does."""
     gp, tp = make_pair(SHAPES, np.float32, device)
     gopt = Adafactor(_groups(gp))
-    _steps(gopt, gp, 4, 1)
+    random_steps(gopt, gp, 4, 1)
     tp = [torch.tensor(to_np(p), requires_grad=True) for p in gp]
     topt = torch.optim.Adafactor(_groups(tp), lr=123.0)
-    topt.load_state_dict(_to_torch(gopt.state_dict()))
-    _steps(gopt, gp, 6, 2)
-    _steps(topt, tp, 6, 2)
+    topt.load_state_dict(to_torch(gopt.state_dict()))
+    random_steps(gopt, gp, 6, 2)
+    random_steps(topt, tp, 6, 2)
     check_params(gp, tp, TOL[np.float32])
 
 
 def test_torch_state_dict_resumes_in_gpuarr():
     _, tp = make_pair(SHAPES, np.float32, "cpu")
     topt = torch.optim.Adafactor(_groups(tp))
-    _steps(topt, tp, 4, 1)
-    plain = json.loads(json.dumps(_to_jsonable(topt.state_dict())))
+    random_steps(topt, tp, 4, 1)
+    plain = json.loads(json.dumps(to_jsonable(topt.state_dict())))
     gp = [gpuarr.tensor(p.detach().numpy(), requires_grad=True) for p in tp]
     gopt = Adafactor(_groups(gp))
     gopt.load_state_dict(plain)
     assert gopt.state[gp[0]]["step"].dtype == gpuarr.float32
-    _steps(topt, tp, 6, 2)
-    _steps(gopt, gp, 6, 2)
+    random_steps(topt, tp, 6, 2)
+    random_steps(gopt, gp, 6, 2)
     check_params(gp, tp, TOL[np.float32])
 
 

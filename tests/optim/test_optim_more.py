@@ -10,7 +10,15 @@ import json
 import numpy as np
 import pytest
 import torch
-from optim_helpers import check_params, check_state, make_pair, set_grads, to_np
+from optim_helpers import (
+    check_params,
+    check_state,
+    make_pair,
+    random_steps,
+    set_grads,
+    to_jsonable,
+    to_np,
+)
 
 import gpuarr
 import gpuarr.optim as optim
@@ -239,33 +247,13 @@ def _groups(ps):
     return [{"params": ps[:1]}, {"params": ps[1:], "lr": 0.005}]
 
 
-def _steps(opt, ps, n, seed):
-    rng = np.random.default_rng(seed)
-    for _ in range(n):
-        for p in ps:
-            g = rng.standard_normal(tuple(p.shape)).astype(np.float32)
-            p.grad = torch.tensor(g) if isinstance(p, torch.Tensor) else gpuarr.tensor(
-                g, device=p.device)
-        opt.step()
-
-
-def _to_jsonable(obj):
-    if isinstance(obj, (gpuarr.Tensor, torch.Tensor)):
-        return obj.detach().cpu().tolist()
-    if isinstance(obj, dict):
-        return {str(k): _to_jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_to_jsonable(v) for v in obj]
-    return obj
-
-
 @pytest.mark.parametrize("name,kwargs", SD_CONFIGS)
 def test_state_dict_layout_matches_torch(name, kwargs, device):
     gp, tp = make_pair(SD_SHAPES, np.float32, device)
     gopt = getattr(optim, name)(_groups(gp), **kwargs)
     topt = getattr(torch.optim, name)(_groups(tp), **kwargs)
-    _steps(gopt, gp, 3, 1)
-    _steps(topt, tp, 3, 1)
+    random_steps(gopt, gp, 3, 1)
+    random_steps(topt, tp, 3, 1)
     gsd, tsd = gopt.state_dict(), topt.state_dict()
     assert list(gsd) == list(tsd) == ["state", "param_groups"]
     assert list(gsd["state"]) == list(tsd["state"]) == [0, 1, 2]
@@ -286,10 +274,10 @@ def test_state_dict_layout_matches_torch(name, kwargs, device):
 def test_state_dict_round_trip_continues_identically(name, kwargs, device, tmp_path):
     ref, _ = make_pair(SD_SHAPES, np.float32, device)
     ref_opt = getattr(optim, name)(_groups(ref), **kwargs)
-    _steps(ref_opt, ref, 4, 1)
+    random_steps(ref_opt, ref, 4, 1)
     sd = ref_opt.state_dict()
     gpuarr.save({"opt": sd}, tmp_path / "opt.ckpt")
-    json_sd = json.loads(json.dumps(_to_jsonable(sd)))  # plain data only
+    json_sd = json.loads(json.dumps(to_jsonable(sd)))  # plain data only
     resumed = []
     for source in ("live", "file", "json"):
         ps = [p.detach().clone().requires_grad_() for p in ref]
@@ -306,9 +294,9 @@ def test_state_dict_round_trip_continues_identically(name, kwargs, device, tmp_p
         assert opt.param_groups == [dict(g, params=q["params"]) for g, q in
                                     zip(ref_opt.param_groups, opt.param_groups)]
         resumed.append((opt, ps))
-    _steps(ref_opt, ref, 5, 2)
+    random_steps(ref_opt, ref, 5, 2)
     for opt, ps in resumed:
-        _steps(opt, ps, 5, 2)
+        random_steps(opt, ps, 5, 2)
         for a, b in zip(ref, ps):
             np.testing.assert_array_equal(to_np(a), to_np(b))
 
@@ -318,13 +306,13 @@ def test_torch_state_dict_resumes_in_gpuarr(name, kwargs):
     """A torch optimizer's state (as plain lists) resumes in gpuarr on torch's trajectory."""
     _, tp = make_pair(SD_SHAPES, np.float32, "cpu")
     topt = getattr(torch.optim, name)(_groups(tp), **kwargs)
-    _steps(topt, tp, 4, 1)
-    plain = json.loads(json.dumps(_to_jsonable(topt.state_dict())))
+    random_steps(topt, tp, 4, 1)
+    plain = json.loads(json.dumps(to_jsonable(topt.state_dict())))
     gp = [gpuarr.tensor(p.detach().numpy(), requires_grad=True) for p in tp]
     gopt = getattr(optim, name)(_groups(gp), **kwargs)
     gopt.load_state_dict(plain)
-    _steps(topt, tp, 6, 2)
-    _steps(gopt, gp, 6, 2)
+    random_steps(topt, tp, 6, 2)
+    random_steps(gopt, gp, 6, 2)
     check_params(gp, tp, TOL[np.float32])
 
 
@@ -344,7 +332,7 @@ def test_loaded_scalar_state_follows_torch_policy(name):
     torch's load_state_dict does, and the updates then continue in that dtype."""
     src = torch.ones(3, requires_grad=True)
     tsrc = getattr(torch.optim, name)([src], lr=0.01, **({"t0": 1} if name == "ASGD" else {}))
-    _steps(tsrc, [src], 3, 5)
+    random_steps(tsrc, [src], 3, 5)
     sd = tsrc.state_dict()
     gp, tp = make_pair([(3,)], np.float64, "cpu")
     topt = getattr(torch.optim, name)(tp, lr=0.5)
@@ -429,7 +417,7 @@ def test_lbfgs_state_dict_round_trip(device):
     gopt.step(gc)
     gopt.step(gc)
     sd = gopt.state_dict()
-    json_sd = json.loads(json.dumps(_to_jsonable(sd)))
+    json_sd = json.loads(json.dumps(to_jsonable(sd)))
     clones = []
     for src in (sd, json_sd):
         x = gx.detach().clone().requires_grad_()
@@ -516,7 +504,7 @@ def test_deepcopy_keeps_state_and_instrumentation():
 
     gp, _ = make_pair([(3,)], np.float32, "cpu")
     opt = optim.Rprop(gp, lr=0.05)
-    _steps(opt, gp, 2, 8)
+    random_steps(opt, gp, 2, 8)
     twin = copy.deepcopy(opt)
     assert list(twin.state.values())[0]["step"].item() == 2.0
     seen = []

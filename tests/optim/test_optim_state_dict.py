@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 import torch
+from optim_helpers import random_steps, to_jsonable
 
 import gpuarr
 import gpuarr.optim as optim
@@ -32,28 +33,8 @@ def _groups(ps):
     return [{"params": ps[:1]}, {"params": ps[1:], "lr": 0.05}]
 
 
-def _steps(opt, ps, n, seed):
-    rng = np.random.default_rng(seed)
-    for _ in range(n):
-        for p in ps:
-            g = rng.standard_normal(tuple(p.shape)).astype(np.float32)
-            p.grad = torch.tensor(g) if isinstance(p, torch.Tensor) else gpuarr.tensor(
-                g, device=p.device)
-        opt.step()
-
-
 def _values(ps):
     return [p.detach().cpu().numpy().copy() for p in ps]
-
-
-def _to_jsonable(obj):
-    if isinstance(obj, (gpuarr.Tensor, torch.Tensor)):
-        return obj.detach().cpu().tolist()
-    if isinstance(obj, dict):
-        return {str(k): _to_jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_to_jsonable(v) for v in obj]
-    return obj
 
 
 @pytest.mark.parametrize("name,kwargs", OPTIONS)
@@ -61,8 +42,8 @@ def test_layout_matches_torch(name, kwargs, device):
     gp, tp = _params(device), _params(device, lib=torch)
     gopt = getattr(optim, name)(_groups(gp), **kwargs)
     topt = getattr(torch.optim, name)(_groups(tp), **kwargs)
-    _steps(gopt, gp, 3, 1)
-    _steps(topt, tp, 3, 1)
+    random_steps(gopt, gp, 3, 1)
+    random_steps(topt, tp, 3, 1)
     gsd, tsd = gopt.state_dict(), topt.state_dict()
     assert set(gsd) == {"state", "param_groups"}
     assert list(gsd["state"]) == list(tsd["state"]) == [0, 1, 2]
@@ -84,10 +65,10 @@ def test_layout_matches_torch(name, kwargs, device):
 def test_round_trip_continues_identically(name, kwargs, device, tmp_path):
     ref = _params(device)
     ref_opt = getattr(optim, name)(_groups(ref), **kwargs)
-    _steps(ref_opt, ref, 5, 1)
+    random_steps(ref_opt, ref, 5, 1)
     sd = ref_opt.state_dict()
     gpuarr.save({"opt": sd}, tmp_path / "opt.ckpt")
-    json_sd = json.loads(json.dumps(_to_jsonable(sd)))  # plain data only
+    json_sd = json.loads(json.dumps(to_jsonable(sd)))  # plain data only
 
     resumed = []
     for source in ("live", "file", "json"):
@@ -102,9 +83,9 @@ def test_round_trip_continues_identically(name, kwargs, device, tmp_path):
         assert opt.param_groups[1]["lr"] == 0.05
         assert opt.param_groups[0]["params"][0] is ps[0]
         resumed.append((opt, ps))
-    _steps(ref_opt, ref, 5, 2)
+    random_steps(ref_opt, ref, 5, 2)
     for opt, ps in resumed:
-        _steps(opt, ps, 5, 2)
+        random_steps(opt, ps, 5, 2)
         for a, b in zip(_values(ref), _values(ps)):
             np.testing.assert_array_equal(a, b)
 
@@ -114,13 +95,13 @@ def test_load_torch_state(name, kwargs):
     """A torch optimizer's state (as plain lists) resumes in gpuarr on the same trajectory."""
     tp = _params("cpu", lib=torch)
     topt = getattr(torch.optim, name)(_groups(tp), **kwargs)
-    _steps(topt, tp, 4, 1)
-    plain = json.loads(json.dumps(_to_jsonable(topt.state_dict())))
+    random_steps(topt, tp, 4, 1)
+    plain = json.loads(json.dumps(to_jsonable(topt.state_dict())))
     gp = [gpuarr.tensor(p.detach().numpy(), requires_grad=True) for p in tp]
     gopt = getattr(optim, name)(_groups(gp), **kwargs)
     gopt.load_state_dict(plain)
-    _steps(topt, tp, 6, 2)
-    _steps(gopt, gp, 6, 2)
+    random_steps(topt, tp, 6, 2)
+    random_steps(gopt, gp, 6, 2)
     for a, b in zip(_values(gp), _values(tp)):
         np.testing.assert_allclose(a, b, rtol=2e-5, atol=2e-6)
 
@@ -128,19 +109,19 @@ def test_load_torch_state(name, kwargs):
 def test_loaded_state_is_a_copy():
     ps = _params("cpu")
     opt = optim.SGD(ps, lr=0.1, momentum=0.9)
-    _steps(opt, ps, 2, 1)
+    random_steps(opt, ps, 2, 1)
     sd = opt.state_dict()
     before = sd["state"][0]["momentum_buffer"].numpy().copy()
     other = optim.SGD([p.detach().clone().requires_grad_() for p in ps], lr=0.1, momentum=0.9)
     other.load_state_dict(sd)
-    _steps(other, other.param_groups[0]["params"], 2, 3)
+    random_steps(other, other.param_groups[0]["params"], 2, 3)
     np.testing.assert_array_equal(sd["state"][0]["momentum_buffer"].numpy(), before)
 
 
 def test_state_dict_aliases_live_state_like_torch():
     ps = _params("cpu")
     opt = optim.Adam(ps, lr=0.1)
-    _steps(opt, ps, 1, 1)
+    random_steps(opt, ps, 1, 1)
     sd = opt.state_dict()
     assert sd["state"][0]["exp_avg"] is opt.state[ps[0]]["exp_avg"]
 
