@@ -953,5 +953,5 @@ def test_run_torch_resolves_amp_and_bfloat16(tmp_path):
     prog.write_text(PROGRAM)
     out = subprocess.run([sys.executable, "-m", "gpuarr.run_torch", str(prog)],
                          capture_output=True, text=True, check=True).stdout.split()
-    assert out == ["gpuarr.bfloat16", "gpuarr.float32", "65536.0", "0.0078125", "True",
+    assert out == ["torch.bfloat16", "torch.float32", "65536.0", "0.0078125", "True",
                    "gpuarr.cuda.amp", "gpuarr.cpu.amp", "READY"]
