@@ -247,3 +247,41 @@ def test_cross_entropy_degenerate_weights_against_torch(device, target, weight, 
     np.testing.assert_allclose(to_np(got), want.detach().numpy(), rtol=1e-6, equal_nan=True)
     np.testing.assert_allclose(to_np(gx.grad), tx.grad.numpy(), rtol=1e-5, atol=1e-7,
                                equal_nan=True)
+
+
+@pytest.mark.parametrize("kw", [{}, {"reduction": "none"}, {"reduction": "sum"},
+                                {"weight": True}, {"ignore_index": 2},
+                                {"label_smoothing": 0.1}])
+def test_unbatched_input_takes_a_one_element_target(device, kw):
+    """A ``(C,)`` input with a ``(1,)`` class target is the ``()`` target (torch's forward
+    accepts it; its backward, and its label smoothing, then fail on the shapes: gpuarr gives
+    the ``()`` target's values and gradients)."""
+    rng = np.random.default_rng(21)
+    xv = rng.standard_normal(5).astype(np.float32)
+    gkw, tkw = dict(kw), dict(kw)
+    if kw.get("weight"):
+        gkw["weight"] = gpuarr.arange(1.0, 6.0, device=device)
+        tkw["weight"] = torch.arange(1.0, 6.0)
+    x = gpuarr.tensor(xv, device=device, requires_grad=True)
+    xt = torch.tensor(xv, requires_grad=True)
+    got = nn.functional.cross_entropy(x, gpuarr.tensor([2], device=device), **gkw)
+    want = torch.nn.functional.cross_entropy(xt, torch.tensor(2), **tkw)  # the () target
+    assert tuple(got.shape) == tuple(want.shape) == ()
+    np.testing.assert_allclose(to_np(got), want.detach().numpy(), rtol=1e-6, equal_nan=True)
+    got.sum().backward()
+    want.sum().backward()
+    np.testing.assert_allclose(to_np(x.grad), xt.grad.numpy(), rtol=1e-6, atol=1e-7)
+    if not kw.get("label_smoothing"):  # torch's own forward fails there
+        plain = torch.nn.functional.cross_entropy(xt, torch.tensor([2]), **tkw)
+        np.testing.assert_allclose(to_np(got), plain.detach().numpy(), rtol=1e-6,
+                                   equal_nan=True)
+
+
+def test_unbatched_input_refuses_a_longer_target(device):
+    x = gpuarr.randn(5, device=device)
+    for fn in (nn.functional.cross_entropy, nn.functional.nll_loss):
+        with pytest.raises(ValueError, match=r"^For 1D input, 1D target must have size 1, "
+                                             r"but got target size: 2$"):
+            fn(x, gpuarr.tensor([2, 1], device=device))
+    with pytest.raises(ValueError, match="1D target must have size 1"):
+        torch.nn.functional.cross_entropy(torch.randn(5), torch.tensor([2, 1]))

@@ -102,6 +102,17 @@ class NLLLoss(Function):
         return (gd * _make(coef, g._device), *none)
 
 
+def _unbatched_target(input: Tensor, target: Tensor) -> Tensor:
+    """A ``(1,)`` class-index target for one unbatched ``(C,)`` input, as the ``()`` target it
+    stands for (torch accepts both); other targets as they are."""
+    if input.ndim == 1 and target.ndim == 1 and target._data.dtype.kind in "iu":
+        if target.shape[0] != 1:
+            raise ValueError("For 1D input, 1D target must have size 1, but got target size: "
+                             f"{target.shape[0]}")
+        return target.reshape(())
+    return target
+
+
 def _check_nll_args(input: Tensor, target: Tensor, weight: Tensor | None):
     if target._data.dtype not in (np.int64, np.uint8):
         raise RuntimeError(
@@ -181,6 +192,7 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
                         reduction=reduction)
     check_tensor(input, "input", "nll_loss")
     check_tensor(target, "target", "nll_loss")
+    target = _unbatched_target(input, target)
     reduction = legacy_reduction(size_average, reduce, reduction)
     c = _check_nll_args(input, target, weight)
     if _fused_nll_ok(input._device, input._data, target._data, weight, reduction):
@@ -222,6 +234,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
                         reduction=reduction, label_smoothing=label_smoothing)
     check_tensor(input, "input", "cross_entropy")
     check_tensor(target, "target", "cross_entropy")
+    target = _unbatched_target(input, target)
     reduction = legacy_reduction(size_average, reduce, reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise RuntimeError(
