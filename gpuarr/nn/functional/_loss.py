@@ -43,11 +43,12 @@ class NLLLoss(Function):
     @staticmethod
     def forward(ctx, logp, tgt, w, ignore_index, reduction, valid=None, safe=None):
         """``valid``, ``safe``: ``tgt != ignore_index`` and the targets with 0 in place of
-        ignored ones, when the caller has them (from the target check)."""
+        ignored ones, when the caller has them (from the target check); ``valid`` is
+        :data:`_FUSED` when the caller found the backend's one-pass kernel applies."""
         xp = ctx.xp
         cax = 1 if logp.ndim >= 2 else 0
         ctx.cax, ctx.reduction = cax, reduction
-        if _fused_nll_ok(ctx.device, logp, tgt, w, reduction):  # one pass (the CPU's C kernel)
+        if valid is _FUSED:  # one pass (the CPU's C kernel), which checks the targets itself
             out, ctx.coef = ctx.device._backend().fused_nll(logp, tgt, ignore_index,
                                                             reduction == "mean")
             return out
@@ -141,6 +142,9 @@ def _check_nll_args(input: Tensor, target: Tensor, weight: Tensor | None):
     return c
 
 
+_FUSED = object()  # NLLLoss's ``valid`` when its forward is the backend's fused kernel
+
+
 def _fused_nll_ok(device, logp, tgt, w, reduction: str) -> bool:
     """Whether NLLLoss runs its forward as the backend's one fused call (unweighted, reduced,
     ``(N, C)`` arrays the backend takes)."""
@@ -196,7 +200,7 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
     reduction = legacy_reduction(size_average, reduce, reduction)
     c = _check_nll_args(input, target, weight)
     if _fused_nll_ok(input._device, input._data, target._data, weight, reduction):
-        valid = safe = None  # the fused kernel checks the targets itself
+        valid, safe = _FUSED, None
     else:
         valid, safe = _check_targets(target, c, ignore_index)
     w = weight
