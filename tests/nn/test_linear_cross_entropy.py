@@ -397,7 +397,14 @@ def test_chunked_path_errors_are_the_reference_ones(device):
             "Expected input batch_size (4) to match target batch_size (3).")):
         F.linear_cross_entropy(x, w, gpuarr.tensor([0, 1, 2], device=device), options=opts)
     with pytest.raises(RuntimeError, match="0D or 1D target tensor expected"):
-        F.linear_cross_entropy(x[0], w, gpuarr.tensor([2], device=device), options=opts)
+        F.linear_cross_entropy(x[0], w, gpuarr.tensor([[2]], device=device), options=opts)
+    with pytest.raises(ValueError, match=re.escape(
+            "For 1D input, 1D target must have size 1, but got target size: 2")):
+        F.linear_cross_entropy(x[0], w, gpuarr.tensor([2, 1], device=device), options=opts)
+    # one unbatched sample takes a (1,) class target as the () one, as the reference path does
+    one = F.linear_cross_entropy(x[0], w, gpuarr.tensor([2], device=device), options=opts)
+    ref = F.linear_cross_entropy(x[0], w, gpuarr.tensor(2, device=device))
+    assert one.shape == () and one.item() == pytest.approx(ref.item(), rel=1e-12)
     with pytest.raises(RuntimeError, match=re.escape("Expected target size [4], got [4, 1]")):
         F.linear_cross_entropy(x, w, gpuarr.tensor([[0], [1], [2], [3]], device=device),
                                options=opts)

@@ -24,7 +24,7 @@ from ...ops._common import dtype_name, float_dtype_check, opmath, round_back
 from ...ops.stacking import cat
 from ._activation import softmax
 from ._linear import linear
-from ._loss import cross_entropy
+from ._loss import _check_nll_args, _unbatched_target, cross_entropy
 from ._utils import check_tensor
 
 if TYPE_CHECKING:
@@ -180,13 +180,12 @@ def _chunked(input, linear_weight, target, linear_bias, weight, reduction, ignor
     batched = input.ndim == 2
     n = input.shape[0] if batched else 1
     num_classes, in_features = linear_weight.shape
-    _check_target_shape(batched, n, target)
     if weight is not None:
         check_tensor(weight, "weight", _OP)
-        if weight.ndim != 1 or weight.shape[0] != num_classes:
-            raise RuntimeError(
-                f"weight tensor should be defined either for all {num_classes} classes or no "
-                f"classes but got weight tensor of shape: {list(weight.shape)}")
+    # cross_entropy's target and class-weight errors, against the logits' shape
+    logits_shape = (n, num_classes) if batched else (num_classes,)
+    target = _unbatched_target(len(logits_shape), target)
+    _check_nll_args(logits_shape, target, weight)
     if not batched:
         input, target = input.unsqueeze(0), target.unsqueeze(0)
     _check_target_range(target, num_classes, ignore_index)
@@ -199,18 +198,6 @@ def _chunked(input, linear_weight, target, linear_bias, weight, reduction, ignor
     out = _ChunkedLinearCrossEntropy.apply(input, linear_weight, linear_bias, target, cw,
                                            ignore_index, reduction, opts.batch_chunk_size)
     return out if batched else out.squeeze(0)
-
-
-def _check_target_shape(batched: bool, n: int, target: Tensor) -> None:
-    """cross_entropy's target-shape errors (a 2-D weight: index targets are ``(N,)``/``()``)."""
-    if not batched:
-        if target.ndim != 0:
-            raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
-    elif target.ndim == 0 or target.shape[0] != n:
-        raise ValueError(f"Expected input batch_size ({n}) to match target batch_size "
-                         f"({target.shape[0] if target.ndim else 1}).")
-    elif target.ndim != 1:
-        raise RuntimeError(f"Expected target size [{n}], got {list(target.shape)}")
 
 
 def _check_target_range(target: Tensor, num_classes: int, ignore_index: int) -> None:

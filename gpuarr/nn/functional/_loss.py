@@ -103,10 +103,10 @@ class NLLLoss(Function):
         return (gd * _make(coef, g._device), *none)
 
 
-def _unbatched_target(input: Tensor, target: Tensor) -> Tensor:
-    """A ``(1,)`` class-index target for one unbatched ``(C,)`` input, as the ``()`` target it
-    stands for (torch accepts both); other targets as they are."""
-    if input.ndim == 1 and target.ndim == 1 and target._data.dtype.kind in "iu":
+def _unbatched_target(input_ndim: int, target: Tensor) -> Tensor:
+    """A ``(1,)`` class-index target for one unbatched ``(C,)`` input (``input_ndim`` 1), as
+    the ``()`` target it stands for (torch accepts both); other targets as they are."""
+    if input_ndim == 1 and target.ndim == 1 and target._data.dtype.kind in "iu":
         if target.shape[0] != 1:
             raise ValueError("For 1D input, 1D target must have size 1, but got target size: "
                              f"{target.shape[0]}")
@@ -114,26 +114,28 @@ def _unbatched_target(input: Tensor, target: Tensor) -> Tensor:
     return target
 
 
-def _check_nll_args(input: Tensor, target: Tensor, weight: Tensor | None):
+def _check_nll_args(shape: tuple[int, ...], target: Tensor, weight: Tensor | None) -> int:
+    """torch's errors for class-index ``target`` (and class ``weight``) against log
+    probabilities or logits of ``shape``; returns the number of classes."""
     if target._data.dtype not in (np.int64, np.uint8):
         raise RuntimeError(
             f"expected target dtype to be Long or Byte, but got {dtype_name(target.dtype)}")
-    nd = input.ndim
+    nd = len(shape)
     if nd < 1:
         raise ValueError(f"Expected 1 or more dimensions (got {nd})")
     if nd == 1:
         if target.ndim != 0:
             raise RuntimeError(
                 "0D or 1D target tensor expected, multi-target not supported")
-    elif target.ndim == 0 or input.shape[0] != target.shape[0]:
+    elif target.ndim == 0 or shape[0] != target.shape[0]:
         raise ValueError(
-            f"Expected input batch_size ({input.shape[0]}) to match target batch_size "
+            f"Expected input batch_size ({shape[0]}) to match target batch_size "
             f"({target.shape[0] if target.ndim else 1})."
         )
-    elif tuple(target.shape[1:]) != tuple(input.shape[2:]):
-        want = [input.shape[0]] + list(input.shape[2:])
+    elif tuple(target.shape[1:]) != tuple(shape[2:]):
+        want = [shape[0]] + list(shape[2:])
         raise RuntimeError(f"Expected target size {want}, got {list(target.shape)}")
-    c = input.shape[1 if nd >= 2 else 0]
+    c = shape[1 if nd >= 2 else 0]
     if weight is not None and (weight.ndim != 1 or weight.shape[0] != c):
         raise RuntimeError(
             f"weight tensor should be defined either for all {c} classes or no classes but got "
@@ -196,9 +198,9 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
                         reduction=reduction)
     check_tensor(input, "input", "nll_loss")
     check_tensor(target, "target", "nll_loss")
-    target = _unbatched_target(input, target)
+    target = _unbatched_target(input.ndim, target)
     reduction = legacy_reduction(size_average, reduce, reduction)
-    c = _check_nll_args(input, target, weight)
+    c = _check_nll_args(tuple(input.shape), target, weight)
     if _fused_nll_ok(input._device, input._data, target._data, weight, reduction):
         valid, safe = _FUSED, None
     else:
@@ -238,7 +240,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
                         reduction=reduction, label_smoothing=label_smoothing)
     check_tensor(input, "input", "cross_entropy")
     check_tensor(target, "target", "cross_entropy")
-    target = _unbatched_target(input, target)
+    target = _unbatched_target(input.ndim, target)
     reduction = legacy_reduction(size_average, reduce, reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise RuntimeError(
