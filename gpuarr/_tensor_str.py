@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from ._dtype import repr_module
+from .backends import sync_debug
 
 __all__ = ["format_tensor", "get_printoptions", "printoptions", "set_printoptions"]
 
@@ -260,6 +261,8 @@ def _to_host(arr: Any) -> np.ndarray:
         return arr
     getter = getattr(arr, "get", None)  # CuPy arrays refuse implicit host conversion
     if callable(getter) and not isinstance(arr, np.generic):
+        if arr.size:  # printing waits for the device, as torch's does
+            sync_debug.check()
         return np.asarray(getter())
     return np.asarray(arr)
 

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from ..backends import sync_debug
+
 __all__ = ["tracing", "raise_if", "host_value"]
 
 # the active tracer's recorder of checks, set by gpuarr._compile while it traces
@@ -33,7 +35,8 @@ def tracing() -> bool:
 def raise_if(cond, make_error: Callable[..., Exception], *arrays) -> None:
     """Raise ``make_error(*arrays)`` when the (0-d boolean) array ``cond`` is true.
 
-    Eagerly this is ``if bool(cond): raise make_error(*arrays)``. While tracing, the check is
+    Eagerly this is ``if bool(cond): raise make_error(*arrays)``: on a device array a wait for
+    the device, which the CUDA sync debug mode reports. While tracing, the check is
     also recorded, so a replay makes the same check on its own arrays. ``make_error`` must be
     a module-level function (two traces compare it by identity).
 
@@ -45,8 +48,10 @@ def raise_if(cond, make_error: Callable[..., Exception], *arrays) -> None:
     rec = _recorder[0]
     if rec is not None:
         rec(cond, make_error, arrays)
-    elif bool(cond):
-        raise make_error(*arrays)
+    else:
+        sync_debug.check_array(cond)
+        if bool(cond):
+            raise make_error(*arrays)
 
 
 _host_value: list = [None]  # the active tracer's recorder of host values

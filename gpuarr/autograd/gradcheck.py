@@ -12,6 +12,7 @@ from .._core.grad_mode import enable_grad, no_grad
 from .._core.tensor import TensorBase
 from .._creation import zeros_like
 from .._random import Generator
+from ..backends import sync_debug
 from ..ops.random import randn
 from ._backward import grad as _grad
 
@@ -47,6 +48,7 @@ def _numerical(fn, inputs, idx, eps):
             for k in range(flat.size):
                 # each write on the input's own device (``fn`` may end on another one)
                 x._device._xp()
+                sync_debug.check_array(flat)
                 orig = flat[k].item()
                 flat[k] = orig + eps
                 plus = [o._host().astype(np.float64).reshape(-1) for o in _outputs(fn, inputs)]

@@ -14,6 +14,10 @@ libraries share. They may assume that the arrays of ``xp``:
   Python scalars);
 - never convert implicitly to or from host memory: ``to_host`` and ``asarray`` are the only
   crossings (CuPy raises on ``numpy.asarray(cupy_array)`` and on NumPy operands);
+- a backend whose arrays live on a device reports every read of device data to the host
+  (``to_host``, ``item``, ``minmax``, ``nonzero``, ``mask_key``, ...) to the CUDA sync debug
+  mode (:mod:`gpuarr.backends.sync_debug`) before it waits; code outside the backends that
+  reads device data itself calls ``sync_debug.check_array`` first;
 - return 0-d arrays (not host scalars) from reductions on the device; ``.item()`` copies to host.
 
 Everything outside that contract is a named method here, implemented by each backend:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import cupy_kernels
+from . import cupy_kernels, sync_debug
 from .base import Backend
 from .oom import raise_if_oom
 
@@ -157,6 +157,8 @@ class CupyBackend(Backend):
             raise
 
     def to_host(self, arr):
+        if arr.size:  # an empty copy waits for nothing (torch skips it too)
+            sync_debug.check()
         return self._cp.asnumpy(arr)
 
     def is_array(self, obj) -> bool:
@@ -193,7 +195,12 @@ class CupyBackend(Backend):
         # a NumPy scalar of the array's dtype: CuPy then keeps the array's dtype
         return dtype.type(value)
 
+    def item(self, arr):
+        sync_debug.check()
+        return arr.item()
+
     def minmax(self, arr):
+        sync_debug.check()
         lo, hi = self._cp.stack((arr.min(), arr.max())).tolist()  # one transfer
         return int(lo), int(hi)
 
@@ -207,6 +214,7 @@ class CupyBackend(Backend):
         # cuRAND keeps XORWOW's whole state in one device buffer of curandState structs: a
         # host copy of it is a complete snapshot (CuPy offers no other way to save one)
         bg = gen.bit_generator
+        sync_debug.check()
         return int(bg._size).to_bytes(8, "little") + bg._state.get().tobytes()
 
     def restore_generator(self, seed, state: bytes, index):
@@ -241,6 +249,7 @@ class CupyBackend(Backend):
     def multiply_at(self, out, key, values) -> None:
         # no atomic multiply on the GPU: do this rare path on the host, then copy back
         cp = self._cp
+        sync_debug.check()
         host = cp.asnumpy(out)
         np.multiply.at(host, tuple(cp.asnumpy(k) if isinstance(k, cp.ndarray) else k
                                    for k in (key if isinstance(key, tuple) else (key,))),
@@ -263,6 +272,7 @@ class CupyBackend(Backend):
             fn = cupyx.scatter_max if kind == "max" else cupyx.scatter_min
             fn(out, key, cp.asarray(values, dtype=out.dtype))
             return
+        sync_debug.check()
         host = cp.asnumpy(out)
         ufunc = np.maximum if kind == "max" else np.minimum
         ufunc.at(host, tuple(cp.asnumpy(k) if isinstance(k, cp.ndarray) else k
@@ -271,7 +281,12 @@ class CupyBackend(Backend):
         out[...] = cp.asarray(host)
 
     def mask_key(self, mask) -> tuple:
+        sync_debug.check()  # the count of True elements is read to the host
         return tuple(self._cp.nonzero(mask))
+
+    def nonzero(self, arr) -> tuple:
+        sync_debug.check()
+        return self._cp.nonzero(arr)
 
     # ---- sorting ----
     def argsort_stable(self, arr, axis=-1):
@@ -337,6 +352,8 @@ class CupyBackend(Backend):
     def linalg_errstate(self):
         import cupyx
 
+        # CuPy then reads each solver's info to the host (a wait), as torch's error checks do
+        sync_debug.check()
         return cupyx.errstate(linalg="raise")
 
     # ---- fused optimizer kernels ----

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import warnings
 
-from ..backends import cuda_backend
+from ..backends import cuda_backend, sync_debug
 from ._devices import _available, _device_count, _index, _resolved
 from .properties import get_device_capability
 
@@ -29,8 +29,7 @@ has_half: bool = True  # CUDA tensors can be float16
 has_magma: bool = False  # gpuarr's CUDA linear algebra is CuPy's cuSOLVER, never MAGMA
 
 _SYNC_MODES = {"default": 0, "warn": 1, "error": 2}
-_sync_mode = 0
-_sync_warned = False
+_notice_given = False  # torch's "prototype feature" notice, given once per process
 
 
 def get_arch_list() -> list[str]:
@@ -65,49 +64,83 @@ def get_gencode_flags() -> str:
 
 
 def set_sync_debug_mode(debug_mode: int | str) -> None:
-    """Record torch's sync debug mode: 0 / "default", 1 / "warn", 2 / "error".
+    """Make operations that wait for a CUDA device warn or raise: torch's sync debug mode.
 
-    In gpuarr the mode has no effect: device-to-host synchronisations (``.item()``,
-    ``.tolist()``, ``.cpu()``, data-dependent shapes) happen in many places, none of which
-    reads the mode, so nothing warns or raises. It is kept so that
-    :func:`get_sync_debug_mode` answers what was set; a UserWarning (once) says so when a
-    nonzero mode is set. Raises as torch does when CUDA is not usable or the mode is invalid.
+    With 1 / "warn" each synchronizing operation issues a UserWarning "called a synchronizing
+    CUDA operation" (naming the caller's line), with 2 / "error" it raises a RuntimeError
+    with that text before it waits; 0 / "default" reports nothing. The mode is global to the
+    process, as in torch. The first call warns once, as torch does, that not every
+    synchronizing operation is detected.
+
+    What reports: reading CUDA data to the host (``.item()``, ``.tolist()``, ``bool(t)``,
+    ``int(t)``/``float(t)``, ``.cpu()``, ``.to('cpu')``, ``.numpy(force=True)``, printing);
+    ops whose output size depends on the data (``nonzero``, ``argwhere``, boolean-mask
+    indexing and assignment, ``masked_select``, ``unique``, ``bincount``, ``histc``,
+    ``repeat_interleave`` with a tensor of repeats, ``one_hot`` without ``num_classes``,
+    ``multinomial``); value checks that torch also makes on the host (``cov``'s weights,
+    ``prod``'s backward looking for zeros, ...); linear-algebra calls that check for a failed
+    factorisation (``linalg.inv``, ``cholesky``, ``solve``, ...). Explicit waits
+    (:func:`gpuarr.cuda.synchronize`, ``Stream.synchronize``, ``Event.synchronize``) never
+    report, as in torch. As torch warns, the mode is a debugging aid, not a proof: a wait
+    inside a CuPy routine that gpuarr does not know of goes unreported.
+
+    Where gpuarr differs from torch: indexing with an integer CUDA tensor (and
+    ``index_select``, ``gather``, ``scatter``, ``embedding``, ...) checks the indices on the
+    host, so it reports where torch checks on the device and does not; so do the class
+    targets of ``nll_loss`` / ``cross_entropy``, and the few ops
+    that gpuarr runs on the host on CUDA (``scatter_reduce`` with "prod", and "amax"/"amin"
+    for float16 and small integer dtypes), ``get_rng_state`` of a CUDA generator (its state
+    lives on the device), ``fill_`` with a CUDA tensor value, ``repeat_interleave`` even with
+    ``output_size``, ``one_hot`` with ``num_classes`` (the classes are checked),
+    ``binary_cross_entropy``'s input range check, integer division (a zero divisor is looked
+    for, as torch does on the CPU only), ``mode``, and the ``_ex`` linear-algebra variants
+    (``inv_ex``, ``cholesky_ex``), which share the checked solvers. Host-to-device copies
+    (``torch.tensor(..., device='cuda')``, ``.cuda()``) never report: CuPy stages them through
+    pinned memory without waiting, where torch waits and reports.
 
     Args:
         debug_mode: an int in 0..2, or "default", "warn" or "error".
 
+    Raises:
+        RuntimeError: for an invalid mode, or when CUDA cannot be used (saying why).
+
     Example:
         >>> gpuarr.cuda.set_sync_debug_mode("warn")
-        >>> gpuarr.cuda.get_sync_debug_mode()
-        1
+        >>> gpuarr.ones(3, device="cuda").sum().item()  # UserWarning: called a synchronizing...
+        3.0
+        >>> gpuarr.cuda.set_sync_debug_mode(0)
     """
-    global _sync_mode, _sync_warned
+    global _notice_given
     cuda_backend()  # torch initialises CUDA first: unusable CUDA raises, saying why
     if isinstance(debug_mode, str):
         if debug_mode not in _SYNC_MODES:
             raise RuntimeError(
                 "invalid value of debug_mode, expected one of `default`, `warn`, `error`")
         debug_mode = _SYNC_MODES[debug_mode]
+    if not _notice_given:  # torch's once-per-process notice, before it checks the int
+        _notice_given = True
+        warnings.warn("Synchronization debug mode is a prototype feature and does not yet "
+                      "detect all synchronizing operations", UserWarning, stacklevel=2)
     if isinstance(debug_mode, bool) or not hasattr(debug_mode, "__index__"):
         raise RuntimeError("invalid argument to set_sync_debug_mode")
     debug_mode = debug_mode.__index__()
     if not 0 <= debug_mode <= 2:
         raise RuntimeError("invalid value of debug_mode, expected one of 0,1,2")
-    if debug_mode and not _sync_warned:
-        _sync_warned = True
-        warnings.warn("gpuarr does not detect synchronizing operations: the sync debug mode is "
-                      "recorded but no operation warns or raises", UserWarning, stacklevel=2)
-    _sync_mode = debug_mode
+    sync_debug.mode = debug_mode
 
 
 def get_sync_debug_mode() -> int:
-    """The mode :func:`set_sync_debug_mode` recorded (0 by default).
+    """The sync debug mode :func:`set_sync_debug_mode` set (0 by default).
 
     Returns:
         0, 1 or 2.
+
+    Example:
+        >>> gpuarr.cuda.get_sync_debug_mode()
+        0
     """
     cuda_backend()
-    return _sync_mode
+    return sync_debug.mode
 
 
 def can_device_access_peer(device, peer_device) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from .. import _dtype as D
 from .._creation import empty, ones, tensor, zeros
 from .._tensor import Tensor
+from ..backends import sync_debug
 from . import functional as F
 from . import init
 from .module import Module
@@ -79,6 +80,8 @@ class _BatchNorm(Module):
             nbt = self.num_batches_tracked
             nbt._data += 1
             nbt._bump_version()
+            if self.momentum is None:  # the count is read to the host, as torch's is
+                sync_debug.check_array(nbt._data)
             factor = 1.0 / float(nbt._data) if self.momentum is None else self.momentum
         bn_training = self.training or (self.running_mean is None and self.running_var is None)
         use_stats = not self.training or self.track_running_stats

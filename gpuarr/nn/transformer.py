@@ -12,6 +12,7 @@ from typing import Any
 
 from .._creation import full
 from .._tensor import Tensor
+from ..backends import sync_debug
 from ..ops.stacking import triu
 from . import functional as F
 from .activation import GELU, ReLU
@@ -239,6 +240,7 @@ def _left_aligned(keep: Tensor) -> bool:
     k = keep._data
     if k.shape[-1] < 2:
         return True
+    sync_debug.check_array(k)
     return not bool((k[:, 1:] & ~k[:, :-1]).any())
 
 

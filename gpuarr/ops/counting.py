@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..backends import sync_debug
 from ._common import _make, check_same_device, dtype_name
 from ._registry import mixin, op
 
@@ -37,6 +38,7 @@ def bincount(input: Tensor, weights: Tensor | None = None, minlength: int = 0) -
         raise NotImplementedError(
             f'"bincount_{input._device.type}" not implemented for \'{dtype_name(input.dtype)}\''
         )
+    sync_debug.check_array(d)  # the values are checked, and the largest read, on the host
     if d.ndim != 1 or (d.size and bool((d < 0).any())):
         raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
     if minlength < 0:
@@ -83,6 +85,7 @@ def histc(input: Tensor, bins: int = 100, min: float = 0, max: float = 0) -> Ten
         raise RuntimeError("torch.histc: bins must be > 0")
     lo, hi = float(min), float(max)
     flat = d.reshape(-1)
+    sync_debug.check_array(flat)  # the non-NaN count (and maybe the range) is read to the host
     finite = flat[~input._device._xp().isnan(flat)]
     if lo > hi:
         raise RuntimeError("torch.histc: max must be larger than min")

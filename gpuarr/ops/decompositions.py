@@ -26,7 +26,7 @@ from .. import return_types
 from .._autocast import state as _amp
 from .._core.function import Function
 from .._core.tensor import TensorBase, _make
-from ..backends import of_module
+from ..backends import of_module, sync_debug
 from ._common import (
     apply_raw,
     broadcast_shapes,
@@ -646,6 +646,7 @@ class Det(Function):
         if A._data.size == 0:
             return _const(xp.zeros(A._data.shape, dtype=A._data.dtype), A)
         gd = (g * d).unsqueeze(-1).unsqueeze(-1)
+        sync_debug.check_array(d._data)
         if bool(xp.all(d._data != 0)):
             return gd * _mT(inv(A))
         # singular somewhere: the cofactor matrix (first order only at these points)

@@ -20,7 +20,7 @@ from .. import return_types
 from .._core.function import Function
 from .._core.grad_mode import no_grad
 from .._core.tensor import TensorBase
-from ..backends import of_module
+from ..backends import of_module, sync_debug
 from ._common import broadcast_shapes, check_same_device, dtype_name
 from ._out import write_out
 from .decompositions import (
@@ -536,6 +536,7 @@ def lstsq(A: Tensor, B: Tensor, rcond=None, *, driver=None, out=None):
     if m > n and driver != "gelsy":
         full = True
         if driver in ("gelsd", "gelss"):
+            sync_debug.check_array(rank_arr)
             full = bool(xp.all(rank_arr == n))  # torch synchronises here too
         if full:
             resid = ((_product(A, X) - Bm) ** 2).sum(-2)

@@ -22,6 +22,7 @@ from .._core import tensor as _ct
 from .._core.function import _NOARG, _oom, record_one_output, shared_ctx
 from .._core.tensor import check_no_overlap
 from .._device import CPU
+from ..backends import sync_debug
 from ._common import (
     Function,
     TensorBase,
@@ -259,6 +260,7 @@ class Atan2(_Binary):
 def _has_zero(b) -> bool:
     if isinstance(b, np.generic):
         return b == 0
+    sync_debug.check_array(b)  # torch checks on the CPU only; gpuarr on CUDA too (a wait)
     return bool((b == 0).any())
 
 

@@ -22,7 +22,7 @@ from .._autocast import state as _amp
 from .._core.engine import _sum_to
 from .._core.tensor import _device_mismatch
 from .._device import CPU
-from ..backends import of_module
+from ..backends import of_module, sync_debug
 from ._common import (
     Function,
     TensorBase,
@@ -69,6 +69,7 @@ def _first_bad(xp, idx, n: int, allow_negative: bool):
     """An index value outside the valid range of a dim of size ``n``, or None."""
     if idx.size == 0:
         return None
+    sync_debug.check_array(idx)  # read on the host (torch checks on the device, without a wait)
     # one reduction: shifted into [0, span) and viewed unsigned, negatives become huge
     span = 2 * n if allow_negative else n
     shifted = idx + n if allow_negative else idx
@@ -176,10 +177,12 @@ def _classify(k, self: Tensor):
         dt = arr.dtype
         if dt in _MASK_DTYPES:
             if arr.ndim == 0:
+                sync_debug.check_array(arr)
                 return "bool0", bool(arr)
             return "mask", (arr if dt == np.bool_ else arr.astype(np.bool_), dt != np.bool_)
         if dt in _INDEX_DTYPES:
             if arr.ndim == 0:
+                sync_debug.check_array(arr)
                 return "int", int(arr)
             return "index", arr
         raise IndexError(_BAD_TENSOR)
@@ -235,7 +238,7 @@ class _Key:
             out = []
             for a in self.adv:
                 if a.__class__ is not slice and a.dtype == np.bool_:
-                    out.extend(xp.nonzero(a))
+                    out.extend(of_module(xp).nonzero(a))
                 else:
                     out.append(a)
             self._int_adv = tuple(out)
@@ -372,7 +375,7 @@ def _parse(self: Tensor, key) -> _Key:
                         f"of the indexed tensor {cur} at index {len(out_shape) + j}"
                     )
             basic.extend([slice(None)] * width)
-            keys = of_module(xp).mask_key(p) if lone_mask else xp.nonzero(p)
+            keys = of_module(xp).mask_key(p) if lone_mask else of_module(xp).nonzero(p)
             for j, k in enumerate(keys):
                 adv.append((len(out_shape) + j, k, shape[src + j], False))
             out_shape.extend(shape[src:src + width])
@@ -1429,6 +1432,7 @@ def nonzero(input: Tensor, *, as_tuple: bool = False):
     xp = input._device._xp()
     d = input._data
     dev = input._device
+    sync_debug.check_array(d)  # the count is read to the host
     if as_tuple:
         arrs = xp.nonzero(d.reshape(1) if d.ndim == 0 else d)
         return tuple(_make(a.astype(np.int64, copy=False), dev) for a in arrs)

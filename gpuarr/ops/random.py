@@ -11,6 +11,7 @@ import numpy as np
 from .. import _dtype as D
 from .._creation import _finish, _size, factory_device
 from .._random import default_generator
+from ..backends import sync_debug
 from ._common import TensorBase, no_grad_needed
 from ._registry import mixin, register
 
@@ -113,6 +114,8 @@ def normal(mean, std=1.0, size=None, *, generator=None, dtype=None, device=None,
         ref = mean if isinstance(mean, TensorBase) else std
         if isinstance(std, numbers.Number) and std < 0:
             raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
+        if isinstance(std, TensorBase):
+            sync_debug.check_array(std._data)
         if isinstance(std, TensorBase) and bool((std < 0).any()):
             raise RuntimeError("normal expects all elements of std >= 0.0")
         shape = np.broadcast_shapes(tuple(getattr(mean, "shape", ())),

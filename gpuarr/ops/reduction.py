@@ -34,7 +34,7 @@ from .. import _dtype as D
 from .. import return_types
 from .._autocast import state as _amp
 from .._core.grad_mode import is_grad_enabled
-from ..backends import of_module
+from ..backends import of_module, sync_debug
 from ._common import (
     Function,
     TensorBase,
@@ -487,6 +487,7 @@ class Prod(Function):
         axes = None if ctx.axis is None else (ctx.axis,)
         g = _restore(g, ctx.in_shape, axes, ctx.keepdim)
         out = _restore(out, ctx.in_shape, axes, ctx.keepdim)
+        sync_debug.check_array(x._data)  # as torch, zeros in the input are looked for on the host
         if not builtins.bool((x._data == 0).any()):
             return g * out / x, None, None, None
         # With zeros, out / x is undefined. d out / d x_k is the product of the elements
@@ -923,6 +924,7 @@ class Cumprod(Function):
         axis = ctx.axis
         xp = ctx.xp
         zero = x._data == 0
+        sync_debug.check_array(zero)  # as torch, zeros in the input are looked for on the host
         if not builtins.bool(zero.any()):
             return _rev_cumsum(g * y, axis) / x, None, None
         if is_grad_enabled():  # create_graph: a form whose own derivatives are exact

@@ -16,7 +16,7 @@ import numpy as np
 
 from .. import _dtype as D
 from .._core.tensor import TensorBase, _make
-from ..backends import of_module
+from ..backends import of_module, sync_debug
 from ._common import check_same_device, dtype_name, no_grad_needed
 from ._registry import mixin, register
 from .random import _fill_inplace, _gen
@@ -39,6 +39,7 @@ def _contig(xp, arr, dtype):
 
 
 def _host_bool(xp, arr) -> bool:
+    sync_debug.check_array(arr)
     return bool(xp.any(arr)) if arr.size else False
 
 
@@ -126,6 +127,7 @@ def _check_rows_with_replacement(xp, p) -> None:
     code = xp.where(~(p >= 0), 1, xp.where(xp.isinf(p), 2, 0))
     code = xp.concatenate([code, xp.where(p.sum(axis=1, keepdims=True) <= 0, 3, 0)], axis=1)
     flat = code.reshape(-1)
+    sync_debug.check_array(flat)
     first = int(flat[int(xp.argmax(flat != 0))])  # the host read torch's kernel makes too
     if first:
         raise RuntimeError(f"invalid multinomial distribution ({_ROW_ERRORS[first]})")

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..backends import of_module
+from ..backends import of_module, sync_debug
 from ._common import _make, wrap_dim
 from ._registry import mixin, register
 from .reduction import (
@@ -307,6 +307,7 @@ def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False,
     x = input._data
     xp = input._device._xp()
     dev = input._device
+    sync_debug.check_array(x)  # the number of unique values is read to the host
     if dim is None:
         u, inv, cnt = xp.unique(x.reshape(-1), return_inverse=True, return_counts=True,
                                 equal_nan=False)

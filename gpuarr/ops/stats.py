@@ -33,6 +33,7 @@ from .._core.function import Function
 from .._core.tensor import TensorBase, _make
 from .._creation import tensor, zeros
 from .._device import CPU
+from ..backends import sync_debug
 from ._common import apply_raw, dtype_name, wrap_dim
 from ._out import write_out
 from ._registry import inplace_method, mixin, register
@@ -251,6 +252,7 @@ def mode(input: Tensor, dim: int = -1, keepdim: bool = False):
     run = xp.cumsum(starts, axis=1) - 1  # run number of each sorted position
     # run lengths of every row at once: one bincount over (row, run) pairs
     flat = run + xp.arange(m, dtype=run.dtype)[:, None] * n
+    sync_debug.check_array(flat)  # CuPy's bincount reads the largest value to the host
     counts = xp.bincount(flat.reshape(-1), minlength=m * n).reshape(m, n)
     length = xp.take_along_axis(counts, run, 1)
     first = xp.argmax(length, axis=1)[:, None]  # first position of the longest, smallest run
@@ -384,6 +386,7 @@ def cov(input: Tensor, *, correction: int = 1, fweights: Tensor | None = None,
                            f"input with {input.ndim} dimensions")
     if input.dtype == D.bool:
         raise RuntimeError("cov(): bool dtype is not supported for input")
+    sync_debug.check_array(input._data)  # checks the weights and the normaliser on the host
     x = input.reshape(1, -1) if input.ndim < 2 else input
     n_obs = x.shape[1]
     w = None
@@ -496,6 +499,7 @@ def _histdd(op: str, input2: Tensor, bins: list, rng, weight, density: bool):
     nd = input2.shape[1]
     dev = input2._device
     xp = dev._xp()
+    sync_debug.check_array(input2._data)  # the ranges are read, and counted, on the host
     if rng is not None and len(rng) != 2 * nd:
         raise RuntimeError(f"torch.histogramdd: for a {nd}-dimensional histogram range should "
                            f"have {2 * nd} elements, but got {len(rng)}")

@@ -19,6 +19,7 @@ from ..._core.capture import raise_if
 from ..._tensor import Size, Tensor, _make
 from ...autograd.function import Function
 from ...autograd.grad_mode import is_grad_enabled
+from ...backends import sync_debug
 from ...ops import elementwise as E
 from ...ops._common import dtype_name
 from ...ops.reduction import _mean_arr
@@ -583,6 +584,8 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
     reduction = legacy_reduction(size_average, reduce, reduction)
     _check_same_size(input, target)
     d = input._data
+    if d.size:  # torch checks on the device; gpuarr on the host (a wait)
+        sync_debug.check_array(d)
     if d.size and bool(((d < 0) | (d > 1)).any()):
         raise RuntimeError("all elements of input should be between 0 and 1")
     t = target if target.dtype == input.dtype else target.to(input.dtype)

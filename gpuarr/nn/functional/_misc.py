@@ -9,7 +9,7 @@ from ..._core.capture import raise_if
 from ..._random import default_generator
 from ..._tensor import Tensor, _make
 from ...autograd.function import Function
-from ...backends import of_module
+from ...backends import of_module, sync_debug
 from ...ops import elementwise as E
 from ...ops._common import dtype_name, wrap_dim
 from ...ops._registry import apply_inplace
@@ -234,6 +234,7 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
 def _renorm_rows(weight: Tensor, idx, max_norm: float, p: float) -> None:
     """Scale the rows ``idx`` of ``weight`` in place so their p-norm is at most max_norm."""
     xp = weight._device._xp()
+    sync_debug.check_array(idx)
     rows = xp.unique(idx.reshape(-1))
     w = weight._data
     sel = w[rows]
@@ -261,6 +262,8 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
         raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
     d = tensor._data
     xp = tensor._device._xp()
+    if d.size:  # the class values are checked (and counted) on the host
+        sync_debug.check_array(d)
     if num_classes == -1:
         if d.size == 0:
             raise RuntimeError("Can not infer total number of classes from empty tensor.")
