@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 from ..backends.oom import raise_if_oom
 from .capture import backward_runs
-from .function import Node, _anomaly
+from .function import Node, _acc_hooks_used, _anomaly
 from .grad_mode import _state
 from .tensor import TensorBase, _make
 
@@ -154,15 +154,17 @@ def _run_hook(h, g):
     return r
 
 
-def _accumulate_leaf(leaf, g, create_graph: bool, owner: _Owner) -> None:
-    hooks = leaf._hooks
+def _accumulate_leaf(leaf, g, create_graph: bool, owner: _Owner, kept: bool = False) -> None:
+    """Add ``g`` into ``leaf.grad`` after the leaf's tensor hooks (``kept``: the caller ran
+    them, and hooks may hold ``g``)."""
+    hooks = None if kept else leaf._hooks
     if hooks:
         for h in list(hooks):
             g = _run_hook(h, g)
     if leaf.grad is None:
         if create_graph:
             leaf.grad = g
-        elif hooks:  # a hook may have kept g: .grad gets its own copy to accumulate into
+        elif hooks or kept:  # a hook may have kept g: .grad gets its own copy to accumulate into
             leaf.grad = (g.detach() if g._rg else g).clone()
         else:
             leaf.grad = owner.own(g.detach() if g._rg else g)
@@ -175,6 +177,76 @@ def _accumulate_leaf(leaf, g, create_graph: bool, owner: _Owner) -> None:
             cur._data += g._data
         else:
             leaf.grad = cur + g
+
+
+def _hook_name(h) -> str:
+    return getattr(h, "__name__", repr(h))
+
+
+def _check_hook_grads(h, prev: tuple, res) -> None:
+    """Check what a node hook returned in place of the gradients ``prev``, as torch does."""
+    if not isinstance(res, tuple):
+        raise TypeError(f"expected tuple, but hook returned '{type(res).__name__}'")
+    if len(res) != len(prev):
+        raise RuntimeError(f"hook '{_hook_name(h)}' has returned an incorrect number of values "
+                           f"(got {len(res)}, but expected {len(prev)})")
+    for old, new in zip(prev, res):
+        if new is None:
+            continue
+        if old is None:
+            raise RuntimeError("can't replace a None gradient with a non-None value")
+        if not isinstance(new, TensorBase):
+            raise TypeError(f"expected Variable, but hook returned '{type(new).__name__}'")
+        if new._data.dtype != old._data.dtype or new._device is not old._device:
+            raise RuntimeError(f"hook '{_hook_name(h)}' has changed the type of value (was "
+                               f"{old.type()} got {new.type()})")
+        if new.shape != old.shape:
+            raise RuntimeError(f"hook '{_hook_name(h)}' has changed the size of value")
+
+
+def _run_node_hooks(hooks: list, grads: tuple, *rest) -> tuple:
+    """Call each of ``hooks`` with ``(grads, *rest)``, in order; a hook's returned tuple
+    replaces ``grads`` for the hooks after it. Returns the final ``grads``."""
+    for h in list(hooks):
+        res = h(grads, *rest)
+        if res is None or res is grads:
+            continue
+        _check_hook_grads(h, grads, res)
+        grads = res
+    return grads
+
+
+def _accumulate_via_node(leaf, g, create_graph: bool, owner: _Owner) -> None:
+    """Accumulate a leaf's whole gradient of this backward, ``g``, as torch's AccumulateGrad
+    node does: tensor hooks, node pre-hooks, accumulation, post-accumulate-grad hooks, node
+    hooks. (Leaves without hooks take a shorter path: their edges add into ``.grad`` one by
+    one, which gives the same sum.)"""
+    hooks = leaf._hooks
+    if hooks:
+        for h in list(hooks):
+            g = _run_hook(h, g)
+    pre, post = getattr(leaf, "_acc_hooks", None) or ((), ())
+    if pre:
+        (g,) = _run_node_hooks(pre, (g,))
+    if g is not None:
+        _accumulate_leaf(leaf, g, create_graph, owner, kept=True)
+        _run_post_acc_hooks(leaf)
+    if post:
+        _run_node_hooks(post, (), (g,))
+
+
+def _acc_step(accq: dict, leaf, g, create_graph: bool, owner: _Owner) -> None:
+    """One of the incoming edges of ``leaf`` (a leaf with tensor or AccumulateGrad hooks) is
+    done: sum
+    its gradient; after the last edge, accumulate the sum through :func:`_accumulate_via_node`
+    (torch runs a leaf's AccumulateGrad once per backward, with the summed gradient)."""
+    ent = accq[id(leaf)]
+    ent[0] -= 1
+    if g is not None:
+        ent[1] = g if ent[1] is None else ent[1] + g
+    if ent[0] == 0 and ent[1] is not None:
+        g, ent[1] = ent[1], None
+        _accumulate_via_node(leaf, g, create_graph, owner)
 
 
 def _run_post_acc_hooks(leaf) -> None:
@@ -204,6 +276,7 @@ def run_backward(
     inputs=None,
     allow_unused: bool = False,
     accumulate: bool = True,
+    run_input_nodes: bool = False,
 ):
     """Backpropagate from ``roots`` (Tensors) seeded with ``root_grads``.
 
@@ -217,6 +290,9 @@ def run_backward(
             instead of raising.
         accumulate: accumulate into leaves' ``.grad`` (``Tensor.backward``); ``autograd.grad``
             passes False.
+        run_input_nodes: with ``inputs``, also run the nodes of non-leaf inputs (and so
+            their node hooks), as torch's ``backward(inputs=...)`` does; ``autograd.grad``
+            only captures their gradients.
 
     Returns:
         With ``inputs``: a tuple of gradients, one per input; else None.
@@ -226,12 +302,13 @@ def run_backward(
     _state.enabled = create_graph
     try:
         return _run(roots, root_grads, retain_graph, create_graph, inputs, allow_unused,
-                    accumulate)
+                    accumulate, run_input_nodes)
     finally:
         _state.enabled = prev
 
 
-def _run(roots, root_grads, retain_graph, create_graph, inputs, allow_unused, accumulate):
+def _run(roots, root_grads, retain_graph, create_graph, inputs, allow_unused, accumulate,
+         run_input_nodes=False):
     owner = _Owner(root_grads)
     # anomaly mode is read once per backward(): nodes then run through a checking wrapper
     call_node = _call_node_anomaly if _anomaly[0] else _call_node
@@ -255,6 +332,8 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs, allow_unused, ac
     buffers: dict = {}
     start: list = []
     root_leaves: list = []  # leaves among the roots whose post-accumulate hooks are due
+    acc_hooks = _acc_hooks_used[0] and accumulate and inputs is None
+    acc_roots: list = []  # (leaf, grad) for root leaves with hooks
     for t, g in zip(roots, root_grads):
         fn = t._gfn
         if fn is None:
@@ -266,6 +345,8 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs, allow_unused, ac
                 ks = cap_leaf.get(id(t))
                 if ks:
                     capture(ks, g)
+            elif accumulate and (t._hooks or acc_hooks and getattr(t, "_acc_hooks", None)):
+                acc_roots.append((t, g))
             elif accumulate:
                 _accumulate_leaf(t, g, create_graph, owner)
                 if t._post_acc_hooks:
@@ -286,6 +367,9 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs, allow_unused, ac
     order: list = []
     post = {id(t): [0, True] for t in root_leaves} if root_leaves else None
     hooked = accumulate and inputs is None
+    # leaves with tensor or AccumulateGrad hooks, which run once on the leaf's whole gradient
+    # as in torch: id -> [edges left, gradient summed so far]
+    accq = {id(t): [0, None] for t, _g in acc_roots} if acc_roots else None
     while stack:
         node = stack.pop()
         order.append(node)
@@ -296,22 +380,34 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs, allow_unused, ac
                 if child not in seen:
                     seen.add(child)
                     stack.append(child)
-            elif hooked and e is not None and e._post_acc_hooks:
-                if post is None:
-                    post = {}
-                ent = post.get(id(e))
-                if ent is None:
-                    post[id(e)] = [1, False]
-                else:
-                    ent[0] += 1
+            elif hooked and e is not None:
+                if e._hooks or acc_hooks and getattr(e, "_acc_hooks", None):
+                    if accq is None:
+                        accq = {}
+                    ent = accq.get(id(e))
+                    if ent is None:
+                        accq[id(e)] = [1, None]
+                    else:
+                        ent[0] += 1
+                elif e._post_acc_hooks:
+                    if post is None:
+                        post = {}
+                    ent = post.get(id(e))
+                    if ent is None:
+                        post[id(e)] = [1, False]
+                    else:
+                        ent[0] += 1
     for t in root_leaves:  # a root leaf's own gradient is in; edges may still bring more
         ent = post[id(t)]
         ent[0] += 1
         _post_acc_step(post, t, True)
+    for t, g in acc_roots:
+        accq[id(t)][0] += 1
+        _acc_step(accq, t, g, create_graph, owner)
 
-    needed = None
+    needed = capture_only = None
     if inputs is not None:
-        needed = _needed_nodes(order, deps, cap_leaf, cap_node)
+        needed, capture_only = _needed_nodes(order, deps, cap_leaf, cap_node, run_input_nodes)
 
     ready = [n for n in start if deps.get(n, 0) == 0]
     while ready:
@@ -332,6 +428,11 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs, allow_unused, ac
                 if dev is not None and dev.type == "cuda":
                     raise_if_oom(e, dev._backend())
                 raise
+        elif got and capture_only and node in capture_only:
+            # only its gradients are wanted: capture them, run nothing (nor node hooks)
+            _capture_only(node, grads_out, cap_node, capture)
+        elif node._pre_hooks is not None and (needed is None or node in needed):
+            _run_hooks_without_grads(node)
         if not retain_graph and node._saved is not None:
             node.release()
         for i, e in enumerate(node.next_edges):
@@ -349,6 +450,8 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs, allow_unused, ac
                 deps[child] = d
                 if d == 0:
                     ready.append(child)
+            elif accq is not None and id(e) in accq:
+                _acc_step(accq, e, g, create_graph, owner)
             else:
                 if g is not None:
                     if inputs is not None:
@@ -371,8 +474,9 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs, allow_unused, ac
     return tuple(results)
 
 
-def _needed_nodes(order, deps, cap_leaf, cap_node) -> set:
-    """Nodes from which some captured input can be reached (the rest need not run)."""
+def _needed_nodes(order, deps, cap_leaf, cap_node, run_targets: bool) -> tuple:
+    """The nodes from which some captured input can be reached (they must run), and the
+    nodes with captured outputs that need not run (``(needed, capture_only)``)."""
     targets = {n for (n, _i) in cap_node}
     # Reverse topological order: children before parents.
     indeg = dict(deps)
@@ -388,32 +492,57 @@ def _needed_nodes(order, deps, cap_leaf, cap_node) -> set:
                 if indeg[c] == 0:
                     stack.append(c)
     needed: set = set()
+    capture_only: set = set()
     for n in reversed(topo):
-        if n in targets:
-            needed.add(n)
-            continue
         for e in n.next_edges:
             if e is None:
                 continue
             if e.__class__ is tuple:
-                if e[0] in needed:
+                if e[0] in needed or e[0] in targets:
                     needed.add(n)
                     break
             elif id(e) in cap_leaf:
                 needed.add(n)
                 break
-    return needed
+        else:
+            if n in targets:
+                (needed if run_targets else capture_only).add(n)
+    return needed, capture_only
 
 
-def _call_node(node: Node, grads_out: list, create_graph: bool, owner: _Owner, cap_node,
-               capture):
-    node.device._xp()  # the node's device runs its backward (CUDA: launch and allocate there)
+def _capture_only(node: Node, grads_out: list, cap_node, capture) -> None:
+    """Capture the gradients of a node's outputs (after their tensor hooks) for
+    ``autograd.grad`` without running the node."""
     hooks = node._pre_hooks
     if hooks:
         for i, hs in hooks.items():
             if grads_out[i] is not None:
                 for h in list(hs):
                     grads_out[i] = _run_hook(h, grads_out[i])
+    for i, g in enumerate(grads_out):
+        ks = cap_node.get((node, i))
+        if ks and g is not None:
+            capture(ks, g)
+
+
+def _call_node(node: Node, grads_out: list, create_graph: bool, owner: _Owner, cap_node,
+               capture):
+    node.device._xp()  # the node's device runs its backward (CUDA: launch and allocate there)
+    if node._pre_hooks is not None:  # tensor or node hooks: the slow path
+        return _call_node_hooked(node, grads_out, create_graph, owner, cap_node, capture)
+    if node._retain or cap_node:
+        _retain_and_capture(node, grads_out, create_graph, owner, cap_node, capture)
+    if node._materialize:
+        _materialize(node, grads_out)
+    fn = node._fn
+    grads_in = fn.backward(node, *grads_out)
+    return _validate(node, grads_in)
+
+
+def _retain_and_capture(node: Node, grads_out: list, create_graph: bool, owner: _Owner,
+                        cap_node, capture) -> None:
+    """Hand the node's output gradients to tensors that ``retain_grad()`` and to the
+    gradients ``autograd.grad`` collects."""
     retain = node._retain
     if retain:
         for i, ref in retain.items():
@@ -427,15 +556,56 @@ def _call_node(node: Node, grads_out: list, create_graph: bool, owner: _Owner, c
             ks = cap_node.get((node, i))
             if ks and g is not None:
                 capture(ks, g)
+
+
+def _materialize(node: Node, grads_out: list) -> None:
+    """Zeros for the outputs that received no gradient (``set_materialize_grads(True)``)."""
+    for i, g in enumerate(grads_out):
+        if g is None:
+            meta = node._out_meta[i]
+            if meta is not None:
+                grads_out[i] = _make(node.xp.zeros(meta[0], dtype=meta[1]), node.device)
+
+
+def _call_node_hooked(node: Node, grads_out: list, create_graph: bool, owner: _Owner, cap_node,
+                      capture):
+    """:func:`_call_node` for a node with hooks, in torch's order: the outputs' tensor hooks,
+    retained grads, the node's pre-hooks, its backward, its hooks."""
+    for i, hs in node._pre_hooks.items():
+        if grads_out[i] is not None:
+            for h in list(hs):
+                grads_out[i] = _run_hook(h, grads_out[i])
+    _retain_and_capture(node, grads_out, create_graph, owner, cap_node, capture)
+    pre = node._fn_pre_hooks
+    if pre:
+        grads_out = list(_run_node_hooks(pre, tuple(grads_out)))
+    received = tuple(grads_out)  # what the hooks see as grad_outputs: before zeros fill in
     if node._materialize:
-        for i, g in enumerate(grads_out):
-            if g is None:
-                meta = node._out_meta[i]
-                if meta is not None:
-                    grads_out[i] = _make(node.xp.zeros(meta[0], dtype=meta[1]), node.device)
-    fn = node._fn
-    grads_in = fn.backward(node, *grads_out)
-    return _validate(node, grads_in)
+        _materialize(node, grads_out)
+    grads_in = _validate(node, node._fn.backward(node, *grads_out))
+    post = node._fn_post_hooks
+    if post:
+        pos = node._grad_input_positions()
+        n = len(grads_in)
+        listed = tuple([grads_in[i] if i < n else None for i in pos])
+        res = _run_node_hooks(post, listed, received)
+        if res is not listed:
+            for k, i in enumerate(pos):
+                if i < n:
+                    grads_in[i] = res[k]
+    return grads_in
+
+
+def _run_hooks_without_grads(node: Node) -> None:
+    """A node that no gradient reached does not run, but torch calls its node hooks (with
+    all-None gradients, which they cannot replace)."""
+    pre = node._fn_pre_hooks
+    received = (None,) * len(node._out_meta)
+    if pre:
+        received = _run_node_hooks(pre, received)
+    post = node._fn_post_hooks
+    if post:
+        _run_node_hooks(post, (None,) * len(node._grad_input_positions()), received)
 
 
 def _call_node_anomaly(node: Node, grads_out: list, create_graph: bool, owner: _Owner,

@@ -151,6 +151,60 @@ class AccumulateGrad:
     def name(self) -> str:
         return "torch::autograd::AccumulateGrad"
 
+    def register_prehook(self, fn) -> RemovableHandle:
+        """Call ``fn((grad,))`` before the leaf's gradient is accumulated into ``.grad`` (after
+        the leaf's tensor hooks); a returned ``(new_grad,)`` is accumulated instead.
+
+        Args:
+            fn: ``fn(grad_outputs: tuple) -> tuple | None``.
+
+        Returns:
+            A handle whose ``remove()`` unregisters the hook.
+
+        Example:
+            >>> acc = (w * 1).grad_fn.next_functions[0][0]
+            >>> h = acc.register_prehook(lambda go: (go[0].clamp(-1, 1),))
+        """
+        hooks = _leaf_node_hooks(self.variable)[0]
+        hooks.append(fn)
+        return RemovableHandle(hooks, fn)
+
+    def register_hook(self, fn) -> RemovableHandle:
+        """Call ``fn((), (grad,))`` after the leaf's gradient has been accumulated (an
+        AccumulateGrad node has no inputs: ``fn`` may return None or ``()`` only).
+
+        Args:
+            fn: ``fn(grad_inputs: tuple, grad_outputs: tuple) -> None``.
+
+        Returns:
+            A handle whose ``remove()`` unregisters the hook.
+
+        Example:
+            >>> acc = (w * 1).grad_fn.next_functions[0][0]
+            >>> h = acc.register_hook(lambda gi, go: print(go[0].norm()))
+        """
+        hooks = _leaf_node_hooks(self.variable)[1]
+        hooks.append(fn)
+        return RemovableHandle(hooks, fn)
+
+
+# whether any leaf ever got AccumulateGrad hooks: the engine looks for them only then
+_acc_hooks_used = [False]
+
+
+def _leaf_node_hooks(leaf) -> tuple:
+    """``leaf``'s AccumulateGrad hooks, ``([pre-hooks], [hooks])``, made on first use.
+
+    They live on the leaf (its ``_acc_hooks``), not on the AccumulateGrad object, which gpuarr
+    makes on demand: torch's graph keeps its AccumulateGrad (and hooks) alive while the graph
+    lives; here they live as long as the leaf."""
+    d = leaf.__dict__
+    hooks = d.get("_acc_hooks")
+    if hooks is None:
+        hooks = d["_acc_hooks"] = ([], [])
+        _acc_hooks_used[0] = True
+    return hooks
+
 
 # leaf id -> its AccumulateGrad; an entry lives while its AccumulateGrad does, which holds the
 # leaf, so the id cannot be reused by another tensor meanwhile
@@ -196,7 +250,9 @@ class Node:
     _freed = False
     _anomaly_trace = None  # anomaly mode: the forward's stack (FrameSummary list)
     _non_diff = None
-    _pre_hooks = None
+    _pre_hooks = None  # output index -> tensor hooks; an empty dict when only node hooks
+    _fn_pre_hooks = None  # register_prehook
+    _fn_post_hooks = None  # register_hook
     _retain = None
     _materialize = True
 
@@ -274,10 +330,7 @@ class Node:
         ``(None, 0)`` for a tensor (or scalar operand) that needs no grad, an
         :class:`AccumulateGrad` for a leaf; non-tensor arguments are left out."""
         edges = self.next_edges
-        pos = self._fn._next_args
-        if pos is None:
-            meta = self.input_meta
-            pos = [i for i in range(len(edges)) if meta[i] is not False]
+        pos = self._grad_input_positions()
         n = len(edges)
         out = []
         for i in pos:
@@ -290,12 +343,78 @@ class Node:
                 out.append((_accumulator(e), 0))
         return tuple(out)
 
-    def register_prehook(self, index: int, hook) -> RemovableHandle:
+    def _register_output_hook(self, index: int, hook) -> RemovableHandle:
+        """Add a tensor hook ``hook(grad)`` for output ``index`` of this node
+        (``Tensor.register_hook`` on a non-leaf)."""
         if self._pre_hooks is None:
             self._pre_hooks = {}
         hooks = self._pre_hooks.setdefault(index, [])
         hooks.append(hook)
         return RemovableHandle(hooks, hook)
+
+    def register_prehook(self, fn) -> RemovableHandle:
+        """Call ``fn(grad_outputs)`` before this node's backward runs.
+
+        ``grad_outputs`` is a tuple with one entry per output of the forward (None where no
+        gradient arrived). ``fn`` may return a tuple of the same length to use instead; it
+        cannot put a tensor where None was. Hooks run in the order they were registered,
+        each seeing what the previous one returned, after the tensor hooks of the outputs.
+
+        Args:
+            fn: ``fn(grad_outputs: tuple) -> tuple | None``.
+
+        Returns:
+            A handle whose ``remove()`` unregisters the hook.
+
+        Example:
+            >>> y = x.exp()
+            >>> h = y.grad_fn.register_prehook(lambda go: (go[0] * 2,))
+        """
+        if self._fn_pre_hooks is None:
+            self._fn_pre_hooks = []
+        self._hooked()
+        self._fn_pre_hooks.append(fn)
+        return RemovableHandle(self._fn_pre_hooks, fn)
+
+    def register_hook(self, fn) -> RemovableHandle:
+        """Call ``fn(grad_inputs, grad_outputs)`` after this node's backward has run.
+
+        ``grad_inputs`` has one entry per ``next_functions`` entry (the gradients w.r.t. the
+        forward's inputs, None where none flows), ``grad_outputs`` one per output as the
+        node received them. ``fn`` may return a tuple to use instead of ``grad_inputs``
+        (same length; None cannot become a tensor). Hooks run in registration order.
+
+        Args:
+            fn: ``fn(grad_inputs: tuple, grad_outputs: tuple) -> tuple | None``.
+
+        Returns:
+            A handle whose ``remove()`` unregisters the hook.
+
+        Example:
+            >>> y = x * w
+            >>> h = y.grad_fn.register_hook(lambda gi, go: tuple(
+            ...     None if g is None else g.clamp(-1, 1) for g in gi))
+        """
+        if self._fn_post_hooks is None:
+            self._fn_post_hooks = []
+        self._hooked()
+        self._fn_post_hooks.append(fn)
+        return RemovableHandle(self._fn_post_hooks, fn)
+
+    def _hooked(self) -> None:
+        # the engine takes its slow path (with hooks) only for nodes whose _pre_hooks is set,
+        # so that nodes without hooks cost nothing more
+        if self._pre_hooks is None:
+            self._pre_hooks = {}
+
+    def _grad_input_positions(self) -> list:
+        """The forward-argument positions that ``next_functions`` (and the ``grad_inputs``
+        of :meth:`register_hook`) list, in order."""
+        pos = self._fn._next_args
+        if pos is None:
+            meta = self.input_meta
+            pos = [i for i in range(len(self.next_edges)) if meta[i] is not False]
+        return pos
 
     def _typed(self) -> Node:
         """This node with its op's own class, given when a user first sees it (read by

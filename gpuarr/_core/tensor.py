@@ -257,7 +257,7 @@ class TensorBase:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
         fn = self._gfn
         if fn is not None:
-            return fn.register_prehook(self._output_nr, hook)
+            return fn._register_output_hook(self._output_nr, hook)
         if self._hooks is None:
             self._hooks = []
         self._hooks.append(hook)

@@ -3,7 +3,13 @@ the core's engine."""
 
 from __future__ import annotations
 
-from .._core.engine import _accumulate_leaf, _Owner, _run_post_acc_hooks, run_backward
+from .._core.engine import (
+    _accumulate_leaf,
+    _accumulate_via_node,
+    _Owner,
+    _run_post_acc_hooks,
+    run_backward,
+)
 from .._core.tensor import TensorBase
 from .._creation import ones_like, zeros_like
 
@@ -87,13 +93,18 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph: bool =
     if inputs is not None:
         inputs = _as_tuple(inputs)
         grads = run_backward(outputs, roots, retain_graph, create_graph, inputs=inputs,
-                             allow_unused=True, accumulate=False)
+                             allow_unused=True, accumulate=False, run_input_nodes=True)
         owner = _Owner(roots)
         for t, g in zip(inputs, grads):
-            if g is not None:
-                _accumulate_leaf(t, g, create_graph, owner)
-                if t._gfn is None and t._post_acc_hooks:
-                    _run_post_acc_hooks(t)
+            if g is None:
+                continue
+            if t._gfn is None and getattr(t, "_acc_hooks", None) is not None:
+                # a leaf with AccumulateGrad hooks: they run around the accumulation
+                _accumulate_via_node(t, g, create_graph, owner)
+                continue
+            _accumulate_leaf(t, g, create_graph, owner)
+            if t._gfn is None and t._post_acc_hooks:
+                _run_post_acc_hooks(t)
         return
     run_backward(outputs, roots, retain_graph, create_graph)
 

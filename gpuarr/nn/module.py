@@ -19,10 +19,14 @@ from .._device import cuda_device
 from .._tensor import Tensor, _parse_to
 from ..autograd.grad_mode import no_grad
 from ..ops._common import dtype_name
-from ._backward_hook import BackwardHook
+from ._backward_hook import BackwardHook, setup_non_full_hooks
 from .parameter import Buffer, Parameter, is_lazy
 
 __all__ = ["Module", "RemovableHandle"]
+
+
+_MIXED_BACKWARD_HOOKS = ("Cannot use both regular backward hooks and full backward hooks on a "
+                         "single Module. Please use only one of them.")
 
 
 class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
@@ -128,6 +132,9 @@ class Module:
 
     # modules unpickled from before backward hooks existed have no dicts of their own
     _backward_hooks = _backward_pre_hooks = MappingProxyType({})
+    # what _backward_hooks holds: None (nothing registered yet), True (full backward hooks),
+    # False (non-full ones, register_backward_hook); torch refuses to mix the two
+    _is_full_backward_hook: bool | None = None
 
     def __call__(self, *args, **kwargs):
         if not (self._forward_hooks or self._forward_pre_hooks or self._backward_hooks
@@ -151,11 +158,14 @@ class Module:
                 if res is not None:
                     args = res if isinstance(res, tuple) else (res,)
         bw_hook = None
-        if self._backward_hooks or self._backward_pre_hooks:
+        full_hooks = list(self._backward_hooks.values())
+        non_full_hooks = None
+        if self._is_full_backward_hook is False:
+            full_hooks, non_full_hooks = [], full_hooks
+        if full_hooks or self._backward_pre_hooks:
             # as torch: forward sees views of the tensor arguments, the caller views of the
             # outputs, so that the gradients w.r.t. both can be caught
-            bw_hook = BackwardHook(self, list(self._backward_hooks.values()),
-                                   list(self._backward_pre_hooks.values()))
+            bw_hook = BackwardHook(self, full_hooks, list(self._backward_pre_hooks.values()))
             args = bw_hook.setup_input_hook(args)
         out = self.forward(*args, **kwargs)
         for hid, hook in list(self._forward_hooks.items()):
@@ -171,6 +181,8 @@ class Module:
                               f"Tensor or a tuple of Tensors but received {type(out)}",
                               stacklevel=3)
             out = bw_hook.setup_output_hook(out)
+        if non_full_hooks:
+            setup_non_full_hooks(self, non_full_hooks, args, out)
         return out
 
     # ---- registration --------------------------------------------------------------------
@@ -767,7 +779,39 @@ class Module:
             >>> h = model.fc.register_full_backward_hook(
             ...     lambda m, gin, gout: norms.append(gout[0].norm().item()))
         """
+        if self._is_full_backward_hook is False:
+            raise RuntimeError(_MIXED_BACKWARD_HOOKS)
+        object.__setattr__(self, "_is_full_backward_hook", True)
         return self._add_backward_hook("_backward_hooks", hook, prepend)
+
+    def register_backward_hook(self, hook: Callable) -> RemovableHandle:
+        """Deprecated (use :meth:`register_full_backward_hook`): call
+        ``hook(module, grad_input, grad_output)`` when the graph node that made the module's
+        output runs in a backward pass.
+
+        As in torch, the hook is registered (see ``Node.register_hook``) on the ``grad_fn`` of
+        the first output tensor at each call, so ``grad_input`` holds the gradients w.r.t. the
+        inputs of the module's last op (for ``nn.Linear``: bias, input and transposed weight),
+        not necessarily w.r.t. the module's inputs; a FutureWarning says so when it can tell.
+        The hook may return a tuple of the same length to replace ``grad_input``. A module
+        cannot have both these and full backward hooks.
+
+        Args:
+            hook: the callable.
+
+        Returns:
+            A handle whose ``remove()`` unregisters the hook.
+
+        Raises:
+            RuntimeError: if the module has full backward hooks.
+
+        Example:
+            >>> h = nn.ReLU().register_backward_hook(lambda m, gin, gout: None)
+        """
+        if self._is_full_backward_hook is True:
+            raise RuntimeError(_MIXED_BACKWARD_HOOKS)
+        object.__setattr__(self, "_is_full_backward_hook", False)
+        return self._add_backward_hook("_backward_hooks", hook, False)
 
     def register_full_backward_pre_hook(self, hook: Callable,
                                         prepend: bool = False) -> RemovableHandle:
