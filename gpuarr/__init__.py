@@ -54,6 +54,7 @@ from ._random import (
     set_rng_state,
 )
 from ._tensor import Size, Tensor
+from .storage import *  # noqa: F403 - UntypedStorage, TypedStorage, from_file, FloatStorage...
 from ._tensor_str import get_printoptions, printoptions, set_printoptions
 from .autograd.grad_mode import (
     enable_grad,

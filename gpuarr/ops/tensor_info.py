@@ -24,6 +24,7 @@ from .._memory_format import (  # the layouts live below the op layer; re-export
     preserve_format,
     strided,
 )
+from ..storage import set_, storage, storage_type, untyped_storage
 from ._registry import mixin, register
 
 if TYPE_CHECKING:
@@ -263,6 +264,10 @@ register(__name__, {
     "is_set_to": is_set_to,
     "is_shared": is_shared,
     "share_memory_": share_memory_,
+    "untyped_storage": untyped_storage,  # storages: gpuarr/storage.py
+    "storage": storage,
+    "storage_type": storage_type,
+    "set_": set_,
 })
 
 TensorInfoMethods = mixin("TensorInfoMethods", __name__)
