@@ -72,6 +72,8 @@ from .ops.elementwise_extra import *  # noqa: F403
 from .ops.indexing import *  # noqa: F403
 from .ops.indexing_extra import *  # noqa: F403
 from .ops.linalg_extra import *  # noqa: F403
+from .ops.lobpcg import lobpcg
+from .ops.lowrank import *  # noqa: F403
 from .ops.matmul import *  # noqa: F403
 from .ops.matrix_functions import *  # noqa: F403
 from .ops.misc_ops import *  # noqa: F403
