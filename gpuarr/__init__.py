@@ -133,6 +133,29 @@ from ._torch_backends import (
     set_float32_matmul_precision,
     use_deterministic_algorithms,
 )
+# torch.cond / torch.while_loop (run eagerly), the sym_* helpers, get_device_module,
+# empty_permuted and the legacy autocast setters.
+from ._control_flow import cond, while_loop
+from ._sym import (
+    sym_constrain_range,
+    sym_constrain_range_for_size,
+    sym_float,
+    sym_fresh_size,
+    sym_int,
+    sym_ite,
+    sym_max,
+    sym_min,
+    sym_not,
+    sym_sqrt,
+    sym_sum,
+)
+from ._toplevel_extra import (
+    empty_permuted,
+    get_device_module,
+    set_autocast_cpu_dtype,
+    set_autocast_cpu_enabled,
+    set_autocast_gpu_dtype,
+)
 
 # torch's out= keyword on the public functions that take it in torch (see ops/_out.py); the
 # ops modules keep their plain functions, so gpuarr's internal calls never pay for the wrapper.
