@@ -77,6 +77,7 @@ from .ops.lowrank import *  # noqa: F403
 from .ops.matmul import *  # noqa: F403
 from .ops.matrix_functions import *  # noqa: F403
 from .ops.misc_ops import *  # noqa: F403
+from .ops.native_nn import *  # noqa: F403
 from .ops.random import *  # noqa: F403
 from .ops.reduction import *  # noqa: F403
 from .ops.sampling import *  # noqa: F403
