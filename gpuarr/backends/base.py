@@ -455,6 +455,12 @@ class Backend:
         """The pool's cap in bytes (0: none)."""
         self._no_streams()
 
+    def raw_alloc(self, size: int, index: int, stream_ptr: int):
+        """``size`` bytes from the memory pool that arrays use, on device ``index``, ordered on
+        the stream whose handle is ``stream_ptr``; returns the pool's allocation object (it
+        has ``ptr``) and the memory goes back to the pool when that object is dropped."""
+        self._no_streams()
+
     def nccl_available(self) -> bool:
         """Whether this backend runs NCCL collectives (the ``nccl_*`` methods below)."""
         return False

@@ -12,6 +12,8 @@ device).
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from . import cupy_kernels, sync_debug
@@ -438,6 +440,24 @@ class CupyBackend(Backend):
     def memory_limit(self, index=None) -> int:
         with self.device_ctx(index):
             return int(self._cp.get_default_memory_pool().get_limit())
+
+    def raw_alloc(self, size: int, index: int, stream_ptr: int):
+        cuda = self._cp.cuda
+        with self.device_ctx(index):
+            stream = cuda.get_current_stream()
+            if stream_ptr not in (int(stream.ptr), 0):
+                # a stream gpuarr did not make: CuPy's pool keys its free blocks by stream
+                with warnings.catch_warnings():  # deprecated in CuPy 14, still there
+                    warnings.simplefilter("ignore", DeprecationWarning)
+                    stream = cuda.ExternalStream(stream_ptr, index)
+            elif stream_ptr == 0:
+                stream = cuda.Stream.null
+            try:
+                with stream:  # the pool allocates for the current stream
+                    return self._cp.get_default_memory_pool().malloc(size)
+            except (MemoryError, RuntimeError) as e:
+                raise_if_oom(e, self)
+                raise
 
     def nccl_available(self) -> bool:
         try:

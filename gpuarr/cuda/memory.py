@@ -23,13 +23,15 @@ from ..backends.oom import OutOfMemoryError
 from ..backends.oom import ooms as _ooms
 from ._devices import _available, _resolved
 from .misc import _gpu_processes
+from .streams import Stream
 
 __all__ = ["memory_allocated", "max_memory_allocated", "memory_reserved", "max_memory_reserved",
            "reset_peak_memory_stats", "reset_max_memory_allocated", "memory_cached",
            "max_memory_cached", "empty_cache", "mem_get_info", "memory_stats",
            "memory_summary", "set_per_process_memory_fraction",
            "get_per_process_memory_fraction", "OutOfMemoryError", "memory_stats_as_nested_dict",
-           "reset_accumulated_memory_stats", "reset_max_memory_cached", "list_gpu_processes"]
+           "reset_accumulated_memory_stats", "reset_max_memory_cached", "list_gpu_processes",
+           "caching_allocator_alloc", "caching_allocator_delete", "get_allocator_backend"]
 
 # device index -> the largest sampled (allocated, reserved) bytes
 _peak: dict[int, list[int]] = {}
@@ -315,3 +317,85 @@ def get_per_process_memory_fraction(device=None) -> float:
     if limit == 0:
         return 1.0
     return limit / cuda_backend().mem_get_info(idx)[1]
+
+
+# device pointer -> the pool's allocation object behind it: holding it keeps the memory in use
+# (and counted by memory_allocated); dropping it gives the block back to the pool
+_raw_blocks: dict[int, object] = {}
+
+
+def caching_allocator_alloc(size: int, device=None, stream=None) -> int:
+    """Take ``size`` bytes from the memory pool that CUDA tensors use, for handing to other
+    libraries; free them with :func:`caching_allocator_delete`. The bytes count in
+    :func:`memory_allocated` until then.
+
+    Args:
+        size: number of bytes.
+        device: an index, 'cuda:N', a gpuarr.device, or None (the current device).
+        stream: a :class:`gpuarr.cuda.Stream` or a stream handle (int) the memory is used on
+            (None: the current stream of ``device``).
+
+    Returns:
+        The device pointer (0 for ``size`` 0).
+
+    Example:
+        >>> ptr = gpuarr.cuda.caching_allocator_alloc(1024)
+        >>> gpuarr.cuda.caching_allocator_delete(ptr)
+    """
+    bk = cuda_backend()  # raises RuntimeError, saying why, when CUDA is not usable
+    idx = _resolved(device)
+    if stream is None:
+        stream = int(bk.current_stream(idx).ptr)
+    elif isinstance(stream, Stream):
+        stream = stream.cuda_stream
+    if not isinstance(stream, int):
+        raise TypeError("Invalid type for stream argument, must be `torch.cuda.Stream` or "
+                        "`int` representing a pointer to an existing stream")
+    if not isinstance(size, int) or isinstance(size, bool):
+        raise TypeError(f"caching_allocator_alloc(): size must be an int, not "
+                        f"{type(size).__name__}")
+    if size < 0:
+        raise ValueError(f"caching_allocator_alloc(): size must be non-negative, got {size}")
+    if size == 0:
+        return 0  # as torch: no memory, a null pointer
+    block = bk.raw_alloc(size, idx, stream)
+    ptr = int(block.ptr)
+    _raw_blocks[ptr] = block
+    return ptr
+
+
+def caching_allocator_delete(mem_ptr: int) -> None:
+    """Give memory from :func:`caching_allocator_alloc` back to the pool (0 is ignored).
+
+    Args:
+        mem_ptr: the pointer :func:`caching_allocator_alloc` returned.
+
+    Raises:
+        RuntimeError: ``mem_ptr`` is not a live allocation of :func:`caching_allocator_alloc`.
+
+    Example:
+        >>> gpuarr.cuda.caching_allocator_delete(gpuarr.cuda.caching_allocator_alloc(64))
+    """
+    cuda_backend()
+    if not isinstance(mem_ptr, int) or isinstance(mem_ptr, bool):
+        raise TypeError(f"caching_allocator_delete(): mem_ptr must be an int, not "
+                        f"{type(mem_ptr).__name__}")
+    if not mem_ptr:
+        return
+    if _raw_blocks.pop(mem_ptr, None) is None:
+        raise RuntimeError(f"invalid device pointer: {mem_ptr:#x}")
+
+
+def get_allocator_backend() -> str:
+    """The allocator CUDA memory comes from: always ``'native'`` (the caching pool that
+    tensors share; gpuarr has no ``cudaMallocAsync`` backend).
+
+    Returns:
+        ``'native'``.
+
+    Example:
+        >>> gpuarr.cuda.get_allocator_backend()
+        'native'
+    """
+    cuda_backend()
+    return "native"
