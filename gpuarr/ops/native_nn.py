@@ -19,19 +19,15 @@ from ..autograd.grad_mode import no_grad
 from ..nn.functional import _misc as _Fmisc
 from ..nn.functional import _norm as _Fnorm
 from ._common import dtype_name
+from ._out import _CPP_NAMES
 
 __all__ = ["rnn_tanh_cell", "rnn_relu_cell", "lstm_cell", "gru_cell", "native_layer_norm",
            "native_group_norm", "native_batch_norm", "native_dropout", "native_norm"]
 
 
-_CPP_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half",
-              "bfloat16": "c10::BFloat16", "int64": "long int", "int32": "int"}
-
-
 def _scalar_name(t: Tensor) -> str:
     """torch's C++ scalar-type name (``float``, ``double``) used in matmul dtype errors."""
-    name = str(t.dtype).removeprefix("gpuarr.")
-    return _CPP_NAMES.get(name, name)
+    return _CPP_NAMES.get(t.dtype.name, t.dtype.name)
 
 
 def _check_cell(input: Tensor, hxs: Sequence[Tensor], w_ih: Tensor, w_hh: Tensor) -> None:
