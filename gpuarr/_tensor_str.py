@@ -12,12 +12,17 @@ The rules are PyTorch's (``torch/_tensor_str.py``):
   valued data prints as ``1.``; otherwise fixed point with ``precision`` decimals; scientific
   notation when ``max/min > 1000``, ``max > 1e8`` or ``min < 1e-4`` (or as forced by
   ``sci_mode``). Every element is right-aligned to the widest one.
+* Complex values get two such formats, one chosen from the real parts and one from the
+  imaginary parts. An element prints as the right-aligned real part followed directly by the
+  imaginary part with its sign (``+`` added when it has none: ``1.+2.j``, ``0.-0.j``,
+  ``nan+nanj``) and a ``j``; the imaginary part is not padded, so elements may differ in width,
+  but line wrapping still counts both widths.
 * Rows wrap so that no line is longer than ``linewidth`` (indentation included).
 * Above ``threshold`` elements only ``edgeitems`` entries are shown at each end of every
   dimension, with ``...`` in between; the format is then chosen from the shown values only.
 * Suffixes follow the values: ``device=`` (non-CPU only), ``size=`` (empty tensors that are not
-  1-d), ``dtype=`` (omitted for the default float dtype, ``int64`` and ``bool``), then
-  ``grad_fn=<...>`` or ``requires_grad=True``.
+  1-d), ``dtype=`` (omitted for the default float dtype, its complex counterpart, ``int64``
+  and ``bool``), then ``grad_fn=<...>`` or ``requires_grad=True``.
 
 Print options are module level and set with :func:`set_printoptions`, as in PyTorch.
 """
@@ -184,6 +189,19 @@ class _Formatter:
         return text.rjust(self.width)
 
 
+def _element_str(value: Any, fmt: _Formatter, imag_fmt: _Formatter | None) -> str:
+    """Text of one element; ``imag_fmt`` is given for complex values (``value`` is a complex)."""
+    if imag_fmt is None:
+        return fmt.format(value)
+    real_text = fmt.format(value.real)
+    # The imaginary part loses its padding; '+' goes in front unless it has a sign already
+    # (negative values, -0., -inf: PyTorch keeps the sign of negative zero too).
+    imag_text = (imag_fmt.format(value.imag) + "j").lstrip()
+    if imag_text[0] in "+-":
+        return real_text + imag_text
+    return real_text + "+" + imag_text
+
+
 def _edge_sample(arr: np.ndarray, edgeitems: int) -> np.ndarray:
     """Keep ``edgeitems`` entries at each end of every dimension longer than ``2*edgeitems``."""
     for axis, size in enumerate(arr.shape):
@@ -195,28 +213,43 @@ def _edge_sample(arr: np.ndarray, edgeitems: int) -> np.ndarray:
 
 
 def _vector_str(
-    row: np.ndarray, cut: bool, indent: int, fmt: _Formatter, edgeitems: int
+    row: np.ndarray,
+    cut: bool,
+    indent: int,
+    fmt: _Formatter,
+    imag_fmt: _Formatter | None,
+    edgeitems: int,
 ) -> str:
-    per_line = max(1, math.floor((_OPTS.linewidth - indent) / (fmt.width + 2)))
+    # Width of one entry plus ', '; complex entries add the imaginary width and the 'j' (a '+'
+    # put before a nonnegative imaginary part is not counted, as in PyTorch).
+    element_width = fmt.width + 2
+    if imag_fmt is not None:
+        element_width += imag_fmt.width + 1
+    per_line = max(1, math.floor((_OPTS.linewidth - indent) / element_width))
     values = row.tolist()
     if cut:
-        items = [fmt.format(v) for v in values[:edgeitems]] + [" ..."]
-        items += [fmt.format(v) for v in values[edgeitems:]]
+        items = [_element_str(v, fmt, imag_fmt) for v in values[:edgeitems]] + [" ..."]
+        items += [_element_str(v, fmt, imag_fmt) for v in values[edgeitems:]]
     else:
-        items = [fmt.format(v) for v in values]
+        items = [_element_str(v, fmt, imag_fmt) for v in values]
     lines = [", ".join(items[i : i + per_line]) for i in range(0, len(items), per_line)]
     return "[" + (",\n" + " " * (indent + 1)).join(lines) + "]"
 
 
 def _block_str(
-    arr: np.ndarray, cuts: tuple[bool, ...], indent: int, fmt: _Formatter, edgeitems: int
+    arr: np.ndarray,
+    cuts: tuple[bool, ...],
+    indent: int,
+    fmt: _Formatter,
+    imag_fmt: _Formatter | None,
+    edgeitems: int,
 ) -> str:
     """Nested-bracket text of ``arr`` (already reduced to its shown entries)."""
     if arr.ndim == 0:
-        return fmt.format(arr.item())
+        return _element_str(arr.item(), fmt, imag_fmt)
     if arr.ndim == 1:
-        return _vector_str(arr, cuts[0], indent, fmt, edgeitems)
-    parts = [_block_str(sub, cuts[1:], indent + 1, fmt, edgeitems) for sub in arr]
+        return _vector_str(arr, cuts[0], indent, fmt, imag_fmt, edgeitems)
+    parts = [_block_str(sub, cuts[1:], indent + 1, fmt, imag_fmt, edgeitems) for sub in arr]
     if cuts[0]:
         parts = parts[:edgeitems] + ["..."] + parts[edgeitems:]
     # Blocks of rank k are separated by k-1 blank lines, as in NumPy and PyTorch.
@@ -234,7 +267,12 @@ def _values_str(arr: np.ndarray, indent: int) -> str:
         edgeitems = 0
         cuts = (False,) * arr.ndim
         shown = arr
-    return _block_str(shown, cuts, indent, _Formatter(shown), edgeitems)
+    if shown.dtype.kind == "c":
+        # Real and imaginary parts each choose their own format from their own values.
+        return _block_str(
+            shown, cuts, indent, _Formatter(shown.real), _Formatter(shown.imag), edgeitems
+        )
+    return _block_str(shown, cuts, indent, _Formatter(shown), None, edgeitems)
 
 
 def _add_suffixes(text: str, suffixes: list[str], indent: int) -> str:
@@ -287,9 +325,11 @@ def format_tensor(
         requires_grad: printed as ``requires_grad=True`` when no ``grad_fn_name`` is given.
         grad_fn_name: class name of the tensor's ``grad_fn`` (e.g. ``'MulBackward0'``) or None.
         prefix: text before the values; its length sets the indentation of wrapped lines.
-        default_float_dtype: name of the current default float dtype. Its name, ``int64`` and
-            ``bool`` are not printed (``dtype=gpuarr.<name>`` is printed for the others, and
-            for every dtype but the default float one when the tensor is empty).
+        default_float_dtype: name of the current default float dtype. Its name, that of the
+            matching default complex dtype (``complex128`` when it is ``float64``, else
+            ``complex64``), ``int64`` and ``bool`` are not printed (``dtype=gpuarr.<name>`` is
+            printed for the others, and for every dtype but the default float one when the
+            tensor is empty).
 
     Returns:
         The full text, e.g. ``"tensor([1., 2.], dtype=gpuarr.float64)"``.
@@ -299,6 +339,8 @@ def format_tensor(
         'tensor([0., 1.])'
         >>> format_tensor(np.array(3.5, dtype=np.float64), device="cuda:0")
         "tensor(3.5000, device='cuda:0', dtype=gpuarr.float64)"
+        >>> format_tensor(np.array([1 + 2j, 3 - 0.5j], dtype=np.complex64))
+        'tensor([1.+2.0000j, 3.-0.5000j])'
     """
     arr = _to_host(arr)
     if dtype_name is None:
@@ -319,7 +361,10 @@ def format_tensor(
     else:
         if not _OPTS.edgeitems:
             suffixes.append(f"size={tuple(arr.shape)}")
-        if dtype_name != default_float_dtype and dtype_name not in _ALWAYS_IMPLICIT:
+        # As PyTorch: the default complex dtype is complex128 only with a float64 default.
+        default_complex = "complex128" if default_float_dtype == "float64" else "complex64"
+        implicit = _ALWAYS_IMPLICIT | {default_float_dtype, default_complex}
+        if dtype_name not in implicit:
             suffixes.append(dtype_suffix)
         body = _values_str(arr, indent)
 
