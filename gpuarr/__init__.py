@@ -20,6 +20,10 @@ from ._device import device
 from ._dtype import (
     bfloat16,
     bool,
+    cdouble,
+    cfloat,
+    complex64,
+    complex128,
     double,
     dtype,
     finfo,
@@ -65,6 +69,7 @@ from .autograd.grad_mode import (
     set_grad_enabled,
 )
 from .ops.activation import *  # noqa: F403
+from .ops.complex_ops import *  # noqa: F403
 from .ops.conversion import clone
 from .ops.counting import *  # noqa: F403
 from .ops.elementwise import *  # noqa: F403
@@ -88,6 +93,7 @@ from .ops.stacking import *  # noqa: F403
 from .ops.stats import *  # noqa: F403
 from .ops.tensor_extra import *  # noqa: F403
 from .ops.tensor_info import *  # noqa: F403
+from .ops import complex_grads as _complex_grads  # noqa: F401 - marks the complex-ready ops
 from .serialization import load, save
 
 # Subpackages, importable as gpuarr.nn etc. (none of them imports CuPy, torch or TensorFlow).

@@ -105,10 +105,15 @@ def _infer_np_dtype(arr: np.ndarray, from_python: bool) -> np.dtype:
             return np.dtype(np.int64)
         if arr.dtype in D.FROM_NP:
             return arr.dtype
+    if k == "c":
+        if from_python:
+            return D.default_complex().np
+        if arr.dtype in D.FROM_NP:
+            return arr.dtype
     raise TypeError(
         f"can't convert np.ndarray of type numpy.{arr.dtype}. The only supported types are: "
-        "float64, float32, float16, bfloat16, int64, int32, int16, int8, uint64, uint32, uint16, "
-        "uint8, and bool."
+        "float64, float32, float16, bfloat16, complex64, complex128, int64, int32, int16, int8, "
+        "uint64, uint32, uint16, uint8, and bool."
     )
 
 
@@ -185,6 +190,8 @@ def _host_array(data, dtype=None):
             _python_ints_overflow(data, dtype)
             return np.asarray(float(data)), True
         return np.asarray(data), True
+    if isinstance(data, complex):
+        return np.asarray(data), True
     if hasattr(data, "__array__") or hasattr(data, "__array_interface__"):
         return np.asarray(data), False
     raise _CannotInfer(f"Could not infer dtype of {type(data).__name__}")
@@ -244,9 +251,11 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False,
         if str(data.dtype) == "torch.bfloat16":  # torch has no NumPy bfloat16: copy the bits
             data = data.view(sys.modules["torch"].int16).numpy().view(D.bfloat16.np)
         else:
-            data = data.numpy()
+            data = data.resolve_conj().numpy()  # (torch's lazily conjugated tensors too)
     arr, from_py = _host_array(data, dtype)
     dt = D.as_dtype(dtype).np if dtype is not None else _infer_np_dtype(arr, from_py)
+    if from_py and arr.dtype.kind == "c" and dt.kind != "c":
+        raise TypeError("must be real number, not complex")  # torch's, from Python data
     if from_py and dt.kind in "iu" and arr.size:
         _check_range(arr, dt)
     dev = dev or CPU

@@ -32,6 +32,10 @@ __all__ = [
     "uint32",
     "uint64",
     "bool",
+    "complex64",
+    "complex128",
+    "cfloat",
+    "cdouble",
     "half",
     "float",
     "double",
@@ -47,7 +51,7 @@ __all__ = [
     "iinfo",
 ]
 
-_BOOL, _INT, _FLOAT = 0, 1, 2
+_BOOL, _INT, _FLOAT, _COMPLEX = 0, 1, 2, 3
 
 
 # The module name that dtypes, ``Size`` and layouts print with: 'torch' while
@@ -63,7 +67,8 @@ class dtype:
         name: short name ("float32").
         itemsize: bytes per element.
         is_floating_point: True for float16/bfloat16/float32/float64.
-        is_signed: True for signed integers and floats.
+        is_complex: True for complex64/complex128.
+        is_signed: True for signed integers, floats and complex types.
     """
 
     __slots__ = ("name", "np", "itemsize", "is_floating_point", "is_signed", "_cat", "is_complex")
@@ -73,8 +78,8 @@ class dtype:
         self.np = np.dtype(np_dtype)
         self.itemsize = self.np.itemsize
         self.is_floating_point = category == _FLOAT
-        self.is_complex = False
-        self.is_signed = category == _FLOAT or (category == _INT and self.np.kind == "i")
+        self.is_complex = category == _COMPLEX
+        self.is_signed = category >= _FLOAT or (category == _INT and self.np.kind == "i")
         self._cat = category
 
     def __repr__(self) -> str:
@@ -102,6 +107,8 @@ uint16 = dtype("uint16", np.uint16, _INT)
 uint32 = dtype("uint32", np.uint32, _INT)
 uint64 = dtype("uint64", np.uint64, _INT)
 bool = dtype("bool", np.bool_, _BOOL)  # noqa: A001 - torch exposes gpuarr.bool too
+complex64 = dtype("complex64", np.complex64, _COMPLEX)
+complex128 = dtype("complex128", np.complex128, _COMPLEX)
 
 
 class _BFloat16(dtype):
@@ -158,14 +165,17 @@ def is_float_np(np_dtype: np.dtype) -> _builtins.bool:
 # torch's aliases
 half, float, double = float16, float32, float64  # noqa: A001
 short, int, long = int16, int32, int64  # noqa: A001
+cfloat, cdouble = complex64, complex128
 
 ALL_DTYPES = (float16, float32, float64, int8, int16, int32, int64, uint8, uint16, uint32, uint64,
-              bool, bfloat16)
+              bool, bfloat16, complex64, complex128)
+COMPLEX_DTYPES = (complex64, complex128)
 _LIMITED = frozenset({uint16, uint32, uint64})
 _SCALAR_NAMES = {"float16": "Half", "float32": "Float", "float64": "Double", "int8": "Char",
                  "int16": "Short", "int32": "Int", "int64": "Long", "uint8": "Byte",
                  "uint16": "UInt16", "uint32": "UInt32", "uint64": "UInt64", "bool": "Bool",
-                 "bfloat16": "BFloat16"}
+                 "bfloat16": "BFloat16", "complex64": "ComplexFloat",
+                 "complex128": "ComplexDouble"}
 FLOAT_DTYPES = (float16, float32, float64, bfloat16)
 _NAMES = {d.name: d for d in ALL_DTYPES}
 # NumPy dtype -> gpuarr dtype; hot path of Tensor.dtype. bfloat16 joins when ml_dtypes loads.
@@ -212,6 +222,8 @@ def as_dtype(d) -> dtype:
         return int64
     if d is _pybool:
         return bool
+    if d is _builtins.complex:
+        return default_complex()
     try:
         nd = np.dtype(d)
         if nd.kind == "V" and nd.name == "bfloat16":  # ml_dtypes' type, imported by the user
@@ -227,7 +239,7 @@ def as_dtype(d) -> dtype:
 
 
 _ALIASES = {"half": float16, "float": float32, "double": float64, "short": int16, "int": int32,
-            "long": int64}
+            "long": int64, "cfloat": complex64, "cdouble": complex128}
 
 
 def promote_types(a: dtype, b: dtype) -> dtype:
@@ -244,23 +256,57 @@ def promote_types(a: dtype, b: dtype) -> dtype:
             "Promotion for uint16, uint32, uint64 types is not supported, attempted to promote "
             f"{_SCALAR_NAMES[a.name]} and {_SCALAR_NAMES[b.name]}")
     if a._cat != b._cat:
-        return a if a._cat > b._cat else b
+        hi, lo = (a, b) if a._cat > b._cat else (b, a)
+        # complex64 with float64 is complex128: the float's precision is kept (torch's table)
+        return complex128 if hi is complex64 and lo is float64 else hi
     if a._cat == _BOOL:
         return a
     return FROM_NP[np.promote_types(a.np, b.np)]
 
 
 def scalar_category(x) -> int:
-    """Category of a Python scalar: bool, int or float."""
+    """Category of a Python scalar: bool, int, float or complex."""
     t = x.__class__
     if t is _pybool or t is np.bool_:
         return _BOOL
     if t is _pyint or isinstance(x, np.integer):
         return _INT
+    if t is _builtins.complex or isinstance(x, np.complexfloating):
+        return _COMPLEX
     return _FLOAT
 
 
+def default_complex() -> dtype:
+    """The complex dtype of Python complex numbers: complex128 when the default float dtype is
+    float64, else complex64 (torch's ``complex32`` for a float16 default is not supported)."""
+    return complex128 if _default_float is float64 else complex64
+
+
+def to_complex(d: dtype) -> dtype:
+    """The complex dtype with ``d``'s precision (torch's ``toComplexType``).
+
+    Raises:
+        TypeError: for types with no complex counterpart in gpuarr (float16, bfloat16, ints).
+    """
+    if d._cat == _COMPLEX:
+        return d
+    if d is float64:
+        return complex128
+    if d is float32 or d is bfloat16:  # bfloat16 has float32's range: torch maps it so too
+        return complex64
+    raise TypeError(f"gpuarr has no complex dtype with {d.name} parts"
+                    + (" (torch's complex32)" if d is float16 else ""))
+
+
+def to_real(d: dtype) -> dtype:
+    """The dtype of a complex dtype's parts (``complex64`` -> ``float32``); real dtypes map to
+    themselves."""
+    return float64 if d is complex128 else float32 if d is complex64 else d
+
+
 def _default_for(cat: int) -> dtype:
+    if cat == _COMPLEX:
+        return default_complex()
     return bool if cat == _BOOL else int64 if cat == _INT else _default_float
 
 
@@ -289,13 +335,23 @@ def result_type(*operands) -> dtype:
         if result is None:
             result = zero_t
         elif zero_t._cat > result._cat:
-            result = zero_t
+            result = _higher_category(result, zero_t)
     if scalar_cat is not None:
         if result is None:
             result = _default_for(scalar_cat)
         elif scalar_cat > result._cat:
-            result = _default_for(scalar_cat)
+            result = _higher_category(result, _default_for(scalar_cat))
     return result
+
+
+def _higher_category(result: dtype, other: dtype) -> dtype:
+    """``other`` (of a higher category, from a lower-priority operand) joining ``result``: its
+    own dtype, except that a complex one takes a float ``result``'s precision (torch's
+    ``combine_categories``: float64 tensor + 1j is complex128, float32 tensor + a complex128
+    0-d tensor is complex64; float16 would be complex32, which gpuarr lacks: TypeError)."""
+    if other._cat == _COMPLEX and result._cat == _FLOAT:
+        return to_complex(result)
+    return other
 
 
 def _np_finfo(np_dtype: np.dtype):
@@ -324,6 +380,7 @@ class finfo:
 
     def __init__(self, type=None) -> None:  # noqa: A002 - torch's parameter name
         d = _default_float if type is None else as_dtype(type)
+        d = to_real(d)  # a complex type's limits are its parts' (as torch.finfo)
         if not d.is_floating_point:
             raise TypeError("gpuarr.finfo() requires a floating point input type. Use "
                             "gpuarr.iinfo to handle 'gpuarr.finfo'")
@@ -375,6 +432,7 @@ def can_cast(from_: dtype, to: dtype) -> _builtins.bool:
 _CTYPES = {
     "int8": "int8_t", "uint8": "uint8_t", "int16": "int16_t", "int32": "int", "int64": "int64_t",
     "float16": "c10::Half", "float32": "float", "float64": "double", "bfloat16": "c10::BFloat16",
+    "complex64": "c10::complex<float>", "complex128": "c10::complex<double>",
 }
 
 
@@ -386,6 +444,12 @@ def fits(np_dtype: np.dtype, value) -> _builtins.bool:
     k = np_dtype.kind
     if k == "b":
         return True
+    if isinstance(value, (_builtins.complex, np.complexfloating)):
+        if k == "c":
+            return True
+        if value.imag != 0:  # torch: a complex value with an imaginary part overflows a real type
+            return False
+        value = value.real
     if k in "iu":
         if isinstance(value, _builtins.float) or isinstance(value, np.floating):
             if value != value or value in (_builtins.float("inf"), _builtins.float("-inf")):
@@ -393,8 +457,6 @@ def fits(np_dtype: np.dtype, value) -> _builtins.bool:
         info = np.iinfo(np_dtype)
         lo = -_builtins.int(info.max) if k == "u" else _builtins.int(info.min)
         return lo <= value <= _builtins.int(info.max)
-    if isinstance(value, _builtins.complex):
-        return True
     v = abs(_builtins.float(value))
     return not (_builtins.float(_np_finfo(np_dtype).max) < v < _builtins.float("inf"))
 
@@ -417,4 +479,8 @@ def checked_scalar(np_dtype: np.dtype, value, name: str | None = None):
                            f"{name or _CTYPES.get(np_dtype.name, np_dtype.name)} without overflow")
     if np_dtype.kind == "u" and isinstance(value, _builtins.int) and value < 0:
         value += _builtins.int(np.iinfo(np_dtype).max) + 1  # two's complement wrap, as torch
+    if isinstance(value, _builtins.complex) and np_dtype.kind != "c":
+        value = value.real  # no imaginary part (fits checked it)
+        if np_dtype.kind in "iub":
+            value = _builtins.int(value) if np_dtype.kind != "b" else _builtins.bool(value)
     return np_dtype.type(value)

@@ -144,7 +144,8 @@ class Tensor(
         if dtype is None:
             names = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
                      "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
-                     "bool": "Bool", "bfloat16": "BFloat16"}
+                     "bool": "Bool", "bfloat16": "BFloat16", "complex64": "ComplexFloat",
+                     "complex128": "ComplexDouble"}
             pre = "gpuarr.cuda." if self._device.type == "cuda" else "gpuarr."
             return f"{pre}{names[self.dtype.name]}Tensor"
         return cast_to_type(self, dtype)
@@ -195,6 +196,14 @@ class Tensor(
 
     def half(self) -> Tensor:
         return self.to(D.float16)
+
+    def cfloat(self) -> Tensor:
+        """``self.to(gpuarr.complex64)``."""
+        return self.to(D.complex64)
+
+    def cdouble(self) -> Tensor:
+        """``self.to(gpuarr.complex128)``."""
+        return self.to(D.complex128)
 
     def bfloat16(self) -> Tensor:
         """``self.to(gpuarr.bfloat16)`` (CPU only: CuPy cannot compute in bfloat16)."""

@@ -14,8 +14,10 @@ Structure document (each value is one node):
   ``ordered``) with its keys in order; keys are nodes too, so ``int`` keys (optimizer state)
   come back as ints;
 * ``{"$float": "nan" | "inf" | "-inf"}`` a non-finite float (JSON has no literal for them);
-* ``{"$tensor": NAME, "device": "cuda:0", "requires_grad": true?, "parameter": true?}`` a
-  gpuarr Tensor (or ``nn.Parameter``) whose data is the file tensor ``NAME``;
+* ``{"$tensor": NAME, "device": "cuda:0", "requires_grad": true?, "parameter": true?,
+  "complex": true?}`` a gpuarr Tensor (or ``nn.Parameter``) whose data is the file tensor
+  ``NAME``; a complex tensor is stored as its real view (``view_as_real``: float32 or float64
+  with a last dimension of 2), as safetensors has no complex128 code;
 * ``{"$ndarray": NAME}`` a NumPy array and ``{"$npscalar": NAME}`` a NumPy scalar.
 
 Limits, so that any file can be checked before anything is built from it: the structure
@@ -73,7 +75,7 @@ MAX_DEPTH = 200  # JSON arrays/objects nesting in the structure document
 _MAX_INT_DIGITS = 4300  # sys.int_info.default_max_str_digits
 _INT_LIMIT = 10**_MAX_INT_DIGITS
 _TENSOR_DTYPES = {"float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8",
-                  "uint16", "uint32", "uint64", "bool", "bfloat16"}
+                  "uint16", "uint32", "uint64", "bool", "bfloat16", "complex64", "complex128"}
 
 
 def _describe(path: tuple[Any, ...]) -> str:
@@ -175,12 +177,21 @@ class _Encoder:
         if dtype_name not in _TENSOR_DTYPES:
             raise TypeError(f"gpuarr.save: {_describe(path)} has unsupported dtype {t.dtype}")
 
+        cplx = t.dtype.is_complex
+
         def fetch() -> np.ndarray:
             # Copied to the host one tensor at a time, while the file is written.
-            return np.asarray(t.detach().cpu().numpy())
+            arr = np.asarray(t.detach().cpu().numpy())
+            return np.ascontiguousarray(arr)[..., None].view(arr.real.dtype) if cplx else arr
 
-        name = self._add(path, (t.dtype.np, tuple(t.shape)), fetch)
+        if cplx:  # stored as (real, imaginary) pairs
+            info = (t.dtype.np.type(0).real.dtype, (*t.shape, 2))
+        else:
+            info = (t.dtype.np, tuple(t.shape))
+        name = self._add(path, info, fetch)
         node: dict[str, Any] = {"$tensor": name, "device": str(t.device)}
+        if cplx:
+            node["complex"] = True
         if t.requires_grad:
             node["requires_grad"] = True
         if isinstance(t, Parameter):
@@ -321,7 +332,13 @@ class _Decoder:
             raise self.fail(f"tensor '{name}' has a device that is not a string: {location!r}")
         parameter = self._flag(name, node, "parameter")
         requires_grad = self._flag(name, node, "requires_grad")
-        if requires_grad and arr.dtype.kind not in "fV":
+        if self._flag(name, node, "complex"):
+            if arr.dtype not in (np.float32, np.float64) or arr.ndim == 0 or arr.shape[-1] != 2:
+                raise self.fail(f"tensor '{name}' is marked complex but is not float32 or "
+                                f"float64 pairs: dtype {arr.dtype.name}, shape {arr.shape}")
+            ctype = np.complex64 if arr.dtype == np.float32 else np.complex128
+            arr = np.ascontiguousarray(arr).view(ctype)[..., 0]
+        if requires_grad and arr.dtype.kind not in "fVc":
             raise self.fail(f"tensor '{name}' is marked requires_grad but has dtype "
                             f"{arr.dtype.name}; only floating-point tensors can require "
                             "gradients")

@@ -33,6 +33,7 @@ from . import _dtype as D
 from ._creation import as_tensor, empty, tensor
 from ._tensor import Tensor
 from .backends import backend_of
+from .ops.complex_ops import view_as_complex
 from .ops.random import randint
 
 __all__ = ["assert_close", "make_tensor", "assert_allclose"]
@@ -578,6 +579,10 @@ def make_tensor(
             result.uniform_(lo / 2, hi / 2).mul_(2)
         else:
             result.uniform_(lo, hi)
+    elif dtype.is_complex:  # as torch: real and imaginary parts drawn like the real dtype's
+        parts = make_tensor((*shape, 2), dtype=D.to_real(dtype), device=device, low=low,
+                            high=high)
+        result = view_as_complex(parts)
     else:
         raise TypeError(f"The requested dtype '{dtype}' is not supported by "
                         "torch.testing.make_tensor().")

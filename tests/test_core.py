@@ -63,8 +63,9 @@ def test_defaults():
     assert (gpuarr.tensor([1, 2]) + 1.5).dtype is gpuarr.float32
     assert gpuarr.arange(3).dtype is gpuarr.int64
     assert gpuarr.arange(0.0, 1.0, 0.25).dtype is gpuarr.float32
-    with pytest.raises(TypeError):
-        gpuarr.tensor(np.zeros(2, dtype=np.complex64))
+    assert gpuarr.tensor(np.zeros(2, dtype=np.complex64)).dtype is gpuarr.complex64
+    with pytest.raises(TypeError, match="can't convert np.ndarray of type numpy.c"):
+        gpuarr.tensor(np.zeros(2, dtype=np.clongdouble))
 
 
 # ---------------------------------------------------------------- factories

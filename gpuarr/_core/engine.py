@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 from ..backends.oom import raise_if_oom
 from .capture import backward_runs
-from .function import Node, _acc_hooks_used, _anomaly
+from .function import Node, _acc_hooks_used, _anomaly, conj_backward
 from .grad_mode import _state
 from .tensor import TensorBase, _make
 
@@ -111,6 +111,8 @@ def _validate(node: Node, grads) -> list:
                 )
             g = _sum_to(g, shape)
         if g._data.dtype != np_dtype:
+            if g._data.dtype.kind == "c" and np_dtype.kind != "c":
+                g = g.real  # a real input of a complex result gets the real part (torch's rule)
             g = g.to(np_dtype)
         if g._device is not node.device:
             raise RuntimeError(
@@ -534,8 +536,9 @@ def _call_node(node: Node, grads_out: list, create_graph: bool, owner: _Owner, c
         _retain_and_capture(node, grads_out, create_graph, owner, cap_node, capture)
     if node._materialize:
         _materialize(node, grads_out)
-    fn = node._fn
-    grads_in = fn.backward(node, *grads_out)
+    if node._cplx:
+        return _validate(node, conj_backward(node, grads_out))
+    grads_in = node._fn.backward(node, *grads_out)
     return _validate(node, grads_in)
 
 
@@ -582,7 +585,8 @@ def _call_node_hooked(node: Node, grads_out: list, create_graph: bool, owner: _O
     received = tuple(grads_out)  # what the hooks see as grad_outputs: before zeros fill in
     if node._materialize:
         _materialize(node, grads_out)
-    grads_in = _validate(node, node._fn.backward(node, *grads_out))
+    grads_in = _validate(node, conj_backward(node, grads_out) if node._cplx
+                         else node._fn.backward(node, *grads_out))
     post = node._fn_post_hooks
     if post:
         pos = node._grad_input_positions()

@@ -255,6 +255,7 @@ class Node:
     _fn_post_hooks = None  # register_hook
     _retain = None
     _materialize = True
+    _cplx = False  # a complex op of a HOLOMORPHIC Function: the engine conjugates around backward
 
     def __init__(self, fn, xp, device, n_args: int) -> None:
         self._fn = fn
@@ -501,6 +502,8 @@ class _FunctionMeta(type):
         raw = ns.get("_raw", getattr(cls, "_raw", False))
         node_name = ns.get("_node_name") or name + ("Backward0" if raw else "Backward")
         cls._node_name = node_name
+        if "_complex_grad" not in ns and not cls.__module__.startswith("gpuarr."):
+            cls._complex_grad = True  # a user's Function: its backward's business, as in torch
         cls._node_cls = type(node_name, (Node,), {
             "__slots__": (),
             # torch's built-in nodes print as <MulBackward0 object at 0x...>, which object's
@@ -541,6 +544,14 @@ class Function(metaclass=_FunctionMeta):
     # instead of forward: apply's, and apply_raw's, which passes the arguments after the
     # first as given, so only ops whose other arguments are not Tensors declare it
     _compute = None
+    # whether backward follows torch's convention for complex tensors (the conjugate Wirtinger
+    # derivative: for a C-linear map y = A x, grad_x = A^H grad_y; a real input gets the real
+    # part). Recording an op without it on a complex tensor that needs a gradient raises
+    # (complex_grad_error), rather than giving a silently wrong gradient. HOLOMORPHIC: the
+    # backward is written for real tensors as products of the incoming gradient with
+    # derivatives (g * f'(x), g @ b.mT, ...); for complex ones the engine runs it on conj(g)
+    # and conjugates what it returns, which gives g * conj(f'(x)) (see conj_backward)
+    _complex_grad: bool | str = False
 
     @staticmethod
     def forward(ctx, *args):
@@ -679,6 +690,8 @@ def _apply(cls, args: tuple):
             if a._rg:
                 nig[i] = True
                 meta[i] = (d.shape, d.dtype)
+                if d.dtype.kind == "c":
+                    _complex_node(cls, node, "inputs")
                 fn = a._gfn
                 edges[i] = (fn, a._output_nr) if fn is not None else a
             elif d.dtype.kind not in "fcV":  # ("V": bfloat16)
@@ -705,9 +718,12 @@ def _apply(cls, args: tuple):
             continue
         d = o._data
         out_meta.append((d.shape, d.dtype))
-        if d.dtype.kind in "fV" and not nondiff_all and not (
+        kind = d.dtype.kind
+        if kind in "fVc" and not nondiff_all and not (
             nd_ids and (id(o) in nd_ids or id(d) in nd_ids)
         ):
+            if kind == "c":
+                _complex_node(cls, node, "outputs")
             o._rg = True
             o._gfn = node
             o._output_nr = i
@@ -756,6 +772,8 @@ def record_one_output(cls, a, b):
     ra = a._rg
     if ra:
         meta[0] = (da.shape, da.dtype)
+        if da.dtype.kind == "c":
+            _complex_node(cls, node, "inputs")
         fn = a._gfn
         edges[0] = (fn, a._output_nr) if fn is not None else a
     elif da.dtype.kind not in "fcV":  # as _apply_general marks them: not graph inputs
@@ -771,6 +789,8 @@ def record_one_output(cls, a, b):
                 rb = b._rg
                 if rb:
                     meta[1] = (db.shape, db.dtype)
+                    if db.dtype.kind == "c":
+                        _complex_node(cls, node, "inputs")
                     fn = b._gfn
                     edges[1] = (fn, b._output_nr) if fn is not None else b
                 elif db.dtype.kind not in "fcV":
@@ -790,6 +810,10 @@ def record_one_output(cls, a, b):
     result._device = device
     node._out_meta = [(d.shape, d.dtype)]
     if d.dtype.kind in "fV":  # "V": bfloat16
+        result._rg = True
+        result._gfn = node
+    elif d.dtype.kind == "c":
+        _complex_node(cls, node, "outputs")
         result._rg = True
         result._gfn = node
     else:
@@ -820,6 +844,41 @@ def record_one_output(cls, a, b):
         node._saved = tuple(saved)
         node._saved_versions = tuple(vers)
     return result
+
+
+HOLOMORPHIC = "holomorphic"  # a Function._complex_grad value (see there)
+
+
+def _complex_node(cls, node, which: str) -> None:
+    """Check that op ``cls`` may record a complex node (else raise complex_grad_error), and
+    mark the node for :func:`conj_backward` when its backward is HOLOMORPHIC."""
+    flag = cls._complex_grad
+    if not flag:
+        raise complex_grad_error(cls, which)
+    if flag is HOLOMORPHIC:
+        node._cplx = True
+
+
+def conj_backward(node, grads: tuple):
+    """Run a HOLOMORPHIC backward on complex gradients: ``conj(backward(conj(g)))``. For a
+    formula linear in ``g`` with holomorphic factors, ``conj(conj(g) * f')`` is ``g * conj(f')``,
+    torch's gradient; for real-linear maps (sums, reshapes) it changes nothing."""
+    res = node._fn.backward(node, *[None if g is None else g.conj() for g in grads])
+    if isinstance(res, tuple):
+        return tuple(None if r is None else r.conj() for r in res)
+    return None if res is None else res.conj()
+
+
+def complex_grad_error(cls, which: str) -> RuntimeError:
+    """The error for recording op ``cls``, which has no complex autograd, on complex
+    ``which`` ('inputs' or 'outputs') when gradients are needed (torch's message for outputs)."""
+    name = cls._node_name
+    if which == "outputs":
+        return RuntimeError(f"{name} does not support automatic differentiation for outputs "
+                            "with complex dtype.")
+    return RuntimeError(f"{name}: gpuarr has no derivative of this op for complex inputs; "
+                        "detach() the complex tensor, or compute with real tensors "
+                        "(view_as_real) before this op")
 
 
 def _version_of(t) -> int:

@@ -141,7 +141,7 @@ class TensorBase:
         return self._data.dtype.kind in "fV"  # bfloat16 (ml_dtypes) has NumPy kind 'V'
 
     def is_complex(self) -> bool:
-        return False
+        return self._data.dtype.kind == "c"
 
     def data_ptr(self) -> int:
         d = self._data
@@ -162,7 +162,7 @@ class TensorBase:
         Raises:
             RuntimeError: for integer/bool tensors, or when turning it off on a non-leaf.
         """
-        if requires_grad and self._data.dtype.kind not in "fV":  # 'V': bfloat16
+        if requires_grad and self._data.dtype.kind not in "fVc":  # 'V': bfloat16
             raise RuntimeError("only Tensors of floating point dtype can require gradients")
         if not requires_grad and self._gfn is not None:
             raise RuntimeError(
@@ -382,10 +382,10 @@ class TensorBase:
         return bool(self.item())
 
     def __float__(self) -> float:
-        return float(self.item())
+        return float(_real_value(self.item(), "double"))
 
     def __int__(self) -> int:
-        return int(self.item())
+        return int(_real_value(self.item(), "int64_t"))
 
     def __index__(self) -> int:
         if self._data.dtype.kind not in "iub" or self._data.size != 1:
@@ -524,3 +524,13 @@ def _device_mismatch(a: device, b: device) -> RuntimeError:
         "Expected all tensors to be on the same device, but found at least two devices, "
         f"{a} and {b}!"
     )
+
+
+def _real_value(v, ctype: str):
+    """A Python number read from a tensor, as a real number: a complex one must have no
+    imaginary part (torch's error names the C++ type it converts to)."""
+    if isinstance(v, complex):
+        if v.imag != 0:
+            raise RuntimeError(f"value cannot be converted to type {ctype} without overflow")
+        return v.real
+    return v

@@ -1,7 +1,8 @@
 """Numerical gradient checks: :func:`gradcheck` and :func:`gradgradcheck`.
 
 Both compare the analytical Jacobian (one backward pass per output element) with central
-finite differences, and on failure raise ``GradcheckError`` showing both Jacobians.
+finite differences, and on failure raise ``GradcheckError`` showing both Jacobians. Complex
+inputs and outputs are checked as their real and imaginary parts (see :func:`_as_real`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from .._core.tensor import TensorBase
 from .._creation import zeros_like
 from .._random import Generator
 from ..backends import sync_debug
+from ..ops.complex_ops import view_as_complex, view_as_real
 from ..ops.random import randn
 from ._backward import grad as _grad
 
@@ -32,7 +34,26 @@ def _diff_inputs(inputs):
 
 
 def _outputs(fn, inputs):
-    return [o for o in _tup(fn(*inputs)) if isinstance(o, TensorBase) and o.is_floating_point()]
+    return [o for o in _tup(fn(*inputs))
+            if isinstance(o, TensorBase) and (o.is_floating_point() or o.is_complex())]
+
+
+def _as_real(func, inputs: tuple) -> tuple:
+    """``(func', inputs')``: ``func`` as a function of real tensors. Complex inputs enter as
+    their ``view_as_real`` pairs (fresh leaves) and complex outputs leave as such pairs, so
+    the real Jacobian of ``func'`` is the whole derivative of ``func``; view_as_real and
+    view_as_complex translate torch's complex gradients to it exactly."""
+    cplx = [isinstance(x, TensorBase) and x.is_complex() for x in inputs]
+    real_inputs = tuple(
+        view_as_real(x.detach()).clone().requires_grad_(x.requires_grad) if c else x
+        for x, c in zip(inputs, cplx))
+
+    def real_func(*args):
+        outs = func(*[view_as_complex(a) if c else a for a, c in zip(args, cplx)])
+        return tuple(view_as_real(o) if isinstance(o, TensorBase) and o.is_complex() else o
+                     for o in _tup(outs))
+
+    return real_func, real_inputs
 
 
 def _numerical(fn, inputs, idx, eps):
@@ -87,7 +108,8 @@ def gradcheck(func, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: floa
 
     Args:
         func: takes ``inputs`` and returns a Tensor or tuple of Tensors.
-        inputs: Tensor or tuple; those with ``requires_grad=True`` are checked. Use float64.
+        inputs: Tensor or tuple; those with ``requires_grad=True`` are checked. Use float64
+            (or complex128).
         eps: finite-difference step.
         atol, rtol: tolerances.
         raise_exception: raise GradcheckError on mismatch (else return False).
@@ -100,7 +122,7 @@ def gradcheck(func, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: floa
         >>> gpuarr.autograd.gradcheck(gpuarr.sin, (x,))
         True
     """
-    inputs = _tup(inputs)
+    func, inputs = _as_real(func, _tup(inputs))
     idx = _diff_inputs(inputs)
     if not idx:
         raise ValueError("gradcheck expects at least one input tensor to require gradient")
@@ -132,7 +154,7 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps: float = 1e-6, atol: f
     Returns:
         True when all second-order Jacobians match.
     """
-    inputs = _tup(inputs)
+    func, inputs = _as_real(func, _tup(inputs))
     idx = _diff_inputs(inputs)
     with enable_grad():
         outs = _outputs(func, inputs)

@@ -240,6 +240,11 @@ class CupyBackend(Backend):
         if out.dtype in _ATOMIC_ADD:
             cupyx.scatter_add(out, key, values)
             return
+        if out.dtype.kind == "c":  # no complex atomics: the parts, through their real views
+            v = cp.asarray(values, dtype=out.dtype)
+            self.add_at(out.real, key, v.real)
+            self.add_at(out.imag, key, v.imag)
+            return
         vals = cp.asarray(values).astype(np.int64).view(np.uint64)
         if out.dtype == np.int64:
             cupyx.scatter_add(out.view(np.uint64), key, vals)

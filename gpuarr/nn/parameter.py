@@ -44,8 +44,9 @@ class Parameter(Tensor):
         if not isinstance(data, Tensor):
             raise TypeError(
                 f"Parameter(): argument 'data' must be Tensor, not {type(data).__name__}")
-        if requires_grad and data._data.dtype.kind not in "fV":
-            raise RuntimeError("Only Tensors of floating point dtype can require gradients")
+        if requires_grad and data._data.dtype.kind not in "fVc":
+            raise RuntimeError("Only Tensors of floating point and complex dtype can require "
+                               "gradients")
         obj = object.__new__(cls)
         _init_from(obj, data, requires_grad)
         return obj

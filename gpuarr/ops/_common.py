@@ -98,7 +98,7 @@ def same_device(*tensors) -> tuple:
                  for t in tensors)
 
 
-_SCALARS = (int, float, bool, np.number, np.bool_)
+_SCALARS = (int, float, complex, bool, np.number, np.bool_)
 
 
 def as_tensor_arg(x, like: Tensor | None = None, name: str = "input") -> Tensor:
@@ -141,7 +141,7 @@ def promote_operands(a, b, op: str, force_float: bool = False):
     if not isinstance(b, (TensorBase, *_SCALARS)):
         b = as_tensor_arg(b, a if isinstance(a, TensorBase) else None)
     res = D.result_type(a, b)
-    if force_float and not res.is_floating_point:
+    if force_float and not (res.is_floating_point or res.is_complex):
         res = D.get_default_dtype()
     return _cast(a, res), _cast(b, res), res
 

@@ -80,6 +80,8 @@ def relu(input: Tensor) -> Tensor:
     d = input._data
     if d.dtype.kind == "b":
         raise RuntimeError("Boolean inputs not supported for relu")
+    if d.dtype.kind == "c":
+        raise NotImplementedError("clamp is not supported for complex types")
     if no_grad_needed(input):
         input._device._xp()  # on the input's device
         return _make(input._device._backend().relu(d), input._device)

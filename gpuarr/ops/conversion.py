@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -44,6 +45,10 @@ class ToCopy(Function):
 
     @staticmethod
     def forward(ctx, x, device, np_dtype, src_device):
+        if x.dtype.kind == "c" and np_dtype is not None and np_dtype.kind != "c":
+            warnings.warn("Casting complex values to real discards the imaginary part",
+                          UserWarning, stacklevel=2)
+            x = x.real  # (NumPy's own cast would warn with its ComplexWarning)
         if device is not None and device is not src_device:
             if device is CPU:
                 arr = src_device._backend().to_host(x)

@@ -36,7 +36,8 @@ from ._common import (
     no_grad_needed,
     wrap_dim,
 )
-from .matmul import _C_NAMES, _product
+from ._out import _CPP_NAMES
+from .matmul import _product
 from .matmul import matmul as matmul
 from .reduction import Norm, _check_norm_nonempty
 
@@ -240,6 +241,8 @@ def vector_norm(x: Tensor, ord=2, dim=None, keepdim: bool = False, *, dtype=None
             f"linalg_vector_norm(): argument 'ord' must be Number, not {type(ord).__name__}"
         )
     ord = float(ord)
+    if x._data.dtype.kind == "c":  # the norm of the moduli (a real tensor)
+        return vector_norm((x if dtype is None else x.to(dtype)).abs(), ord, dim, keepdim)
     _check_float("vector_norm", x)
     dt = _check_norm_dtype("vector_norm", x, dtype)
     if dt is not None and dt.np != x._data.dtype:
@@ -779,7 +782,7 @@ def multi_dot(tensors) -> Tensor:
         if t._data.dtype != ts[0]._data.dtype:
             raise RuntimeError(
                 "multi_dot(): all tensors must have be the same dtype but tensor 0 is "
-                f"{_C_NAMES[ts[0].dtype.name]} and tensor {i} {_C_NAMES[t.dtype.name]}"
+                f"{_CPP_NAMES[ts[0].dtype.name]} and tensor {i} {_CPP_NAMES[t.dtype.name]}"
             )
     first_vec, last_vec = ts[0]._data.ndim == 1, ts[-1]._data.ndim == 1
     mats = list(ts)

@@ -38,6 +38,7 @@ from ._common import (
 )
 from ._out import write_out
 from ._registry import apply_inplace, mixin, register
+from .complex_ops import abs_complex, no_complex, not_implemented_for
 from .indexing import nonzero
 
 if TYPE_CHECKING:  # annotations name the public class; code tests TensorBase
@@ -443,12 +444,16 @@ def pow(input, exponent, *, out=None):
 def maximum(input, other, *, out=None):
     """Elementwise maximum of two tensors (NaN propagates)."""
     _need_tensors("maximum", input, other)
+    for x in (input, other):
+        no_complex(x, "maximum not implemented for complex tensors.")
     return _out(_binary(Maximum, input, other), out)
 
 
 def minimum(input, other, *, out=None):
     """Elementwise minimum of two tensors (NaN propagates)."""
     _need_tensors("minimum", input, other)
+    for x in (input, other):
+        no_complex(x, "minimum not implemented for complex tensors.")
     return _out(_binary(Minimum, input, other), out)
 
 
@@ -485,7 +490,14 @@ def _nograd_binary(fname: str, a, b):
     return _make(_bcast_guard(getattr(xp, fname), da, db), t._device)
 
 
+_ORDERING = {"less": "lt", "less_equal": "le", "greater": "gt", "greater_equal": "ge"}
+
+
 def _compare(fname: str, a, b) -> Tensor:
+    tn = _ORDERING.get(fname)
+    if tn is not None:
+        for x in (a, b):
+            no_complex(x, not_implemented_for(tn + "_{dev}"), NotImplementedError)
     if isinstance(a, TensorBase) and isinstance(b, TensorBase) and a._data.dtype == b._data.dtype:
         if a._device is b._device:
             return _make(_bcast_guard(getattr(a._device._xp(), fname), a._data, b._data),
@@ -751,7 +763,7 @@ class Frac(_Unary):
 
 
 def _float_input(x: Tensor) -> Tensor:
-    if x._data.dtype.kind not in "fV":  # "V": bfloat16
+    if x._data.dtype.kind not in "fVc":  # "V": bfloat16
         return x.to(D.get_default_dtype())
     return x
 
@@ -834,6 +846,11 @@ def unary_op(name: str, save: str, grad: Callable, doc: str, *, ufunc: str | Non
 UNARY_TABLE: list[str] = []  # the ops declared by unary_op, in table order
 
 
+def _acosh_slope(x: Tensor) -> Tensor:
+    # 1/sqrt(x^2 - 1); for complex x the principal branch needs the two roots taken apart
+    return rsqrt(x + 1) * rsqrt(x - 1) if x.is_complex() else rsqrt(x * x - 1)
+
+
 # The derivative table: one line per op. ``g`` is the incoming gradient, ``x`` the input,
 # ``y`` the result.
 exp = unary_op("exp", "out", lambda g, y: g * y,
@@ -863,7 +880,7 @@ cosh = unary_op("cosh", "x", lambda g, x: g * sinh(x), "Hyperbolic cosine.")
 tanh = unary_op("tanh", "out", lambda g, y: g * (1 - y * y), "Hyperbolic tangent.")
 asinh = unary_op("asinh", "x", lambda g, x: g * rsqrt(x * x + 1), "Inverse hyperbolic sine.",
                  ufunc="arcsinh", aliases=("arcsinh",))
-acosh = unary_op("acosh", "x", lambda g, x: g * rsqrt(x * x - 1),
+acosh = unary_op("acosh", "x", lambda g, x: g * _acosh_slope(x),
                  "Inverse hyperbolic cosine (NaN below 1).", ufunc="arccosh", aliases=("arccosh",))
 atanh = unary_op("atanh", "x", lambda g, x: g / (1 - x * x),
                  "Inverse hyperbolic tangent (+-inf at +-1, NaN beyond).", ufunc="arctanh",
@@ -879,7 +896,9 @@ negative = neg
 
 
 def abs(input: Tensor) -> Tensor:
-    """Absolute value."""
+    """Absolute value (of a complex tensor: its modulus, a real tensor)."""
+    if isinstance(input, TensorBase) and input._data.dtype.kind == "c":
+        return abs_complex(input)
     return _unary(Abs, input, float_only=False)
 
 
@@ -907,21 +926,27 @@ def sign(input: Tensor) -> Tensor:
     """-1, 0 or 1 by the sign of each element."""
     if input._data.dtype.kind == "b":
         return input.clone()
+    if input._data.dtype.kind == "c":
+        raise NotImplementedError("Unlike NumPy, torch.sign is not intended to support complex "
+                                  "numbers. Please use torch.sgn instead.")
     return _unary(Sign, input, float_only=False)
 
 
 def floor(input: Tensor) -> Tensor:
     """Round down."""
+    no_complex(input, "floor is not supported for complex inputs", NotImplementedError)
     return _unary(Floor, input, float_only=False, int_ok_identity=True)
 
 
 def ceil(input: Tensor) -> Tensor:
     """Round up."""
+    no_complex(input, "ceil is not supported for complex inputs", NotImplementedError)
     return _unary(Ceil, input, float_only=False, int_ok_identity=True)
 
 
 def trunc(input: Tensor) -> Tensor:
     """Round toward zero."""
+    no_complex(input, "trunc is not supported for complex inputs", NotImplementedError)
     return _unary(Trunc, input, float_only=False, int_ok_identity=True)
 
 
@@ -935,6 +960,7 @@ def frac(input: Tensor) -> Tensor:
 
 def round(input: Tensor, *, decimals: int = 0) -> Tensor:
     """Round half to even, optionally to ``decimals`` places (as torch)."""
+    no_complex(input, not_implemented_for("round_{dev}"), NotImplementedError)
     if input._data.dtype.kind in "iub":
         return input.clone()
     if decimals == 0:
@@ -1026,6 +1052,7 @@ def _bound_as(v, res: D.dtype):
 
 def _clamp(input: Tensor, min, max, cls: type) -> Tensor:
     """:func:`clamp` recorded as ``cls`` (a Clamp subclass that names the graph node)."""
+    no_complex(input, "clamp is not supported for complex types", NotImplementedError)
     res = D.result_type(*(v for v in (input, min, max) if v is not None))
     x = input if input._data.dtype == res.np else input.to(res)
     lo = None if min is None else _bound_as(min, res)

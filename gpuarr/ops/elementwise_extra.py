@@ -39,6 +39,7 @@ from . import special as S
 from ._common import Function, TensorBase, _make, apply_raw, dtype_name, promote_operands
 from ._out import write_out
 from ._registry import apply_inplace, inplace_method, mixin, register
+from .complex_ops import sgn_complex
 
 if TYPE_CHECKING:  # annotations name the public class; code tests TensorBase
     from ._tensor import Tensor
@@ -1129,6 +1130,8 @@ def isreal(input: Tensor) -> Tensor:
         tensor([True, True])
     """
     x = _tensor_arg(input, "isreal")
+    if x._data.dtype.kind == "c":
+        return _make(x._data.imag == 0, x._device)
     return _make(x._device._xp().ones(x._data.shape, dtype=np.bool_), x._device)
 
 
@@ -1145,7 +1148,9 @@ def sgn(input: Tensor, *, out: Tensor | None = None) -> Tensor:
         tensor([-1.,  0.,  1.])
     """
     x = _tensor_arg(input, "sgn")
-    res = x.clone() if x._data.dtype.kind == "b" else E._unary(Sgn, x, float_only=False)
+    k = x._data.dtype.kind
+    res = (x.clone() if k == "b" else sgn_complex(x) if k == "c"
+           else E._unary(Sgn, x, float_only=False))
     return _finish(res, out, "sgn")
 
 

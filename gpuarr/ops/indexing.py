@@ -47,7 +47,7 @@ __all__ = [
     "take_along_dim", "take", "nonzero", "argwhere", "index_add", "select",
 ]
 
-_SCALARS = (int, float, bool, np.number, np.bool_)
+_SCALARS = (int, float, complex, bool, np.number, np.bool_)
 _INDEX_DTYPES = (np.dtype(np.int64), np.dtype(np.int32))
 _MASK_DTYPES = (np.dtype(np.bool_), np.dtype(np.uint8))
 

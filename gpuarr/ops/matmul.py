@@ -29,6 +29,7 @@ from ._common import (
     dtype_name,
     wrap_dim,
 )
+from ._out import _CPP_NAMES
 from ._registry import mixin, register
 from .elementwise import mul
 
@@ -41,12 +42,6 @@ __all__ = [
 ]
 
 # torch's C++ type names, used by the mm/addmm dtype error
-_C_NAMES = {
-    "float16": "c10::Half", "bfloat16": "c10::BFloat16", "float32": "float", "float64": "double",
-    "int8": "signed char",
-    "int16": "short int", "int32": "int", "int64": "long int", "uint8": "unsigned char",
-    "bool": "bool",
-}
 
 
 def _prod(shape) -> int:
@@ -104,7 +99,7 @@ def _check_mm(s1, s2, a: Tensor, b: Tensor) -> None:
     if a._data.dtype != b._data.dtype:
         raise RuntimeError(
             "expected m1 and m2 to have the same dtype, but got: "
-            f"{_C_NAMES[a.dtype.name]} != {_C_NAMES[b.dtype.name]}"
+            f"{_CPP_NAMES[a.dtype.name]} != {_CPP_NAMES[b.dtype.name]}"
         )
     _not_bool("addmm_impl_cpu_", a)
 

@@ -86,10 +86,12 @@ def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, out=None,
                          rule="exact")
     if dtype is not None:
         dt = D.as_dtype(dtype)
-        if not dt.is_floating_point:
+        if not (dt.is_floating_point or dt.is_complex):
             raise RuntimeError("linalg.vector_norm: dtype should be floating point or complex, "
                                f"but got {dtype_name(dt)}")
         input = input.to(dt)
+    if input._data.dtype.kind == "c" and p != "nuc":
+        input = input.abs()  # a vector norm of complex numbers is that of their moduli
     if input._data.dtype.kind not in "fV":
         raise RuntimeError("linalg.vector_norm: Expected a floating point or complex tensor as "
                            f"input. Got {dtype_name(input.dtype)}")

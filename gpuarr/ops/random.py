@@ -35,13 +35,20 @@ def _gen(generator, dev):
 
 def _float_dt(dtype, kernel: str = "check_uniform_bounds") -> D.dtype:
     dt = D.as_dtype(dtype) if dtype is not None else D.get_default_dtype()
-    if not dt.is_floating_point:  # torch's error: its sampling kernel has no integer version
+    if not (dt.is_floating_point or dt.is_complex):  # torch's: no integer sampling kernel
         raise NotImplementedError(
             f'"{kernel}" not implemented for \'{D._SCALAR_NAMES[dt.name]}\'')
     return dt
 
 
 def _draw_float(kind: str, shape, dt: D.dtype, g) -> object:
+    if dt.is_complex:
+        # as torch: real and imaginary parts drawn independently, each U[0, 1) for rand and
+        # N(0, 1/2) for randn (so that E|z|^2 = 1), interleaved as the complex layout wants
+        parts = _draw_float(kind, (*shape, 2), D.to_real(dt), g)
+        if kind != "u":
+            parts *= parts.dtype.type(np.sqrt(0.5))
+        return parts.view(dt.np)[..., 0]
     bg = g._backend_gen
     if dt is D.bfloat16:
         g.device._backend().check_dtype(dt.np)  # CUDA has none: say so before drawing

@@ -46,6 +46,7 @@ from ._common import (
     wrap_dim,
 )
 from ._registry import mixin, register
+from .complex_ops import no_complex, not_implemented_for
 from .elementwise import abs as _abs
 from .elementwise import exp as _exp
 from .elementwise import isnan, maximum, minimum, sign, where
@@ -296,7 +297,7 @@ def _on_1d(fn, input: Tensor):
 
 
 def _not_float_error(op: str, t: Tensor) -> None:
-    if t._data.dtype.kind not in "fV":
+    if t._data.dtype.kind not in "fVc":
         raise RuntimeError(
             f"{op}(): could not infer output dtype. Input dtype must be either a floating point "
             f"or complex dtype. Got: {dtype_name(t.dtype)}"
@@ -427,7 +428,7 @@ def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None,
     if keepdims is not None:
         keepdim = keepdims
     axes, np_dtype = _reduce_args(input, dim, dtype)
-    if np_dtype is not None and np.dtype(np_dtype).kind not in "fV":
+    if np_dtype is not None and np.dtype(np_dtype).kind not in "fVc":
         raise RuntimeError(
             "mean(): could not infer output dtype. Optional dtype must be either a floating "
             f"point or complex dtype. Got: {dtype_name(dtype)}"
@@ -444,7 +445,7 @@ def nansum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Ten
         >>> gpuarr.tensor([1., float('nan'), 2.]).nansum()
         tensor(3.)
     """
-    if input._data.dtype.kind in "fV":
+    if input._data.dtype.kind in "fVc":
         input = where(isnan(input), 0.0, input)
     return sum(input, dim, keepdim, dtype=dtype)
 
@@ -459,7 +460,7 @@ def nanmean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Te
         >>> gpuarr.tensor([1., float('nan'), 3.]).nanmean()
         tensor(2.)
     """
-    if input._data.dtype.kind not in "fV":
+    if input._data.dtype.kind not in "fVc":
         raise RuntimeError("nanmean(): expected input to have floating point or complex dtype "
                            f"but got {dtype_name(input.dtype)}")
     if dtype is not None:
@@ -577,7 +578,7 @@ def _var_args(op: str, input: Tensor, dim, unbiased, correction):
     if unbiased is not None and correction is not None:
         raise TypeError(f"{op}() received an invalid combination of arguments: pass either "
                         "'unbiased' or 'correction', not both")
-    if input._data.dtype.kind not in "fV":
+    if input._data.dtype.kind not in "fVc":
         raise RuntimeError("std and var only support floating point and complex dtypes")
     if correction is None:
         correction = 0 if unbiased is False else 1
@@ -611,6 +612,9 @@ def var(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = F
         tensor(1.6667)
     """
     axes, c = _var_args("var", input, dim, unbiased, correction)
+    if input._data.dtype.kind == "c":  # E|z - mean|^2: the parts' variances add up
+        return (apply_raw(Var, input.real, axes, c, keepdim, False)
+                + apply_raw(Var, input.imag, axes, c, keepdim, False))
     return apply_raw(Var, input, axes, c, keepdim, False)
 
 
@@ -625,6 +629,8 @@ def std(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = F
         tensor(1.1180)
     """
     axes, c = _var_args("std", input, dim, unbiased, correction)
+    if input._data.dtype.kind == "c":
+        return var(input, dim, unbiased, keepdim, correction=correction).sqrt()
     return apply_raw(Std, input, axes, c, keepdim, True)
 
 
@@ -655,6 +661,7 @@ def std_mean(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: boo
 
 
 def _extreme_dim(op: str, input: Tensor, dim, keepdim: bool):
+    no_complex(input, f"{op}(): does not support complex input")
     nd = input._data.ndim
     d = _dim1(op, dim, nd)
     if nd == 0:
@@ -671,7 +678,12 @@ def _extreme_dim(op: str, input: Tensor, dim, keepdim: bool):
     return (_RMax if op == "max" else _RMin)(values, _make(idx, input._device))
 
 
+_EXTREME_KERNELS = {"max": "max_all", "min": "min_all", "amax": "max_values_{dev}",
+                    "amin": "min_values_{dev}"}
+
+
 def _amax_like(op: str, input: Tensor, axes, keepdim: bool) -> Tensor:
+    no_complex(input, not_implemented_for(_EXTREME_KERNELS[op]), NotImplementedError)
     x = input._data
     _check_nonempty(op, x, axes)
     xp = input._device._xp()
@@ -764,6 +776,7 @@ def aminmax(input: Tensor, *, dim=None, keepdim: bool = False):
         min=tensor(1.),
         max=tensor(3.))
     """
+    no_complex(input, not_implemented_for("aminmax_{dev}"), NotImplementedError)
     if dim is None:
         axes = None
     else:
@@ -779,6 +792,7 @@ def aminmax(input: Tensor, *, dim=None, keepdim: bool = False):
 
 
 def _argext(op: str, input: Tensor, dim, keepdim: bool) -> Tensor:
+    no_complex(input, f"{op}(): does not support complex input")
     x = input._data
     if x.dtype == np.bool_:
         raise RuntimeError(f"{op}(): does not support bool input")

@@ -359,6 +359,22 @@ def _mT(self: Tensor) -> Tensor:
     return transpose(self, -2, -1)
 
 
+def _H(self: Tensor) -> Tensor:
+    nd = self._data.ndim
+    if nd not in (0, 2):
+        hint = " For batches of matrices, consider using tensor.mH" if nd > 2 else ""
+        raise RuntimeError(f"tensor.H is only supported on matrices (2-D tensors). Got {nd}-D "
+                           f"tensor.{hint}")
+    return _T(self).conj()
+
+
+def _mH(self: Tensor) -> Tensor:
+    if self._data.ndim < 2:
+        raise RuntimeError("tensor.mH is only supported on matrices or batches of matrices. "
+                           f"Got {self._data.ndim}-D tensor.")
+    return transpose(self, -2, -1).conj()
+
+
 def movedim(input: Tensor, source, destination) -> Tensor:
     """Move dims from ``source`` positions to ``destination`` positions (a view)."""
     nd = input._data.ndim
@@ -473,8 +489,8 @@ register(__name__, {
     "t": t,
     "T": property(_T),
     "mT": property(_mT),
-    "H": property(_T),
-    "mH": property(_mT),
+    "H": property(_H),
+    "mH": property(_mH),
     "narrow": narrow,
     "movedim": movedim,
     "moveaxis": movedim,

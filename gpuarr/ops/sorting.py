@@ -16,6 +16,7 @@ import numpy as np
 from ..backends import of_module, sync_debug
 from ._common import _make, wrap_dim
 from ._registry import mixin, register
+from .complex_ops import no_complex, not_implemented_for
 from .reduction import (
     _VI,
     _check_nonempty,
@@ -68,6 +69,10 @@ def _argsort_arr(xp, x, axis: int, descending: bool):
     return ((n - 1) - xp.flip(idx, axis)).astype(_int64, copy=False)
 
 
+def _no_complex_sort(input: Tensor, what: str) -> None:
+    no_complex(input, f" {what} does not support complex dtypes on {input._device.type.upper()}")
+
+
 def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False):
     """Sort along ``dim``: ``return_types.sort(values, indices)``.
 
@@ -79,6 +84,7 @@ def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = 
         values=tensor([3., 2., 1.]),
         indices=tensor([0, 2, 1]))
     """
+    _no_complex_sort(input, "Sort")
     nd = input._data.ndim
     d = _dim1("sort", dim, nd)
     if nd == 0:
@@ -95,6 +101,7 @@ def argsort(input: Tensor, dim: int = -1, descending: bool = False,
         >>> gpuarr.tensor([3., 1., 2.]).argsort()
         tensor([1, 2, 0])
     """
+    _no_complex_sort(input, "Sort")
     nd = input._data.ndim
     d = _dim1("argsort", dim, nd)
     if nd == 0:
@@ -146,6 +153,7 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
         values=tensor([4., 3.]),
         indices=tensor([1, 3]))
     """
+    _no_complex_sort(input, "topk")
     k = _int_arg("topk", k, "k")
     nd = input._data.ndim
     d = _dim1("topk", dim, nd)
@@ -197,6 +205,7 @@ def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False):
         >>> gpuarr.tensor([3., 1., 2.]).kthvalue(2).values
         tensor(2.)
     """
+    no_complex(input, not_implemented_for("kthvalue_{dev}"), NotImplementedError)
     k = _int_arg("kthvalue", k, "k")
     _not_for_bool("kthvalue", input)
     nd = input._data.ndim
@@ -262,6 +271,7 @@ def median(input: Tensor, dim=None, keepdim: bool = False):
         >>> gpuarr.tensor([4., 1., 3., 2.]).median()
         tensor(2.)
     """
+    no_complex(input, not_implemented_for("median_{dev}"), NotImplementedError)
     _not_for_bool("median", input)
     if dim is None:
         return _median_all("median", input, False)
@@ -275,6 +285,7 @@ def nanmedian(input: Tensor, dim=None, keepdim: bool = False):
         >>> gpuarr.tensor([1., float('nan'), 3., 4.]).nanmedian()
         tensor(3.)
     """
+    no_complex(input, not_implemented_for("median_{dev}"), NotImplementedError)
     _not_for_bool("nanmedian", input)
     if dim is None:
         return _median_all("nanmedian", input, True)

@@ -45,6 +45,13 @@ from ..cuda.streams import Event, Stream
 from ._common import Function, _state, dtype_name
 from ._out import _CPP_NAMES, write_out
 from ._registry import apply_inplace, mixin, register
+from .complex_ops import (
+    Conj,
+    angle_complex,
+    conj_complex,
+    imag_complex,
+    real_complex,
+)
 from .elementwise import _unary, _ZeroGrad
 from .misc_ops import _size_args
 from .random import _fill_inplace, _gen
@@ -518,7 +525,7 @@ def adjoint(input: Tensor) -> Tensor:
             warnings.warn("adjoint() is deprecated on 0-D tensors. Consider using x.conj().",
                           UserWarning, stacklevel=2)
         return input
-    return transpose(input, -2, -1)
+    return transpose(input, -2, -1).conj()
 
 
 class ConjPhysical(Function):
@@ -550,6 +557,9 @@ def conj_physical(input: Tensor, *, out: Tensor | None = None) -> Tensor:
         True
     """
     _check_tensor(input, "conj_physical")
+    if input._data.dtype.kind == "c":
+        res = conj_complex(input)
+        return res if out is None else write_out(res, out, "conj_physical")
     if out is None:
         return input
     if isinstance(out, TensorBase) and out.dtype is not input.dtype:
@@ -559,24 +569,30 @@ def conj_physical(input: Tensor, *, out: Tensor | None = None) -> Tensor:
 
 
 def _conj_physical_method(self: Tensor) -> Tensor:
-    return self  # torch's Tensor.conj_physical takes no out=
+    # torch's Tensor.conj_physical takes no out=
+    return conj_complex(self) if self._data.dtype.kind == "c" else self
 
 
 def conj_physical_(input: Tensor) -> Tensor:
     """In-place :func:`conj_physical`: no change to a real tensor's values; its version moves
     and, in a graph, it gets torch's ``ConjPhysicalBackward1`` node. Returns ``input``."""
     _check_tensor(input, "conj_physical_")
+    if input._data.dtype.kind == "c":
+        return apply_inplace(input, Conj.apply)
     return apply_inplace(input, ConjPhysical.apply)
 
 
 def real(input: Tensor) -> Tensor:
-    """The real part: ``input`` itself for gpuarr's real dtypes (as in torch).
+    """The real part: a view of a complex tensor's real parts; ``input`` itself for real
+    dtypes (as in torch).
 
     Example:
         >>> x = gpuarr.ones(2); gpuarr.real(x) is x
         True
     """
     _check_tensor(input, "real")
+    if input._data.dtype.kind == "c":
+        return real_complex(input)
     return input
 
 
@@ -585,24 +601,36 @@ def _no_imag() -> RuntimeError:
 
 
 def imag(input: Tensor) -> Tensor:
-    """The imaginary part; gpuarr's tensors are real, so this raises torch's error.
+    """The imaginary part of a complex tensor, as a view.
 
     Raises:
-        RuntimeError: always ("imag is not implemented for tensors with non-complex dtypes.").
+        RuntimeError: for real tensors ("imag is not implemented for tensors with non-complex
+            dtypes.").
+
+    Example:
+        >>> gpuarr.imag(gpuarr.tensor([1 + 2j]))
+        tensor([2.])
     """
     _check_tensor(input, "imag")
+    if input._data.dtype.kind == "c":
+        return imag_complex(input)
     raise _no_imag()
 
 
 def _set_real(self: Tensor, value) -> None:
-    # ``x.real = v`` copies v (a tensor broadcast to x, or a number) into x, as torch does
+    # ``x.real = v`` copies v (a tensor broadcast to x, or a number) into x's real parts (x
+    # itself for a real x), as torch does
     if not isinstance(value, (TensorBase, bool, int, float)):
         raise TypeError(f"can't assign a {type(value).__name__} to a {self.type()}")
-    self.copy_(value)
+    real(self).copy_(value)
 
 
 def _set_imag(self: Tensor, value) -> None:
-    raise _no_imag()
+    if self._data.dtype.kind != "c":
+        raise _no_imag()
+    if not isinstance(value, (TensorBase, bool, int, float)):
+        raise TypeError(f"can't assign a {type(value).__name__} to a {self.type()}")
+    imag_complex(self).copy_(value)
 
 
 class Angle(_ZeroGrad):
@@ -629,12 +657,15 @@ def angle(input: Tensor, *, out: Tensor | None = None) -> Tensor:
         >>> gpuarr.angle(gpuarr.tensor([-2.0, 0.0, 3.0]))
         tensor([3.1416, 0.0000, 0.0000])
     """
-    res = _unary(Angle, input)
+    if isinstance(input, TensorBase) and input._data.dtype.kind == "c":
+        res = angle_complex(input)
+    else:
+        res = _unary(Angle, input)
     return res if out is None else write_out(res, out, "angle")
 
 
 def _angle_method(self: Tensor) -> Tensor:
-    return _unary(Angle, self)
+    return angle_complex(self) if self._data.dtype.kind == "c" else _unary(Angle, self)
 
 
 # --------------------------------------------------------------------------------------------

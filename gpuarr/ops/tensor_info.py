@@ -26,6 +26,7 @@ from .._memory_format import (  # the layouts live below the op layer; re-export
 )
 from ..storage import set_, storage, storage_type, untyped_storage
 from ._registry import mixin, register
+from .complex_ops import conj_complex
 
 if TYPE_CHECKING:
     from .._tensor import Tensor
@@ -60,7 +61,7 @@ def is_floating_point(input: Tensor) -> bool:
 
 
 def is_complex(input: Tensor) -> bool:
-    """Whether ``input``'s dtype is complex (never, in gpuarr: it has no complex dtypes)."""
+    """Whether ``input``'s dtype is complex (complex64 or complex128)."""
     _check(input, "is_complex")
     return input.is_complex()
 
@@ -141,9 +142,11 @@ def get_device(input: Tensor) -> int:
 
 
 def conj(input: Tensor) -> Tensor:
-    """The complex conjugate: ``input`` itself for gpuarr's real dtypes (as torch returns a
-    real tensor unchanged)."""
+    """The complex conjugate: ``input`` itself for real dtypes (as torch returns a real tensor
+    unchanged); for complex ones a new tensor (torch returns a lazily conjugated view)."""
     _check(input, "conj")
+    if input._data.dtype.kind == "c":
+        return conj_complex(input)
     return input
 
 

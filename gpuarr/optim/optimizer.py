@@ -559,6 +559,9 @@ class _PerParameter(Optimizer):
     ``_update(group, p, lr)`` for every parameter of every group that has a gradient."""
 
     _lr_read_per_call = True  # gpuarr.compile: lr is read at each replay, not a constant
+    # complex parameters are updated as their view_as_real pairs, as torch's optimizers do
+    # (Adafactor, which refuses them, says False)
+    _complex_as_real = True
 
     @_optimizer_step
     def step(self, closure: Callable | None = None):
@@ -576,8 +579,31 @@ class _PerParameter(Optimizer):
             lr = host_value(_group_lr, group)
             for p in group["params"]:
                 if p.grad is not None:
-                    self._update(group, p, lr)
+                    if p._data.dtype.kind == "c" and self._complex_as_real:
+                        self._update_complex(group, p, lr)
+                    else:
+                        self._update(group, p, lr)
         return loss
+
+    def _update_complex(self, group: dict[str, Any], p: Tensor, lr: float) -> None:
+        """:meth:`_update` of a complex ``p`` run on real views of it, its gradient and its
+        state (``(..., 2)`` pairs sharing their memory). The state stays keyed by ``p`` and
+        complex-shaped, as torch keeps it."""
+        pr = _make(_real_pairs(p._data), p._device)
+        pr.grad = _make(_real_pairs(p.grad._data), p._device)
+        st = self.state.pop(p, {})
+        self.state[pr] = {k: _make(_real_pairs(v._data), v._device)
+                          if isinstance(v, Tensor) and v._data.dtype.kind == "c" else v
+                          for k, v in st.items()}
+        try:
+            self._update(group, pr, lr)
+        finally:
+            real = self.state.pop(pr)
+            self.state[p] = {k: _make(_complex_pairs(v._data), v._device)
+                             if isinstance(v, Tensor) and v._data.shape == pr._data.shape
+                             and v._data.dtype == pr._data.dtype else v
+                             for k, v in real.items()}
+        p._bump_version()
 
     def _update(self, group: dict[str, Any], p: Tensor, lr: float) -> None:
         """Update ``p`` (and its state) in place with ``group``'s options and learning rate."""
@@ -600,6 +626,16 @@ class _PerParameter(Optimizer):
 
 
 # ---- helpers shared by the optimizers' update loops ----
+
+
+def _real_pairs(a):
+    """A complex array's ``(..., 2)`` real view (real, imaginary), sharing its memory."""
+    return a[..., None].view(a.real.dtype)
+
+
+def _complex_pairs(a):
+    """The complex view of a contiguous-last-axis ``(..., 2)`` real array."""
+    return a.view(np.complex64 if a.dtype == np.float32 else np.complex128)[..., 0]
 
 
 def _group_lr(group: dict) -> float:

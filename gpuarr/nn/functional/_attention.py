@@ -29,6 +29,7 @@ from ...autograd.function import Function
 from ...autograd.grad_mode import is_grad_enabled
 from ...ops import elementwise as E
 from ...ops._common import broadcast_error, broadcast_shapes, dtype_name
+from ...ops._out import _CPP_NAMES
 from ...ops.matmul import matmul
 from ...ops.random import _draw_float
 from ...ops.stacking import cat
@@ -37,17 +38,9 @@ from ._misc import pad
 
 __all__ = ["scaled_dot_product_attention", "multi_head_attention_forward"]
 
-# torch's C++ type names, used in its scaled_dot_product_attention dtype errors
-_C_NAMES = {
-    "float16": "c10::Half", "bfloat16": "c10::BFloat16", "float32": "float", "float64": "double",
-    "int8": "signed char",
-    "int16": "short int", "int32": "int", "int64": "long int", "uint8": "unsigned char",
-    "bool": "bool",
-}
-
-
 def _cname(t: Tensor) -> str:
-    return _C_NAMES.get(t.dtype.name, t.dtype.name)
+    """torch's C++ type name of ``t``'s dtype, as its scaled_dot_product_attention errors say."""
+    return _CPP_NAMES.get(t.dtype.name, t.dtype.name)
 
 
 # --------------------------------------------------------------------------------------------
