@@ -97,7 +97,8 @@ from .ops import complex_grads as _complex_grads  # noqa: F401 - marks the compl
 from .serialization import load, save
 
 # Subpackages, importable as gpuarr.nn etc. (none of them imports CuPy, torch or TensorFlow).
-from . import distributed, distributions, func, linalg, nn, optim, random, special, utils, vision
+from . import distributed, distributions, fft, func, linalg, nn, optim, random, special, utils
+from . import vision
 from .func import vmap
 
 # Mixed precision: gpuarr.amp, gpuarr.autocast, and torch's deprecated cuda/cpu spellings.
@@ -119,6 +120,7 @@ from .amp.autocast_mode import (
 )
 from .cuda import amp as _cuda_amp  # noqa: F401 - makes gpuarr.cuda.amp an attribute
 from .ops.special import digamma, erf, erfinv, lgamma, polygamma, xlogy
+from .ops.spectral import istft, stft
 
 # What torch programs call at the top (device and backend probes, compile, legacy constructors).
 from . import accelerator, onnx

@@ -46,6 +46,7 @@ from .ops.shape import ShapeMethods
 from .ops.shape_extra import ShapeExtraMethods
 from .ops.sorting import SortingMethods
 from .ops.special import SpecialMethods
+from .ops.spectral import SpectralMethods
 from .ops.stacking import StackingMethods
 from .ops.stats import StatisticsMethods
 from .ops.tensor_extra import TensorExtraMethods, mark_pinned
@@ -68,6 +69,7 @@ class Tensor(
     MatrixFunctionMethods,  # det, inverse, slogdet, norm
     ActivationMethods,      # relu, softmax, log_softmax
     SpecialMethods,         # erf, erfinv, lgamma, digamma, polygamma, xlogy
+    SpectralMethods,        # stft, istft
     SortingMethods,         # sort, topk, argsort, unique, ...
     CountingMethods,        # bincount, histc
     ConversionMethods,      # clone, contiguous, copy_, fill_, zero_

@@ -13,12 +13,12 @@ backend flags, ...; see ``TORCH_MODULES``), then the program runs as ``__main__`
 Anything gpuarr lacks fails at its first use with an error that names it, never with an
 unrelated AttributeError:
 
-* ``torch.fft.rfft(x)`` raises :class:`MissingTorchAPI` ("torch.fft.rfft is not available in
+* ``torch.sparse.mm(a, b)`` raises :class:`MissingTorchAPI` ("torch.sparse.mm is not available in
   gpuarr (running under gpuarr.run_torch)"), an AttributeError *and* a NotImplementedError, so
   ``hasattr(torch, "name")`` and ``getattr(torch, "name", default)`` keep working;
-* ``from torch.fft import rfft`` raises :class:`MissingTorchImport` (an ImportError *and* a
+* ``from torch.sparse import mm`` raises :class:`MissingTorchImport` (an ImportError *and* a
   NotImplementedError, so ``try: ... except ImportError:`` fallbacks work) with the same text;
-* torch submodules gpuarr has no counterpart for (``torch.fft``, ``torch.utils.dlpack``...)
+* torch submodules gpuarr has no counterpart for (``torch.sparse``, ``torch.utils.dlpack``...)
   import as empty stubs whose every attribute raises the error above; a module name torch does
   not have either raises :class:`MissingTorchModule` (a ModuleNotFoundError) at the import;
 * a Tensor method gpuarr lacks (``x.unfold(...)``) raises :class:`MissingTorchAPI` naming
@@ -72,7 +72,7 @@ class MissingTorchAPI(AttributeError, NotImplementedError):
     the default; a NotImplementedError, because that is what it means.
 
     Attributes:
-        api: the torch name, e.g. ``'torch.fft.rfft'``.
+        api: the torch name, e.g. ``'torch.sparse.mm'``.
     """
 
     def __init__(self, api: str) -> None:
@@ -85,7 +85,7 @@ class MissingTorchImport(ImportError, NotImplementedError):
     ``except ImportError`` fallbacks run) that names the missing API.
 
     Attributes:
-        api: the torch name, e.g. ``'torch.fft.rfft'``.
+        api: the torch name, e.g. ``'torch.sparse.mm'``.
     """
 
     def __init__(self, api: str) -> None:
@@ -146,6 +146,7 @@ TORCH_MODULES: dict[str, tuple[str, ...]] = {
     "torch.distributions": ("gpuarr.distributions",),
     "torch.distributed": ("gpuarr.distributed",),
     "torch.autograd": ("gpuarr.autograd",),
+    "torch.fft": ("gpuarr.fft",),
     "torch.cuda": ("gpuarr.cuda",),
     "torch.cuda.memory": ("gpuarr.cuda.memory", "gpuarr.cuda"),
     "torch.cuda.random": ("gpuarr.cuda.random", "gpuarr.cuda"),
@@ -339,7 +340,7 @@ class _TorchModule(types.ModuleType):
                 object.__setattr__(self, attr, val)
             return val
         if self.__name__ == "torch" and full in _KNOWN:
-            return importlib.import_module(full)  # torch.fft & co: a stub module
+            return importlib.import_module(full)  # torch.sparse & co: a stub module
         if _in_from_import(1):
             raise MissingTorchImport(full)
         raise MissingTorchAPI(full)
