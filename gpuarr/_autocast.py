@@ -73,7 +73,8 @@ POLICIES: dict[str, tuple[str | None, str | None]] = {
     "norm": (None, FP32),  # torch: fp32_append_dtype, the same result
     "prod": (FP32, FP32_OPT), "trace": (FP32, None), "inverse": (FP32, None),
     "inv": (FP32, None), "solve": (FP32, None), "cholesky": (FP32, None),
-    "svd": (FP32, None), "eigh": (FP32, None), "pad_reflect_replicate": (FP32, None),
+    "svd": (FP32, None), "eigh": (FP32, None), "eig": (FP32, None),
+    "eigvals": (FP32, None), "pad_reflect_replicate": (FP32, None),
     # float32 unless a dtype is given
     "softmax": (None, FP32_OPT), "log_softmax": (None, FP32_OPT), "sum": (None, FP32_OPT),
     "cumsum": (None, FP32_OPT), "cumprod": (None, FP32_OPT),

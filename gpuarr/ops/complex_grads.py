@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from .._core.function import HOLOMORPHIC
 from . import conversion as _conv
+from . import decompositions as _dec
 from . import elementwise as _ew
 from . import indexing as _ix
 from . import matmul as _mm
@@ -47,6 +48,7 @@ LINEAR = (
 HOLOMORPHIC_OPS = (
     _ew.Mul, _ew.Div, _ew.PowScalar, _ew.Square, _ew.Rsqrt, _ew.Sigmoid,
     _mm.Matmul,  # and its subclasses (Mm, Bmm, Mv, Dot...), which share its backward
+    _dec.Solve,  # gB = A^-T g, gA = -gB X^T (linalg.eig's backward solves complex systems)
     *(getattr(_ew, name).Function for name in (
         "exp", "expm1", "log", "log2", "log10", "log1p", "sqrt", "reciprocal", "sin", "cos",
         "tan", "sinh", "cosh", "tanh", "asin", "acos", "atan", "asinh", "acosh", "atanh")),
