@@ -478,7 +478,9 @@ def test_unpicklable_dataset_under_spawn_fails_with_a_hint_and_leaks_nothing():
                 iter(loader)
         gc.collect()
         counts.append(n_fds())
-    assert counts[1] == counts[2]  # no pipe or queue left open per attempt
+    # no pipe or queue left open per attempt: the count never grows (a busy machine may close
+    # an earlier attempt's descriptor a little late, so it can shrink)
+    assert counts[2] <= counts[1]
     assert not [p for p in _worker._live_pools if not p.closed]
 
 
