@@ -373,14 +373,26 @@ def test_rotary_embedding_forward_and_backward_like_torch(device):
 
 def test_ops_without_complex_autograd_raise():
     z = gpuarr.randn(3, dtype=C64, requires_grad=True)
-    with pytest.raises(RuntimeError, match="ProdBackward0: gpuarr has no derivative"):
-        z.prod()
-    x = gpuarr.randn(3, requires_grad=True)
-    with pytest.raises(RuntimeError, match="ProdBackward0 does not support automatic "
-                       "differentiation for outputs with complex dtype"):
-        x.prod(dtype=C64)
+    with pytest.raises(RuntimeError, match="RepeatInterleaveBackward0: gpuarr has no "
+                       "derivative"):
+        z.repeat_interleave(2)
     with gpuarr.no_grad():  # without gradients the values are computed
-        assert z.prod().dtype is C64
+        assert z.repeat_interleave(2).dtype is C64
+
+    class RealOnly(gpuarr.autograd.Function):
+        _complex_grad = False  # a Function may say its backward is for real tensors only
+
+        @staticmethod
+        def forward(ctx, x):
+            return x * 1j
+
+        @staticmethod
+        def backward(ctx, g):
+            return g
+
+    with pytest.raises(RuntimeError, match="RealOnlyBackward does not support automatic "
+                       "differentiation for outputs with complex dtype"):
+        RealOnly.apply(gpuarr.randn(3, requires_grad=True))
 
 
 def test_custom_function_may_take_complex():
@@ -503,3 +515,37 @@ def test_index_add_and_repeated_index_gradients(device):
     (a[gpuarr.tensor(idx, device=device)] * (1 + 2j)).abs().sum().backward()
     (ta[torch.tensor(idx)] * (1 + 2j)).abs().sum().backward()
     close(a.grad, ta.grad, 1e-12)
+
+
+def test_more_holomorphic_ops_gradcheck():
+    gpuarr.manual_seed(1)
+    a = gpuarr.randn(3, 4, dtype=C128, requires_grad=True)
+    b = gpuarr.randn(4, 2, dtype=C128, requires_grad=True)
+    s = gpuarr.randn(3, 3, dtype=C128, requires_grad=True)
+    z = gpuarr.tensor([1 + 1j, 0j, 2 - 1j, -0.5j], dtype=C128, requires_grad=True)
+    x = gpuarr.randn(2, 3, dtype=C128, requires_grad=True)
+    w = gpuarr.randn(4, 3, dtype=C128, requires_grad=True)
+    bias = gpuarr.randn(4, dtype=C128, requires_grad=True)
+    assert gradcheck(lambda a, b: gpuarr.einsum("ij,jk->ik", a, b), (a, b))
+    assert gradcheck(lambda z: (z.prod(), z.cumprod(0)), (z,))  # a zero entry included
+    assert gradcheck(lambda a: a.prod(1), (a,))
+    assert gradcheck(lambda s: s.trace(), (s,))
+    assert gradcheck(gpuarr.nn.functional.linear, (x, w, bias))
+
+
+def test_complex_linear_layer_matches_torch(device):
+    xs, ws, bs = crand((5, 3), seed=40), crand((4, 3), seed=41), crand(4, seed=42)
+    x, tx = pair(xs, device)
+    lin = gpuarr.nn.Linear(3, 4, dtype=C128, device=device)
+    tlin = torch.nn.Linear(3, 4, dtype=torch.cdouble)
+    with gpuarr.no_grad(), torch.no_grad():
+        lin.weight.copy_(gpuarr.tensor(ws, device=device))
+        lin.bias.copy_(gpuarr.tensor(bs, device=device))
+        tlin.weight.copy_(torch.tensor(ws))
+        tlin.bias.copy_(torch.tensor(bs))
+    out, tout = lin(x), tlin(tx)
+    close(out, tout, 1e-12)
+    out.abs().pow(2).sum().backward()
+    tout.abs().pow(2).sum().backward()
+    close(lin.weight.grad, tlin.weight.grad, 1e-10)
+    close(lin.bias.grad, tlin.bias.grad, 1e-10)

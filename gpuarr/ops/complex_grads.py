@@ -13,8 +13,9 @@ of giving a silently wrong gradient. Two kinds are listed here, by op family:
   ``conj(g)`` and conjugating the result (``conj_backward``).
 
 The complex-only ops (``view_as_real``, ``polar``, ``abs`` of complex...) declare their own
-flag in :mod:`gpuarr.ops.complex_ops`. Autograd on complex tensors is otherwise not
-supported: e.g. ``einsum``, linear algebra decompositions and ``nn`` layers raise.
+flag in :mod:`gpuarr.ops.complex_ops`, as do ``gpuarr.fft``, ``linalg.eig`` and ``F.linear``.
+Autograd on complex tensors is otherwise not supported: e.g. the other linear algebra
+decompositions, convolutions and most ``nn`` layers raise.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ LINEAR = (
     _st.Repeat, _st.Tril, _st.Triu, _st.Diagonal,
     _red.Sum, _red.SumDim, _red.Mean, _red.MeanDim, _red.Cumsum,
     _conv.ToCopy, _conv.Clone, _conv.Relayout, _conv.Contiguous,
-    _shx.Unfold, _shx.AsStrided,
+    _shx.Unfold, _shx.AsStrided, _mm.Trace,
     _ew.Add, _ew.Sub, _ew.RSub, _ew.Neg, _ew.Where,
 )
 
@@ -49,6 +50,7 @@ HOLOMORPHIC_OPS = (
     _ew.Mul, _ew.Div, _ew.PowScalar, _ew.Square, _ew.Rsqrt, _ew.Sigmoid,
     _mm.Matmul,  # and its subclasses (Mm, Bmm, Mv, Dot...), which share its backward
     _dec.Solve,  # gB = A^-T g, gA = -gB X^T (linalg.eig's backward solves complex systems)
+    _mm.Einsum, _red.Prod, _red.ProdDim, _red.Cumprod,
     *(getattr(_ew, name).Function for name in (
         "exp", "expm1", "log", "log2", "log10", "log1p", "sqrt", "reciprocal", "sin", "cos",
         "tan", "sinh", "cosh", "tanh", "asin", "acos", "atan", "asinh", "acosh", "atanh")),

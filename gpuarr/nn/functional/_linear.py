@@ -12,6 +12,7 @@ import math
 import numpy as np
 
 from ..._autocast import state as _amp
+from ..._core.function import HOLOMORPHIC
 from ..._tensor import Tensor
 from ...autograd.function import Function
 from ...ops._common import dtype_name
@@ -28,6 +29,7 @@ class Linear(Function):
     """``x @ w.T + b`` over the last dim of ``x`` (any number of leading dims)."""
 
     _raw = True
+    _complex_grad = HOLOMORPHIC  # its backward is products with g (ops/complex_grads.py)
 
     @staticmethod
     def forward(ctx, x, w, b):
