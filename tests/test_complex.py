@@ -549,3 +549,27 @@ def test_complex_linear_layer_matches_torch(device):
     tout.abs().pow(2).sum().backward()
     close(lin.weight.grad, tlin.weight.grad, 1e-10)
     close(lin.bias.grad, tlin.bias.grad, 1e-10)
+
+
+def test_module_to_complex_like_torch(device):
+    m, tm = gpuarr.nn.Linear(2, 3), torch.nn.Linear(2, 3)
+    with pytest.warns(UserWarning, match="Complex modules are a new feature"):
+        m.to(device=device, dtype=C64)
+    with pytest.warns(UserWarning, match="Complex modules are a new feature"):
+        tm.to(torch.cfloat)
+    assert m.weight.dtype is C64 and m.bias.dtype is C64 and m.weight.requires_grad
+    x = gpuarr.randn(4, 2, dtype=C64, device=device)
+    m(x).abs().sum().backward()
+    assert m.weight.grad.dtype is C64
+    with pytest.raises(TypeError, match="only accepts floating point or complex dtypes"):
+        m.to(gpuarr.int64)
+
+
+def test_linalg_refuses_complex_except_eig(device):
+    a = gpuarr.randn(3, 3, dtype=C64, device=device)
+    with pytest.raises(NotImplementedError, match="linalg.inv: gpuarr's linear algebra does not "
+                       "take complex inputs yet"):
+        gpuarr.linalg.inv(a)
+    assert gpuarr.linalg.eigvals(a).dtype is C64
+    z, tz = pair(crand(3, seed=50), device)
+    close(gpuarr.dist(z, z * 2), torch.dist(tz, tz * 2), 1e-12)

@@ -525,14 +525,19 @@ class Module:
         kwargs.pop("non_blocking", None)
         fmt = kwargs.pop("memory_format", None)
         dev, dt, _ = _parse_to(args, kwargs)
-        if dt is not None and not dt.is_floating_point:
+        if dt is not None and not (dt.is_floating_point or dt.is_complex):
             raise TypeError(
                 "nn.Module.to only accepts floating point or complex dtypes, but got desired "
                 f"dtype={dt}"
             )
+        if dt is not None and dt.is_complex:
+            warnings.warn(
+                "Complex modules are a new feature under active development whose design may "
+                "change, and some modules might not work as expected when using complex tensors "
+                "as parameters or buffers.", UserWarning, stacklevel=2)
 
         def convert(t: Tensor) -> Tensor:
-            tdt = dt if (dt is not None and t.is_floating_point()) else None
+            tdt = dt if (dt is not None and (t.is_floating_point() or t.is_complex())) else None
             if fmt is not None and t.ndim in (4, 5):  # torch relays out 4-d and 5-d tensors
                 return t.to(device=dev, dtype=tdt, memory_format=fmt)
             return t.to(device=dev, dtype=tdt) if (dev is not None or tdt is not None) else t

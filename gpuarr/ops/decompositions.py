@@ -84,6 +84,9 @@ def _check_square(fn: str, A: Tensor) -> None:
 
 
 def _check_float(fn: str, A: Tensor, low_precision: bool = True) -> None:
+    if A._data.dtype.kind == "c":
+        raise NotImplementedError(f"linalg.{fn}: gpuarr's linear algebra does not take complex "
+                                  "inputs yet (linalg.eig and linalg.eigvals do)")
     if A._data.dtype.kind != "f":
         raise RuntimeError(
             f"linalg.{fn}: Expected a floating point or complex tensor as input. "

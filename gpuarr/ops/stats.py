@@ -621,7 +621,7 @@ def dist(input: Tensor, other: Tensor, p: float = 2) -> Tensor:
         tensor(5.)
     """
     diff = input - other
-    if diff._data.dtype.kind not in "fV":
+    if diff._data.dtype.kind not in "fVc":
         raise RuntimeError("norm(): input dtype should be either floating point or complex. "
                            f"Got {dtype_name(diff.dtype)} instead.")
     return vector_norm(diff, p)
