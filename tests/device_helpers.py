@@ -3,6 +3,11 @@ as the per-directory ``ops_helpers`` / ``nn_helpers`` are)."""
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Callable
+
+import pytest
+
 import gpuarr
 
 
@@ -20,3 +25,26 @@ def resolved(device) -> gpuarr.device:
     if d.type == "cuda" and d.index is None:
         return gpuarr.device("cuda", gpuarr.cuda.current_device())
     return d
+
+
+def same_outcome(gcall: Callable, tcall: Callable, check: Callable,
+                 message: Callable[[str], str] = lambda m: m.replace("torch.", "gpuarr.")):
+    """Run torch's call, then gpuarr's (warnings silenced): gpuarr's result must pass
+    ``check(gpuarr_result, torch_result)``, or, when torch raises, gpuarr must raise the same
+    exception type with the text ``message(torch's text)``.
+
+    Returns:
+        ``(gpuarr_result, torch_result)``, or ``(None, None)`` when torch raised.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            t = tcall()
+        except Exception as e:  # noqa: BLE001 - any torch error must be matched
+            with pytest.raises(type(e)) as info:
+                gcall()
+            assert str(info.value) == message(str(e)), (str(info.value), str(e))
+            return None, None
+        g = gcall()
+    check(g, t)
+    return g, t

@@ -6,11 +6,10 @@ gradient), ``out=``, the frequency helpers and the shifts."""
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pytest
 import torch
+from device_helpers import same_outcome as shared_same_outcome
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -58,18 +57,7 @@ def assert_like(g, t) -> None:
 
 def same_outcome(gcall, tcall):
     """Run torch's call; gpuarr's must give the same result, or raise the same error."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            t = tcall()
-        except Exception as e:  # noqa: BLE001 - any torch error must be matched
-            with pytest.raises(type(e)) as info:
-                gcall()
-            assert str(info.value) == str(e).replace("torch.", "gpuarr."), (info.value, e)
-            return None
-        g = gcall()
-    assert_like(g, t)
-    return g
+    return shared_same_outcome(gcall, tcall, assert_like)[0]
 
 
 # --------------------------------------------------------------------------------------------

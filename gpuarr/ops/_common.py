@@ -167,10 +167,13 @@ def dims_arg(dim, ndim: int) -> tuple | None:
 __all__ += ["scalar_as"]
 
 
-def check_tensor(x, name: str, op: str) -> Tensor:
-    """Raise torch's TypeError when ``x`` is not a Tensor."""
+def check_tensor(x, name: str, op: str, position: int | None = None) -> Tensor:
+    """Raise torch's TypeError when ``x`` is not a Tensor (``position``: the argument's
+    place, which some of torch's messages name)."""
     if not isinstance(x, TensorBase):
-        raise TypeError(f"{op}(): argument '{name}' must be Tensor, not {type(x).__name__}")
+        where = f" (position {position})" if position is not None else ""
+        raise TypeError(f"{op}(): argument '{name}'{where} must be Tensor, not "
+                        f"{type(x).__name__}")
     return x
 
 

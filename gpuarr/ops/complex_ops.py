@@ -28,19 +28,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .._core.tensor import TensorBase
-from ._common import Function, broadcast_error, dtype_name
+from ._common import Function, broadcast_error, check_tensor, dtype_name
 from ._out import write_out
 
 if TYPE_CHECKING:
     from .._tensor import Tensor
 
 __all__ = ["view_as_real", "view_as_complex", "complex", "polar"]
-
-
-def _check(x, name: str, op: str) -> None:
-    if not isinstance(x, TensorBase):
-        raise TypeError(f"{op}(): argument '{name}' (position 1) must be Tensor, not "
-                        f"{type(x).__name__}")
 
 
 class Conj(Function):
@@ -290,7 +284,7 @@ def view_as_real(input: Tensor) -> Tensor:
         >>> gpuarr.view_as_real(gpuarr.tensor([1 + 2j]))
         tensor([[1., 2.]])
     """
-    _check(input, "input", "view_as_real")
+    check_tensor(input, "input", "view_as_real", 1)
     if not input.is_complex():
         raise RuntimeError("view_as_real is only supported for complex tensors")
     return ViewAsReal.apply(input)
@@ -315,7 +309,7 @@ def view_as_complex(input: Tensor) -> Tensor:
         >>> gpuarr.view_as_complex(gpuarr.tensor([[1.0, 2.0]]))
         tensor([1.+2.j])
     """
-    _check(input, "input", "view_as_complex")
+    check_tensor(input, "input", "view_as_complex", 1)
     dt = input._data.dtype
     if dt.kind not in "fV":
         raise RuntimeError("view_as_complex is only supported for half, float and double "
@@ -339,10 +333,8 @@ def view_as_complex(input: Tensor) -> Tensor:
 
 
 def _check_parts(a, b, op: str, names: tuple[str, str]) -> None:
-    _check(a, names[0], op)
-    if not isinstance(b, TensorBase):
-        raise TypeError(f"{op}(): argument '{names[1]}' (position 2) must be Tensor, not "
-                        f"{type(b).__name__}")
+    check_tensor(a, names[0], op, 1)
+    check_tensor(b, names[1], op, 2)
     da, db = a._data.dtype, b._data.dtype
     if da.kind not in "fV" or db.kind not in "fV":
         raise RuntimeError("Expected both inputs to be Half, Float or Double tensors but got "
@@ -397,11 +389,6 @@ def polar(abs: Tensor, angle: Tensor, *, out: Tensor | None = None) -> Tensor:  
     _check_parts(abs, angle, "polar", ("abs", "angle"))
     res = Polar.apply(abs, angle)
     return res if out is None else write_out(res, out, "polar")
-
-
-def is_complex_tensor(x) -> bool:
-    """Whether ``x`` is a complex tensor."""
-    return isinstance(x, TensorBase) and x._data.dtype.kind == "c"
 
 
 def no_complex(x, message: str, exc: type = RuntimeError) -> None:

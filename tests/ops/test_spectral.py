@@ -13,6 +13,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from device_helpers import same_outcome as shared_same_outcome
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ops_helpers import torch_error_text
@@ -55,18 +56,7 @@ def assert_like(g, t, atol: float | None = None) -> None:
 
 def same_outcome(gcall, tcall, device: str):
     """torch's call and gpuarr's give the same result, or raise the same error."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            t = tcall()
-        except Exception as e:  # noqa: BLE001 - any torch error must be matched
-            with pytest.raises(type(e)) as info:
-                gcall()
-            assert str(info.value) == error_text(str(e), device)
-            return None, None
-        g = gcall()
-    assert_like(g, t)
-    return g, t
+    return shared_same_outcome(gcall, tcall, assert_like, lambda m: error_text(m, device))
 
 
 # --------------------------------------------------------------------------------------------
