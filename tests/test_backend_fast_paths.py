@@ -1,10 +1,11 @@
 """The backends' own ways to run common updates: ``Backend.axpy`` (``y += a * x`` in place,
 SGD's update) and ``Backend.relu``.
 
-On the CPU axpy is BLAS ``?axpy``: one pass and one rounding per element (a fused multiply-add,
-as torch's vectorised ``add_(x, alpha=a)``), with NumPy's product-then-sum for what BLAS does
-not take. Every case checks the update happened in place and within rounding of the exact
-value; the CPU's BLAS case checks the single rounding exactly. ReLU on the CPU takes NumPy's
+On the CPU axpy is one pass and one rounding per element (a fused multiply-add, as torch's
+vectorised ``add_(x, alpha=a)``): gpuarr's C kernel on x86-64 with AVX2 and FMA, else SciPy's
+BLAS ``?axpy``, with NumPy's product-then-sum for what neither takes. Every case checks the
+update happened in place and within rounding of the exact value; the kernel's and BLAS's
+cases check the single rounding exactly. ReLU on the CPU takes NumPy's
 vectorised two-array maximum (against zeros): the tests check it gives the scalar form's bits.
 Its backward (``Backend.relu_backward``) selects bits instead of multiplying by a mask, so it
 equals torch's ``threshold_backward`` on inf and NaN gradients too.
@@ -17,7 +18,7 @@ import pytest
 import torch
 
 import gpuarr
-from gpuarr.backends.numpy_backend import blas_axpy
+from gpuarr.backends.numpy_backend import fused_axpy
 
 
 def _arrays(device: str, n: int, dtype, seed: int = 0):
@@ -48,16 +49,28 @@ def test_axpy_in_place_and_within_rounding_of_torch(device, dtype, n):
     assert np.all(np.abs(got.astype(np.longdouble) - want) <= 2 * bound)  # torch agrees
 
 
+@pytest.fixture(params=["kernel", "blas"])
+def axpy_path(request, monkeypatch):
+    """Run a test with gpuarr's FMA kernel (where this machine has it) and with SciPy's BLAS."""
+    from gpuarr.backends import cpu_native
+
+    if request.param == "kernel" and not cpu_native.FMA:
+        pytest.skip("gpuarr's FMA kernels need x86-64 with AVX2 and FMA")
+    if request.param == "blas":
+        pytest.importorskip("scipy.linalg")
+        monkeypatch.setattr(cpu_native, "FMA", False)
+    return request.param
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_cpu_blas_rounds_once(dtype):
-    """Contiguous float arrays go through BLAS: each element is fma(a, x, y), one rounding
-    (the float64 sum of the exact product, rounded to the dtype), where NumPy's product and
-    sum round twice."""
-    pytest.importorskip("scipy.linalg")
+def test_cpu_axpy_rounds_once(dtype, axpy_path):
+    """Contiguous float arrays go through the kernel or BLAS: each element is fma(a, x, y), one
+    rounding (the float64 sum of the exact product, rounded to the dtype), where NumPy's
+    product and sum round twice."""
     _, x, y, _, _ = _arrays("cpu", 20_000, dtype, seed=1)
     a = dtype(-0.01)
     got = y.copy()
-    assert blas_axpy(a, x, got) is got
+    assert fused_axpy(a, x, got) is got
     if dtype is np.float32:  # float64 holds the float32 product exactly: its sum rounds once
         fma = (y.astype(np.float64) + np.float64(a) * x.astype(np.float64)).astype(dtype)
         np.testing.assert_array_equal(got, fma)
@@ -69,12 +82,16 @@ def test_cpu_blas_rounds_once(dtype):
     assert np.mean(got != two) > 0.01  # two roundings differ at many elements
 
 
-def test_cpu_blas_pieces_and_one_call_agree():
-    """SciPy's BLAS on one thread takes the update in one call, on more threads in pieces that
-    OpenBLAS keeps single-threaded: the same fused multiply-adds, bit for bit."""
+def test_cpu_blas_pieces_and_one_call_agree(monkeypatch):
+    """SciPy's BLAS (where gpuarr's kernel is not used) on one thread takes the update in one
+    call, on more threads in pieces that OpenBLAS keeps single-threaded: the same fused
+    multiply-adds, bit for bit."""
     threadpoolctl = pytest.importorskip("threadpoolctl")
     pytest.importorskip("scipy.linalg")
+    from gpuarr.backends import cpu_native
     from gpuarr.backends import numpy_backend as nb
+
+    monkeypatch.setattr(cpu_native, "FMA", False)
 
     _, x, y, _, _ = _arrays("cpu", 3 * nb._AXPY_PIECE + 17, np.float32, seed=4)
     got = {}
@@ -83,7 +100,7 @@ def test_cpu_blas_pieces_and_one_call_agree():
             if nb._scipy_blas_threads() == 0:
                 pytest.skip("SciPy's BLAS is not its own bundled OpenBLAS here")
             assert nb._scipy_blas_threads() == threads
-            got[threads] = blas_axpy(-0.25, x, y.copy())
+            got[threads] = fused_axpy(-0.25, x, y.copy())
     np.testing.assert_array_equal(got[1], got[2])
 
 
@@ -103,7 +120,7 @@ def test_cpu_fallbacks_update_in_place(case):
         base = np.concatenate([y, y[:1]])
         y, x = base[1:], base[:-1]
     want = y + 0.5 * x  # computed first: with an overlap, the update changes x too
-    r = blas_axpy(0.5, x, y)
+    r = fused_axpy(0.5, x, y)
     assert r is y
     np.testing.assert_allclose(y, want, rtol=1e-3 if case == "float16" else 1e-6)
 

@@ -32,6 +32,7 @@ from .autograd_replay import AutogradReplay
 from .buffers import keep_constants, reuse_buffers
 from .cuda_graph import GraphReplay, uses_cuda
 from .fuse import fuse_elementwise
+from .fuse_sgd import fuse_weight_updates
 from .program import RETRACE, Program
 from .simplify import simplify
 from .trace import Tracer, active
@@ -246,7 +247,8 @@ def build_replay(prog: Program, *, fuse: bool = True, graphs: bool = False,
 
     Args:
         prog: the program (:class:`~gpuarr._compile.program.Program`) of a finished trace.
-        fuse: run the optimizing passes (buffer reuse on the CPU, fused kernels on CUDA).
+        fuse: run the optimizing passes (on the CPU SGD updates fused into the weight
+            gradients' kernel and buffer reuse; fused kernels on CUDA).
         graphs: also build a :class:`~gpuarr._compile.cuda_graph.GraphReplay` (CUDA programs
             without a recorded backward only).
         graph_matmul: in the graph replay, float matrix products use gpuarr's GEMM kernel.
@@ -260,8 +262,8 @@ def build_replay(prog: Program, *, fuse: bool = True, graphs: bool = False,
         >>> out = (graph or plain)(args)
     """
     cuda = uses_cuda(prog.meta)
-    passes = ((simplify,) + ((fuse_elementwise,) if cuda else (keep_constants, reuse_buffers))
-              if fuse else ())
+    passes = ((simplify,) + ((fuse_elementwise,) if cuda else (
+        fuse_weight_updates, keep_constants, reuse_buffers)) if fuse else ())
     if prog.backward is not None:
         fwd, bwd, saved = prog.prepare_split(passes)
         return AutogradReplay(*prog.codegen_split(fwd, bwd, saved), prog.backward), None

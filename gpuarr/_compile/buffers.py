@@ -26,7 +26,7 @@ import numpy as np
 
 from .trace import ConstArray, Instr, Slot, slots_of
 
-__all__ = ["keep_constants", "reuse_buffers"]
+__all__ = ["fresh_result", "keep_constants", "reuse_buffers"]
 
 # NumPy's ufunc for each operator the tracer records (ndarray operators call exactly these)
 _OP_UFUNC = {
@@ -42,7 +42,7 @@ _OP_UFUNC = {
 _MIN_BYTES = 4096  # below this NumPy's allocator is cheap and a buffer saves nothing
 
 
-def _fresh(ins: Instr) -> bool:
+def fresh_result(ins: Instr) -> bool:
     """Whether the call's result is a new array (shares no memory with its arguments)."""
     fn = ins.fn
     if "out" in ins.kwargs:
@@ -127,7 +127,7 @@ def reuse_buffers(instrs: list, needed: set, meta: dict) -> list:
     for ins in reversed(instrs):  # what may share memory with an escaping value escapes too
         outs: set = set()
         slots_of(ins.outs, outs)
-        if outs & escaping and not _fresh(ins):
+        if outs & escaping and not fresh_result(ins):
             slots_of(ins.args, escaping)
             slots_of(ins.kwargs, escaping)
     out = []

@@ -790,9 +790,9 @@ class Tracer:
         # not dispatched to __array_function__ (it reads __array_interface__)
         st = np.lib.stride_tricks
         self._setattr(st, "as_strided", _Recorded(st.as_strided))
-        # the CPU backend's BLAS update: one call, which a replay repeats as is
-        self._setattr(numpy_backend, "blas_axpy",
-                      _Recorded(numpy_backend.blas_axpy, traced_only=True))
+        # the CPU backend's update y += a * x: one call, which a replay repeats as is
+        self._setattr(numpy_backend, "fused_axpy",
+                      _Recorded(numpy_backend.fused_axpy, traced_only=True))
         for name in cpu_native.KERNELS:  # the CPU backend's fused C kernels: one call each
             self._setattr(cpu_native, name, _Recorded(getattr(cpu_native, name), traced_only=True))
         if self._cupy_modules:

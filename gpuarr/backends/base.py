@@ -351,6 +351,12 @@ class Backend:
         zero ``y`` gives 0 (a product with a 0/1 mask would give NaN)."""
         return self.xp.where(y <= 0, g.dtype.type(0), g)
 
+    def linear_weight_grad(self, g, x):
+        """A linear layer's weight gradient ``g.T @ x`` (``g`` ``(K, M)``, ``x`` ``(K, N)``)
+        from a kernel faster than the matrix product for these arrays, or None: the caller
+        then takes the matrix product (the default, here)."""
+        return None
+
     def sum_axis0(self, x):
         """``x.sum(axis=0)`` of a 2-D array of at least one row (a linear layer's bias
         gradient), in the array's dtype."""

@@ -9,7 +9,10 @@ built when gpuarr is installed) does a few such chains in one pass each:
 - column sums of a 2-D array (a linear layer's bias gradient), bit for bit NumPy's;
 - log-softmax over the last axis, and its backward;
 - the negative log-likelihood of class indices without class weights (loss, gradient
-  coefficients and the target range check).
+  coefficients and the target range check);
+- on x86-64 with AVX2 and FMA: ``y += a * x`` as one fused multiply-add per element (SGD's
+  update), and a linear layer's float32 weight gradient ``g.T @ x`` for small batches, alone or
+  with that update fused in (see :func:`linear_weight_grad`).
 
 The C build is optional: without it (no compiler at install time) :data:`ENABLED` is False
 and the callers run their NumPy forms. The callers ask :func:`fits` first; eager ops and a
@@ -34,15 +37,23 @@ try:
 except ImportError:  # built without a C compiler: the NumPy forms run instead
     _k = None
 
-__all__ = ["ENABLED", "KERNELS", "fits", "nll_fits", "relu_backward", "sum_axis0",
-           "log_softmax_rows", "log_softmax_rows_backward", "nll_rows"]
+__all__ = ["ENABLED", "FMA", "KERNELS", "WGRAD_MAX_K", "axpy", "axpy_fits", "fits",
+           "linear_weight_grad", "linear_weight_grad_sgd", "log_softmax_rows",
+           "log_softmax_rows_backward", "nll_fits", "nll_rows", "relu_backward", "sum_axis0",
+           "wgrad_fits"]
 
 # The functions that run a kernel: a compiled step records each call to one as one call
 KERNELS = ("relu_backward", "sum_axis0", "log_softmax_rows", "log_softmax_rows_backward",
-           "nll_rows")
+           "nll_rows", "linear_weight_grad")
 
 # Whether the kernels are used; tests switch it off to run the NumPy forms.
 ENABLED: bool = _k is not None
+# Whether the AVX2/FMA kernels (axpy, the weight gradient) exist on this machine.
+FMA: bool = ENABLED and _k.fma_available()
+# The largest batch whose weight gradient the kernel computes. Measured on one x86 core against
+# OpenBLAS's sgemm, 256x784 gradients: batch 16 71 vs 107 us, 24 114 vs 138, 32 167 vs 171,
+# 48 262 vs 251 (with SGD's update fused: 32 184 vs 197 us, 48 277 vs 265).
+WGRAD_MAX_K = 32
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 # Above this many elements the log-softmax kernels give way to NumPy, whose SIMD exp runs
@@ -171,3 +182,91 @@ def nll_rows(logp: np.ndarray, target: np.ndarray, ignore_index: int,
     if bad >= 0:
         raise IndexError(f"Target {int(target[bad])} is out of bounds.")
     return loss, coef
+
+
+def axpy_fits(x: np.ndarray, y: np.ndarray) -> bool:
+    """Whether :func:`axpy` takes ``x`` and ``y``: float32/float64 arrays of one dtype and
+    shape, C-contiguous, ``y`` writable, not overlapping unless they are the same array."""
+    if not (FMA and ENABLED):
+        return False
+    dt = y.dtype
+    return (dt in _FLOATS and x.dtype == dt and x.shape == y.shape
+            and x.flags.c_contiguous and y.flags.c_contiguous and y.flags.writeable
+            and (x is y or (x.base is None and y.base is None)
+                 or not np.may_share_memory(x, y)))
+
+
+def axpy(a: float, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """``y += a * x`` in place, each element ``fma(a, x, y)`` (one rounding), as torch's
+    vectorised ``y.add_(x, alpha=a)`` computes it on the CPU.
+
+    Args:
+        a: the scale (rounded to ``y``'s dtype first, as BLAS's ``?axpy`` takes it).
+        x, y: arrays that :func:`axpy_fits`.
+
+    Returns:
+        ``y``.
+    """
+    _k.axpy(x, y, a)
+    return y
+
+
+def wgrad_fits(g: np.ndarray, x: np.ndarray) -> bool:
+    """Whether :func:`linear_weight_grad` takes a linear layer's output gradient ``g``
+    ``(K, M)`` and input ``x`` ``(K, N)``: float32, 2-D, C-contiguous, one batch size
+    ``1 <= K <=`` :data:`WGRAD_MAX_K` and at least one output and input feature."""
+    if not (FMA and ENABLED):
+        return False
+    f32 = _FLOATS[0]
+    return (g.dtype == f32 and x.dtype == f32 and g.ndim == 2 and x.ndim == 2
+            and 0 < g.shape[0] == x.shape[0] <= WGRAD_MAX_K and g.shape[1] > 0
+            and x.shape[1] > 0 and g.flags.c_contiguous and x.flags.c_contiguous)
+
+
+def linear_weight_grad(g: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """A linear layer's weight gradient ``g.T @ x`` for a small batch, float32.
+
+    Each element is one chain of fused multiply-adds over the batch in order, so the result
+    does not depend on the shapes' tiling (it differs from a BLAS's in the last bits, as two
+    BLAS builds do).
+
+    Args:
+        g: the output gradient ``(K, M)``; x: the layer's input ``(K, N)`` (arrays that
+            :func:`wgrad_fits`).
+
+    Returns:
+        A new ``(M, N)`` array.
+
+    Example:
+        >>> g, x = np.ones((2, 3), np.float32), np.ones((2, 4), np.float32)
+        >>> linear_weight_grad(g, x)[0] if wgrad_fits(g, x) else None  # doctest: +SKIP
+        array([2., 2., 2., 2.], dtype=float32)
+    """
+    g, x = _c(g), _c(x)
+    k, m = g.shape
+    n = x.shape[1]
+    out = np.empty((m, n), np.float32)
+    _k.linear_wgrad(g, x, out, k, m, n, None, 0.0)
+    return out
+
+
+def linear_weight_grad_sgd(g: np.ndarray, x: np.ndarray, a: float, w: np.ndarray) -> np.ndarray:
+    """:func:`linear_weight_grad` and then ``w += a * grad`` (:func:`axpy`), in one pass: each
+    gradient element updates ``w`` while it is still in a register. The results are the bits
+    of the two calls.
+
+    Args:
+        g, x: as for :func:`linear_weight_grad`.
+        a: the update's scale (SGD's ``-lr``).
+        w: the weight, ``(M, N)`` float32, C-contiguous, writable, sharing no memory with
+            ``g`` or ``x``; updated in place.
+
+    Returns:
+        The new gradient array.
+    """
+    g, x = _c(g), _c(x)
+    k, m = g.shape
+    n = x.shape[1]
+    out = np.empty((m, n), np.float32)
+    _k.linear_wgrad(g, x, out, k, m, n, w, a)
+    return out

@@ -75,14 +75,22 @@ def _axpy_for(dtype: np.dtype):
     return _AXPY[ch]
 
 
-def blas_axpy(a: float, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+def fused_axpy(a: float, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """``y += a * x`` in place, one pass; returns ``y``.
 
-    With SciPy's BLAS (contiguous ``x`` and ``y`` of one float or complex dtype) each element is one
-    fused multiply-add, ``fma(a, x, y)``, as torch's vectorised ``y.add_(x, alpha=a)`` computes
-    it on the CPU; otherwise NumPy's product then sum (two roundings). A compiled step records
-    this as one call, so its replay rounds as eager does.
+    Each element is one fused multiply-add, ``fma(a, x, y)``, as torch's vectorised
+    ``y.add_(x, alpha=a)`` computes it on the CPU: gpuarr's C kernel for contiguous float32/64
+    arrays on x86-64 with AVX2 and FMA (:func:`cpu_native.axpy`), else SciPy's BLAS (which
+    rounds a few tail elements twice on some builds), else NumPy's product then sum (two
+    roundings). A compiled step records this as one call, so its replay rounds as eager does.
+
+    Example:
+        >>> y = np.ones(3, np.float32)
+        >>> fused_axpy(-0.5, np.ones(3, np.float32), y)
+        array([0.5, 0.5, 0.5], dtype=float32)
     """
+    if cpu_native.axpy_fits(x, y):
+        return cpu_native.axpy(a, x, y)
     dt = y.dtype
     f = _AXPY[dt.char] if dt.char in _AXPY else _axpy_for(dt)
     n = y.size
@@ -227,6 +235,11 @@ class NumpyBackend(Backend):
         m &= g.view(it)
         return m.view(g.dtype)
 
+    def linear_weight_grad(self, g, x):
+        if cpu_native.wgrad_fits(g, x):  # a small float32 batch: faster than BLAS's sgemm
+            return cpu_native.linear_weight_grad(g, x)
+        return None
+
     def sum_axis0(self, x):
         if cpu_native.fits(x):  # one C call: the same sums in the same order
             return cpu_native.sum_axis0(x)
@@ -249,7 +262,7 @@ class NumpyBackend(Backend):
         return cpu_native.nll_rows(logp, target, ignore_index, mean)
 
     def axpy(self, a, x, y, tmp=None) -> None:
-        blas_axpy(a, x, y)
+        fused_axpy(a, x, y)
 
     # ---- sorting ----
     def argsort_stable(self, arr, axis=-1):

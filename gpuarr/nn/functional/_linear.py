@@ -15,7 +15,7 @@ from ..._autocast import state as _amp
 from ..._core.function import HOLOMORPHIC
 from ..._tensor import Tensor
 from ...autograd.function import Function
-from ...ops._common import dtype_name
+from ...ops._common import _make, _state, dtype_name
 
 # the one matrix product of the op layer, for operands already checked (backward formulas)
 from ...ops.matmul import _product as mm
@@ -64,10 +64,21 @@ class Linear(Function):
                 gx = gx.reshape(shape)
         if nig[1]:
             x2 = x if x.ndim == 2 else x.reshape(math.prod(shape[:-1]), shape[-1])
-            gw = mm(g2.mT, x2)
+            gw = _weight_grad(g2, x2)
         if nig[2]:
             gb = g2.sum(0)
         return gx, gw, gb
+
+
+def _weight_grad(g2: Tensor, x2: Tensor) -> Tensor:
+    """``g2.T @ x2``, the weight gradient: the backend's own kernel where it has one for these
+    arrays (a small float32 batch on the CPU, see ``cpu_native.linear_weight_grad``) and the
+    backward records no graph; otherwise the matrix product."""
+    if not (_state.enabled and (g2._rg or x2._rg)):
+        out = g2._device._backend().linear_weight_grad(g2._data, x2._data)
+        if out is not None:
+            return _make(out, g2._device)
+    return mm(g2.mT, x2)
 
 
 # One fused op; these name its graph node as torch's linear does (addmm(bias, x, w.t()) or
