@@ -41,6 +41,7 @@ from bench_training import _init, _interleaved, _single_threaded, gpuarr_mlp, to
 import gpuarr
 import gpuarr.optim
 from gpuarr._compile.trace import Instr
+from gpuarr.backends import cpu_native
 
 LR = 0.01
 CPU_SIZES = [784, 256, 256, 10]
@@ -221,6 +222,20 @@ class _Floor:
         self.gw = [arr(sizes[k + 1], sizes[k]) for k in range(n)]
         self.count = 2 * n + (n - 1)
 
+    def weight_grads(self) -> None:
+        """The floor's weight-gradient products alone (NumPy's, into the same outputs)."""
+        for k in range(len(self.w)):
+            self.xp.matmul(self.gacts[k + 1].T, self.acts[k], out=self.gw[k])
+
+    def weight_grads_kernel(self) -> None:
+        """The same products by gpuarr's CPU kernel, which eager and compiled gpuarr use for
+        float32 batches up to ``cpu_native.WGRAD_MAX_K`` on x86-64 with AVX2/FMA."""
+        for k in range(len(self.w)):
+            cpu_native.linear_weight_grad(self.gacts[k + 1], self.acts[k])
+
+    def kernel_fits(self) -> bool:
+        return self.xp is np and cpu_native.wgrad_fits(self.gacts[1], self.acts[0])
+
     def __call__(self) -> None:
         mm = self.xp.matmul
         w, acts, gacts, gw = self.w, self.acts, self.gacts, self.gw
@@ -282,6 +297,9 @@ def _mlp_case(torch, sizes, batch, device, *, torch_compile: str | None, mode=No
             fns["torch CUDA graph"] = (g_step, tsync)
     floor = _Floor(_xp(device), sizes, batch)
     fns["floor"] = (floor, (lambda: floor.xp.cuda.Device().synchronize()) if cuda else None)
+    if floor.kernel_fits():  # what gpuarr's weight-gradient kernel takes off the floor's time
+        fns["weight grads, NumPy"] = (floor.weight_grads, None)
+        fns["weight grads, gpuarr kernel"] = (floor.weight_grads_kernel, None)
     times = _interleaved(fns)
     return {"times": times, "losses": losses, "state": _compile_state(compiled),
             "warns": warns + w2, "compile_s": compile_s, "floor_count": floor.count,
@@ -348,6 +366,12 @@ def _mlp_notes(cases: dict) -> list[str]:
                       f"{FLOOR_TARGET}x the floor is {FLOOR_TARGET * share:.2f}x PyTorch "
                       f"eager (the 'about {TORCH_EAGER_TARGET[c['batch']]}' target assumes "
                       f"{TORCH_EAGER_TARGET[c['batch']] / FLOOR_TARGET:.2f}x)")
+        if "weight grads, NumPy" in t:
+            extra += (f"; the floor's {len(CPU_SIZES) - 1} weight-gradient products take "
+                      f"{fmt_time(t['weight grads, NumPy'])} in NumPy and "
+                      f"{fmt_time(t['weight grads, gpuarr kernel'])} in the CPU kernel that "
+                      "gpuarr (eager and compiled) uses for them at this batch, so here the "
+                      "compiled step's products are faster than the floor's")
         out.append(f"- {label}: `gpuarr.compile`: {c['state']}; {checks}{extra}.")
     return out
 
@@ -508,9 +532,11 @@ def _cpu_part(torch, threads: str) -> str:
         "the whole step function wrapped in `gpuarr.compile`, called with the batch as "
         f"arguments; every implementation makes {WARMUP} calls before timing. The floor is "
         f"the step's {floor_count} matrix products alone in NumPy (same shapes, preallocated "
-        "outputs): no implementation can beat it. Times are the best of 7 rounds in which the "
-        f"implementations take turns. {tc_note}Threads: {threads}. Targets for the compiled "
-        f"step: within {FLOOR_TARGET}x the floor at every batch size (about "
+        "outputs); gpuarr computes the weight gradients of float32 batches up to "
+        f"{cpu_native.WGRAD_MAX_K} with its own CPU kernel where this machine has AVX2 and FMA "
+        "(see the notes), otherwise with NumPy's products. Times are the best of 7 rounds in "
+        f"which the implementations take turns. {tc_note}Threads: {threads}. Targets for the "
+        f"compiled step: within {FLOOR_TARGET}x the floor at every batch size (about "
         + ", ".join(f"{v}x PyTorch eager at batch {k}" for k, v in TORCH_EAGER_TARGET.items())
         + f"), and never slower than eager gpuarr at batch {EAGER_TARGET_BATCH}; an 'about' "
         "target counts as met up to 10% above it.",
