@@ -1,5 +1,5 @@
 """The CPU's AVX2/FMA kernels (gpuarr/backends/cpu_native.py) and the compile pass that fuses
-SGD's weight update into the weight gradient (gpuarr/_compile/fuse_sgd.py).
+SGD's weight update into the weight gradient (gpuarr/_compile/fuse_cpu.py).
 
 * ``axpy``: ``y += a * x`` as one fused multiply-add per element: torch's ``add_(alpha=)``
   bit for bit, tails included (BLAS's saxpy rounds some tail elements twice).
@@ -9,6 +9,9 @@ SGD's weight update into the weight gradient (gpuarr/_compile/fuse_sgd.py).
 * ``linear_weight_grad_sgd`` and the pass: a compiled SGD step computes each weight's gradient
   and update in one kernel, and still equals eager bit for bit; where something between the
   backward and the step reads the gradient or writes the layer's input, the calls stay apart.
+* ``add_bias_rows`` (a linear layer's bias, NumPy's broadcast add bit for bit) and, in a
+  compiled step, ``add_bias_rows_relu`` where ReLU follows the layer (NumPy's maximum with zero
+  bit for bit, NaN and signed zeros included).
 
 These kernels are CPU-only (the CUDA backend has none of them); the compiled-step tests for
 both devices are in test_compile*.py.
@@ -23,7 +26,7 @@ import torch
 import gpuarr
 import gpuarr.nn as nn
 import gpuarr.nn.functional as F
-from gpuarr._compile import fuse_sgd
+from gpuarr._compile import fuse_cpu
 from gpuarr.backends import cpu_native
 from gpuarr.backends.numpy_backend import fused_axpy
 
@@ -146,10 +149,57 @@ def test_fused_call_falls_back_to_the_two_calls(case):
     w_two = w.copy()
     grad = cpu_native.linear_weight_grad(g, x.copy())
     fused_axpy(-0.5, grad, w_two)
-    got_grad, got_w = fuse_sgd.wgrad_sgd(g, x, -0.5, w)
+    got_grad, got_w = fuse_cpu.wgrad_sgd(g, x, -0.5, w)
     assert got_w is w
     np.testing.assert_array_equal(got_grad, grad)
     np.testing.assert_array_equal(w, w_two)
+
+
+def _special_rows(dtype, shape, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(shape).astype(dtype)
+    flat = x.reshape(-1)
+    edge = np.array([-0.0, 0.0, np.nan, -np.nan, np.inf, -np.inf, 1e-40, -1e-40], dtype)
+    flat[:min(flat.size, edge.size)] = edge[:flat.size]
+    return x
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(1, 1), (3, 8), (7, 33), (16, 256)])
+def test_bias_kernels_give_numpys_bits(dtype, shape):
+    if not cpu_native.ENABLED:
+        pytest.skip("gpuarr.backends._cpu_kernels is not built")
+    x = _special_rows(dtype, shape)
+    b = _special_rows(dtype, shape[1:], seed=1)
+    b[:2] = 0.0  # (signed zeros meet signed zeros)
+    want = x.copy()
+    want += b
+    want_relu = np.maximum(want, np.zeros_like(want))
+    bits = np.uint32 if dtype is np.float32 else np.uint64
+    got = x.copy()
+    assert cpu_native.bias_fits(got, b)
+    assert cpu_native.add_bias_rows(got, b) is got
+    np.testing.assert_array_equal(got.view(bits), want.view(bits))
+    for xx in (x.copy(), np.asfortranarray(x)):  # the fused call, and its fallback
+        h, r = cpu_native.add_bias_rows_relu(xx, b)
+        assert h is xx
+        np.testing.assert_array_equal(h.view(bits), want.view(bits))
+        np.testing.assert_array_equal(np.ascontiguousarray(r).view(bits), want_relu.view(bits))
+
+
+def test_bias_fits_checks():
+    if not cpu_native.ENABLED:
+        pytest.skip("gpuarr.backends._cpu_kernels is not built")
+    x = np.ones((4, 6), np.float32)
+    b = np.ones(6, np.float32)
+    assert cpu_native.bias_fits(x, b)
+    assert not cpu_native.bias_fits(x, b.astype(np.float64))
+    assert not cpu_native.bias_fits(x.T.copy(), b)  # (6, 4) and (6,)
+    assert not cpu_native.bias_fits(np.asfortranarray(x), b)
+    assert not cpu_native.bias_fits(x.astype(np.float16), b.astype(np.float16))
+    assert not cpu_native.bias_fits(x[0], b)  # 1-D
+    assert not cpu_native.bias_fits(x, x[0])  # b inside x
+    assert not cpu_native.bias_fits(np.ones((0, 6), np.float32), b)
 
 
 # ---- the linear layer ----
@@ -259,11 +309,12 @@ def _accumulated(model, opt, x, y):  # two backward passes add into the gradient
     return loss + loss2
 
 
-def _fused_calls(fn) -> int:
-    """How many fused gradient-and-update calls the compiled step's replay makes."""
+def _fused_calls(fn, kernel=fuse_cpu.wgrad_sgd) -> int:
+    """How many calls of ``kernel`` (by default the fused gradient-and-update) the compiled
+    step's replay makes."""
     (entry,) = fn._cache.values()
     ns = entry.replay.__globals__
-    names = [k for k, v in ns.items() if v is fuse_sgd.wgrad_sgd]
+    names = [k for k, v in ns.items() if v is kernel]
     return sum(entry.replay.source.count(f"{n}(") for n in names)
 
 
@@ -303,3 +354,28 @@ def test_compiled_step_without_the_kernels_equals_eager(monkeypatch):
     assert le == lc and _fused_calls(fn) == 0
     for a, b in zip(pe, pc):
         np.testing.assert_array_equal(a, b)
+
+
+def test_compiled_bias_relu_is_one_call_with_eagers_bits():
+    """The MLP's two Linear+ReLU pairs run as one bias-and-ReLU call each; a pre-activation
+    that is also used after the ReLU still holds the biased product."""
+    data = _data(steps=8)
+
+    def body(model, opt, x, y):
+        opt.zero_grad()
+        h = model[0](x)
+        a = model[1](h)  # ReLU
+        out = model[4](model[3](model[2](a + 0.5 * h)))
+        loss = F.cross_entropy(out, y)
+        loss.backward()
+        opt.step()
+        return loss
+
+    for step in (_plain, body):
+        le, pe, _ = _train(step, data, compiled=False)
+        lc, pc, fn = _train(step, data, compiled=True)
+        assert le == lc
+        for a, b in zip(pe, pc):
+            np.testing.assert_array_equal(a, b)
+        want = 2 if cpu_native.ENABLED else 0
+        assert _fused_calls(fn, cpu_native.add_bias_rows_relu) == want

@@ -32,7 +32,7 @@ from .autograd_replay import AutogradReplay
 from .buffers import keep_constants, reuse_buffers
 from .cuda_graph import GraphReplay, uses_cuda
 from .fuse import fuse_elementwise
-from .fuse_sgd import fuse_weight_updates
+from .fuse_cpu import fuse_bias_relu, fuse_weight_updates
 from .program import RETRACE, Program
 from .simplify import simplify
 from .trace import Tracer, active
@@ -263,7 +263,7 @@ def build_replay(prog: Program, *, fuse: bool = True, graphs: bool = False,
     """
     cuda = uses_cuda(prog.meta)
     passes = ((simplify,) + ((fuse_elementwise,) if cuda else (
-        fuse_weight_updates, keep_constants, reuse_buffers)) if fuse else ())
+        fuse_weight_updates, keep_constants, fuse_bias_relu, reuse_buffers)) if fuse else ())
     if prog.backward is not None:
         fwd, bwd, saved = prog.prepare_split(passes)
         return AutogradReplay(*prog.codegen_split(fwd, bwd, saved), prog.backward), None

@@ -24,9 +24,10 @@ import operator
 
 import numpy as np
 
+from ..backends import cpu_native
 from .trace import ConstArray, Instr, Slot, slots_of
 
-__all__ = ["fresh_result", "keep_constants", "reuse_buffers"]
+__all__ = ["OUT_ALIASES", "aliased_args", "keep_constants", "reuse_buffers"]
 
 # NumPy's ufunc for each operator the tracer records (ndarray operators call exactly these)
 _OP_UFUNC = {
@@ -42,12 +43,45 @@ _OP_UFUNC = {
 _MIN_BYTES = 4096  # below this NumPy's allocator is cheap and a buffer saves nothing
 
 
-def fresh_result(ins: Instr) -> bool:
+def _fresh(ins: Instr) -> bool:
     """Whether the call's result is a new array (shares no memory with its arguments)."""
     fn = ins.fn
     if "out" in ins.kwargs:
         return False
     return isinstance(fn, np.ufunc) or fn in _OP_UFUNC or type(fn) is ConstArray
+
+
+# Calls whose results may share memory with some of their arguments only: fn -> "fresh" (no
+# result shares memory with an argument) or, per result in the call's order, the positions of
+# the arguments it may share memory with. Any other call's results may share memory with any
+# of its operands.
+OUT_ALIASES: dict = {getattr(cpu_native, name): "fresh" for name in cpu_native.KERNELS
+                     if name not in cpu_native.IN_PLACE}
+OUT_ALIASES[cpu_native.add_bias_rows] = ((0,),)
+OUT_ALIASES[cpu_native.add_bias_rows_relu] = ((0,), ())
+
+
+def aliased_args(ins: Instr, outs: set) -> set:
+    """The argument slots of ``ins`` whose arrays the result slots ``outs`` may share memory
+    with (see :data:`OUT_ALIASES`)."""
+    if _fresh(ins):
+        return set()
+    try:
+        spec = OUT_ALIASES.get(ins.fn)
+    except TypeError:  # an unhashable callable: nothing known
+        spec = None
+    if spec == "fresh":
+        return set()
+    acc: set = set()
+    if spec is None:
+        slots_of(ins.args, acc)
+        return slots_of(ins.kwargs, acc)
+    results = ins.outs if type(ins.outs) is tuple else (ins.outs,)
+    for k, r in enumerate(results):
+        if slots_of(r, set()) & outs:
+            for pos in spec[k]:
+                slots_of(ins.args[pos], acc)
+    return acc
 
 
 _MAKERS = ("zeros", "ones", "full", "arange")  # NumPy's array makers with fixed contents
@@ -125,11 +159,9 @@ def reuse_buffers(instrs: list, needed: set, meta: dict) -> list:
     """
     escaping = set(needed)
     for ins in reversed(instrs):  # what may share memory with an escaping value escapes too
-        outs: set = set()
-        slots_of(ins.outs, outs)
-        if outs & escaping and not fresh_result(ins):
-            slots_of(ins.args, escaping)
-            slots_of(ins.kwargs, escaping)
+        hit = slots_of(ins.outs, set()) & escaping
+        if hit:
+            escaping |= aliased_args(ins, hit)
     out = []
     for ins in instrs:
         s = ins.outs

@@ -351,6 +351,12 @@ class Backend:
         zero ``y`` gives 0 (a product with a 0/1 mask would give NaN)."""
         return self.xp.where(y <= 0, g.dtype.type(0), g)
 
+    def add_bias(self, out, b):
+        """``out += b`` in place (a linear layer's bias ``(cols,)`` added to each row of its
+        ``(rows, cols)`` product); returns ``out``."""
+        out += b
+        return out
+
     def linear_weight_grad(self, g, x):
         """A linear layer's weight gradient ``g.T @ x`` (``g`` ``(K, M)``, ``x`` ``(K, N)``)
         from a kernel faster than the matrix product for these arrays, or None: the caller

@@ -6,6 +6,8 @@ calls costs more than the arithmetic: a cross-entropy on 16x10 logits is about 3
 built when gpuarr is installed) does a few such chains in one pass each:
 
 - ReLU's backward (``g`` where ``y > 0``);
+- a linear layer's bias added to each row of its product, with ReLU's output beside it when a
+  compiled step fuses the two;
 - column sums of a 2-D array (a linear layer's bias gradient), bit for bit NumPy's;
 - log-softmax over the last axis, and its backward;
 - the negative log-likelihood of class indices without class weights (loss, gradient
@@ -37,14 +39,17 @@ try:
 except ImportError:  # built without a C compiler: the NumPy forms run instead
     _k = None
 
-__all__ = ["ENABLED", "FMA", "KERNELS", "WGRAD_MAX_K", "axpy", "axpy_fits", "fits",
+__all__ = ["ENABLED", "FMA", "IN_PLACE", "KERNELS", "WGRAD_MAX_K", "add_bias_rows",
+           "add_bias_rows_relu", "axpy", "axpy_fits", "bias_fits", "fits",
            "linear_weight_grad", "linear_weight_grad_sgd", "log_softmax_rows",
            "log_softmax_rows_backward", "nll_fits", "nll_rows", "relu_backward", "sum_axis0",
            "wgrad_fits"]
 
 # The functions that run a kernel: a compiled step records each call to one as one call
 KERNELS = ("relu_backward", "sum_axis0", "log_softmax_rows", "log_softmax_rows_backward",
-           "nll_rows", "linear_weight_grad")
+           "nll_rows", "linear_weight_grad", "add_bias_rows")
+# those of them that write an operand (the others only read theirs and return new arrays)
+IN_PLACE = ("add_bias_rows",)
 
 # Whether the kernels are used; tests switch it off to run the NumPy forms.
 ENABLED: bool = _k is not None
@@ -88,6 +93,57 @@ def fits(*arrays: np.ndarray, rows: bool = False) -> bool:
         if b.dtype != a.dtype or b.shape != a.shape or not b.flags.c_contiguous:
             return False
     return True
+
+
+def bias_fits(x: np.ndarray, b: np.ndarray) -> bool:
+    """Whether :func:`add_bias_rows` takes ``x`` ``(rows, cols)`` and ``b`` ``(cols,)``:
+    float32/float64 of one dtype, C-contiguous, ``x`` writable with at least one element, the
+    two sharing no memory."""
+    if not ENABLED:
+        return False
+    dt = x.dtype
+    return (dt in _FLOATS and b.dtype == dt and x.ndim == 2 and b.ndim == 1
+            and x.shape[1] == b.shape[0] and x.size > 0 and x.flags.c_contiguous
+            and x.flags.writeable and b.flags.c_contiguous
+            and ((x.base is None and b.base is None) or not np.may_share_memory(x, b)))
+
+
+def add_bias_rows(x: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``x += b`` for each row of ``x`` in place (a linear layer's bias): NumPy's broadcast
+    add, bit for bit, without its per-row loop.
+
+    Args:
+        x, b: arrays that :func:`bias_fits` (at a compiled step's replay, a non-contiguous
+            ``x`` takes NumPy's add: the same bits).
+
+    Returns:
+        ``x``.
+    """
+    if x.flags.c_contiguous and x.flags.writeable:
+        _k.bias_rows(x, _c(b), None, x.shape[1])
+    else:
+        x += b
+    return x
+
+
+def add_bias_rows_relu(x: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`add_bias_rows`, then ReLU of the result into a new array (as the CPU backend's
+    ReLU, ``maximum(x, 0)``: NaN passes, -0.0 becomes 0.0), in one pass. A compiled step runs
+    this where eager added the bias and then ran the ReLU layer; the bits are the same.
+
+    Args:
+        x, b: as for :func:`add_bias_rows`.
+
+    Returns:
+        ``(x, relu(x))``.
+    """
+    out = np.empty(x.shape, x.dtype)
+    if x.flags.c_contiguous and x.flags.writeable:
+        _k.bias_rows(x, _c(b), out, x.shape[1])
+    else:
+        x += b
+        np.maximum(x, np.zeros(x.shape, x.dtype), out=out)
+    return x, out
 
 
 def _c(a: np.ndarray) -> np.ndarray:

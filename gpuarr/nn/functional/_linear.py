@@ -45,7 +45,7 @@ class Linear(Function):
         else:
             out = x2 @ w.T
             if b is not None:
-                out += b
+                out = ctx.device._backend().add_bias(out, b)
         nig = ctx.needs_input_grad
         ctx.save_for_backward(x if nig[1] else None, w if nig[0] else None)
         ctx.x_shape = x.shape
