@@ -42,8 +42,7 @@ from .trace import Instr, Slot, slots_of
 __all__ = ["fuse_bias_relu", "fuse_weight_updates", "wgrad_sgd"]
 
 # the C kernels' wrappers that only read their operands (and return new arrays)
-_READ_ONLY = frozenset(getattr(cpu_native, name) for name in cpu_native.KERNELS
-                       if name not in cpu_native.IN_PLACE)
+_READ_ONLY = frozenset(fn for fn, spec in OUT_ALIASES.items() if spec == "fresh")
 _EXTERNAL = -1  # the alias group of every array that comes from outside the program
 
 
@@ -60,8 +59,9 @@ def wgrad_sgd(g: np.ndarray, x: np.ndarray, a: float, w: np.ndarray) -> tuple:
     Returns:
         ``(G, w)``.
     """
+    # eager's update ran the FMA kernel iff axpy_fits(fresh float32 gradient, w)
     if (w.dtype == np.float32 and w.shape == (g.shape[1], x.shape[1])
-            and w.flags.c_contiguous and w.flags.writeable and cpu_native.FMA
+            and cpu_native.axpy_fits(w, w)
             and not np.may_share_memory(w, g) and not np.may_share_memory(w, x)):
         return cpu_native.linear_weight_grad_sgd(g, x, a, w), w
     grad = cpu_native.linear_weight_grad(g, x)

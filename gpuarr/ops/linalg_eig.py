@@ -31,7 +31,7 @@ from .. import return_types
 from .._autocast import state as _amp
 from .._core.function import Function
 from .._core.tensor import TensorBase, _make
-from ._common import apply_raw, dtype_name, no_grad_needed
+from ._common import apply_raw, check_tensor, dtype_name, no_grad_needed
 from ._out import write_out
 from .decompositions import Solve, _check_square, _const, _host, _mT, _no_kernel
 from .matmul import _product
@@ -50,8 +50,12 @@ _PHASE_ERROR = (
     "is ill-defined."
 )
 
-_COMPLEX_OF = {np.dtype(np.float32): np.complex64, np.dtype(np.complex64): np.complex64,
-               np.dtype(np.float64): np.complex128, np.dtype(np.complex128): np.complex128}
+
+
+def _complex_of(dt) -> np.dtype:
+    """The complex dtype of ``dt``'s precision (float32/complex64 -> complex64, else
+    complex128)."""
+    return np.result_type(dt, np.complex64)
 
 
 # --------------------------------------------------------------------------------------------
@@ -59,9 +63,7 @@ _COMPLEX_OF = {np.dtype(np.float32): np.complex64, np.dtype(np.complex64): np.co
 
 
 def _check_input(fn: str, A) -> None:
-    if not isinstance(A, TensorBase):
-        raise TypeError(f"linalg_{fn}(): argument 'input' (position 1) must be Tensor, not "
-                        f"{type(A).__name__}")
+    check_tensor(A, "input", f"linalg_{fn}", 1)
     _check_square(fn, A)
     kind = A._data.dtype.kind
     if kind not in "fc":
@@ -92,7 +94,7 @@ def _check_out_dtype(fn: str, out, names: tuple, result_dtype) -> None:
 def _eig_raw(xp, A, vectors: bool):
     """``(L, V)`` (``V`` None unless ``vectors``) of a backend array ``A (*, n, n)``, as
     complex arrays of ``A``'s backend."""
-    cdt = _COMPLEX_OF[np.dtype(A.dtype)]
+    cdt = _complex_of(A.dtype)
     n = A.shape[-1]
     if A.size == 0:  # LAPACK refuses empty matrices; the (trivial) results need no host trip
         L = xp.zeros(A.shape[:-1], dtype=cdt)
@@ -106,11 +108,6 @@ def _eig_raw(xp, A, vectors: bool):
         return xp.asarray(w.astype(cdt, copy=False)), xp.asarray(
             v.astype(cdt, copy=False).reshape(A.shape[:-2] + (n, n)))
     return xp.asarray(np.linalg.eigvals(host).astype(cdt, copy=False)), None
-
-
-def _solve(A: Tensor, B: Tensor) -> Tensor:
-    # Solve is HOLOMORPHIC (ops/complex_grads.py): complex systems differentiate, twice too
-    return Solve.apply(A, B)
 
 
 class Eig(Function):
@@ -146,8 +143,9 @@ def _eig_backward(gL, gV, L: Tensor, V: Tensor):
     if gL is None and gV is None:
         return None
     Vh = _mT(V).conj()
+    # (Solve is HOLOMORPHIC, ops/complex_grads.py: these complex solves differentiate, twice too)
     if gV is None:  # eigenvalues only (eigvals): gA = V^-H diag(gL) V^H
-        return _solve(Vh, gL.unsqueeze(-1) * Vh)
+        return Solve.apply(Vh, gL.unsqueeze(-1) * Vh)
     n = L._data.shape[-1]
     xp = L._device._xp()
     VhgV = _product(Vh, gV)
@@ -163,7 +161,7 @@ def _eig_backward(gL, gV, L: Tensor, V: Tensor):
     gA = (VhgV - _product(Vh, V * diag.real.unsqueeze(-2))) / E
     if gL is not None:  # the diagonal is gL
         gA = gA * _const(1 - eye, L) + gL.unsqueeze(-1) * _const(eye, L)
-    return _solve(Vh, _product(gA, Vh))
+    return Solve.apply(Vh, _product(gA, Vh))
 
 
 # --------------------------------------------------------------------------------------------
@@ -205,7 +203,7 @@ def eig(A: Tensor, *, out=None):
             raise TypeError(f"linalg_eig(): argument 'out' must be tuple of Tensors, not "
                             f"{type(out).__name__}")
         _check_out_dtype("eig", out, ("eigenvalues", "eigenvectors"),
-                         _COMPLEX_OF[np.dtype(A._data.dtype)])
+                         _complex_of(A._data.dtype))
     res = EigResult(*apply_raw(Eig, A))
     return res if out is None else write_out(res, out, "linalg_eig", rule="any")
 
@@ -231,7 +229,7 @@ def eigvals(A: Tensor, *, out=None) -> Tensor:
         return _amp.run("eigvals", eigvals, A, out=out)
     _check_input("eigvals", A)
     if out is not None:
-        _check_out_dtype("eigvals", out, ("eigenvalues",), _COMPLEX_OF[np.dtype(A._data.dtype)])
+        _check_out_dtype("eigvals", out, ("eigenvalues",), _complex_of(A._data.dtype))
     if no_grad_needed(A):  # geev without the eigenvectors
         res = _make(_eig_raw(A._device._xp(), A._data, False)[0], A._device)
     else:
